@@ -1,0 +1,3 @@
+from d2a_tui.cli import main
+
+raise SystemExit(main())

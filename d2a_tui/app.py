@@ -1,0 +1,195 @@
+"""The Textual app: the board as home screen, global keys, theme, palette and the session's undo.
+
+`run_board(hub)` is what `d2a board` and `d2a demo` call. Tests construct `D2AApp(hub)` directly
+and drive it with Pilot.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Calm over SSH: Textual reads these when it is first imported, so they are set before that.
+# A user's own TEXTUAL_* settings win.
+os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
+os.environ.setdefault("TEXTUAL_FPS", "20")
+
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, ClassVar
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+
+from d2a_tui.config import Settings
+from d2a_tui.domain.errors import D2AError
+from d2a_tui.hub import Change, Hub
+from d2a_tui.storage.db import DatabaseUnavailable
+from d2a_tui.storage.journeys import VersionConflict
+from d2a_tui.views import Card
+
+if TYPE_CHECKING:
+    from d2a_tui.screens.board import BoardScreen
+
+DEFAULT_THEME = "ansi-dark"  # the terminal's own 16 colours: readable anywhere, over any link
+
+
+class D2AApp(App[int]):
+    CSS_PATH = "app.tcss"
+    TITLE = "d2a"
+    SUB_TITLE = "Discharge to Assess hub"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("question_mark", "help", "Keys", id="app.help", key_display="?"),
+        Binding("q", "quit", "Quit", show=False, id="app.quit"),
+    ]
+
+    def __init__(
+        self,
+        hub: Hub,
+        settings: Settings | None = None,
+        *,
+        poll_interval: float = 1.0,
+        tick_interval: float = 5.0,
+    ) -> None:
+        super().__init__()
+        self.hub = hub
+        self.settings = settings or Settings(database_url="", user=hub.actor.user)
+        self.poll_interval = poll_interval
+        self.tick_interval = tick_interval
+        self.db_problem: str | None = None
+        self.undo_stack: list[Change] = []
+        self.redo_stack: list[Change] = []
+        self.animation_level = "none"
+
+    @property
+    def privacy(self) -> str:
+        return self.settings.privacy
+
+    def get_default_screen(self) -> Screen:
+        from d2a_tui.screens.board import BoardScreen
+
+        return BoardScreen()
+
+    def on_mount(self) -> None:
+        theme = self.settings.theme or DEFAULT_THEME
+        if theme in self.available_themes:
+            self.theme = theme
+        else:
+            self.theme = DEFAULT_THEME
+            self.notify(f"Unknown theme {theme!r}; using {DEFAULT_THEME}", severity="warning")
+        if self.settings.keymap:
+            self.set_keymap(self.settings.keymap)
+
+    # --- commands, shared by every screen -----------------------------------------------------
+
+    def command(self, make: Callable[[], Change], *, record: bool = True) -> Change | None:
+        """Run one Hub command; on success patch the board, else say why. Nothing half-done."""
+        if self.db_problem is not None:
+            self.notify(
+                "The database is unavailable, so nothing was changed. "
+                "Try again when the banner has gone.",
+                title="Not saved",
+                severity="error",
+            )
+            return None
+        try:
+            change = make()
+        except DatabaseUnavailable as error:
+            self.database_lost(str(error))
+            self.notify(str(error), title="Not saved", severity="error")
+            return None
+        except VersionConflict as error:
+            self.notify(str(error), title="Changed by someone else", severity="warning", timeout=8)
+            self.poll_now()
+            return None
+        except D2AError as error:
+            self.notify(str(error), title="Not done", severity="warning", timeout=6)
+            return None
+        if record:
+            self.undo_stack.append(change)
+            self.redo_stack.clear()
+        self.apply_cards([change.card])
+        return change
+
+    def _board(self) -> BoardScreen | None:
+        from d2a_tui.screens.board import BoardScreen
+
+        for screen in self.screen_stack:
+            if isinstance(screen, BoardScreen):
+                return screen
+        return None
+
+    def apply_cards(self, cards: Iterable[Card]) -> None:
+        board = self._board()
+        if board is not None:
+            board.patch(cards)
+
+    def poll_now(self) -> None:
+        board = self._board()
+        if board is not None:
+            board.poll_now()
+
+    # --- the database coming and going --------------------------------------------------------
+
+    @staticmethod
+    def is_unavailable(error: Exception) -> bool:
+        return isinstance(error, DatabaseUnavailable)
+
+    def database_lost(self, problem: str) -> None:
+        first = self.db_problem is None
+        self.db_problem = problem
+        board = self._board()
+        if board is not None:
+            board.refresh_status()
+        if first:
+            self.notify(problem, title="Database unavailable", severity="error", timeout=8)
+
+    def database_back(self) -> None:
+        self.db_problem = None
+        board = self._board()
+        if board is not None:
+            board.refresh_status()
+        self.notify("The database is back; the board is live again", title="Reconnected")
+
+    def status_text(self) -> str:
+        kind, _, where = self.hub.backend().partition(" ")
+        state = "live" if self.db_problem is None else "DATABASE UNAVAILABLE"
+        return f" {kind} {where} · {state} "
+
+    # --- keys, help, palette ------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        from d2a_tui.screens.help import HelpScreen
+
+        if isinstance(self.screen, HelpScreen):
+            self.screen.dismiss()
+            return
+        self.push_screen(HelpScreen(self.screen))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        # Every action the current screen offers, under its own words, with the key that does it.
+        seen: set[str] = set()
+        for key, active in screen.active_bindings.items():
+            binding = active.binding
+            if not binding.description or binding.action in seen or not active.enabled:
+                continue
+            seen.add(binding.action)
+            if active.node is self:
+                continue
+            node = active.node
+            action = binding.action
+            yield SystemCommand(
+                binding.description,
+                f"key: {self.get_key_display(binding) or key}",
+                lambda node=node, action=action: self.call_later(node.run_action, action),
+            )
+
+
+def run_board(hub: Hub, settings: Settings | None = None) -> int:
+    """Open the board on `hub` until the user quits; returns the exit status."""
+    app = D2AApp(hub, settings or Settings.load())
+    try:
+        app.run()
+    finally:
+        hub.close()
+    return app.return_code or 0

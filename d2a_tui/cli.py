@@ -1,0 +1,535 @@
+"""The `d2a` command: the board, scripting commands for the night team, seeding and the database.
+
+Every failure the user can act on is one line on stderr and a non-zero exit, never a traceback.
+`--json` output is a stable contract (see the README): keys are only ever added.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from d2a_tui import __version__
+from d2a_tui.domain.errors import D2AError
+from d2a_tui.domain.stuck import Stuck
+
+Handler = Callable[[argparse.Namespace], int]
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, default=_json_default, indent=2, ensure_ascii=False) + "\n")
+
+
+def open_hub(args: argparse.Namespace) -> Any:
+    from d2a_tui.hub import Hub
+
+    return Hub.open(getattr(args, "db", None), user=getattr(args, "user", None))
+
+
+def card_json(card: Any, stuck: Stuck) -> dict[str, Any]:
+    return {
+        "id": card.journey_id,
+        "column": card.column,
+        "pathway": card.pathway,
+        "nhs_number": card.nhs_number,
+        "name": card.name,
+        "date_of_birth": card.date_of_birth,
+        "ward": card.ward,
+        "bed": card.bed,
+        "admitted_on": card.admitted_on,
+        "referred_at": card.referred_at,
+        "entered_column_at": card.entered_column_at,
+        "discharge_ready_date": card.discharge_ready_date,
+        "expected_discharge_date": card.expected_discharge_date,
+        "delay_reason": card.delay_reason,
+        "assigned_to": card.assigned_to,
+        "outcome": card.outcome,
+        "discharged_at": card.discharged_at,
+        "closed_at": card.closed_at,
+        "notes": card.notes,
+        "version": card.version,
+        "updated_at": card.updated_at,
+        "updated_by": card.updated_by,
+        "stuck": stuck.level.label,
+        "stuck_reasons": list(stuck.reasons),
+    }
+
+
+# --- journeys ----------------------------------------------------------------------------------
+
+
+def cmd_refer(args: argparse.Namespace) -> int:
+    hub = open_hub(args)
+    change = hub.refer(
+        args.nhs,
+        args.name,
+        args.dob,
+        ward=args.ward,
+        bed=args.bed,
+        pathway=args.pathway,
+        admitted_on=args.admitted,
+        discharge_ready_date=args.ready,
+        expected_discharge_date=args.expected,
+        locality=args.locality,
+    )
+    if args.json:
+        print_json(card_json(change.card, hub.stuck(change.card)))
+    else:
+        print(change.card.journey_id)
+    return 0
+
+
+def _changed(args: argparse.Namespace, hub: Any, change: Any) -> int:
+    if getattr(args, "json", False):
+        print_json(card_json(change.card, hub.stuck(change.card)))
+    else:
+        column = hub.flow.column(change.card.column).name
+        print(
+            f"{change.card.short_id} {change.event.kind}: now in {column} (version {change.card.version})"
+        )
+    return 0
+
+
+def cmd_move(args: argparse.Namespace) -> int:
+    hub = open_hub(args)
+    journey_id = hub.resolve(args.journey)
+    change = hub.move(
+        journey_id,
+        args.column,
+        base_version=args.expect_version,
+        outcome=args.outcome,
+        destination=args.destination,
+    )
+    return _changed(args, hub, change)
+
+
+def cmd_delay(args: argparse.Namespace) -> int:
+    hub = open_hub(args)
+    if not args.clear and not args.code:
+        raise D2AError("give a delay reason code, or --clear")
+    change = hub.set_delay(
+        hub.resolve(args.journey),
+        None if args.clear else args.code,
+        base_version=args.expect_version,
+    )
+    return _changed(args, hub, change)
+
+
+def cmd_note(args: argparse.Namespace) -> int:
+    hub = open_hub(args)
+    return _changed(args, hub, hub.add_note(hub.resolve(args.journey), args.text))
+
+
+def cmd_ready(args: argparse.Namespace) -> int:
+    hub = open_hub(args)
+    ready = None if args.clear else args.date
+    if ready is None and not args.clear:
+        raise D2AError(
+            "give the discharge-ready date, or --clear if the person meets the criteria to reside again"
+        )
+    return _changed(
+        args,
+        hub,
+        hub.set_ready_date(hub.resolve(args.journey), ready, base_version=args.expect_version),
+    )
+
+
+def cmd_expected(args: argparse.Namespace) -> int:
+    hub = open_hub(args)
+    return _changed(
+        args,
+        hub,
+        hub.set_expected_date(
+            hub.resolve(args.journey), args.date, base_version=args.expect_version
+        ),
+    )
+
+
+def cmd_close(args: argparse.Namespace) -> int:
+    hub = open_hub(args)
+    change = hub.close_journey(
+        hub.resolve(args.journey),
+        args.outcome,
+        destination=args.destination,
+        base_version=args.expect_version,
+    )
+    return _changed(args, hub, change)
+
+
+def cmd_reopen(args: argparse.Namespace) -> int:
+    hub = open_hub(args)
+    return _changed(
+        args,
+        hub,
+        hub.reopen(hub.resolve(args.journey), args.column, base_version=args.expect_version),
+    )
+
+
+def cmd_assign(args: argparse.Namespace) -> int:
+    hub = open_hub(args)
+    to = None if args.nobody else (args.to or "")
+    return _changed(
+        args, hub, hub.assign(hub.resolve(args.journey), to, base_version=args.expect_version)
+    )
+
+
+def cmd_undo(args: argparse.Namespace) -> int:
+    hub = open_hub(args)
+    view = hub.journey(hub.resolve(args.journey))
+    latest = view.timeline[-1].event
+    return _changed(args, hub, hub.undo(latest))
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    hub = open_hub(args)
+    rows = hub.list_cards(
+        column=args.column,
+        pathway=args.pathway.upper() if args.pathway else None,
+        ward=args.ward,
+        delay_reason=args.delay.upper() if args.delay else None,
+        stuck_only=args.stuck,
+    )
+    if args.json:
+        print_json([card_json(card, stuck) for card, stuck in rows])
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    from d2a_tui.domain.nhs_number import format_nhs_number
+    from d2a_tui.domain.timefmt import humanise
+
+    now = hub.now()
+    table = Table(title=f"{len(rows)} open journeys", expand=False)
+    for heading in (
+        "id",
+        "column",
+        "path",
+        "NHS no.",
+        "name",
+        "ward/bed",
+        "in column",
+        "ready",
+        "delay",
+        "stuck",
+    ):
+        table.add_column(heading, no_wrap=heading != "name")
+    styles = {"ok": "", "amber": "yellow", "red": "bold red"}
+    for card, stuck in rows:
+        ready = (
+            f"{(now.date() - card.discharge_ready_date).days}d" if card.discharge_ready_date else ""
+        )
+        table.add_row(
+            card.short_id,
+            hub.flow.column(card.column).name,
+            card.pathway or "",
+            format_nhs_number(card.nhs_number),
+            card.name,
+            "/".join(part for part in (card.ward, card.bed) if part),
+            humanise(now - card.entered_column_at),
+            ready,
+            card.delay_reason or "",
+            stuck.level.label,
+            style=styles[stuck.level.label],
+        )
+    Console().print(table)
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    hub = open_hub(args)
+    view = hub.journey(hub.resolve(args.journey))
+    stuck = hub.stuck(view.card)
+    if args.json:
+        document = card_json(view.card, stuck)
+        document["locality"] = view.locality
+        document["events"] = [entry.to_dict() for entry in view.timeline]
+        print_json(document)
+        return 0
+    from rich.console import Console
+
+    from d2a_tui.domain.nhs_number import format_nhs_number
+
+    console = Console()
+    card = view.card
+    console.print(
+        f"[bold]{card.name}[/]  NHS {format_nhs_number(card.nhs_number)}  born {card.date_of_birth}"
+    )
+    console.print(
+        f"journey {card.journey_id}  {hub.flow.column(card.column).name}  pathway {card.pathway or '-'}  "
+        f"ward {card.ward or '-'} bed {card.bed or '-'}  version {card.version}  stuck: {stuck.level.label}"
+    )
+    for reason in stuck.reasons:
+        console.print(f"  • {reason}")
+    for entry in view.timeline:
+        event = entry.event
+        when = event.occurred_at.astimezone().strftime("%d %b %Y %H:%M")
+        details = ", ".join(
+            f"{k}={v}" for k, v in event.payload.items() if k != "patient" and v not in (None, "")
+        )
+        console.print(
+            f"{when}  {event.actor:<12} {event.kind:<18} {details}", markup=False, highlight=False
+        )
+    return 0
+
+
+def cmd_flow(args: argparse.Namespace) -> int:
+    from d2a_tui.config import Settings
+    from d2a_tui.domain.flow import load_flow
+
+    flow = load_flow(Settings.load().flow_path)
+    if args.json:
+        print_json(flow.to_dict())
+        return 0
+    print(flow.name)
+    for column in flow.columns:
+        thresholds = ""
+        if column.amber_after or column.red_after:
+            thresholds = f"  amber {column.amber_after}  red {column.red_after}"
+        moves = ", ".join(column.moves) or "-"
+        print(
+            f"  {column.id:<10} {column.name:<16} {column.pathway or '':<3} {column.location:<9}{thresholds}  → {moves}"
+        )
+    return 0
+
+
+# --- data --------------------------------------------------------------------------------------
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    from d2a_tui.seed import seed_database
+
+    summary = seed_database(
+        args.db, profile=args.profile, days=args.days, seed=args.seed, progress=not args.quiet
+    )
+    print(summary)
+    return 0
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    from d2a_tui.config import Settings
+    from d2a_tui.storage.db import (
+        SCHEMA_HEAD,
+        current_revision,
+        ensure_schema,
+        make_engine,
+        safe_url,
+    )
+
+    url = Settings.load(database_url=args.db).database_url
+    engine = make_engine(url)
+    if args.action == "upgrade":
+        ensure_schema(engine)
+        print(f"{safe_url(str(engine.url))} is at schema {SCHEMA_HEAD}")
+    else:
+        print(current_revision(engine) or "empty")
+    return 0
+
+
+def cmd_board(args: argparse.Namespace) -> int:
+    from d2a_tui.app import run_board
+
+    return run_board(open_hub(args))
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from d2a_tui.seed import demo_database_url, seed_database
+
+    url = args.db or demo_database_url()
+    print("Creating a demo hub with SYNTHETIC patients (no real person's data)…", file=sys.stderr)
+    seed_database(
+        url, profile="locality", days=args.days, seed=args.seed, progress=False, replace=True
+    )
+    args.db = url
+    if args.no_board:
+        print(url)
+        return 0
+    return cmd_board(args)
+
+
+# --- the parser --------------------------------------------------------------------------------
+
+Registrar = Callable[[argparse._SubParsersAction], None]  # type: ignore[type-arg]
+# Feature areas add their sub-commands here (capacity and reports, sync) without editing this file's body.
+EXTRA_COMMANDS: list[str] = ["d2a_tui.sync.cli", "d2a_tui.cli_reports"]
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--db",
+        metavar="URL",
+        help="database URL or SQLite file (default: D2A_DATABASE_URL or the local database)",
+    )
+    parser.add_argument("--user", help="act as this user (default: D2A_USER or your login name)")
+
+
+def _journey_command(
+    sub: Any, name: str, handler: Handler, help_text: str
+) -> argparse.ArgumentParser:
+    parser = sub.add_parser(name, help=help_text, description=help_text)
+    _common(parser)
+    parser.add_argument("journey", help="journey id or an unambiguous prefix of it")
+    parser.add_argument(
+        "--expect-version", type=int, help="refuse if the journey is no longer at this version"
+    )
+    parser.add_argument("--json", action="store_true", help="print the journey as JSON")
+    parser.set_defaults(handler=handler)
+    return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="d2a", description="Discharge to Assess transfer of care hub, in the terminal."
+    )
+    parser.add_argument("--version", action="version", version=f"d2a {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    board = sub.add_parser("board", help="open the live board")
+    _common(board)
+    board.set_defaults(handler=cmd_board)
+
+    demo = sub.add_parser("demo", help="seed a demo hub with synthetic patients and open the board")
+    demo.add_argument(
+        "--db",
+        metavar="URL",
+        help="where to put the demo database (default: a demo file in the data folder)",
+    )
+    demo.add_argument("--user", default="demo.coordinator")
+    demo.add_argument(
+        "--days", type=int, default=60, help="days of history to simulate (default 60)"
+    )
+    demo.add_argument("--seed", type=int, default=2026)
+    demo.add_argument(
+        "--no-board", action="store_true", help="only create the database and print its URL"
+    )
+    demo.set_defaults(handler=cmd_demo)
+
+    seed = sub.add_parser("seed", help="write synthetic, clearly fake, realistic data")
+    seed.add_argument("--db", metavar="URL")
+    seed.add_argument("--profile", choices=("locality", "region"), default="locality")
+    seed.add_argument("--days", type=int, default=365)
+    seed.add_argument("--seed", type=int, default=2026)
+    seed.add_argument("--quiet", action="store_true")
+    seed.set_defaults(handler=cmd_seed)
+
+    refer = sub.add_parser("refer", help="refer a patient to the hub; prints the new journey's id")
+    _common(refer)
+    refer.add_argument("--nhs", required=True, help="NHS number (10 digits, spaces allowed)")
+    refer.add_argument("--name", required=True)
+    refer.add_argument("--dob", required=True, help="date of birth, YYYY-MM-DD")
+    refer.add_argument("--ward")
+    refer.add_argument("--bed")
+    refer.add_argument("--pathway", help="proposed pathway: P0, P1, P2 or P3")
+    refer.add_argument("--admitted", help="admission date, YYYY-MM-DD")
+    refer.add_argument("--ready", help="discharge-ready date, YYYY-MM-DD")
+    refer.add_argument("--expected", help="expected discharge date, YYYY-MM-DD")
+    refer.add_argument("--locality")
+    refer.add_argument("--json", action="store_true")
+    refer.set_defaults(handler=cmd_refer)
+
+    move = _journey_command(sub, "move", cmd_move, "move a journey to another column")
+    move.add_argument("column", help="target column id (see `d2a flow`)")
+    move.add_argument("--outcome", help="needed when moving to the closed column")
+    move.add_argument("--destination", help="discharge destination code (monthly sitrep category)")
+
+    delay = _journey_command(sub, "delay", cmd_delay, "set or clear a journey's delay reason")
+    delay.add_argument("code", nargs="?", help="delay reason code, e.g. P1CARE")
+    delay.add_argument("--clear", action="store_true")
+
+    note = sub.add_parser("note", help="add a note to a journey")
+    _common(note)
+    note.add_argument("journey")
+    note.add_argument("text")
+    note.add_argument("--json", action="store_true")
+    note.set_defaults(handler=cmd_note)
+
+    ready = _journey_command(
+        sub, "ready", cmd_ready, "set the discharge-ready date (no criteria to reside from)"
+    )
+    ready.add_argument("date", nargs="?", help="YYYY-MM-DD")
+    ready.add_argument(
+        "--clear", action="store_true", help="the person meets the criteria to reside again"
+    )
+
+    expected = _journey_command(sub, "expected", cmd_expected, "set the expected date of discharge")
+    expected.add_argument("date", nargs="?", help="YYYY-MM-DD; omit to clear")
+
+    close = _journey_command(sub, "close", cmd_close, "close a journey with its outcome")
+    close.add_argument(
+        "outcome", help="home_independent, home_with_care, care_home, readmitted, died or other"
+    )
+    close.add_argument("--destination", help="discharge destination code (monthly sitrep category)")
+
+    reopen = _journey_command(sub, "reopen", cmd_reopen, "reopen a closed journey")
+    reopen.add_argument("column", nargs="?", help="column to reopen into (default: the first)")
+
+    assign = _journey_command(sub, "assign", cmd_assign, "assign a journey (to you by default)")
+    assign.add_argument("to", nargs="?")
+    assign.add_argument("--nobody", action="store_true", help="unassign")
+
+    _journey_command(
+        sub, "undo", cmd_undo, "undo the journey's latest change with a compensating event"
+    )
+
+    listing = sub.add_parser("list", help="list open journeys")
+    _common(listing)
+    listing.add_argument("--column")
+    listing.add_argument("--pathway")
+    listing.add_argument("--ward")
+    listing.add_argument("--delay", help="delay reason code")
+    listing.add_argument(
+        "--stuck", action="store_true", help="only amber and red journeys, worst first"
+    )
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(handler=cmd_list)
+
+    show = sub.add_parser("show", help="one journey with its whole timeline")
+    _common(show)
+    show.add_argument("journey")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(handler=cmd_show)
+
+    flow = sub.add_parser(
+        "flow", help="print the flow in force: columns, thresholds, allowed moves"
+    )
+    flow.add_argument("--json", action="store_true")
+    flow.set_defaults(handler=cmd_flow)
+
+    db = sub.add_parser("db", help="database schema")
+    db.add_argument("action", choices=("upgrade", "current"))
+    db.add_argument("--db", metavar="URL")
+    db.set_defaults(handler=cmd_db)
+
+    for module_name in EXTRA_COMMANDS:
+        module = __import__(module_name, fromlist=["register"])
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Handler | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return handler(args)
+    except D2AError as error:
+        print(f"d2a: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0

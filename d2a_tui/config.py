@@ -1,0 +1,116 @@
+"""Settings: where the data lives, which database and flow, who is acting.
+
+Read from the environment (D2A_*) over a TOML config file over defaults, so a thin client can be
+set up with three environment variables and no file at all.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from d2a_tui.domain.errors import D2AError
+from d2a_tui.domain.ids import uuid7
+
+APP_NAME = "d2a"
+
+
+class ConfigError(D2AError):
+    pass
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("D2A_DATA_DIR") or platformdirs.user_data_dir(APP_NAME))
+
+
+def config_path() -> Path:
+    return Path(
+        os.environ.get("D2A_CONFIG") or Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
+    )
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{data_dir() / 'd2a.db'}"
+
+
+def _private_dir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
+def device_id() -> str:
+    """This terminal's identity in the event log; made once and kept beside the data."""
+    path = _private_dir(data_dir()) / "device-id"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        value = uuid7()
+        descriptor = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(value)
+        return value
+
+
+def _login_name() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    user: str
+    flow_path: str | None = None
+    privacy: str = "names"  # "names" or "initials" on cards
+    bell: bool = False
+    server_url: str | None = None
+    keymap: dict[str, str] = field(default_factory=dict)
+    theme: str | None = None
+
+    @classmethod
+    def load(cls, database_url: str | None = None, user: str | None = None) -> Settings:
+        file_values = _read_config_file(config_path())
+        privacy = os.environ.get("D2A_PRIVACY") or file_values.get("privacy", "names")
+        if privacy not in ("names", "initials"):
+            raise ConfigError(f"privacy must be 'names' or 'initials', got {privacy!r}")
+        keymap = file_values.get("keys", {})
+        if not isinstance(keymap, dict):
+            raise ConfigError('[keys] in the config file must be a table of binding id = "key"')
+        return cls(
+            database_url=database_url
+            or os.environ.get("D2A_DATABASE_URL")
+            or file_values.get("database_url")
+            or default_database_url(),
+            user=user or os.environ.get("D2A_USER") or file_values.get("user") or _login_name(),
+            flow_path=os.environ.get("D2A_FLOW") or file_values.get("flow"),
+            privacy=privacy,
+            bell=_truthy(os.environ.get("D2A_BELL", file_values.get("bell", False))),
+            server_url=os.environ.get("D2A_SERVER_URL") or file_values.get("server_url"),
+            keymap={str(k): str(v) for k, v in keymap.items()},
+            theme=os.environ.get("D2A_THEME") or file_values.get("theme"),
+        )
+
+
+def _truthy(value: Any) -> bool:
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+def _read_config_file(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except OSError as error:
+        raise ConfigError(f"cannot read config file {path}: {error.strerror}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"config file {path}: {error}") from None

@@ -1,0 +1,343 @@
+"""Commands a user can give, checked against the flow and turned into the one event they mean.
+
+Pure decisions: the same state, command and day always give the same event or the same refusal.
+The direct-database hub and the sync server both call `decide`, so a rule holds however a change
+arrives.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from d2a_tui.domain import nhs_number
+from d2a_tui.domain.delays import delay_reason
+from d2a_tui.domain.errors import InvalidInput, NotAllowed
+from d2a_tui.domain.events import Event, EventKind, JourneyState
+from d2a_tui.domain.flow import PATHWAYS, Flow
+from d2a_tui.domain.outcomes import destination as discharge_destination
+from d2a_tui.domain.outcomes import outcome_text
+
+MAX_NOTE_LENGTH = 4000
+COMMANDS = (
+    "refer",
+    "move",
+    "close",
+    "reopen",
+    "set_delay",
+    "clear_delay",
+    "set_ready_date",
+    "set_expected_date",
+    "set_ward",
+    "add_note",
+    "retract_note",
+    "assign",
+    "acknowledge",
+)
+Decision = tuple[EventKind, dict[str, Any]]
+
+
+def _iso(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def parse_date(value: Any, what: str) -> date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise InvalidInput(f"{what} must be a date like 2026-11-23, got {value!r}") from None
+
+
+def _not_future(value: date | None, what: str, today: date) -> None:
+    if value is not None and value > today:
+        raise InvalidInput(f"{what} {value.isoformat()} is in the future")
+
+
+def decide(
+    flow: Flow, state: JourneyState | None, command: str, args: dict[str, Any], today: date
+) -> Decision:
+    if command == "refer":
+        if state is not None:
+            raise NotAllowed("this journey already exists")
+        return _refer(flow, args, today)
+    if state is None:
+        raise InvalidInput(f"{command} needs an existing journey")
+    closed = flow.column(state.column).is_closed if state.column in _ids(flow) else False
+    if closed and command not in ("reopen", "add_note", "retract_note"):
+        raise NotAllowed("the journey is closed; reopen it first")
+    handler = _HANDLERS.get(command)
+    if handler is None:
+        raise InvalidInput(f"unknown command {command!r}; known: {', '.join(COMMANDS)}")
+    return handler(flow, state, args, today)
+
+
+def _ids(flow: Flow) -> set[str]:
+    return {column.id for column in flow.columns}
+
+
+def _refer(flow: Flow, args: dict[str, Any], today: date) -> Decision:
+    patient = dict(args["patient"])
+    patient["nhs_number"] = nhs_number.normalise(str(patient.get("nhs_number", "")))
+    name = str(patient.get("name") or "").strip()
+    if not name:
+        raise InvalidInput("name is required")
+    patient["name"] = name
+    born = parse_date(patient.get("date_of_birth"), "date of birth")
+    if born is None:
+        raise InvalidInput("date of birth is required")
+    _not_future(born, "date of birth", today)
+    patient["date_of_birth"] = born.isoformat()
+    admitted = parse_date(args.get("admitted_on"), "admitted date")
+    _not_future(admitted, "admitted date", today)
+    if admitted and admitted < born:
+        raise InvalidInput("admitted date is before the date of birth")
+    ready = parse_date(args.get("discharge_ready_date"), "discharge-ready date")
+    _not_future(ready, "discharge-ready date", today)
+    if ready and admitted and ready < admitted:
+        raise InvalidInput("discharge-ready date is before the admission")
+    expected = parse_date(args.get("expected_discharge_date"), "expected discharge date")
+    pathway = args.get("pathway")
+    if pathway is not None:
+        pathway = str(pathway).upper()
+        if pathway not in PATHWAYS:
+            raise InvalidInput(
+                f"pathway must be one of {', '.join(PATHWAYS)}, got {args.get('pathway')!r}"
+            )
+    return EventKind.REFERRED, {
+        "patient": patient,
+        "column": flow.entry.id,
+        "pathway": pathway,
+        "ward": _text_or_none(args.get("ward")),
+        "bed": _text_or_none(args.get("bed")),
+        "admitted_on": _iso(admitted),
+        "discharge_ready_date": _iso(ready),
+        "expected_discharge_date": _iso(expected),
+    }
+
+
+def _text_or_none(value: Any) -> str | None:
+    text = str(value).strip() if value is not None else ""
+    return text or None
+
+
+def _move(flow: Flow, state: JourneyState, args: dict[str, Any], today: date) -> Decision:
+    target = flow.column(str(args.get("to", "")))
+    flow.check_move(state.column, target.id)
+    source = flow.column(state.column)
+    payload: dict[str, Any] = {
+        "from": source.id,
+        "to": target.id,
+        "pathway": target.pathway or state.pathway,
+        "previous_pathway": state.pathway,
+        "discharged": source.in_hospital and not target.in_hospital and state.discharged_at is None,
+    }
+    if "outcome" in target.needs:
+        outcome = args.get("outcome")
+        if not outcome:
+            raise InvalidInput(f"moving to {target.name} needs an outcome")
+        outcome_text(outcome)
+        payload["outcome"] = outcome
+        destination = args.get("destination")
+        payload["destination"] = discharge_destination(destination).code if destination else None
+        return EventKind.CLOSED, payload
+    return EventKind.MOVED, payload
+
+
+def _close(flow: Flow, state: JourneyState, args: dict[str, Any], today: date) -> Decision:
+    return _move(flow, state, {**args, "to": flow.closed.id}, today)
+
+
+def _reopen(flow: Flow, state: JourneyState, args: dict[str, Any], today: date) -> Decision:
+    if not flow.column(state.column).is_closed:
+        raise NotAllowed("the journey is open already")
+    target = flow.column(str(args.get("to") or flow.entry.id))
+    if target.is_closed:
+        raise NotAllowed("reopen into an open column")
+    return EventKind.REOPENED, {
+        "from": state.column,
+        "to": target.id,
+        "pathway": target.pathway or state.pathway,
+        "previous_pathway": state.pathway,
+        "previous_outcome": state.outcome,
+        "previous_destination": state.destination,
+        "undischarged": bool(args.get("undischarged", False)),
+    }
+
+
+def _set_delay(flow: Flow, state: JourneyState, args: dict[str, Any], today: date) -> Decision:
+    code = delay_reason(str(args.get("code", ""))).code
+    if code == state.delay_reason:
+        raise NotAllowed(f"the delay reason is already {code}")
+    return EventKind.DELAY_SET, {"code": code, "previous": state.delay_reason}
+
+
+def _clear_delay(flow: Flow, state: JourneyState, args: dict[str, Any], today: date) -> Decision:
+    if state.delay_reason is None:
+        raise NotAllowed("the journey has no delay reason to clear")
+    return EventKind.DELAY_CLEARED, {"previous": state.delay_reason}
+
+
+def _set_ready_date(flow: Flow, state: JourneyState, args: dict[str, Any], today: date) -> Decision:
+    ready = parse_date(args.get("date"), "discharge-ready date")
+    _not_future(ready, "discharge-ready date", today)
+    if ready and state.admitted_on and ready < state.admitted_on:
+        raise InvalidInput("discharge-ready date is before the admission")
+    if ready == state.discharge_ready_date:
+        raise NotAllowed("the discharge-ready date is already that")
+    # Clearing the date records that the person meets the criteria to reside again: the clock stops.
+    return EventKind.READY_DATE_SET, {
+        "date": _iso(ready),
+        "previous": _iso(state.discharge_ready_date),
+    }
+
+
+def _set_expected_date(
+    flow: Flow, state: JourneyState, args: dict[str, Any], today: date
+) -> Decision:
+    expected = parse_date(args.get("date"), "expected discharge date")
+    if expected == state.expected_discharge_date:
+        raise NotAllowed("the expected discharge date is already that")
+    return EventKind.EXPECTED_DATE_SET, {
+        "date": _iso(expected),
+        "previous": _iso(state.expected_discharge_date),
+    }
+
+
+def _set_ward(flow: Flow, state: JourneyState, args: dict[str, Any], today: date) -> Decision:
+    ward, bed = _text_or_none(args.get("ward")), _text_or_none(args.get("bed"))
+    return EventKind.WARD_SET, {
+        "ward": ward,
+        "bed": bed,
+        "previous_ward": state.ward,
+        "previous_bed": state.bed,
+    }
+
+
+def _add_note(flow: Flow, state: JourneyState, args: dict[str, Any], today: date) -> Decision:
+    text = str(args.get("text") or "").strip()
+    if not text:
+        raise InvalidInput("a note cannot be empty")
+    if len(text) > MAX_NOTE_LENGTH:
+        raise InvalidInput(
+            f"a note is at most {MAX_NOTE_LENGTH} characters, this one has {len(text)}"
+        )
+    return EventKind.NOTE_ADDED, {"text": text}
+
+
+def _retract_note(flow: Flow, state: JourneyState, args: dict[str, Any], today: date) -> Decision:
+    if state.notes <= 0:
+        raise NotAllowed("the journey has no note to retract")
+    return EventKind.NOTE_RETRACTED, {
+        "note_event_id": args["note_event_id"],
+        "text": args.get("text", ""),
+    }
+
+
+def _assign(flow: Flow, state: JourneyState, args: dict[str, Any], today: date) -> Decision:
+    to = _text_or_none(args.get("to"))
+    if to == state.assigned_to:
+        raise NotAllowed(
+            f"the journey is already assigned to {to}" if to else "the journey is not assigned"
+        )
+    return EventKind.ASSIGNED, {"to": to, "previous": state.assigned_to}
+
+
+def _acknowledge(flow: Flow, state: JourneyState, args: dict[str, Any], today: date) -> Decision:
+    reason = str(args.get("reason") or "").strip()
+    if not reason:
+        raise InvalidInput("acknowledging an alert needs a reason")
+    return EventKind.ALERT_ACKNOWLEDGED, {"until": args.get("until"), "reason": reason}
+
+
+_HANDLERS = {
+    "move": _move,
+    "close": _close,
+    "reopen": _reopen,
+    "set_delay": _set_delay,
+    "clear_delay": _clear_delay,
+    "set_ready_date": _set_ready_date,
+    "set_expected_date": _set_expected_date,
+    "set_ward": _set_ward,
+    "add_note": _add_note,
+    "retract_note": _retract_note,
+    "assign": _assign,
+    "acknowledge": _acknowledge,
+}
+
+
+def compensate(state: JourneyState, target: Event) -> Decision:
+    """The event that undoes `target`, which must still be the journey's latest step.
+
+    Undo never deletes: it appends the inverse, so undoing an undo redoes, and the log keeps both.
+    """
+    if target.seq != state.version:
+        raise NotAllowed(
+            f"cannot undo: the journey has changed since (by {state.updated_by}), undo their change first"
+        )
+    p = target.payload
+    undoes = {"undoes": target.event_id}
+    match target.kind:
+        case EventKind.MOVED:
+            return EventKind.MOVED, {
+                "from": p["to"],
+                "to": p["from"],
+                "pathway": p.get("previous_pathway"),
+                "previous_pathway": state.pathway,
+                "discharged": bool(p.get("undischarged")),
+                "undischarged": bool(p.get("discharged")),
+                **undoes,
+            }
+        case EventKind.CLOSED:
+            return EventKind.REOPENED, {
+                "from": p["to"],
+                "to": p["from"],
+                "pathway": p.get("previous_pathway"),
+                "previous_pathway": state.pathway,
+                "previous_outcome": p.get("outcome"),
+                "previous_destination": p.get("destination"),
+                "undischarged": bool(p.get("discharged")),
+                **undoes,
+            }
+        case EventKind.REOPENED:
+            return EventKind.CLOSED, {
+                "from": p["to"],
+                "to": p["from"],
+                "pathway": p.get("previous_pathway"),
+                "previous_pathway": state.pathway,
+                "outcome": p.get("previous_outcome") or "other",
+                "destination": p.get("previous_destination"),
+                "discharged": bool(p.get("undischarged")),
+                **undoes,
+            }
+        case EventKind.DELAY_SET:
+            if p.get("previous"):
+                return EventKind.DELAY_SET, {"code": p["previous"], "previous": p["code"], **undoes}
+            return EventKind.DELAY_CLEARED, {"previous": p["code"], **undoes}
+        case EventKind.DELAY_CLEARED:
+            return EventKind.DELAY_SET, {"code": p["previous"], "previous": None, **undoes}
+        case EventKind.READY_DATE_SET | EventKind.EXPECTED_DATE_SET | EventKind.ASSIGNED:
+            key = "to" if target.kind is EventKind.ASSIGNED else "date"
+            return target.kind, {key: p.get("previous"), "previous": p.get(key), **undoes}
+        case EventKind.WARD_SET:
+            return EventKind.WARD_SET, {
+                "ward": p.get("previous_ward"),
+                "bed": p.get("previous_bed"),
+                "previous_ward": p.get("ward"),
+                "previous_bed": p.get("bed"),
+                **undoes,
+            }
+        case EventKind.NOTE_ADDED:
+            return EventKind.NOTE_RETRACTED, {
+                "note_event_id": target.event_id,
+                "text": p["text"],
+                **undoes,
+            }
+        case EventKind.NOTE_RETRACTED:
+            return EventKind.NOTE_ADDED, {"text": p.get("text", ""), **undoes}
+        case EventKind.ALERT_ACKNOWLEDGED:
+            return EventKind.ALERT_ACKNOWLEDGED, {"until": None, "reason": "undone", **undoes}
+    raise NotAllowed("a referral cannot be undone; close the journey with outcome 'other' instead")

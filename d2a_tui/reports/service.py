@@ -1,0 +1,256 @@
+"""The reports facade the Hub carries as `hub.reports`: the sitrep, lengths of stay, flow, and
+the figures behind the operational and strategic dashboards."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from d2a_tui.domain.errors import InvalidInput
+from d2a_tui.domain.flow import PATHWAYS
+from d2a_tui.domain.stuck import Level
+from d2a_tui.reports import period, sitrep
+from d2a_tui.reports.days import local_day, parse_day
+from d2a_tui.reports.summary import Summary
+from d2a_tui.reports.tables import Report, Table
+
+if TYPE_CHECKING:
+    from d2a_tui.hub import Hub
+    from d2a_tui.views import Card
+
+MAX_PERIOD_DAYS = 3 * 366
+# The planning split for people 65+ (DOMAIN.md): share of discharges by pathway.
+PLANNING_SPLIT = {"P0": ">= 50%", "P1": "<= 45%", "P2": "<= 4%", "P3": "<= 1%"}
+PLANNING_LIMIT = {"P0": (50.0, None), "P1": (None, 45.0), "P2": (None, 4.0), "P3": (None, 1.0)}
+
+
+@dataclass(frozen=True)
+class ColumnCount:
+    column: str
+    name: str
+    total: int
+    amber: int
+    red: int
+
+
+@dataclass(frozen=True)
+class Wait:
+    journey_id: str
+    who: str
+    column: str
+    pathway: str | None
+    days_ready: int | None
+    waited: timedelta
+    delay_reason: str | None
+
+
+@dataclass(frozen=True)
+class Operational:
+    at: datetime
+    columns: tuple[ColumnCount, ...]
+    nctr: dict[str, int]  # in hospital now and no longer meeting the criteria to reside
+    discharged_today: dict[str, int]
+    oldest: tuple[Wait, ...]
+
+    @property
+    def stuck(self) -> tuple[int, int]:
+        return sum(c.amber for c in self.columns), sum(c.red for c in self.columns)
+
+
+@dataclass(frozen=True)
+class Strategic:
+    first: date
+    last: date
+    flow: tuple[period.FlowDay, ...]
+    stages: dict[str, period.Spread]
+    delay_days: dict[str, int]  # NCTR patient-days in the period, by delay reason code ("" none)
+    shares: dict[str, float]  # % of discharges by pathway
+    discharges: dict[str, int] = field(default_factory=dict)
+
+
+class Reports:
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+        self.summary = Summary(hub.store.engine, hub.flow)
+
+    def today(self) -> date:
+        return local_day(self.hub.clock())
+
+    def current_summary(self) -> Summary:
+        """The summaries, after folding any events committed since they were last read."""
+        self.summary.catch_up()
+        return self.summary
+
+    # --- validation ----------------------------------------------------------------------------
+
+    def _day(self, value: str | date | None, what: str) -> date:
+        day = parse_day(value, what, today=self.today())
+        if day > self.today():
+            raise InvalidInput(f"{what} {day} is in the future: figures exist up to today")
+        return day
+
+    def _period(self, first: str | date | None, last: str | date | None) -> tuple[date, date]:
+        end = self._day(last, "--to date")
+        start = (
+            parse_day(first, "--from date") if first not in (None, "") else end - timedelta(days=29)
+        )
+        if start > end:
+            raise InvalidInput(f"--from {start} is after --to {end}")
+        if (end - start).days + 1 > MAX_PERIOD_DAYS:
+            raise InvalidInput(f"a period is at most {MAX_PERIOD_DAYS} days")
+        return start, end
+
+    def _locality(self, locality: str | None) -> str | None:
+        if not locality:
+            return None
+        known = self.current_summary().localities()
+        for name in known:
+            if name.lower() == locality.strip().lower():
+                return name
+        raise InvalidInput(f"unknown locality {locality!r}; known: {', '.join(known) or 'none'}")
+
+    # --- reports -------------------------------------------------------------------------------
+
+    def sitrep(
+        self,
+        day: str | date | None = None,
+        *,
+        week: bool = False,
+        month: bool = False,
+        locality: str | None = None,
+    ) -> Report:
+        when = self._day(day, "sitrep date")
+        place = self._locality(locality)
+        summary = self.current_summary()
+        tables: list[Table] = [sitrep.daily_table(summary, when, place)]
+        if week:
+            tables.extend(sitrep.weekly_tables(summary, when, place))
+        if month:
+            tables.append(sitrep.monthly_table(summary, when, place))
+        return Report(
+            "sitrep",
+            f"Discharge sitrep as at the end of {when:%A %d %B %Y}"
+            + (f", {place}" if place else ""),
+            {"date": when, "week": week, "month": month, "locality": place},
+            tuple(tables),
+            self.hub.clock(),
+        )
+
+    def los(
+        self,
+        first: str | date | None = None,
+        last: str | date | None = None,
+        *,
+        locality: str | None = None,
+    ) -> Report:
+        start, end = self._period(first, last)
+        place = self._locality(locality)
+        tables = period.los_tables(self.current_summary(), start, end, place)
+        return Report(
+            "los",
+            f"Length of stay, {start:%d %b %Y} to {end:%d %b %Y}" + (f", {place}" if place else ""),
+            {"from": start, "to": end, "locality": place},
+            tables,
+            self.hub.clock(),
+        )
+
+    def flow(
+        self,
+        first: str | date | None = None,
+        last: str | date | None = None,
+        *,
+        locality: str | None = None,
+    ) -> Report:
+        start, end = self._period(first, last)
+        place = self._locality(locality)
+        table = period.flow_table(self.current_summary(), start, end, place)
+        return Report(
+            "flow",
+            f"Flow, {start:%d %b %Y} to {end:%d %b %Y}" + (f", {place}" if place else ""),
+            {"from": start, "to": end, "locality": place},
+            (table,),
+            self.hub.clock(),
+        )
+
+    # --- dashboards ----------------------------------------------------------------------------
+
+    def operational(self, oldest: int = 10) -> Operational:
+        hub = self.hub
+        now = hub.clock()
+        today = local_day(now)
+        cards = hub.store.open_cards()
+        counts: dict[str, list[int]] = {c.id: [0, 0, 0] for c in hub.flow.open_columns}
+        nctr: dict[str, int] = {}
+        waits: list[tuple[tuple[int, float], Card, int | None]] = []
+        for card in cards:
+            column = hub.flow.column(card.column)
+            level = hub.stuck(card, now).level
+            bucket = counts.setdefault(card.column, [0, 0, 0])
+            bucket[0] += 1
+            bucket[1] += level is Level.AMBER
+            bucket[2] += level is Level.RED
+            days_ready = None
+            if column.in_hospital and card.discharge_ready_date is not None:
+                days_ready = (today - card.discharge_ready_date).days
+                if days_ready >= 0:
+                    key = card.pathway or ""
+                    nctr[key] = nctr.get(key, 0) + 1
+            if column.in_hospital:
+                waited = (now - card.entered_column_at).total_seconds()
+                waits.append(
+                    ((days_ready if days_ready is not None else -1, waited), card, days_ready)
+                )
+        waits.sort(key=lambda item: item[0], reverse=True)
+        summary = self.current_summary()
+        discharged = {
+            key[0]: value
+            for key, value in summary.counts("discharges", today, today, locality=None).items()
+        }
+        return Operational(
+            at=now,
+            columns=tuple(
+                ColumnCount(cid, hub.flow.column(cid).name, *values)
+                for cid, values in counts.items()
+            ),
+            nctr=nctr,
+            discharged_today=discharged,
+            oldest=tuple(
+                Wait(
+                    card.journey_id,
+                    card.name,
+                    hub.flow.column(card.column).name,
+                    card.pathway,
+                    days_ready,
+                    now - card.entered_column_at,
+                    card.delay_reason,
+                )
+                for _, card, days_ready in waits[:oldest]
+            ),
+        )
+
+    def strategic(self, days: int = 30, *, last: date | None = None) -> Strategic:
+        if days < 1 or days > MAX_PERIOD_DAYS:
+            raise InvalidInput(f"a period is 1 to {MAX_PERIOD_DAYS} days")
+        end = last or self.today()
+        start = end - timedelta(days=days - 1)
+        summary = self.current_summary()
+        flow = period.flow_days(summary, start, end, None)
+        stages = period.stage_spreads(summary, start, end, None)
+        by_reason = summary.level_series("nctr", start, end, by="key", locality=None)
+        delay_days: dict[str, int] = {}
+        for values in by_reason.values():
+            for code, count in values.items():
+                delay_days[code] = delay_days.get(code, 0) + count
+        discharges: dict[str, int] = {}
+        for item in flow:
+            for pathway, count in item.discharges.items():
+                discharges[pathway] = discharges.get(pathway, 0) + count
+        total = sum(discharges.get(p, 0) for p in PATHWAYS)
+        shares = {p: (100.0 * discharges.get(p, 0) / total if total else 0.0) for p in PATHWAYS}
+        return Strategic(start, end, tuple(flow), stages, delay_days, shares, discharges)
+
+    def rebuild(self) -> int:
+        """Empty the summaries and fold the whole log again (after a flow file changes)."""
+        self.summary.invalidate()
+        return self.summary.catch_up()

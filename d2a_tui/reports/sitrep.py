@@ -1,0 +1,129 @@
+"""The national discharge sitrep (acute), as at the end of a day, from the report summaries.
+
+- Daily: (a) patients who no longer meet the criteria to reside (NCTR) = (b) + (c);
+  (b) of those, patients discharged that day; (c) patients remaining in hospital at the end of the
+  day who no longer meet the criteria to reside. By pathway.
+- Weekly snapshot at the end of the day: for length-of-stay cohorts 7+/14+/21+ days, the NCTR
+  patients remaining and their additional bed days since the discharge-ready date (a delayed day is
+  each day in hospital after it: the date itself is not one); patients with LoS 14+ who no longer
+  meet the criteria to reside, by delay reason (the sitrep's 18 in order, then the community
+  additions, then "No delay reason recorded").
+- Monthly: discharges by the 12 destination categories, for the month up to and including the day.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from d2a_tui.domain.delays import DELAY_REASONS
+from d2a_tui.domain.flow import PATHWAYS
+from d2a_tui.domain.outcomes import DESTINATIONS
+from d2a_tui.reports.fold import COHORTS
+from d2a_tui.reports.summary import Summary
+from d2a_tui.reports.tables import Table
+
+NCTR = "Patients who no longer meet the criteria to reside"
+DISCHARGED = "Of those, patients discharged"
+REMAINING = "Patients remaining in hospital who no longer meet the criteria to reside"
+UNDECIDED = "Pathway not yet decided"
+NO_REASON = "No delay reason recorded"
+
+
+def pathway_label(pathway: str) -> str:
+    return pathway or UNDECIDED
+
+
+def _by_pathway(values: dict[tuple[str, ...], int]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for key, value in values.items():
+        out[key[0]] = out.get(key[0], 0) + value
+    return out
+
+
+def daily_table(summary: Summary, day: date, locality: str | None) -> Table:
+    remaining = _by_pathway(summary.level_at("nctr", day, locality=locality))
+    discharged = _by_pathway(summary.counts("nctr_discharges", day, day, locality=locality))
+    pathways = [*PATHWAYS]
+    if remaining.get("") or discharged.get(""):
+        pathways.append("")
+    rows = []
+    for pathway in pathways:
+        b, c = discharged.get(pathway, 0), remaining.get(pathway, 0)
+        rows.append((pathway_label(pathway), b + c, b, c))
+    total_b, total_c = sum(discharged.values()), sum(remaining.values())
+    rows.append(("Total", total_b + total_c, total_b, total_c))
+    return Table(
+        "daily",
+        f"Daily discharge sitrep, {day:%a %d %b %Y}",
+        ("Pathway", NCTR, DISCHARGED, REMAINING),
+        tuple(rows),
+        note="Remaining = in hospital at the end of the day with a discharge-ready date on or before it.",
+    )
+
+
+def weekly_tables(summary: Summary, day: date, locality: str | None) -> tuple[Table, Table]:
+    rows = []
+    for days in COHORTS:
+        count = sum(summary.level_at(f"nctr_los{days}", day, locality=locality).values())
+        ready_sum = sum(summary.level_at(f"nctr_los{days}_rd", day, locality=locality).values())
+        # Each patient's delayed days are day - ready_date; summed over the cohort that is
+        # count * day - sum(ready_date), which is what the `_rd` metric stores the second half of.
+        bed_days = count * day.toordinal() - ready_sum
+        rows.append((f"{days}+ days", count, bed_days))
+    cohorts = Table(
+        "weekly_cohorts",
+        f"Weekly snapshot at the end of {day:%a %d %b %Y}: length of stay cohorts",
+        ("Length of stay", NCTR, "Additional bed days since the discharge-ready date"),
+        tuple(rows),
+    )
+    by_reason: dict[str, int] = {}
+    for (reason,), value in summary.level_at(
+        "nctr_los14", day, by=("key",), locality=locality
+    ).items():
+        by_reason[reason] = by_reason.get(reason, 0) + value
+    reason_rows = [
+        (reason.text, by_reason.get(reason.code, 0))
+        for reason in DELAY_REASONS
+        if reason.sitrep == "acute" or by_reason.get(reason.code)
+    ]
+    known = {reason.code for reason in DELAY_REASONS}
+    unknown = sum(v for code, v in by_reason.items() if code not in known)
+    reason_rows.append((NO_REASON, unknown))
+    reason_rows.append(("Total", sum(by_reason.values())))
+    reasons = Table(
+        "weekly_reasons",
+        f"Weekly snapshot at the end of {day:%a %d %b %Y}: length of stay 14+ days, "
+        "no longer meeting the criteria to reside, by delay reason",
+        ("Delay reason", "Patients"),
+        tuple(reason_rows),
+    )
+    return cohorts, reasons
+
+
+def monthly_table(summary: Summary, day: date, locality: str | None) -> Table:
+    first = day.replace(day=1)
+    counts = summary.counts("discharges", first, day, by=("pathway", "key"), locality=locality)
+    by_code: dict[str, int] = {}
+    unrecorded: dict[str, int] = {}
+    for (pathway, code), value in counts.items():
+        if code:
+            by_code[code] = by_code.get(code, 0) + value
+        else:
+            unrecorded[pathway] = unrecorded.get(pathway, 0) + value
+    rows = [
+        (destination.pathway, destination.text, by_code.get(destination.code, 0))
+        for destination in DESTINATIONS
+    ]
+    for pathway in [*PATHWAYS, ""]:
+        if unrecorded.get(pathway):
+            rows.append(
+                (pathway_label(pathway), "Destination not yet recorded", unrecorded[pathway])
+            )
+    rows.append(("Total", "", sum(by_code.values()) + sum(unrecorded.values())))
+    return Table(
+        "monthly",
+        f"Discharges by destination, {first:%d %b} to {day:%d %b %Y}",
+        ("Pathway", "Discharge destination", "Discharges"),
+        tuple(rows),
+        note="A discharge to P1/P2 is counted under its destination once the journey records it.",
+    )

@@ -1,0 +1,526 @@
+"""The board: the hub's home screen, one column per flow column, kept live from the database.
+
+Live without reloading: a worker reads the event counter (one row) about once a second and,
+only when it moved, fetches the journeys that changed since and patches those cards in place.
+Clocks tick from `hub.now()` every few seconds without touching the database.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+from collections.abc import Callable, Iterable
+from functools import partial
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import events, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, HorizontalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+
+from d2a_tui.domain.errors import D2AError
+from d2a_tui.domain.stuck import Level
+from d2a_tui.domain.timefmt import humanise
+from d2a_tui.hub import Change
+from d2a_tui.screens.actions import QUICK_BINDINGS, QuickActions
+from d2a_tui.views import Card
+from d2a_tui.widgets.board_column import BoardColumn, CardClicked
+from d2a_tui.widgets.board_model import SORTS, BoardModel
+from d2a_tui.widgets.card import CARD_HEIGHT, SYMBOLS, who
+
+if TYPE_CHECKING:
+    from d2a_tui.app import D2AApp
+
+# Screens other parts of d2a provide; imported only when asked for, so the board never waits on them.
+OTHER_SCREENS: dict[str, tuple[str, str, str]] = {
+    "capacity": ("d2a_tui.screens.capacity", "CapacityScreen", "Capacity"),
+    "dashboard": ("d2a_tui.screens.dashboard", "DashboardScreen", "The dashboard"),
+    "alerts": ("d2a_tui.screens.alerts", "AlertsScreen", "Alerts"),
+    "conflicts": ("d2a_tui.screens.conflicts", "ConflictsScreen", "Conflicts"),
+}
+
+MIN_COLUMN_WIDTH = 20
+FILTER_HELP = "filter: name, NHS number, ward, P1, delay code, stuck, red, amber, mine"
+
+
+class BoardScroll(HorizontalScroll, can_focus=False):
+    """Holds the columns; scrolls sideways when they do not all fit (80 columns, many columns)."""
+
+
+class BoardScreen(QuickActions, Screen[None]):
+    app: D2AApp
+    AUTO_FOCUS = ""  # keys belong to the board, not to the hidden filter box
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        # Also an app binding; repeated here so the footer shows it first, where 80 columns reach.
+        Binding("question_mark", "app.help", "Keys", id="app.help", key_display="?"),
+        Binding("down,j", "cursor(1)", "Down", show=False, id="board.down"),
+        Binding("up,k", "cursor(-1)", "Up", show=False, id="board.up"),
+        Binding("left,h", "column(-1)", "Column left", show=False, id="board.left"),
+        Binding("right,l", "column(1)", "Column right", show=False, id="board.right"),
+        Binding("pagedown", "page(1)", "Page down", show=False, id="board.page_down"),
+        Binding("pageup", "page(-1)", "Page up", show=False, id="board.page_up"),
+        Binding("home,g", "edge(-1)", "First card", show=False, id="board.first"),
+        Binding("end,G", "edge(1)", "Last card", show=False, id="board.last"),
+        Binding("enter", "open", "Open", id="board.open"),
+        Binding("N", "refer", "Refer", id="board.refer"),
+        Binding("slash", "filter", "Filter", id="board.filter"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="board.clear_filter"),
+        Binding("s", "sort", "Sort", show=False, id="board.sort"),
+        Binding("ctrl+r", "reload", "Reload board", show=False, id="board.reload"),
+        *QUICK_BINDINGS,
+        Binding("c", "open_screen('capacity')", "Capacity", show=False, id="board.capacity"),
+        Binding("D", "open_screen('dashboard')", "Dashboard", show=False, id="board.dashboard"),
+        Binding(
+            "exclamation_mark", "open_screen('alerts')", "Alerts", show=False, id="board.alerts"
+        ),
+        Binding("C", "open_screen('conflicts')", "Conflicts", show=False, id="board.conflicts"),
+        Binding("S", "sync", "Sync now", show=False, id="board.sync"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__(id="board")
+        self.model: BoardModel | None = None
+        self.columns: list[BoardColumn] = []
+        self.active = 0  # index of the active column
+        self.selected: str | None = None  # journey id under the cursor
+        self.position = 0  # the event counter the board has caught up with
+        self.loaded = False
+        self._status_shown = ""
+
+    # --- building ------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        app = self.app
+        self.model = BoardModel(app.hub.flow, app.hub.stuck, app.hub.actor.user)
+        self.columns = [
+            BoardColumn(column, self.model, app.settings.privacy) for column in self.model.columns
+        ]
+        yield Static("", id="banner")
+        search = Input(placeholder=FILTER_HELP, id="filter", compact=True)
+        search.cursor_blink = False
+        yield search
+        with BoardScroll(id="columns"):
+            yield from self.columns
+        self._size_columns()  # before the first layout, so the screen is laid out once
+        with Horizontal(id="statusbar"):
+            yield Static("", id="why")
+            yield Static("", id="status")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.load()
+        self.set_interval(self.app.tick_interval, self.tick)
+        self.set_timer(self.app.poll_interval, self.poll)
+
+    def load(self) -> None:
+        """Read the whole board once: at start, on ctrl+r, and when the counter goes backwards."""
+        hub = self.app.hub
+        try:
+            # The counter first: a change landing between the two reads is fetched again, not lost.
+            position = hub.head_position()
+            cards = hub.board()
+        except D2AError as error:
+            self.app.database_lost(str(error))
+            self.refresh_status()
+            return
+        self.show_board(position, cards)
+
+    def show_board(self, position: int, cards: Iterable[Card]) -> None:
+        assert self.model is not None
+        self.position = position
+        self.model.load(cards, self.app.hub.now())
+        self.loaded = True
+        for column in self.columns:
+            column.sync()
+        if self.selected not in self.model.cards:
+            self.selected = None
+        if self.selected is None:
+            first = next((i for i, c in enumerate(self.model.columns) if self.model.order[c.id]), 0)
+            order = self.model.order[self.model.columns[first].id]
+            self.select(first, order[0] if order else None)
+        else:
+            self.follow(self.selected)
+        self.refresh_status()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._size_columns()
+
+    def _size_columns(self) -> None:
+        """Share the width out; below MIN_COLUMN_WIDTH each, the board scrolls sideways instead."""
+        if not self.columns:
+            return
+        total = self.size.width or self.app.size.width
+        count = len(self.columns)
+        width = max(total // count, MIN_COLUMN_WIDTH)
+        spare = total - width * count if width * count <= total else 0
+        for i, column in enumerate(self.columns):
+            wanted = width + (1 if i < spare else 0)
+            if column.styles.width is None or column.styles.width.value != wanted:
+                column.styles.width = wanted
+
+    # --- selection -----------------------------------------------------------------------------
+
+    @property
+    def active_column(self) -> BoardColumn:
+        return self.columns[self.active]
+
+    def selected_card(self) -> Card | None:
+        if self.model is None or self.selected is None:
+            return None
+        return self.model.cards.get(self.selected)
+
+    def select(self, column_index: int, journey_id: str | None, *, scroll: bool = True) -> None:
+        assert self.model is not None
+        old = self.active_column
+        self.active = column_index
+        new = self.active_column
+        if old is not new:
+            old.body.set_cursor(None)
+            old.remove_class("-active")
+        new.add_class("-active")
+        self.selected = journey_id
+        index = self.model.index_of(new.column.id, journey_id)
+        new.body.set_cursor(index)
+        if scroll:
+            if index is not None:
+                new.body.scroll_to_card(index)
+            self.query_one(BoardScroll).scroll_to_widget(new, animate=False, immediate=True)
+        self.refresh_why()
+
+    def follow(self, journey_id: str, *, scroll: bool = True) -> None:
+        """Put the selection on a journey wherever it now is (if it is shown)."""
+        assert self.model is not None
+        card = self.model.cards.get(journey_id)
+        if card is None:
+            return
+        position = self.model.column_position(card.column)
+        if position is not None and self.model.index_of(card.column, journey_id) is not None:
+            self.select(position, journey_id, scroll=scroll)
+
+    def _order(self) -> list[str]:
+        assert self.model is not None
+        return self.model.order[self.active_column.column.id]
+
+    def _index(self) -> int | None:
+        assert self.model is not None
+        return self.model.index_of(self.active_column.column.id, self.selected)
+
+    def action_cursor(self, step: int) -> None:
+        order = self._order()
+        if not order:
+            return
+        index = self._index()
+        target = 0 if index is None else max(0, min(len(order) - 1, index + step))
+        self.select(self.active, order[target])
+
+    def action_page(self, step: int) -> None:
+        per_page = max(self.active_column.body.size.height // CARD_HEIGHT, 1)
+        self.action_cursor(step * per_page)
+
+    def action_edge(self, step: int) -> None:
+        order = self._order()
+        if order:
+            self.select(self.active, order[-1] if step > 0 else order[0])
+
+    def action_column(self, step: int) -> None:
+        assert self.model is not None
+        target = self.active + step
+        if not 0 <= target < len(self.columns):
+            return
+        # Land on the card drawn at the same height on screen, which is where the eye is.
+        here = self.active_column.body
+        index = self._index()
+        row = 0 if index is None else index * CARD_HEIGHT - int(here.scroll_offset.y)
+        there = self.columns[target]
+        order = self.model.order[there.column.id]
+        if not order:
+            self.select(target, None)
+            return
+        landing = min(there.body.card_at_screen_row(max(row, 0)), len(order) - 1)
+        self.select(target, order[landing])
+
+    def on_card_clicked(self, message: CardClicked) -> None:
+        assert self.model is not None
+        position = self.model.column_position(message.column_id)
+        if position is not None:
+            self.select(position, message.journey_id, scroll=False)
+            if message.open_it:
+                self.action_open()
+
+    # --- live updates --------------------------------------------------------------------------
+
+    def patch(self, cards: Iterable[Card], *, follow: str | None = None) -> None:
+        """Apply changed journeys (ours or anyone's) without moving the user's view."""
+        model = self.model
+        if model is None or not self.loaded:
+            return
+        selected, column = self.selected, self.active_column
+        index_before = self._index()
+        offset = None
+        if index_before is not None:
+            offset = index_before * CARD_HEIGHT - int(column.body.scroll_offset.y)
+        touched = model.patch(cards)
+        for board_column in self.columns:
+            if board_column.column.id in touched:
+                board_column.sync()
+        if follow is not None and follow in model.cards:
+            self.follow(follow)
+        elif selected is not None and selected in model.cards:
+            card = model.cards[selected]
+            if card.column == column.column.id and offset is not None:
+                index = model.index_of(card.column, selected)
+                if index is not None:
+                    # Keep the selected card at the same height on screen as cards come and go.
+                    column.body.scroll_to(
+                        y=max(index * CARD_HEIGHT - offset, 0), animate=False, immediate=True
+                    )
+                    self.select(self.active, selected, scroll=False)
+                else:
+                    self._reselect_near(index_before)
+            else:
+                self.follow(selected)
+        else:
+            self._reselect_near(index_before)
+        self.refresh_status()
+
+    def _reselect_near(self, index: int | None) -> None:
+        """The selected journey left (closed, or filtered out): take its neighbour's place."""
+        order = self._order()
+        if not order:
+            self.select(self.active, None, scroll=False)
+            return
+        landing = min(index or 0, len(order) - 1)
+        self.select(self.active, order[landing])
+
+    def poll(self) -> None:
+        self._fetch(chained=True)
+
+    def poll_now(self) -> None:
+        """Look now (after a conflict, a sync) without starting a second polling chain."""
+        self._fetch(chained=False)
+
+    @work(thread=True, group="poll", exit_on_error=False)
+    def _fetch(self, chained: bool) -> None:
+        hub = self.app.hub
+        position, loaded = self.position, self.loaded
+        try:
+            head = hub.head_position()
+            if not loaded or head < position:
+                result: tuple[str, int, list[Card]] = ("load", head, hub.board())
+            elif head == position:
+                result = ("same", head, [])
+            else:
+                result = ("patch", head, hub.changes_since(position))
+        except Exception as error:  # keep polling whatever happened; say what it was
+            self._from_thread(self._poll_failed, error, chained)
+            return
+        self._from_thread(self._poll_done, *result, chained)
+
+    def _from_thread(
+        self, callback: Callable[..., object], *args: object, **kwargs: object
+    ) -> None:
+        # RuntimeError: the app is closing, and there is nothing left to update.
+        with contextlib.suppress(RuntimeError):
+            self.app.call_from_thread(partial(callback, *args, **kwargs))
+
+    def _poll_done(self, kind: str, head: int, cards: list[Card], chained: bool) -> None:
+        if self.app.db_problem is not None:
+            self.app.database_back()
+        if kind == "load":
+            self.show_board(head, cards)
+        elif kind == "patch":
+            self.position = max(self.position, head)
+            self.patch(cards)
+        if chained:
+            self._next_poll()
+
+    def _poll_failed(self, error: Exception, chained: bool) -> None:
+        if isinstance(error, D2AError):
+            self.app.database_lost(str(error))
+        else:
+            self.app.notify(
+                f"Live updates hit a problem ({type(error).__name__}); still trying",
+                severity="error",
+            )
+        if chained:
+            self._next_poll(backoff=True)
+
+    def _next_poll(self, backoff: bool = False) -> None:
+        if self.is_attached:
+            interval = self.app.poll_interval * (3 if backoff else 1)
+            self.set_timer(interval, self.poll)
+
+    def tick(self) -> None:
+        """Clocks move on: ages, levels and headers, from the clock, not the database."""
+        if self.model is None or not self.loaded:
+            return
+        before = sum(1 for level in self.model.levels.values() if level is Level.RED)
+        self.model.retime(self.app.hub.now())
+        for column in self.columns:
+            column.sync()
+        if self.selected is not None:
+            self.select(self.active, self.selected, scroll=False)
+        after = sum(1 for level in self.model.levels.values() if level is Level.RED)
+        if after > before and self.app.settings.bell:
+            self.app.bell()
+        self.refresh_status()
+
+    def show_change(self, change: Change) -> None:
+        # The app has patched the board already; the selection follows our journey.
+        if change.card.is_open:
+            self.follow(change.card.journey_id)
+
+    # --- status --------------------------------------------------------------------------------
+
+    def refresh_status(self) -> None:
+        if not self.columns:
+            return
+        status = self.app.status_text()
+        if status != self._status_shown:  # its width may change: only then lay out again
+            self._status_shown = status
+            self.query_one("#status", Static).update(status)
+        banner = self.query_one("#banner", Static)
+        problem = self.app.db_problem
+        banner.display = problem is not None
+        if problem is not None:
+            banner.update(
+                f"⚠ Database unavailable — showing the board as last seen; changes are refused "
+                f"until it is back. Retrying… ({problem})"
+            )
+        self.refresh_why()
+
+    def refresh_why(self) -> None:
+        if not self.columns or self.model is None:
+            return
+        model = self.model
+        parts = [f"{len(model.cards)} open", f"sort: {dict(SORTS)[model.sort]}"]
+        if model.filter_text.strip():
+            shown = sum(len(order) for order in model.order.values())
+            parts.append(f"filter “{model.filter_text.strip()}”: {shown}")
+        card = self.selected_card()
+        if card is not None:
+            stuck = self.app.hub.stuck(card, model.now)
+            if stuck.reasons:
+                parts.append(f"{SYMBOLS[stuck.level]} {'; '.join(stuck.reasons)}")
+            else:
+                parts.append(
+                    f"{SYMBOLS[stuck.level]} {who(card, self.app.settings.privacy)}: "
+                    f"{humanise(model.now - card.entered_column_at)} in column"
+                )
+        self.query_one("#why", Static).update(" · ".join(parts), layout=False)
+
+    # --- filter and sort -----------------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        search = self.query_one("#filter", Input)
+        search.display = True
+        search.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id != "filter" or self.model is None:
+            return
+        index = self._index()
+        self.model.set_filter(event.value)
+        for column in self.columns:
+            column.sync()
+        if (
+            self.selected is not None
+            and self.model.index_of(self.active_column.column.id, self.selected) is not None
+        ):
+            self.select(self.active, self.selected)
+        else:
+            self._reselect_near(index)
+        self.refresh_why()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "filter":
+            event.stop()
+            self.set_focus(None)
+            if not event.value.strip():
+                event.input.display = False
+
+    def on_key(self, event: events.Key) -> None:
+        search = self.query_one("#filter", Input)
+        if event.key == "escape" and search.has_focus:
+            event.stop()
+            self.action_clear_filter()
+
+    def action_clear_filter(self) -> None:
+        search = self.query_one("#filter", Input)
+        had_filter = bool(search.value)
+        search.value = ""  # posts Changed, which re-filters
+        search.display = False
+        self.set_focus(None)
+        if self.model is not None and had_filter:
+            self.model.set_filter("")
+            for column in self.columns:
+                column.sync()
+            if self.selected is not None:
+                self.follow(self.selected)
+
+    def action_sort(self) -> None:
+        if self.model is None:
+            return
+        label = self.model.cycle_sort()
+        for column in self.columns:
+            column.sync()
+        if self.selected is not None:
+            self.select(self.active, self.selected)
+        self.app.notify(f"Sorted by {label}", timeout=2)
+
+    def action_reload(self) -> None:
+        self.load()
+
+    # --- other screens -------------------------------------------------------------------------
+
+    def action_open(self) -> None:
+        card = self.selected_card()
+        if card is None:
+            return
+        from d2a_tui.screens.journey import JourneyScreen
+
+        self.app.push_screen(JourneyScreen(card.journey_id))
+
+    def action_refer(self) -> None:
+        from d2a_tui.screens.referral import ReferralScreen
+
+        def referred(change: Change | None) -> None:
+            if change is not None:
+                self.patch([change.card], follow=change.card.journey_id)
+
+        self.app.push_screen(ReferralScreen(), referred)
+
+    def action_open_screen(self, name: str) -> None:
+        module_name, class_name, label = OTHER_SCREENS[name]
+        try:
+            screen_class = getattr(importlib.import_module(module_name), class_name)
+        except ModuleNotFoundError as error:
+            if error.name != module_name:
+                raise
+            self.app.notify(f"{label} is not available yet", severity="warning")
+            return
+        except AttributeError:
+            self.app.notify(f"{label} is not available yet", severity="warning")
+            return
+        self.app.push_screen(screen_class(self.app.hub))
+
+    def action_sync(self) -> None:
+        sync_now = getattr(self.app.hub, "sync_now", None)
+        if sync_now is None:
+            self.app.notify("Not a replica: nothing to sync", timeout=3)
+            return
+        self.app.notify("Syncing…", timeout=2)
+        self._sync(sync_now)
+
+    @work(thread=True, group="sync", exclusive=True, exit_on_error=False)
+    def _sync(self, sync_now: object) -> None:
+        try:
+            result = sync_now()  # type: ignore[operator]
+        except D2AError as error:
+            self._from_thread(self.app.notify, str(error), severity="error", title="Sync failed")
+            return
+        self._from_thread(self.app.notify, str(result) if result else "Synced", timeout=3)
+        self._from_thread(self.poll_now)

@@ -1,0 +1,227 @@
+"""The capacity screen (`c` from the board): every service's latest report, how old it is, and
+demand against capacity per pathway.
+
+A provider updates vacancies with two key presses and a number: `v`, the number, Enter. `x` does
+the same for vacancies closed to admissions, `f` takes a full report ("total occupied [closed]").
+A refused value stays in the box with the reason, so nothing typed is lost.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Static
+
+from d2a_tui.domain.errors import D2AError
+from d2a_tui.domain.timefmt import humanise
+from d2a_tui.widgets.charts import spark
+
+PROMPTS = {
+    "vacant": "Vacancies now at {name} ({unit}), then Enter",
+    "closed": "Vacancies closed to admissions at {name}, then Enter",
+    "full": "Full report for {name}: total occupied [closed], e.g. 40 35 1, then Enter",
+}
+UNIT_SHORT = {"hours": "h/wk", "packages": "pkgs", "beds": "beds"}
+
+
+class CapacityScreen(Screen[None]):
+    DEFAULT_CSS = """
+    CapacityScreen { layout: vertical; }
+    CapacityScreen #capacity-title { height: 1; padding: 0 1; text-style: bold; }
+    CapacityScreen #services { height: 1fr; }
+    CapacityScreen #demand { height: auto; max-height: 6; margin-top: 1; }
+    CapacityScreen #quick-box { height: auto; display: none; }
+    CapacityScreen #quick-box.open { display: block; }
+    CapacityScreen #quick-prompt { padding: 0 1; }
+    CapacityScreen #history { height: auto; max-height: 8; padding: 0 1; color: $text-muted; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back", id="capacity.back"),
+        Binding("v", "quick('vacant')", "Vacancies", id="capacity.vacant"),
+        Binding("x", "quick('closed')", "Closed", id="capacity.closed"),
+        Binding("f", "quick('full')", "Full report", id="capacity.full"),
+        Binding("H", "history", "History", id="capacity.history"),
+        Binding("r", "reload", "Refresh", id="capacity.refresh"),
+    ]
+
+    def __init__(self, hub: Any) -> None:
+        super().__init__()
+        self.hub = hub
+        self.mode: str | None = None
+        self.service_ids: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        yield Static("Capacity", id="capacity-title")
+        services = DataTable(id="services", cursor_type="row", zebra_stripes=True)
+        services.add_columns(
+            "Service", "Path", "Unit", "Total", "Occupied", "Vacant", "Closed", "Available",
+            "Reported", "By",
+        )  # fmt: skip
+        yield services
+        demand = DataTable(id="demand", cursor_type="row", show_cursor=False)
+        demand.add_columns(
+            "Pathway", "Awaiting", "Arriving/day", "Places free", "Gap", "Stale", "Gap, 30 days"
+        )
+        demand.can_focus = False
+        yield demand
+        yield Static("", id="history")
+        with Vertical(id="quick-box"):
+            yield Static("", id="quick-prompt")
+            yield Input(id="quick", placeholder="a number")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.reload()
+        self.query_one("#services", DataTable).focus()
+
+    # --- data ----------------------------------------------------------------------------------
+
+    def reload(self) -> None:
+        statuses = self.hub.capacity.statuses()
+        table = self.query_one("#services", DataTable)
+        keep = table.cursor_row
+        table.clear()
+        self.service_ids = []
+        for status in statuses:
+            service, latest = status.service, status.latest
+            numbers: list[Any] = (
+                [latest.total, latest.occupied, latest.vacant, latest.closed, latest.available]
+                if latest
+                else ["-"] * 5
+            )
+            age = "never" if status.age is None else humanise(status.age) + " ago"
+            reported = Text(("STALE " if status.stale else "") + age,
+                            style="bold yellow" if status.stale else "")  # fmt: skip
+            table.add_row(
+                service.name, service.pathway, UNIT_SHORT.get(service.unit, service.unit),
+                *(Text(str(n), justify="right") for n in numbers), reported,
+                latest.reported_by if latest else "", key=service.id,
+            )  # fmt: skip
+            self.service_ids.append(service.id)
+        if self.service_ids:
+            table.move_cursor(row=min(max(keep, 0), len(self.service_ids) - 1))
+        stale = sum(1 for s in statuses if s.stale)
+        at = self.hub.now().astimezone().strftime("%a %d %b %H:%M")
+        self.query_one("#capacity-title", Static).update(
+            f"Capacity at {at}: {len(statuses)} services, {stale} with stale reports (over 24h)"
+        )
+        self._reload_demand()
+
+    def _reload_demand(self) -> None:
+        table = self.query_one("#demand", DataTable)
+        table.clear()
+        trend = self.hub.capacity.trend()
+        for pathway, gap in self.hub.capacity.gap_by_pathway().items():
+            shown = "-" if gap.gap is None else f"{gap.gap:+d}"
+            style = "bold red" if gap.gap is not None and gap.gap < 0 else "green"
+            table.add_row(
+                pathway,
+                Text(str(gap.awaiting), justify="right"),
+                Text(f"{gap.arriving_per_day:.1f}", justify="right"),
+                Text("-" if gap.available is None else str(gap.available), justify="right"),
+                Text(shown, style=style, justify="right"),
+                Text(str(gap.stale), justify="right"),
+                spark([d.gap for d in trend.get(pathway, [])]),
+                key=pathway,
+            )
+
+    def selected(self) -> str | None:
+        table = self.query_one("#services", DataTable)
+        if not self.service_ids or table.cursor_row < 0:
+            return None
+        return self.service_ids[min(table.cursor_row, len(self.service_ids) - 1)]
+
+    # --- actions -------------------------------------------------------------------------------
+
+    def action_back(self) -> None:
+        if self.mode is not None:
+            self._close_quick()
+            return
+        self.dismiss()
+
+    def action_reload(self) -> None:
+        self.reload()
+
+    def action_quick(self, mode: str) -> None:
+        service_id = self.selected()
+        if service_id is None:
+            self.notify("No services yet: add one with `d2a service add`", severity="warning")
+            return
+        service = self.hub.capacity.service(service_id)
+        self.mode = mode
+        self.query_one("#quick-prompt", Static).update(
+            PROMPTS[mode].format(name=service.name, unit=service.unit) + " (Esc cancels)"
+        )
+        box = self.query_one("#quick-box")
+        box.add_class("open")
+        field = self.query_one("#quick", Input)
+        field.value = ""
+        field.focus()
+
+    def _close_quick(self) -> None:
+        self.mode = None
+        self.query_one("#quick-box").remove_class("open")
+        self.query_one("#services", DataTable).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        service_id, mode = self.selected(), self.mode
+        if service_id is None or mode is None:
+            return
+        try:
+            numbers = [int(part) for part in event.value.replace(",", " ").split()]
+        except ValueError:
+            self.notify(f"{event.value!r} is not a whole number", severity="error")
+            return
+        try:
+            if mode == "vacant" and len(numbers) == 1:
+                report = self.hub.capacity.update_vacancies(service_id, numbers[0])
+            elif mode == "closed" and len(numbers) == 1:
+                latest = next(
+                    s.latest for s in self.hub.capacity.statuses() if s.service.id == service_id
+                )
+                if latest is None:
+                    raise D2AError("no capacity report yet: give a full report first (f)")
+                report = self.hub.capacity.report(
+                    service_id, total=latest.total, occupied=latest.occupied, closed=numbers[0]
+                )
+            elif mode == "full" and len(numbers) in (2, 3):
+                report = self.hub.capacity.report(
+                    service_id, total=numbers[0], occupied=numbers[1],
+                    closed=numbers[2] if len(numbers) == 3 else 0,
+                )  # fmt: skip
+            else:
+                want = "total occupied [closed]" if mode == "full" else "one number"
+                self.notify(f"type {want}", severity="error")
+                return
+        except D2AError as error:
+            # The typed value stays in the box: fix it or press Esc.
+            self.notify(str(error), severity="error", timeout=6)
+            return
+        service = self.hub.capacity.service(service_id)
+        self.notify(
+            f"{service.name}: {report.vacant} vacant ({report.closed} closed), "
+            f"{report.available} available",
+            timeout=4,
+        )
+        self._close_quick()
+        self.reload()
+
+    def action_history(self) -> None:
+        service_id = self.selected()
+        if service_id is None:
+            return
+        rows = self.hub.capacity.history(service_id, days=30)[:6]
+        lines = [
+            f"{r.reported_at.astimezone():%d %b %H:%M}  total {r.total}  occupied {r.occupied}  "
+            f"vacant {r.vacant}  closed {r.closed}  by {r.reported_by}"
+            for r in rows
+        ]
+        self.query_one("#history", Static).update(
+            "\n".join(["Latest reports (newest first):", *lines]) if lines else "No reports yet."
+        )

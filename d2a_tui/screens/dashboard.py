@@ -1,0 +1,281 @@
+"""The dashboard (`D` from the board): the operational view (now) and the strategic view (a period).
+
+Operational: people per column with amber/red counts, NCTR now and today's discharges by pathway
+against capacity, the oldest waits. Strategic: daily discharges by pathway, NCTR by pathway per
+day, length of stay in each part, delay reasons, and the pathway split against the planning
+split. `1`-`4` choose the period (7, 30, 90, 365 days); `R` opens the reports; charts take the
+keyboard (Tab to one, then ←/→ or ↑/↓) and show the exact numbers at the cursor.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
+
+from d2a_tui.domain.delays import DELAY_REASONS
+from d2a_tui.domain.flow import PATHWAYS
+from d2a_tui.domain.timefmt import humanise
+from d2a_tui.widgets.charts import Bar, BarChart, Series, TimeChart
+
+PERIODS = {"1": 7, "2": 30, "3": 90, "4": 365}
+STAGE_LABELS = {"hospital": "Hospital", "P1": "P1 at home", "P2": "P2 bed", "P3": "P3"}
+REFRESH_SECONDS = 60.0
+
+
+class DashboardScreen(Screen[None]):
+    DEFAULT_CSS = """
+    DashboardScreen #dash-title { height: 1; padding: 0 1; text-style: bold; }
+    DashboardScreen DataTable { height: auto; margin: 0 1 1 0; }
+    DashboardScreen .pair { height: auto; }
+    DashboardScreen .pair > * { width: 1fr; }
+    DashboardScreen TimeChart { height: 14; margin-bottom: 1; }
+    DashboardScreen BarChart { margin-bottom: 1; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back", id="dashboard.back"),
+        Binding("o", "show('operational')", "Operational", id="dashboard.operational"),
+        Binding("s", "show('strategic')", "Strategic", id="dashboard.strategic"),
+        Binding("1", "period(7)", "7d", show=False, id="dashboard.7d"),
+        Binding("2", "period(30)", "30d", show=False, id="dashboard.30d"),
+        Binding("3", "period(90)", "90d", show=False, id="dashboard.90d"),
+        Binding("4", "period(365)", "1y", show=False, id="dashboard.1y"),
+        Binding("R", "reports", "Reports", id="dashboard.reports"),
+        Binding("r", "reload", "Refresh", id="dashboard.refresh"),
+    ]
+
+    def __init__(self, hub: Any, *, days: int = 30, live: bool = True) -> None:
+        super().__init__()
+        self.hub = hub
+        self.days = days
+        self.live = live
+
+    def compose(self) -> ComposeResult:
+        yield Static("Dashboard", id="dash-title")
+        with TabbedContent(id="tabs", initial="operational"):
+            with TabPane("Operational", id="operational"), VerticalScroll():
+                with Horizontal(classes="pair"):
+                    yield _table("columns", "Column", "People", "Amber", "Red")
+                    yield _table("pathways", "Pathway", "NCTR now", "Discharged today",
+                                 "Awaiting", "Places free", "Gap")  # fmt: skip
+                yield _table("oldest", "Oldest waits", "Column", "Path", "Days ready",
+                             "In column", "Delay")  # fmt: skip
+            with TabPane("Strategic", id="strategic"), VerticalScroll():
+                yield TimeChart("Discharges per day by pathway", mode="stacked", id="discharges")
+                yield TimeChart("No criteria to reside, end of each day, by pathway",
+                                mode="lines", id="nctr")  # fmt: skip
+                with Horizontal(classes="pair"):
+                    yield _table("los", "Length of stay (days)", "Stays ended", "Median",
+                                 "90th percentile")  # fmt: skip
+                    yield BarChart("Pathway share of discharges", label_width=8, id="shares")
+                yield BarChart("Delayed days by reason (patient-days NCTR)", label_width=34,
+                               id="reasons")  # fmt: skip
+        yield Footer()
+
+    def on_mount(self) -> None:
+        # The first figures are drawn before the screen shows (≤ 1 s on a region); later ones
+        # come from a worker, and the next refresh is scheduled only when it is done.
+        self.apply(self.hub.reports.operational(), self.hub.capacity.gap_by_pathway(),
+                   self.hub.reports.strategic(self.days))  # fmt: skip
+        if self.live:
+            self.set_timer(REFRESH_SECONDS, self.refresh_in_background)
+
+    @work(thread=True, exclusive=True, group="dashboard")
+    def refresh_in_background(self) -> None:
+        figures = (
+            self.hub.reports.operational(),
+            self.hub.capacity.gap_by_pathway(),
+            self.hub.reports.strategic(self.days),
+        )
+        self.app.call_from_thread(self._refreshed, *figures)
+
+    def _refreshed(self, *figures: Any) -> None:
+        self.apply(*figures)
+        if self.live:
+            self.set_timer(REFRESH_SECONDS, self.refresh_in_background)
+
+    # --- drawing -------------------------------------------------------------------------------
+
+    def apply(self, operational: Any, gaps: Any, strategic: Any) -> None:
+        amber, red = operational.stuck
+        people = sum(c.total for c in operational.columns)
+        self.query_one("#dash-title", Static).update(
+            f"Dashboard at {operational.at.astimezone():%a %d %b %H:%M}: {people} open, "
+            f"{amber} amber, {red} red, {sum(operational.nctr.values())} NCTR, "
+            f"{sum(operational.discharged_today.values())} discharged today · "
+            f"period {strategic.first:%d %b}–{strategic.last:%d %b %Y}"
+        )
+        columns = self.query_one("#columns", DataTable)
+        columns.clear()
+        for c in operational.columns:
+            columns.add_row(c.name, _n(c.total), _n(c.amber, "yellow"), _n(c.red, "bold red"))
+        pathways = self.query_one("#pathways", DataTable)
+        pathways.clear()
+        for p in PATHWAYS:
+            gap = gaps.get(p)
+            shown = "-" if gap is None or gap.gap is None else f"{gap.gap:+d}"
+            pathways.add_row(
+                p, _n(operational.nctr.get(p, 0)), _n(operational.discharged_today.get(p, 0)),
+                _n(gap.awaiting) if gap else Text("-", justify="right"),
+                Text("-" if gap is None or gap.available is None else str(gap.available),
+                     justify="right"),
+                Text(shown, justify="right",
+                     style="bold red" if gap and gap.gap is not None and gap.gap < 0 else ""),
+            )  # fmt: skip
+        oldest = self.query_one("#oldest", DataTable)
+        oldest.clear()
+        initials = getattr(self.app, "privacy", "names") == "initials"
+        for wait in operational.oldest:
+            who = "".join(p[0] for p in wait.who.split()).upper() if initials else wait.who
+            oldest.add_row(
+                who, wait.column, wait.pathway or "-",
+                _n(wait.days_ready) if wait.days_ready is not None else Text("-", justify="right"),
+                humanise(wait.waited), wait.delay_reason or "",
+            )  # fmt: skip
+        days = [item.day for item in strategic.flow]
+        self.query_one("#discharges", TimeChart).set_data(
+            days,
+            [Series(p, tuple(float(i.discharges.get(p, 0)) for i in strategic.flow))
+             for p in PATHWAYS],
+        )  # fmt: skip
+        self.query_one("#nctr", TimeChart).set_data(
+            days,
+            [Series(p, tuple(float(i.nctr.get(p, 0)) for i in strategic.flow)) for p in PATHWAYS],
+        )
+        los = self.query_one("#los", DataTable)
+        los.clear()
+        for stage, spread in strategic.stages.items():
+            los.add_row(STAGE_LABELS[stage], _n(spread.count), _n(spread.median), _n(spread.p90))
+        from d2a_tui.reports.service import PLANNING_SPLIT
+
+        self.query_one("#shares", BarChart).set_data([
+            Bar(p, round(strategic.shares[p], 1),
+                f"{p}: {strategic.shares[p]:.1f}% of {sum(strategic.discharges.values())} "
+                f"discharges (planning split {PLANNING_SPLIT[p]})",
+                style="red" if _off_plan(p, strategic.shares[p]) else "green")
+            for p in PATHWAYS
+        ])  # fmt: skip
+        texts = {reason.code: reason.text for reason in DELAY_REASONS}
+        reasons = sorted(strategic.delay_days.items(), key=lambda kv: -kv[1])[:10]
+        self.query_one("#reasons", BarChart).set_data([
+            Bar(texts.get(code, "No delay reason recorded"), float(count),
+                f"{texts.get(code, 'No delay reason recorded')}: {count} patient-days")
+            for code, count in reasons
+        ])  # fmt: skip
+
+    # --- actions -------------------------------------------------------------------------------
+
+    def action_back(self) -> None:
+        self.dismiss()
+
+    def action_show(self, tab: str) -> None:
+        self.query_one("#tabs", TabbedContent).active = tab
+
+    def action_period(self, days: int) -> None:
+        self.days = days
+        self.action_show("strategic")
+        self.apply(self.hub.reports.operational(), self.hub.capacity.gap_by_pathway(),
+                   self.hub.reports.strategic(days))  # fmt: skip
+
+    def action_reload(self) -> None:
+        self.action_period(self.days)
+
+    def action_reports(self) -> None:
+        self.app.push_screen(ReportScreen(self.hub, days=self.days))
+
+
+class ReportScreen(Screen[None]):
+    """The reports, from the dashboard: `s` sitrep (today, with the weekly and monthly parts),
+    `l` length of stay and `f` flow over the dashboard's period; `e` saves the one shown as CSV."""
+
+    DEFAULT_CSS = """
+    ReportScreen #report-title { height: auto; padding: 0 1; text-style: bold; }
+    ReportScreen DataTable { height: auto; margin-bottom: 1; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back", id="report.back"),
+        Binding("s", "show('sitrep')", "Sitrep", id="report.sitrep"),
+        Binding("l", "show('los')", "Length of stay", id="report.los"),
+        Binding("f", "show('flow')", "Flow", id="report.flow"),
+        Binding("e", "export", "Save CSV", id="report.export"),
+    ]
+
+    def __init__(self, hub: Any, *, days: int = 30) -> None:
+        super().__init__()
+        self.hub = hub
+        self.days = days
+        self.report: Any = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="report-title")
+        yield VerticalScroll(id="report-tables")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.action_show("sitrep")
+
+    def action_back(self) -> None:
+        self.dismiss()
+
+    def action_show(self, name: str) -> None:
+        from datetime import timedelta
+
+        reports = self.hub.reports
+        last = reports.today()
+        first = last - timedelta(days=self.days - 1)
+        if name == "sitrep":
+            self.report = reports.sitrep(last, week=True, month=True)
+        elif name == "los":
+            self.report = reports.los(first, last)
+        else:
+            self.report = reports.flow(first, last)
+        self.query_one("#report-title", Static).update(self.report.title)
+        holder = self.query_one("#report-tables", VerticalScroll)
+        holder.remove_children()
+        widgets: list[Any] = []
+        for table in self.report.tables:
+            widgets.append(Static(table.title, classes="table-title"))
+            grid: DataTable[Any] = DataTable(cursor_type="row", zebra_stripes=True)
+            grid.add_columns(*table.columns)
+            for row in table.rows:
+                grid.add_row(*("" if v is None else str(v) for v in row))
+            widgets.append(grid)
+        holder.mount_all(widgets)
+
+    def action_export(self) -> None:
+        from d2a_tui.config import data_dir
+        from d2a_tui.reports.tables import to_csv
+
+        if self.report is None:
+            return
+        folder = data_dir() / "reports"
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        stamp = self.hub.now().astimezone().strftime("%Y%m%d-%H%M")
+        path = folder / f"{self.report.name}-{stamp}.csv"
+        path.write_text(to_csv(self.report), encoding="utf-8")
+        self.notify(f"Saved {path}", timeout=6)
+
+
+def _table(table_id: str, *columns: str) -> DataTable[Any]:
+    table: DataTable[Any] = DataTable(id=table_id, cursor_type="row", zebra_stripes=True)
+    table.add_columns(*columns)
+    return table
+
+
+def _n(value: int | None, style: str = "") -> Text:
+    if value is None:
+        return Text("-", justify="right")
+    return Text(str(value), justify="right", style=style if value else "")
+
+
+def _off_plan(pathway: str, share: float) -> bool:
+    from d2a_tui.reports.service import PLANNING_LIMIT
+
+    low, high = PLANNING_LIMIT[pathway]
+    return (low is not None and share < low) or (high is not None and share > high)

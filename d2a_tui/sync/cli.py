@@ -1,0 +1,364 @@
+"""`d2a serve`, `d2a server …`, `d2a login`, `d2a logout`, `d2a sync`, `d2a conflicts`, `d2a resolve`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import Any
+
+from d2a_tui.domain.errors import D2AError
+
+
+def _engine(args: argparse.Namespace) -> Any:
+    from d2a_tui.config import Settings
+    from d2a_tui.storage.db import SCHEMA_HEAD, SchemaMismatch, current_revision, make_engine
+
+    engine = make_engine(Settings.load(database_url=args.db).database_url)
+    revision = current_revision(engine)
+    if revision != SCHEMA_HEAD:
+        raise SchemaMismatch(
+            f"database schema is {revision or 'empty'!r}, expected {SCHEMA_HEAD!r}: "
+            "run `d2a db upgrade --db URL` first"
+        )
+    return engine
+
+
+def _replica_hub(args: argparse.Namespace) -> Any:
+    from d2a_tui.hub import Hub
+    from d2a_tui.sync.replica_hub import ReplicaHub
+
+    hub = Hub.open(getattr(args, "db", None))
+    if not isinstance(hub, ReplicaHub):
+        hub.close()
+        raise D2AError(
+            "this database is not a replica of a server: run `d2a login --server URL --token T`"
+        )
+    return hub
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from d2a_tui.config import Settings
+    from d2a_tui.sync.server import serve
+
+    serve(
+        Settings.load(database_url=args.db).database_url,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+    )
+    return 0
+
+
+def cmd_add_user(args: argparse.Namespace) -> int:
+    from d2a_tui.sync.admin import add_user
+
+    user_id = add_user(_engine(args), args.name, args.role, args.org, args.id)
+    print(user_id)
+    return 0
+
+
+def cmd_enrol(args: argparse.Namespace) -> int:
+    from d2a_tui.sync.admin import enrol_device
+
+    device_id, token = enrol_device(_engine(args), args.user, args.label)
+    if args.json:
+        from d2a_tui.cli import print_json
+
+        print_json({"device_id": device_id, "enrolment_token": token})
+        return 0
+    print(token)
+    print(
+        f"device {device_id} for {args.user}: on the device run\n"
+        f"  d2a login --server URL --token {token}\n"
+        "The token works once and is not stored on the server; this is the only time it is shown.",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_revoke(args: argparse.Namespace) -> int:
+    from d2a_tui.sync.admin import revoke_device
+
+    revoke_device(_engine(args), args.device)
+    print(f"device {args.device} revoked: its requests now get 401")
+    return 0
+
+
+def cmd_devices(args: argparse.Namespace) -> int:
+    from d2a_tui.cli import print_json
+    from d2a_tui.sync.admin import list_devices
+
+    devices = list_devices(_engine(args))
+    if args.json:
+        print_json(devices)
+        return 0
+    for device in devices:
+        state = (
+            "revoked"
+            if device["revoked_at"]
+            else ("enrolled" if device["enrolled_at"] else "awaiting login")
+        )
+        print(f"{device['id']}  {device['user_id']:<20} {state:<15} {device['label'] or ''}")
+    return 0
+
+
+def cmd_login(args: argparse.Namespace) -> int:
+    from sqlalchemy import func, select
+
+    from d2a_tui.config import Settings
+    from d2a_tui.storage.db import ensure_schema, make_engine
+    from d2a_tui.storage.journeys import event_table
+    from d2a_tui.sync.admin import ENROL_PREFIX
+    from d2a_tui.sync.client import SyncClient, SyncError
+    from d2a_tui.sync.login import Login, load_login, save_login
+    from d2a_tui.sync.replica import outbox_table, replica_table
+
+    settings = Settings.load(database_url=args.db)
+    url = settings.database_url
+    if not url.startswith("sqlite") and "://" in url:
+        raise D2AError("a replica is a local SQLite database: give --db a file, not a server URL")
+    previous = load_login()
+    engine = make_engine(url)
+    ensure_schema(engine)
+    with engine.connect() as connection:
+        events = connection.execute(select(func.count()).select_from(event_table)).scalar_one()
+        cursor = connection.execute(select(replica_table.c.cursor)).scalar_one()
+        queued = connection.execute(select(func.count()).select_from(outbox_table)).scalar_one()
+    if events and not cursor and not queued and not args.force:
+        raise D2AError(
+            f"this database holds {events} events that are not on any server; a replica must "
+            "start empty: give --db a new file (or --force to keep them only locally)"
+        )
+    if previous is not None and previous.server_url != args.server and queued and not args.force:
+        raise D2AError(
+            f"this machine is logged in to {previous.server_url}; sync and `d2a logout` first"
+        )
+    client = SyncClient(args.server, retries=1)
+    try:
+        if args.token.startswith(ENROL_PREFIX):
+            enrolled = client.enrol(args.token, args.label)
+            token, device_id = enrolled.token, enrolled.device_id
+            user_id, name, role = enrolled.user_id, enrolled.name, enrolled.role
+        else:  # an existing device token, e.g. moving a device to a new replica file
+            token = args.token
+            client = SyncClient(args.server, token, retries=1)
+            me = client.me()
+            device_id, user_id, name, role = me.device_id, me.user_id, me.name, me.role
+    except SyncError as error:
+        raise D2AError(f"login failed: {error}") from None
+    finally:
+        client.close()
+    path = save_login(Login(args.server, token, device_id, user_id, name, role, url))
+    print(f"logged in to {args.server} as {name} ({role}), device {device_id}")
+    print(f"this machine's database is now a replica; login kept in {path}", file=sys.stderr)
+    if not args.no_sync:
+        try:
+            hub = _replica_hub(args)
+            try:
+                report = hub.sync_now(wait=True)
+                print(f"first sync: {report.pulled} events", file=sys.stderr)
+            finally:
+                hub.close()
+        except SyncError as error:
+            print(f"first sync failed ({error}); `d2a sync` later", file=sys.stderr)
+    return 0
+
+
+def cmd_logout(args: argparse.Namespace) -> int:
+    from d2a_tui.sync.login import forget_login, load_login
+    from d2a_tui.sync.replica_hub import ReplicaHub
+
+    login = load_login()
+    if login is None:
+        print("not logged in")
+        return 0
+    from d2a_tui.hub import Hub
+
+    hub = Hub.open(login.database_url)
+    try:
+        if isinstance(hub, ReplicaHub):
+            status = hub.sync_status()
+            if status.pending and not args.force:
+                raise D2AError(
+                    f"{status.pending} changes are not on the server yet: `d2a sync` first "
+                    "(or --force to keep them only in the local database)"
+                )
+    finally:
+        hub.close()
+    forget_login()
+    print(f"logged out of {login.server_url}")
+    return 0
+
+
+def _status_line(status: Any) -> str:
+    last = (
+        status.last_success.astimezone().strftime("%d %b %H:%M") if status.last_success else "never"
+    )
+    line = (
+        f"{status.state}: {status.pending} pending, {status.conflicts} conflicts, last sync {last}"
+    )
+    return line + (f" ({status.message})" if status.message else "")
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    from d2a_tui.cli import print_json
+    from d2a_tui.sync.client import SyncError, SyncRefused
+
+    hub = _replica_hub(args)
+    try:
+        if args.status:
+            status = hub.sync_status()
+            print_json(status.to_dict()) if args.json else print(_status_line(status))
+            return 0
+        if not args.watch:
+            report = hub.sync_now(wait=True)
+            status = hub.sync_status()
+            if args.json:
+                print_json(
+                    {
+                        "pushed": report.pushed,
+                        "pulled": report.pulled,
+                        "outcomes": report.outcomes,
+                        "status": status.to_dict(),
+                    }
+                )
+            else:
+                outcomes = ", ".join(f"{v} {k}" for k, v in sorted(report.outcomes.items()))
+                print(
+                    f"pushed {report.pushed}{f' ({outcomes})' if outcomes else ''}, "
+                    f"pulled {report.pulled}; {_status_line(status)}"
+                )
+            return 0
+        failures = 0
+        while True:  # --watch: until interrupted
+            try:
+                report = hub.synchroniser.run_once(wait=25 if failures == 0 else 0)
+                if report.pushed or report.pulled:
+                    print(
+                        f"{time.strftime('%H:%M:%S')} pushed {report.pushed}, pulled {report.pulled}",
+                        flush=True,
+                    )
+                failures = 0
+            except SyncRefused:
+                raise
+            except SyncError as error:
+                failures += 1
+                delay = min(60.0, 2.0 * 2 ** min(failures, 5))
+                print(
+                    f"{time.strftime('%H:%M:%S')} {error}; retrying in {delay:.0f}s",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                time.sleep(delay)
+    finally:
+        hub.close()
+
+
+def cmd_conflicts(args: argparse.Namespace) -> int:
+    from d2a_tui.cli import print_json
+    from d2a_tui.sync.replica_hub import describe
+
+    hub = _replica_hub(args)
+    try:
+        views = hub.conflicts(include_resolved=args.all)
+        if args.json:
+            print_json([{**view.to_dict(), "summary": describe(view, hub.flow)} for view in views])
+            return 0
+        if not views:
+            print("no unresolved conflicts")
+            return 0
+        for view in views:
+            state = f" [{view.resolution}]" if view.resolution else ""
+            journey = (view.journey_id or "")[:8]
+            print(f"{view.mutation_id}  {journey}  {describe(view, hub.flow)}{state}")
+        print("resolve with: d2a resolve <id> mine|theirs", file=sys.stderr)
+        return 0
+    finally:
+        hub.close()
+
+
+def cmd_resolve(args: argparse.Namespace) -> int:
+    hub = _replica_hub(args)
+    try:
+        hub.resolve_conflict(args.conflict, args.keep)
+        print(f"resolved: kept {args.keep}; `d2a sync` sends the decision")
+        return 0
+    finally:
+        hub.close()
+
+
+def register(sub: Any) -> None:
+    def with_db(
+        parser: argparse.ArgumentParser, help_text: str = "database URL or SQLite file"
+    ) -> None:
+        parser.add_argument("--db", metavar="URL", help=help_text)
+
+    serve = sub.add_parser("serve", help="run the central sync API (uvicorn)")
+    with_db(serve, "the server's database (PostgreSQL in production)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8765)
+    serve.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+    serve.set_defaults(handler=cmd_serve)
+
+    server = sub.add_parser("server", help="administer the central server: users and devices")
+    server_sub = server.add_subparsers(dest="server_command", metavar="ACTION", required=True)
+    add_user = server_sub.add_parser("add-user", help="add a user (or change their role)")
+    with_db(add_user)
+    add_user.add_argument("--name", required=True)
+    add_user.add_argument("--org", help="organisation (providers report for its services)")
+    add_user.add_argument(
+        "--role", required=True, choices=("coordinator", "night", "provider", "manager", "viewer")
+    )
+    add_user.add_argument("--id", help="user id (default: from the name, e.g. jo.bloggs)")
+    add_user.set_defaults(handler=cmd_add_user)
+    enrol = server_sub.add_parser("enrol-device", help="enrol a device; prints a one-time token")
+    with_db(enrol)
+    enrol.add_argument("--user", required=True)
+    enrol.add_argument("--label", help="e.g. night-laptop-2")
+    enrol.add_argument("--json", action="store_true")
+    enrol.set_defaults(handler=cmd_enrol)
+    revoke = server_sub.add_parser("revoke-device", help="revoke a device: its requests get 401")
+    with_db(revoke)
+    revoke.add_argument("device")
+    revoke.set_defaults(handler=cmd_revoke)
+    devices = server_sub.add_parser("devices", help="list devices")
+    with_db(devices)
+    devices.add_argument("--json", action="store_true")
+    devices.set_defaults(handler=cmd_devices)
+
+    login = sub.add_parser("login", help="make this machine's database a replica of a server")
+    with_db(login, "the local replica (default: the local database)")
+    login.add_argument("--server", required=True, metavar="URL")
+    login.add_argument("--token", required=True, help="the enrolment token from enrol-device")
+    login.add_argument("--label", help="name this device on the server")
+    login.add_argument("--force", action="store_true")
+    login.add_argument("--no-sync", action="store_true", help="do not sync right away")
+    login.set_defaults(handler=cmd_login)
+
+    logout = sub.add_parser(
+        "logout", help="stop being a replica (refused while changes are pending)"
+    )
+    logout.add_argument("--force", action="store_true")
+    logout.set_defaults(handler=cmd_logout)
+
+    sync = sub.add_parser("sync", help="push pending changes and pull others' (headless)")
+    with_db(sync)
+    mode = sync.add_mutually_exclusive_group()
+    mode.add_argument("--once", action="store_true", help="one cycle, then exit (the default)")
+    mode.add_argument("--watch", action="store_true", help="keep syncing until interrupted")
+    mode.add_argument("--status", action="store_true", help="print the sync status only")
+    sync.add_argument("--json", action="store_true")
+    sync.set_defaults(handler=cmd_sync)
+
+    conflicts = sub.add_parser("conflicts", help="changes of yours the server did not apply")
+    with_db(conflicts)
+    conflicts.add_argument("--json", action="store_true")
+    conflicts.add_argument("--all", action="store_true", help="include resolved ones")
+    conflicts.set_defaults(handler=cmd_conflicts)
+
+    resolve = sub.add_parser("resolve", help="resolve a conflict: re-apply mine or keep theirs")
+    with_db(resolve)
+    resolve.add_argument("conflict", help="conflict id (or a prefix) from `d2a conflicts`")
+    resolve.add_argument("keep", choices=("mine", "theirs"))
+    resolve.set_defaults(handler=cmd_resolve)

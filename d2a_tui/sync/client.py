@@ -1,0 +1,374 @@
+"""The replica's side of the wire: an httpx client, the push/pull cycle, and a background worker.
+
+Retries: network errors, 5xx and 429 are retried with exponential backoff and full jitter
+(honouring Retry-After), because a hub's night shift restarts routers and servers, and a fleet of
+thin clients retrying in step would knock the server over again. Anything else (401, 403, 409,
+4xx) is not retried: retrying cannot change the answer.
+
+Nothing is lost on failure: the outbox is only marked when a receipt says what happened, and the
+cursor only moves with the events it covers.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from d2a_tui import __version__
+from d2a_tui.domain.errors import D2AError
+from d2a_tui.sync.protocol import (
+    PROTOCOL_VERSION,
+    EnrolResponse,
+    Me,
+    PullResponse,
+    PushResponse,
+    SnapshotResponse,
+)
+from d2a_tui.sync.replica import Replica
+
+log = logging.getLogger("d2a.sync.client")
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+class SyncError(D2AError):
+    """Sync could not finish; nothing local was lost. `reason` is machine-readable."""
+
+    def __init__(self, message: str, reason: str = "error", status: int | None = None) -> None:
+        self.reason = reason
+        self.status = status
+        super().__init__(message)
+
+
+class ServerUnreachable(SyncError):
+    pass
+
+
+class SyncRefused(SyncError):
+    """The server answered, and said no (401, 403, 409, 4xx)."""
+
+
+@dataclass
+class Traffic:
+    """Bytes on the wire (compressed), for the bench and the status line."""
+
+    requests: int = 0
+    sent: int = 0
+    received: int = 0
+
+
+class SyncClient:
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None = None,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        timeout: float = 15.0,
+        retries: int = 4,
+        backoff: float = 0.5,
+        max_backoff: float = 30.0,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        headers = {"User-Agent": f"d2a/{__version__}", "Accept-Encoding": "gzip"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self.base_url = base_url.rstrip("/")
+        self.http = httpx.Client(
+            base_url=self.base_url, headers=headers, transport=transport, timeout=timeout
+        )
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.sleep = sleep
+        self.rng = rng or random.Random()
+        self.traffic = Traffic()
+
+    def close(self) -> None:
+        self.http.close()
+
+    def _delay(self, attempt: int, response: httpx.Response | None) -> float:
+        if response is not None:
+            after = response.headers.get("retry-after", "")
+            if after.isdigit():
+                return min(float(after), self.max_backoff)
+        return self.rng.uniform(0, min(self.max_backoff, self.backoff * 2**attempt))
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> httpx.Response:
+        content = None
+        sent_headers = dict(headers or {})
+        if body is not None:
+            raw = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+            content = gzip.compress(raw, compresslevel=6, mtime=0)
+            sent_headers |= {"Content-Type": "application/json", "Content-Encoding": "gzip"}
+        last: str = ""
+        for attempt in range(self.retries + 1):
+            response: httpx.Response | None = None
+            try:
+                response = self.http.request(
+                    method,
+                    path,
+                    content=content,
+                    params=params,
+                    headers=sent_headers,
+                    timeout=timeout or self.timeout,
+                )
+                self.traffic.requests += 1
+                self.traffic.sent += len(content or b"")
+                self.traffic.received += response.num_bytes_downloaded
+            except httpx.TransportError as error:
+                last = f"cannot reach the server at {self.base_url} ({type(error).__name__})"
+            else:
+                if response.status_code not in RETRY_STATUSES:
+                    return response
+                last = f"the server at {self.base_url} answered {response.status_code}"
+            if attempt < self.retries:
+                self.sleep(self._delay(attempt, response))
+        raise ServerUnreachable(
+            f"{last}; nothing was lost: your changes stay queued on this machine",
+            reason="unreachable",
+        )
+
+    @staticmethod
+    def _refused(response: httpx.Response) -> SyncRefused:
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        reason = body.get("error", f"http_{response.status_code}")
+        detail = body.get("detail", response.reason_phrase)
+        error = SyncRefused(
+            f"the server refused: {detail} ({reason})", reason, response.status_code
+        )
+        error.body = body  # type: ignore[attr-defined]
+        return error
+
+    def _ok(self, response: httpx.Response) -> httpx.Response:
+        if response.status_code >= 400:
+            raise self._refused(response)
+        return response
+
+    # --- endpoints -----------------------------------------------------------------------------
+
+    def health(self) -> dict[str, Any]:
+        return self._ok(self.request("GET", "/v1/health")).json()
+
+    def enrol(self, token: str, label: str | None = None) -> EnrolResponse:
+        response = self.request("POST", "/v1/devices/enrol", body={"token": token, "label": label})
+        return EnrolResponse.model_validate(self._ok(response).json())
+
+    def me(self) -> Me:
+        return Me.model_validate(self._ok(self.request("GET", "/v1/me")).json())
+
+    def push(self, device_id: str, mutations: list[dict[str, Any]]) -> PushResponse:
+        body = {"schema_version": PROTOCOL_VERSION, "device_id": device_id, "mutations": mutations}
+        response = self._ok(self.request("POST", "/v1/sync/push", body=body))
+        return PushResponse.model_validate(response.json())
+
+    def pull(self, since: int, limit: int = 1000, wait: float = 0) -> PullResponse | None:
+        """The next page after `since`, or None when nothing is new (a 304)."""
+        params: dict[str, Any] = {"since": since, "limit": limit}
+        if wait:
+            params["wait"] = wait
+        response = self.request(
+            "GET",
+            "/v1/sync/pull",
+            params=params,
+            headers={"If-None-Match": f'"{since}"'},
+            timeout=self.timeout + wait,
+        )
+        if response.status_code == 304:
+            return None
+        return PullResponse.model_validate(self._ok(response).json())
+
+    def snapshot(self, journey_id: str | None = None) -> SnapshotResponse:
+        params = {"journey_id": journey_id} if journey_id else None
+        response = self._ok(self.request("GET", "/v1/sync/snapshot", params=params))
+        return SnapshotResponse.model_validate(response.json())
+
+
+@dataclass
+class SyncReport:
+    pushed: int = 0
+    pulled: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+
+class Synchroniser:
+    """One replica talking to one server: push the outbox, then pull until up to date."""
+
+    def __init__(
+        self,
+        replica: Replica,
+        client: SyncClient,
+        *,
+        batch: int = 250,
+        page: int = 1000,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.replica = replica
+        self.client = client
+        self.batch = batch
+        self.page = page
+        self.clock = clock
+        # One cycle at a time per replica: a sync-now and the background worker queue here.
+        self.lock = threading.Lock()
+
+    def push_all(self, report: SyncReport) -> None:
+        while True:
+            batch = self.replica.pending_batch(self.batch)
+            if not batch:
+                return
+            try:
+                answer = self.client.push(self.replica.device_id, batch)
+            except SyncRefused as refused:
+                if refused.reason == "seq_gap":
+                    raise SyncRefused(
+                        "the server has lost changes this machine sent before (it expects "
+                        f"change {getattr(refused, 'body', {}).get('expected_seq')}); "
+                        "nothing here was deleted: ask an administrator",
+                        "seq_gap",
+                        409,
+                    ) from None
+                raise
+            self.replica.settle(answer.receipts, self.clock())
+            report.pushed += len(answer.receipts)
+            for receipt in answer.receipts:
+                report.outcomes[receipt.outcome] = report.outcomes.get(receipt.outcome, 0) + 1
+            if len(answer.receipts) < len(batch):
+                return  # should not happen; do not spin
+
+    def bootstrap(self, report: SyncReport) -> None:
+        """A replica that has never pulled starts from a snapshot, not from event 1."""
+        snapshot = self.client.snapshot()
+        self.replica.absorb(snapshot.events, snapshot.head)
+        report.pulled += len(snapshot.events)
+
+    def pull_all(self, report: SyncReport, wait: float = 0) -> None:
+        while True:
+            since = self.replica.cursor()
+            if since == 0 and wait == 0 and report.pulled == 0:
+                self.bootstrap(report)
+                since = self.replica.cursor()
+                if since == 0:
+                    return
+            page = self.client.pull(since, self.page, wait)
+            if page is None:
+                return
+            missing = self.replica.absorb(page.events, page.next)
+            for journey_id in sorted(missing):
+                self.replica.absorb_journey(self.client.snapshot(journey_id).events)
+            report.pulled += len(page.events)
+            if not page.has_more:
+                return
+            wait = 0
+
+    def run_once(self, wait: float = 0) -> SyncReport:
+        report = SyncReport()
+        with self.lock:
+            try:
+                self.push_all(report)
+                self.pull_all(report, wait)
+            except SyncError as error:
+                self.replica.note_attempt(self.clock(), str(error), success=False)
+                raise
+            self.replica.note_attempt(self.clock(), None, success=True)
+        return report
+
+
+@dataclass(frozen=True, slots=True)
+class SyncStatus:
+    """What the board's status line shows."""
+
+    state: str  # online | offline | syncing | refused
+    pending: int
+    last_success: datetime | None
+    conflicts: int
+    message: str | None = None
+    server: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]
+
+
+class SyncWorker:
+    """Background sync for the TUI: sync soon after each local change, long-poll in between,
+    back off while offline. Never blocks the caller."""
+
+    def __init__(self, synchroniser: Synchroniser, *, poll: float = 5.0) -> None:
+        self.synchroniser = synchroniser
+        self.poll = poll
+        self.state = "offline"
+        self.message: str | None = None
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._failures = 0
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        if self.running:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="d2a-sync", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def trigger(self) -> None:
+        self._wake.set()
+        self.start()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.clear()
+            self.state = "syncing"
+            try:
+                self.synchroniser.run_once()
+            except SyncRefused as error:
+                self.state, self.message = "refused", str(error)
+                self._failures += 1
+            except SyncError as error:
+                self.state, self.message = "offline", str(error)
+                self._failures += 1
+            except Exception as error:  # keep the board alive whatever happens here
+                log.exception("sync worker")
+                self.state, self.message = "offline", f"sync failed: {type(error).__name__}"
+                self._failures += 1
+            else:
+                self.state, self.message = "online", None
+                self._failures = 0
+            if self._failures:
+                delay = random.uniform(0, min(60.0, 2.0 * 2 ** min(self._failures, 5)))
+                self._wake.wait(delay)
+                continue
+            # Up to date: wait for a local change (trigger) or poll again; an idle poll is a
+            # single 304 of a few hundred bytes.
+            self._wake.wait(self.poll)

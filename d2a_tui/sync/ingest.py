@@ -1,0 +1,387 @@
+"""The server's side of a push: apply a batch of one device's mutations, exactly once each.
+
+A batch runs in one transaction that first takes the event counter's row lock, so batches from
+different devices queue (their events get gap-free, commit-ordered positions) and every read made
+while deciding is the truth at commit. Each mutation's event, projection change and receipt are
+written in that transaction, together with the device's next expected `client_seq`: either all
+of it is committed or none of it, so a response lost after the commit is answered from the stored
+receipts when the client retries, and nothing is applied twice.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections import Counter as Tally
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, select, update
+
+from d2a_tui.domain.errors import D2AError
+from d2a_tui.domain.events import EventKind
+from d2a_tui.domain.flow import Flow
+from d2a_tui.domain.ids import new_journey_id
+from d2a_tui.storage.journeys import UnitOfWork, counter_table, event_table, journey_table
+from d2a_tui.storage.models import EVENTS_COUNTER, AppUser, CapacityReport, Patient, Service
+from d2a_tui.sync.models import SyncDevice, SyncReceipt
+from d2a_tui.sync.protocol import (
+    CapacityMutation,
+    CommandMutation,
+    Mutation,
+    Receipt,
+    ResolveMutation,
+    Theirs,
+)
+from d2a_tui.sync.rules import KINDS_BY_FIELD, Verdict, judge, reason_code
+
+device_table = SyncDevice.__table__  # type: ignore[attr-defined]
+receipt_table = SyncReceipt.__table__  # type: ignore[attr-defined]
+user_table = AppUser.__table__  # type: ignore[attr-defined]
+patient_table = Patient.__table__  # type: ignore[attr-defined]
+service_table = Service.__table__  # type: ignore[attr-defined]
+capacity_table = CapacityReport.__table__  # type: ignore[attr-defined]
+
+JOURNEY_ROLES = frozenset({"coordinator", "night"})
+CAPACITY_ROLES = frozenset({"coordinator", "provider"})
+ROLES = ("coordinator", "night", "provider", "manager", "viewer")
+
+
+class PushRefused(D2AError):
+    """The whole batch is refused before anything is applied (HTTP 4xx)."""
+
+    def __init__(self, status: int, error: str, detail: str, expected_seq: int | None = None):
+        self.status, self.error, self.detail, self.expected_seq = (
+            status,
+            error,
+            detail,
+            expected_seq,
+        )
+        super().__init__(detail)
+
+
+@dataclass
+class PushResult:
+    receipts: list[Receipt]
+    next_seq: int
+    head: int
+    applied: int = 0
+    outcomes: Tally[str] = field(default_factory=Tally)
+
+
+class Ingest:
+    def __init__(self, engine: Engine, flow: Flow) -> None:
+        self.engine = engine
+        self.flow = flow
+        # SQLite has one writer anyway; queueing in-process spares it busy-waiting on its lock.
+        self._sqlite_lock = threading.Lock() if engine.dialect.name == "sqlite" else None
+
+    def push(self, device_id: str, mutations: list[Mutation], received_at: datetime) -> PushResult:
+        seqs = [m.client_seq for m in mutations]
+        if any(b != a + 1 for a, b in itertools.pairwise(seqs)):
+            raise PushRefused(
+                422, "batch_not_contiguous", "a batch must hold consecutive client_seq values"
+            )
+        if self._sqlite_lock is None:
+            return self._push(device_id, mutations, received_at)
+        with self._sqlite_lock:
+            return self._push(device_id, mutations, received_at)
+
+    def _push(self, device_id: str, mutations: list[Mutation], received_at: datetime) -> PushResult:
+        with self.engine.begin() as connection:
+            # The lock first: every read below is then what the commit will be based on.
+            connection.execute(
+                update(counter_table)
+                .where(counter_table.c.name == EVENTS_COUNTER)
+                .values(value=counter_table.c.value)
+            )
+            device = connection.execute(
+                select(
+                    device_table.c.next_seq, device_table.c.revoked_at, device_table.c.user_id
+                ).where(device_table.c.id == device_id)
+            ).first()
+            if device is None or device.revoked_at is not None:
+                raise PushRefused(401, "revoked", "this device is not enrolled or was revoked")
+            user = connection.execute(
+                select(user_table.c.role, user_table.c.organisation_id).where(
+                    user_table.c.id == device.user_id
+                )
+            ).first()
+            role = user.role if user else None
+            organisation = user.organisation_id if user else None
+            expected = device.next_seq
+            result = PushResult([], expected, 0)
+            if mutations and mutations[0].client_seq > expected:
+                raise PushRefused(
+                    409,
+                    "seq_gap",
+                    f"expected client_seq {expected}, got {mutations[0].client_seq}",
+                    expected_seq=expected,
+                )
+            stored = self._stored_receipts(connection, device_id, mutations, expected)
+            work = UnitOfWork(connection, self.flow)
+            new_rows: list[dict[str, Any]] = []
+            for mutation in mutations:
+                if mutation.client_seq < expected:
+                    result.receipts.append(stored[mutation.client_seq])
+                    continue
+                receipt = self._apply(work, device_id, role, organisation, mutation, received_at)
+                result.receipts.append(receipt)
+                result.outcomes[receipt.outcome] += 1
+                new_rows.append(_receipt_row(device_id, mutation, receipt, received_at))
+                expected += 1
+            if new_rows:
+                connection.execute(receipt_table.insert(), new_rows)
+            connection.execute(
+                update(device_table)
+                .where(device_table.c.id == device_id)
+                .values(next_seq=expected, last_seen_at=received_at)
+            )
+            result.next_seq = expected
+            result.applied = len(new_rows)
+            result.head = connection.execute(
+                select(counter_table.c.value).where(counter_table.c.name == EVENTS_COUNTER)
+            ).scalar_one()
+        return result
+
+    def _stored_receipts(
+        self, connection: Connection, device_id: str, mutations: list[Mutation], expected: int
+    ) -> dict[int, Receipt]:
+        seen = [m for m in mutations if m.client_seq < expected]
+        if not seen:
+            return {}
+        rows = connection.execute(
+            select(receipt_table).where(
+                receipt_table.c.device_id == device_id,
+                receipt_table.c.client_seq.between(seen[0].client_seq, seen[-1].client_seq),
+            )
+        ).all()
+        by_seq = {row.client_seq: row for row in rows}
+        receipts: dict[int, Receipt] = {}
+        for mutation in seen:
+            row = by_seq.get(mutation.client_seq)
+            if row is None or row.mutation_id != mutation.mutation_id:
+                raise PushRefused(
+                    409,
+                    "seq_reused",
+                    f"client_seq {mutation.client_seq} was used by another mutation",
+                    expected_seq=expected,
+                )
+            receipts[mutation.client_seq] = Receipt(
+                mutation_id=row.mutation_id,
+                client_seq=row.client_seq,
+                outcome=row.outcome,
+                reason=row.reason,
+                message=row.message,
+                journey_id=row.journey_id,
+                position=row.position,
+                journey_version=row.journey_version,
+                theirs=Theirs(**row.theirs) if row.theirs else None,
+            )
+        return receipts
+
+    # --- one mutation --------------------------------------------------------------------------
+
+    def _apply(
+        self,
+        work: UnitOfWork,
+        device_id: str,
+        role: str | None,
+        organisation: str | None,
+        mutation: Mutation,
+        now: datetime,
+    ) -> Receipt:
+        if isinstance(mutation, CommandMutation):
+            if role not in JOURNEY_ROLES:
+                return _refused(mutation, "forbidden", f"a {role} cannot change journeys")
+            return self._command(work, device_id, mutation, now)
+        if isinstance(mutation, ResolveMutation):
+            if role not in JOURNEY_ROLES:
+                return _refused(mutation, "forbidden", f"a {role} cannot resolve conflicts")
+            known = work.connection.execute(
+                select(receipt_table.c.outcome, receipt_table.c.journey_id).where(
+                    receipt_table.c.mutation_id == mutation.resolves,
+                    receipt_table.c.device_id == device_id,
+                )
+            ).first()
+            if known is None or known.outcome not in ("conflict", "rejected"):
+                return _refused(mutation, "not_found", "no such conflict from this device")
+            return Receipt(
+                mutation_id=mutation.mutation_id,
+                client_seq=mutation.client_seq,
+                outcome="applied",
+                journey_id=known.journey_id,
+            )
+        assert isinstance(mutation, CapacityMutation)
+        return self._capacity(work, device_id, role, organisation, mutation, now)
+
+    def _command(
+        self, work: UnitOfWork, device_id: str, m: CommandMutation, now: datetime
+    ) -> Receipt:
+        connection = work.connection
+        args = m.args
+        if m.journey_id is None:
+            return _refused(m, "invalid_input", f"{m.command} needs a journey_id")
+        state = None
+        if m.command == "refer":
+            exists = connection.execute(
+                select(journey_table.c.id).where(journey_table.c.id == m.journey_id)
+            ).first()
+            if exists is not None:
+                return _refused(m, "duplicate_journey", "a journey with this id exists")
+            try:
+                patient = dict(args["patient"])
+                patient_id = patient.get("id")
+                if (
+                    patient_id is not None
+                    and connection.execute(
+                        select(patient_table.c.id).where(patient_table.c.id == str(patient_id))
+                    ).first()
+                ):
+                    # An id we already hold for someone is never taken from a client's say-so:
+                    # `_patient_for_referral` matches people by NHS number.
+                    patient["id"] = new_journey_id()
+                args = {
+                    **args,
+                    "patient": work._patient_for_referral(patient, m.occurred_at.date()),
+                }
+            except (D2AError, KeyError, TypeError, ValueError, AttributeError) as error:
+                return _refused(m, reason_code(error), str(error))
+        else:
+            try:
+                state = work.load(m.journey_id)
+            except D2AError as error:
+                return _refused(m, reason_code(error), str(error))
+
+        def undo_target(event_id: str) -> Any:
+            return work.event(event_id)
+
+        verdict = judge(
+            self.flow,
+            state,
+            mutation_id=m.mutation_id,
+            command=m.command,
+            journey_id=m.journey_id,
+            args=args,
+            seen=dict(m.seen),
+            want=dict(m.want),
+            actor=m.actor,
+            occurred_at=m.occurred_at,
+            undo_target=undo_target,
+            undo_event_id=m.undo_event_id,
+        )
+        if verdict.outcome == "applied":
+            assert verdict.event is not None and verdict.state is not None
+            position = work.next_position()
+            work.store(verdict.event, state, verdict.state, position, device_id, now)
+            return Receipt(
+                mutation_id=m.mutation_id,
+                client_seq=m.client_seq,
+                outcome="applied",
+                journey_id=m.journey_id,
+                position=position,
+                journey_version=verdict.state.version,
+            )
+        theirs = None
+        if verdict.outcome == "conflict" and state is not None:
+            theirs = self._theirs(connection, m.journey_id, verdict)
+        return Receipt(
+            mutation_id=m.mutation_id,
+            client_seq=m.client_seq,
+            outcome=verdict.outcome,  # type: ignore[arg-type]
+            reason=verdict.reason,
+            message=verdict.message,
+            journey_id=m.journey_id,
+            journey_version=state.version if state else None,
+            theirs=theirs,
+        )
+
+    def _theirs(self, connection: Connection, journey_id: str, verdict: Verdict) -> Theirs:
+        """Name the change a conflicting mutation ran into: the latest event that set the
+        fields it depends on (not merely the latest event, which may be a note)."""
+        state = verdict.state
+        assert state is not None
+        kinds = {kind for name in (verdict.current or {}) for kind in KINDS_BY_FIELD[name]}
+        if not kinds:
+            kinds = {str(EventKind.REFERRED)}
+        row = connection.execute(
+            select(event_table.c.actor, event_table.c.occurred_at, event_table.c.kind)
+            .where(event_table.c.journey_id == journey_id, event_table.c.kind.in_(kinds))
+            .order_by(event_table.c.seq.desc())
+            .limit(1)
+        ).first()
+        return Theirs(
+            actor=row.actor if row else state.updated_by,
+            at=row.occurred_at if row else state.updated_at,
+            kind=row.kind if row else None,
+            version=state.version,
+            values=verdict.current or {},
+        )
+
+    def _capacity(
+        self,
+        work: UnitOfWork,
+        device_id: str,
+        role: str | None,
+        organisation: str | None,
+        m: CapacityMutation,
+        now: datetime,
+    ) -> Receipt:
+        if role not in CAPACITY_ROLES:
+            return _refused(m, "forbidden", f"a {role} cannot report capacity")
+        service = work.connection.execute(
+            select(service_table.c.organisation_id).where(service_table.c.id == m.service_id)
+        ).first()
+        if service is None:
+            return _refused(m, "not_found", f"no service {m.service_id}")
+        if role == "provider" and (organisation is None or service.organisation_id != organisation):
+            return _refused(m, "forbidden", "a provider reports capacity for its own services only")
+        if m.occupied + m.closed > m.total:
+            return _refused(m, "invalid_input", "occupied and closed beds exceed the total")
+        work.connection.execute(
+            capacity_table.insert().values(
+                report_id=m.report_id,
+                service_id=m.service_id,
+                reported_at=m.occurred_at,
+                total=m.total,
+                occupied=m.occupied,
+                closed=m.closed,
+                reported_by=m.actor,
+                device_id=device_id,
+                note=m.note,
+            )
+        )
+        return Receipt(mutation_id=m.mutation_id, client_seq=m.client_seq, outcome="applied")
+
+
+def _refused(mutation: Mutation, reason: str, message: str) -> Receipt:
+    return Receipt(
+        mutation_id=mutation.mutation_id,
+        client_seq=mutation.client_seq,
+        outcome="rejected",
+        reason=reason,
+        message=message,
+        journey_id=getattr(mutation, "journey_id", None),
+    )
+
+
+def _receipt_row(
+    device_id: str, mutation: Mutation, receipt: Receipt, received_at: datetime
+) -> dict[str, Any]:
+    return {
+        "mutation_id": mutation.mutation_id,
+        "device_id": device_id,
+        "client_seq": mutation.client_seq,
+        "kind": mutation.kind,
+        "outcome": receipt.outcome,
+        "reason": receipt.reason,
+        "message": receipt.message,
+        "journey_id": receipt.journey_id,
+        "position": receipt.position,
+        "journey_version": receipt.journey_version,
+        "theirs": receipt.theirs.model_dump(mode="json") if receipt.theirs else None,
+        "mutation": mutation.model_dump(mode="json"),
+        "actor": mutation.actor,
+        "received_at": received_at,
+    }

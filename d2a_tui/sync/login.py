@@ -1,0 +1,74 @@
+"""This machine's login to a central server: kept in the data folder, readable by its owner only.
+
+The file names the local database it turned into a replica, so opening any other database (a
+test's, a demo's, a shared PostgreSQL one) is never mistaken for the replica.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from d2a_tui.config import data_dir
+from d2a_tui.storage.db import normalise_url
+
+LOGIN_FILE = "sync-login.json"
+
+
+@dataclass(frozen=True)
+class Login:
+    server_url: str
+    token: str
+    device_id: str
+    user_id: str
+    name: str
+    role: str
+    database_url: str
+
+    def __repr__(self) -> str:  # never print the token
+        return f"Login({self.user_id}@{self.server_url}, device {self.device_id})"
+
+
+def login_path() -> Path:
+    return data_dir() / LOGIN_FILE
+
+
+def load_login() -> Login | None:
+    try:
+        values = json.loads(login_path().read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return None
+    try:
+        return Login(**values)
+    except TypeError:
+        return None
+
+
+def save_login(login: Login) -> Path:
+    path = login_path()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    descriptor = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        json.dump(asdict(login), handle, indent=2)
+    os.chmod(path, 0o600)  # O_CREAT's mode does not apply to a file that already existed
+    return path
+
+
+def forget_login() -> bool:
+    try:
+        login_path().unlink()
+        return True
+    except FileNotFoundError:
+        return False
+
+
+def replica_login(database_url: str) -> Login | None:
+    """The login, if `database_url` is the database it made a replica of."""
+    login = load_login()
+    if login is None or normalise_url(login.database_url) != normalise_url(database_url):
+        return None
+    return login

@@ -1,0 +1,207 @@
+"""The wire contract between a replica and the central API: pydantic models, shared by both sides.
+
+The server's OpenAPI document is generated from these, so the document and the code cannot drift.
+Field names are short but whole words: bodies are gzipped, and repeated keys cost almost nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from d2a_tui.domain.commands import COMMANDS
+
+PROTOCOL_VERSION = 1
+SUPPORTED_VERSIONS = (1,)
+MAX_BATCH = 500
+MAX_BODY_BYTES = 4 * 1024 * 1024  # after decompression
+MAX_PULL_LIMIT = 1000
+MAX_WAIT_SECONDS = 60
+
+UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+Uuid = Annotated[str, Field(pattern=UUID_PATTERN, min_length=36, max_length=36)]
+UserId = Annotated[str, Field(min_length=1, max_length=64)]
+Command = Literal[
+    "refer",
+    "move",
+    "close",
+    "reopen",
+    "set_delay",
+    "clear_delay",
+    "set_ready_date",
+    "set_expected_date",
+    "set_ward",
+    "add_note",
+    "retract_note",
+    "assign",
+    "acknowledge",
+    "undo",
+]
+# The journey fields a change depends on. A replica sends what it saw; the server applies the
+# change only if the journey still looks like that (see `sync/rules.py`).
+SeenField = Literal[
+    "column",
+    "delay_reason",
+    "discharge_ready_date",
+    "expected_discharge_date",
+    "ward",
+    "bed",
+    "assigned_to",
+]
+Outcome = Literal["applied", "merged", "conflict", "rejected"]
+
+assert set(COMMANDS) | {"undo"} == set(Command.__args__), "protocol Command out of date"  # type: ignore[attr-defined]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _MutationBase(_Strict):
+    mutation_id: Uuid = Field(description="UUIDv7, the idempotency key; also the event's id")
+    client_seq: int = Field(ge=1, description="gap-free per device, from 1")
+    actor: UserId = Field(description="the user who made the change; must be the device's user")
+    occurred_at: AwareDatetime = Field(description="when the user made it, on the device's clock")
+
+
+class CommandMutation(_MutationBase):
+    """A journey command, as the user gave it, with what the user saw when giving it."""
+
+    kind: Literal["command"]
+    command: Command
+    journey_id: Uuid | None = None
+    args: dict[str, Any] = Field(default_factory=dict)
+    seen: dict[SeenField, Any] = Field(default_factory=dict)
+    want: dict[SeenField, Any] = Field(default_factory=dict)
+    undo_event_id: Uuid | None = None
+    resolves: Uuid | None = Field(
+        default=None, description="the conflicting mutation this one re-applies"
+    )
+
+
+class ResolveMutation(_MutationBase):
+    """The user kept the other change: nothing changes on the journey, but the decision is
+    recorded, so the audit trail shows both the conflict and how it ended."""
+
+    kind: Literal["resolve"]
+    resolves: Uuid
+    decision: Literal["keep_theirs", "dismiss"]
+
+
+class CapacityMutation(_MutationBase):
+    """A provider's capacity report for one of its services."""
+
+    kind: Literal["capacity"]
+    report_id: Uuid
+    service_id: Annotated[str, Field(min_length=1, max_length=64)]
+    total: int = Field(ge=0)
+    occupied: int = Field(ge=0)
+    closed: int = Field(default=0, ge=0)
+    note: Annotated[str, Field(max_length=1000)] | None = None
+
+
+Mutation = Annotated[
+    CommandMutation | ResolveMutation | CapacityMutation, Field(discriminator="kind")
+]
+MUTATION_KINDS = ("command", "resolve", "capacity")
+
+
+class PushRequest(_Strict):
+    schema_version: int = Field(
+        description=f"protocol version; this server knows {SUPPORTED_VERSIONS}"
+    )
+    device_id: Uuid
+    mutations: list[Mutation] = Field(max_length=MAX_BATCH)
+
+
+class Theirs(BaseModel):
+    """The change a conflicting mutation ran into: who, when, and how the journey looks now."""
+
+    actor: str | None = None
+    at: datetime | None = None
+    kind: str | None = None
+    version: int | None = None
+    values: dict[str, Any] = Field(default_factory=dict)
+
+
+class Receipt(BaseModel):
+    mutation_id: str
+    client_seq: int
+    outcome: Outcome
+    reason: str | None = Field(default=None, description="machine-readable, for refusals")
+    message: str | None = None
+    journey_id: str | None = None
+    position: int | None = Field(default=None, description="server_seq of the event it made")
+    journey_version: int | None = None
+    theirs: Theirs | None = None
+
+
+class PushResponse(BaseModel):
+    receipts: list[Receipt]
+    next_seq: int = Field(description="the client_seq the server expects next from this device")
+    head: int = Field(description="the newest server_seq")
+
+
+class PulledEvent(BaseModel):
+    position: int
+    event_id: str
+    journey_id: str
+    seq: int
+    kind: str
+    payload: dict[str, Any]
+    actor: str
+    device_id: str
+    occurred_at: datetime
+    recorded_at: datetime
+
+
+class PullResponse(BaseModel):
+    events: list[PulledEvent]
+    next: int = Field(description="pass as `since` next time")
+    has_more: bool
+    head: int
+
+
+class SnapshotResponse(BaseModel):
+    """Every event of the journeys a new replica needs, as of `head`: pull from `head` after."""
+
+    events: list[PulledEvent]
+    head: int
+    journeys: int
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    schema_revision: str
+    protocol_versions: list[int]
+    time: datetime
+
+
+class Me(BaseModel):
+    user_id: str
+    name: str
+    role: str
+    organisation_id: str | None
+    device_id: str
+
+
+class EnrolRequest(_Strict):
+    token: Annotated[str, Field(min_length=16, max_length=200)]
+    label: Annotated[str, Field(max_length=64)] | None = None
+
+
+class EnrolResponse(BaseModel):
+    device_id: str
+    token: str = Field(description="the device token: keep it secret; it is shown once")
+    user_id: str
+    name: str
+    role: str
+
+
+class ErrorBody(BaseModel):
+    error: str = Field(description="machine-readable reason, e.g. seq_gap, body_too_large")
+    detail: str
+    expected_seq: int | None = None
+    errors: list[dict[str, Any]] | None = None

@@ -1,0 +1,172 @@
+"""The Hub of a logged-in machine: every command writes the local replica and the outbox in one
+transaction and works with no network; sync runs beside it.
+
+The board finds the sync features by attribute (`sync_now`, `sync_status`, `conflicts`), so a
+direct-database Hub simply has none of them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from d2a_tui.config import Settings
+from d2a_tui.domain.errors import NotAllowed
+from d2a_tui.domain.flow import Flow, load_flow
+from d2a_tui.domain.ids import uuid7
+from d2a_tui.hub import Change, Clock, Hub, utc_now
+from d2a_tui.storage.db import ensure_schema, make_engine
+from d2a_tui.storage.journeys import Actor, JourneyStore
+from d2a_tui.sync.client import SyncClient, Synchroniser, SyncReport, SyncStatus, SyncWorker
+from d2a_tui.sync.login import Login
+from d2a_tui.sync.replica import ConflictView, Replica
+
+
+class ReplicaHub(Hub):
+    def __init__(
+        self,
+        store: JourneyStore,
+        actor: Actor,
+        clock: Clock = utc_now,
+        *,
+        login: Login,
+        transport: httpx.BaseTransport | None = None,
+        client: SyncClient | None = None,
+    ) -> None:
+        super().__init__(store, actor, clock)
+        self.login = login
+        self.replica = Replica(store.engine, store.flow, actor.device_id)
+        store.on_applied = self.replica.record
+        self.client = client or SyncClient(login.server_url, login.token, transport=transport)
+        self.synchroniser = Synchroniser(self.replica, self.client)
+        self.worker = SyncWorker(self.synchroniser)
+
+    @classmethod
+    def open_replica(
+        cls,
+        settings: Settings,
+        login: Login,
+        *,
+        flow: Flow | None = None,
+        clock: Clock = utc_now,
+        transport: httpx.BaseTransport | None = None,
+    ) -> ReplicaHub:
+        engine = make_engine(settings.database_url)
+        ensure_schema(engine)
+        store = JourneyStore(engine, flow or load_flow(settings.flow_path))
+        # The server checks every mutation's actor against the device's user: act as them.
+        actor = Actor(login.user_id, login.device_id)
+        return cls(store, actor, clock, login=login, transport=transport)
+
+    def close(self) -> None:
+        self.worker.stop()
+        self.client.close()
+        super().close()
+
+    def _run(self, *args: Any, **kwargs: Any) -> Change:
+        change = super()._run(*args, **kwargs)
+        if self.worker.running:
+            self.worker.trigger()  # push soon, in the background
+        return change
+
+    # --- sync ----------------------------------------------------------------------------------
+
+    def start_sync(self) -> None:
+        """Start background sync (the TUI does, on mount of the status widget)."""
+        self.worker.start()
+
+    def sync_now(self, wait: bool = False) -> SyncStatus | SyncReport:
+        """Sync now: in the background (returns the status at once), or, with `wait`, here,
+        returning what was done and raising SyncError if the server cannot be reached."""
+        if wait:
+            return self.synchroniser.run_once()
+        self.worker.trigger()
+        return self.sync_status()
+
+    def sync_status(self) -> SyncStatus:
+        local = self.replica.state()
+        pending = local.pending + local.unconfirmed
+        if self.worker.running:
+            state, message = self.worker.state, self.worker.message
+        elif local.last_error and (
+            local.last_success_at is None
+            or (local.last_attempt_at or local.last_success_at) > local.last_success_at
+        ):
+            state, message = "offline", local.last_error
+        elif local.last_success_at is None:
+            state, message = "offline", "not synced yet"
+        else:
+            state, message = "online", None
+        return SyncStatus(
+            state=state,
+            pending=pending,
+            last_success=local.last_success_at,
+            conflicts=local.conflicts,
+            message=message,
+            server=self.login.server_url,
+        )
+
+    def pending_journeys(self) -> set[str]:
+        return self.replica.pending_journeys()
+
+    # --- conflicts -----------------------------------------------------------------------------
+
+    def conflicts(self, include_resolved: bool = False) -> list[ConflictView]:
+        return self.replica.conflicts(include_resolved)
+
+    def resolve_conflict(self, mutation_id: str, keep: str) -> Change | None:
+        """`keep="mine"` re-applies my change on the journey as it is now (a new mutation);
+        `keep="theirs"` leaves the journey as it is and records the decision."""
+        view = self.replica.conflict(mutation_id)
+        if view.resolved_at is not None:
+            raise NotAllowed("that conflict is resolved already")
+        if keep == "mine":
+            if (
+                view.outcome != "conflict"
+                or view.command in ("refer", "undo")
+                or not view.journey_id
+            ):
+                raise NotAllowed(
+                    "the server refused that change outright; it cannot be re-applied, only "
+                    "dismissed (keep theirs)"
+                )
+            self.replica.resolving = view.mutation_id
+            try:
+                return self._run(view.command, dict(view.args), view.journey_id)
+            finally:
+                self.replica.resolving = None
+        if keep != "theirs":
+            raise NotAllowed("keep 'mine' or 'theirs'")
+        decision = "keep_theirs" if view.outcome == "conflict" else "dismiss"
+        self.replica.record_decision(
+            view.mutation_id, decision, self.actor.user, self.clock(), uuid7()
+        )
+        if self.worker.running:
+            self.worker.trigger()
+        return None
+
+
+def describe(view: ConflictView, flow: Flow, now: datetime | None = None) -> str:
+    """One line for a person: what I did, what it ran into."""
+
+    def column(value: Any) -> str:
+        try:
+            return flow.column(str(value)).name
+        except Exception:
+            return str(value)
+
+    mine_at = view.occurred_at.astimezone().strftime("%H:%M")
+    if view.command in ("move", "close", "reopen"):
+        target = view.want.get("column") or view.args.get("to") or flow.closed.id
+        mine = f"your move to {column(target)} at {mine_at} (offline)"
+    else:
+        mine = f"your {view.command.replace('_', ' ')} at {mine_at} (offline)"
+    if view.outcome != "conflict":
+        return f"{mine} was refused: {view.message or view.reason}"
+    theirs_at = view.theirs_at.astimezone().strftime("%H:%M") if view.theirs_at else "?"
+    what = "move" if view.theirs_kind in ("moved", "closed", "reopened") else "change"
+    now_in = view.theirs_values.get("column")
+    where = f" (now in {column(now_in)})" if now_in else ""
+    return f"{mine} conflicted with {view.theirs_actor or 'someone'}'s {what} at {theirs_at}{where}"

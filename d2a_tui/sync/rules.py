@@ -1,0 +1,129 @@
+"""How a mutation made offline lands on a journey that may have changed since: the one rule that
+the server applies and that a replica uses to show its pending changes on top of others'.
+
+The rule generalises DESIGN.md's rule for moves to every field a command changes: a change
+applies if the journey still looks as the user saw it (a move: still in the column it was moved
+from); if the journey already looks as the user wanted, it is merged (nothing to do); otherwise
+it is a conflict for the user to resolve. Versions are not compared: a replica's version counts
+its own pending events too, so equal numbers can name different histories. Notes and
+acknowledgements change nothing anyone saw and never conflict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from d2a_tui.domain.commands import compensate, decide
+from d2a_tui.domain.errors import D2AError, InvalidInput, NotAllowed, NotFound
+from d2a_tui.domain.events import Event, EventKind, JourneyState, ReplayError, apply
+from d2a_tui.domain.flow import Flow
+
+# Which fields each kind of event changes: what the user "saw" before their change.
+FIELDS_BY_KIND: dict[EventKind, tuple[str, ...]] = {
+    EventKind.MOVED: ("column",),
+    EventKind.CLOSED: ("column",),
+    EventKind.REOPENED: ("column",),
+    EventKind.DELAY_SET: ("delay_reason",),
+    EventKind.DELAY_CLEARED: ("delay_reason",),
+    EventKind.READY_DATE_SET: ("discharge_ready_date",),
+    EventKind.EXPECTED_DATE_SET: ("expected_discharge_date",),
+    EventKind.WARD_SET: ("ward", "bed"),
+    EventKind.ASSIGNED: ("assigned_to",),
+}
+# The kinds that may have made a field what it is now: to name "their" change in a conflict.
+KINDS_BY_FIELD: dict[str, tuple[str, ...]] = {}
+for _kind, _fields in FIELDS_BY_KIND.items():
+    for _field in _fields:
+        KINDS_BY_FIELD.setdefault(_field, ())
+        KINDS_BY_FIELD[_field] += (str(_kind),)
+
+
+def _wire(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date | datetime) else value
+
+
+def values(state: JourneyState, names: Any) -> dict[str, Any]:
+    return {name: _wire(getattr(state, name)) for name in names}
+
+
+def seen_and_want(
+    old: JourneyState | None, new: JourneyState, kind: EventKind
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    names = FIELDS_BY_KIND.get(kind, ())
+    if old is None or not names:
+        return {}, {}
+    return values(old, names), values(new, names)
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    outcome: str  # applied | merged | conflict | rejected
+    event: Event | None = None
+    state: JourneyState | None = None
+    reason: str | None = None
+    message: str | None = None
+    current: dict[str, Any] | None = None  # the journey's values when it conflicted
+
+
+def reason_code(error: Exception) -> str:
+    if isinstance(error, NotFound):
+        return "not_found"
+    if isinstance(error, InvalidInput):
+        return "invalid_input"
+    if isinstance(error, NotAllowed):
+        return "not_allowed"
+    return "refused"
+
+
+def judge(
+    flow: Flow,
+    state: JourneyState | None,
+    *,
+    mutation_id: str,
+    command: str,
+    journey_id: str,
+    args: dict[str, Any],
+    seen: dict[str, Any],
+    want: dict[str, Any],
+    actor: str,
+    occurred_at: datetime,
+    undo_target: Callable[[str], Event] | None = None,
+    undo_event_id: str | None = None,
+) -> Verdict:
+    """The outcome of one mutation on `state`, and the event it makes. Pure: writes nothing."""
+    if state is not None and seen:
+        current = values(state, seen)
+        if current != seen:
+            if want and values(state, want) == want:
+                return Verdict("merged", state=state, reason="already_done")
+            return Verdict(
+                "conflict",
+                state=state,
+                reason="changed_since",
+                message="the journey changed after you saw it",
+                current=current,
+            )
+    try:
+        if command == "undo":
+            if state is None or undo_event_id is None or undo_target is None:
+                raise InvalidInput("undo needs a journey and the event to undo")
+            kind, payload = compensate(state, undo_target(undo_event_id))
+        else:
+            kind, payload = decide(flow, state, command, args, occurred_at.date())
+        event = Event(
+            event_id=mutation_id,
+            journey_id=journey_id,
+            kind=kind,
+            payload=payload,
+            actor=actor,
+            occurred_at=occurred_at,
+            seq=1 if state is None else state.version + 1,
+        )
+        return Verdict("applied", event=event, state=apply(state, event))
+    except (D2AError, ReplayError, KeyError, TypeError, ValueError) as error:
+        # KeyError/TypeError/ValueError: args a well-behaved client never sends (a referral
+        # without a patient); refused like a rule, never a 500 that blocks the outbox forever.
+        return Verdict("rejected", state=state, reason=reason_code(error), message=str(error))

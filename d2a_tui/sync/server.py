@@ -1,0 +1,441 @@
+"""The central API: FastAPI over the same storage layer as a direct hub.
+
+Endpoints: push (apply a device's mutations), pull (others' events by server_seq, paged, with
+ETag/304 and long-poll), snapshot (what a new replica needs), health, enrol, me. The OpenAPI
+document at /openapi.json is generated from `protocol.py` and is the contract.
+
+Logs go to stderr and name devices and counts, never a patient, a journey or a payload.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+import zlib
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi import Depends, FastAPI, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine, or_, select
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from d2a_tui import __version__
+from d2a_tui.domain.errors import D2AError
+from d2a_tui.domain.flow import Flow, load_flow
+from d2a_tui.storage.db import SCHEMA_HEAD, SchemaMismatch, current_revision, make_engine
+from d2a_tui.storage.journeys import counter_table, event_table, journey_table
+from d2a_tui.storage.models import EVENTS_COUNTER
+from d2a_tui.sync import admin
+from d2a_tui.sync.admin import DeviceContext
+from d2a_tui.sync.ingest import Ingest, PushRefused
+from d2a_tui.sync.protocol import (
+    MAX_BODY_BYTES,
+    MAX_PULL_LIMIT,
+    MAX_WAIT_SECONDS,
+    MUTATION_KINDS,
+    SUPPORTED_VERSIONS,
+    EnrolRequest,
+    EnrolResponse,
+    ErrorBody,
+    Health,
+    Me,
+    PullResponse,
+    PushRequest,
+    PushResponse,
+    SnapshotResponse,
+)
+
+log = logging.getLogger("d2a.sync.server")
+Clock = Callable[[], datetime]
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody} for code in (400, 401, 403, 409, 413, 415, 422)
+}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, error: str, detail: str, **extra: Any) -> None:
+        self.status, self.error, self.detail, self.extra = status, error, detail, extra
+        super().__init__(detail)
+
+
+def _error(status: int, error: str, detail: str, **extra: Any) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    body = {"error": error, "detail": detail, **{k: v for k, v in extra.items() if v is not None}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+class RequestBodyGuard:
+    """Caps request bodies, before and after gunzip, and undoes Content-Encoding: gzip, so the
+    routes see plain JSON and a zip bomb costs the server at most `max_bytes` of memory."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        too_big = _error(
+            413, "body_too_large", f"request bodies are limited to {self.max_bytes} bytes"
+        )
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            await too_big(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await too_big(scope, receive, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        encoding = headers.get("content-encoding", "identity").strip().lower()
+        if encoding == "gzip":
+            inflater = zlib.decompressobj(wbits=31)
+            try:
+                plain = inflater.decompress(body, self.max_bytes + 1)
+            except zlib.error:
+                await _error(400, "bad_encoding", "the body is not valid gzip")(
+                    scope, receive, send
+                )
+                return
+            if len(plain) > self.max_bytes or inflater.unconsumed_tail:
+                await too_big(scope, receive, send)
+                return
+            body = plain
+        elif encoding not in ("identity", ""):
+            await _error(415, "unsupported_encoding", f"Content-Encoding {encoding!r}: use gzip")(
+                scope, receive, send
+            )
+            return
+        raw = [
+            (k, v)
+            for k, v in scope["headers"]
+            if k.lower() not in (b"content-encoding", b"content-length")
+        ]
+        raw.append((b"content-length", str(len(body)).encode()))
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if sent:
+                return await receive()
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app({**scope, "headers": raw}, replay, send)
+
+
+class Notifier:
+    """Wakes long-polling pulls when a push commits (in this process); a poll every second
+    covers commits made by other processes on the same database."""
+
+    def __init__(self) -> None:
+        self._event: asyncio.Event | None = None
+
+    def _current(self) -> asyncio.Event:
+        if self._event is None:
+            self._event = asyncio.Event()
+        return self._event
+
+    def notify(self) -> None:
+        event, self._event = self._event, None
+        if event is not None:
+            event.set()
+
+    async def wait(self, timeout: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._current().wait(), timeout)
+
+
+def _event_json(row: Any) -> dict[str, Any]:
+    return {
+        "position": row.position,
+        "event_id": row.event_id,
+        "journey_id": row.journey_id,
+        "seq": row.seq,
+        "kind": row.kind,
+        "payload": row.payload,
+        "actor": row.actor,
+        "device_id": row.device_id,
+        "occurred_at": row.occurred_at.isoformat(),
+        "recorded_at": row.recorded_at.isoformat(),
+    }
+
+
+def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    # Built by hand rather than through response_model: a page of 1,000 events is validated
+    # once, by the models, in the tests; not again on every request.
+    content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    return Response(content, status_code=status, media_type="application/json", headers=headers)
+
+
+def create_app(
+    engine_or_url: Engine | str,
+    *,
+    flow: Flow | None = None,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    clock: Clock | None = None,
+) -> FastAPI:
+    """The API on a database of this code's schema; refuses any other (SchemaMismatch)."""
+    engine = make_engine(engine_or_url) if isinstance(engine_or_url, str) else engine_or_url
+    revision = current_revision(engine)
+    if revision != SCHEMA_HEAD:
+        raise SchemaMismatch(
+            f"database schema is {revision or 'empty'!r}, this server needs {SCHEMA_HEAD!r}: "
+            "run `d2a db upgrade --db URL` (or use the d2a release that matches the database)"
+        )
+    flow = flow or load_flow()
+    now: Clock = clock or (lambda: datetime.now(UTC))
+    ingest = Ingest(engine, flow)
+    notifier = Notifier()
+
+    app = FastAPI(
+        title="d2a central API",
+        version=__version__,
+        description="Sync for Discharge to Assess hubs: a server-ordered event log.",
+    )
+    app.state.engine = engine
+    app.add_middleware(GZipMiddleware, minimum_size=512, compresslevel=6)
+    app.add_middleware(RequestBodyGuard, max_bytes=max_body_bytes)
+
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, error: ApiError) -> JSONResponse:
+        return _error(error.status, error.error, error.detail, **error.extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        return _validation_response(error)
+
+    def caller(request: Request) -> DeviceContext:
+        header = request.headers.get("authorization")
+        if not header:
+            raise ApiError(401, "no_token", "send Authorization: Bearer <device token>")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise ApiError(401, "bad_token", "the Authorization header must be Bearer <token>")
+        found = admin.authenticate(engine, token.strip())
+        if found == "revoked":
+            raise ApiError(401, "revoked", "this device was revoked; ask an administrator")
+        if isinstance(found, str):
+            raise ApiError(401, "bad_token", "the device token is not valid")
+        return found
+
+    def head() -> int:
+        with engine.connect() as connection:
+            return connection.execute(
+                select(counter_table.c.value).where(counter_table.c.name == EVENTS_COUNTER)
+            ).scalar_one()
+
+    @app.get("/v1/health", response_model=Health, tags=["ops"])
+    def health() -> Health:
+        return Health(
+            status="ok",
+            schema_revision=current_revision(engine) or "",
+            protocol_versions=list(SUPPORTED_VERSIONS),
+            time=now(),
+        )
+
+    @app.post("/v1/devices/enrol", response_model=EnrolResponse, responses=ERRORS, tags=["auth"])
+    def enrol(body: EnrolRequest) -> EnrolResponse:
+        try:
+            enrolled = admin.redeem(engine, body.token, body.label)
+        except D2AError as error:
+            raise ApiError(401, "bad_enrolment_token", str(error)) from None
+        log.info("device %s enrolled", enrolled.device_id[-12:])
+        return enrolled
+
+    @app.get("/v1/me", response_model=Me, responses=ERRORS, tags=["auth"])
+    def me(device: DeviceContext = Depends(caller)) -> Me:  # noqa: B008
+        return Me(
+            user_id=device.user_id,
+            name=device.name,
+            role=device.role,
+            organisation_id=device.organisation_id,
+            device_id=device.device_id,
+        )
+
+    @app.post("/v1/sync/push", response_model=PushResponse, responses=ERRORS, tags=["sync"])
+    async def push(body: PushRequest, device: DeviceContext = Depends(caller)) -> Response:  # noqa: B008
+        if body.schema_version not in SUPPORTED_VERSIONS:
+            raise ApiError(
+                400,
+                "unknown_schema_version",
+                f"schema_version {body.schema_version} is not one of {list(SUPPORTED_VERSIONS)}",
+            )
+        if body.device_id != device.device_id:
+            raise ApiError(403, "device_mismatch", "the body names another device than the token")
+        strangers = {m.actor for m in body.mutations} - {device.user_id}
+        if strangers:
+            raise ApiError(403, "actor_mismatch", "a device pushes only its own user's changes")
+        started = time.perf_counter()
+        try:
+            result = await run_in_threadpool(ingest.push, device.device_id, body.mutations, now())
+        except PushRefused as refused:
+            raise ApiError(
+                refused.status, refused.error, refused.detail, expected_seq=refused.expected_seq
+            ) from None
+        if result.applied:
+            notifier.notify()
+        log.info(
+            "push device=%s mutations=%d new=%d %s in %.0f ms",
+            device.device_id[-12:],
+            len(body.mutations),
+            result.applied,
+            " ".join(f"{k}={v}" for k, v in sorted(result.outcomes.items())),
+            (time.perf_counter() - started) * 1000,
+        )
+        return _json(
+            {
+                "receipts": [r.model_dump(mode="json", exclude_none=True) for r in result.receipts],
+                "next_seq": result.next_seq,
+                "head": result.head,
+            }
+        )
+
+    def page(since: int, limit: int) -> tuple[list[dict[str, Any]], bool, int]:
+        with engine.connect() as connection:
+            top = connection.execute(
+                select(counter_table.c.value).where(counter_table.c.name == EVENTS_COUNTER)
+            ).scalar_one()
+            rows = connection.execute(
+                select(event_table)
+                .where(event_table.c.position > since, event_table.c.position <= top)
+                .order_by(event_table.c.position)
+                .limit(limit + 1)
+            ).all()
+        return [_event_json(row) for row in rows[:limit]], len(rows) > limit, top
+
+    @app.get(
+        "/v1/sync/pull",
+        response_model=PullResponse,
+        responses={**ERRORS, 304: {"description": "nothing new since `since`"}},
+        tags=["sync"],
+    )
+    async def pull(
+        request: Request,
+        since: int = Query(0, ge=0, description="the last server_seq this replica has"),
+        limit: int = Query(500, ge=1, le=MAX_PULL_LIMIT),
+        wait: float = Query(0, ge=0, le=MAX_WAIT_SECONDS, description="long-poll seconds"),
+        device: DeviceContext = Depends(caller),  # noqa: B008
+    ) -> Response:
+        deadline = time.monotonic() + wait
+        top = await run_in_threadpool(head)
+        while top <= since and time.monotonic() < deadline:
+            await notifier.wait(min(1.0, deadline - time.monotonic()))
+            top = await run_in_threadpool(head)
+        if top <= since:
+            etag = f'"{since}"'
+            if request.headers.get("if-none-match") == etag:
+                return Response(status_code=304, headers={"ETag": etag})
+            return _json(
+                {"events": [], "next": since, "has_more": False, "head": top},
+                headers={"ETag": etag},
+            )
+        events, has_more, top = await run_in_threadpool(page, since, limit)
+        cursor = events[-1]["position"] if events else since
+        return _json(
+            {"events": events, "next": cursor, "has_more": has_more, "head": top},
+            headers={"ETag": f'"{cursor}"'},
+        )
+
+    @app.get("/v1/sync/snapshot", response_model=SnapshotResponse, responses=ERRORS, tags=["sync"])
+    def snapshot(
+        closed_days: int = Query(
+            30, ge=0, le=3660, description="also journeys closed this recently"
+        ),
+        journey_id: str | None = Query(None, max_length=36, description="just this journey"),
+        device: DeviceContext = Depends(caller),  # noqa: B008
+    ) -> Response:
+        with engine.connect() as connection:
+            top = connection.execute(
+                select(counter_table.c.value).where(counter_table.c.name == EVENTS_COUNTER)
+            ).scalar_one()
+            if journey_id is not None:
+                wanted = select(journey_table.c.id).where(journey_table.c.id == journey_id)
+            else:
+                wanted = select(journey_table.c.id).where(
+                    or_(
+                        journey_table.c.closed_at.is_(None),
+                        journey_table.c.closed_at >= now() - timedelta(days=closed_days),
+                    )
+                )
+            rows = connection.execute(
+                select(event_table)
+                .where(event_table.c.journey_id.in_(wanted), event_table.c.position <= top)
+                .order_by(event_table.c.position)
+            ).all()
+        journeys = len({row.journey_id for row in rows})
+        return _json({"events": [_event_json(r) for r in rows], "head": top, "journeys": journeys})
+
+    return app
+
+
+def _validation_response(error: RequestValidationError) -> JSONResponse:
+    """Machine-readable reasons for bodies the models refuse. Pydantic's `input` is left out:
+    it may hold a patient's details, and error bodies end up in logs."""
+    problems = list(error.errors())
+    body = error.body
+    if any(p.get("type") == "json_invalid" for p in problems) or (
+        isinstance(body, bytes | str) and not isinstance(body, dict)
+    ):
+        return _error(400, "malformed_json", "the body is not valid JSON")
+    if isinstance(body, dict) and "schema_version" in body:
+        version = body.get("schema_version")
+        if version not in SUPPORTED_VERSIONS:
+            return _error(
+                400,
+                "unknown_schema_version",
+                f"schema_version {version!r} is not one of {list(SUPPORTED_VERSIONS)}",
+            )
+    cleaned = [
+        {"loc": list(p.get("loc", ())), "type": p.get("type"), "msg": p.get("msg")}
+        for p in problems
+    ]
+    for problem in problems:
+        loc = problem.get("loc", ())
+        if problem.get("type") == "union_tag_invalid" or (
+            problem.get("type") == "literal_error" and loc and loc[-1] in ("command", "kind")
+        ):
+            return _error(
+                422,
+                "unknown_mutation_kind",
+                f"unknown mutation kind or command; kinds: {', '.join(MUTATION_KINDS)}",
+                errors=cleaned,
+            )
+    if any(
+        p.get("type") == "too_long" and p.get("loc", ())[-1:] == ("mutations",) for p in problems
+    ):
+        return _error(413, "batch_too_large", "too many mutations in one push", errors=cleaned)
+    return _error(422, "invalid_payload", "the body does not match the schema", errors=cleaned)
+
+
+def serve(url: str, host: str = "127.0.0.1", port: int = 8765, log_level: str = "info") -> None:
+    """Run the API under uvicorn until interrupted; refuses a database of the wrong schema."""
+    import uvicorn
+
+    logging.basicConfig(
+        level=getattr(logging, log_level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    app = create_app(url)
+    log.info("d2a %s serving schema %s on http://%s:%d", __version__, SCHEMA_HEAD, host, port)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)

@@ -1,0 +1,198 @@
+"""What the board shows, without Textual: open cards by column, filtered and sorted, and stuck levels.
+
+Kept apart from the widgets so the patching rules (apply only newer versions, drop closed
+journeys, re-sort only the columns that changed) are plain code, and the widgets only draw.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from d2a_tui.domain.flow import Column, Flow
+from d2a_tui.domain.stuck import Level, Stuck
+from d2a_tui.views import Card
+
+Assess = Callable[[Card, datetime], Stuck]
+
+SORTS: tuple[tuple[str, str], ...] = (
+    ("wait", "longest wait"),
+    ("ready", "longest since discharge-ready"),
+    ("stuck", "most stuck"),
+    ("name", "name"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnStats:
+    shown: int
+    total: int
+    amber: int
+    red: int
+    oldest: timedelta | None
+
+
+class BoardModel:
+    def __init__(self, flow: Flow, assess: Assess, me: str) -> None:
+        self.flow = flow
+        self.columns: tuple[Column, ...] = flow.open_columns
+        self._assess = assess
+        self.me = me
+        self.now = datetime.min
+        self.cards: dict[str, Card] = {}
+        self.levels: dict[str, Level] = {}
+        self._haystack: dict[str, str] = {}
+        self.members: dict[str, dict[str, Card]] = {column.id: {} for column in self.columns}
+        self.order: dict[str, list[str]] = {column.id: [] for column in self.columns}
+        self._index: dict[str, dict[str, int]] = {column.id: {} for column in self.columns}
+        self.filter_text = ""
+        self._terms: list[str] = []
+        self.sort = SORTS[0][0]
+
+    # --- loading and patching ------------------------------------------------------------------
+
+    def load(self, cards: Iterable[Card], now: datetime) -> None:
+        self.now = now
+        self.cards = {}
+        self.levels = {}
+        self._haystack = {}
+        self.members = {column.id: {} for column in self.columns}
+        for card in cards:
+            self._put(card)
+        self._reorder(self.members)
+
+    def patch(self, cards: Iterable[Card]) -> set[str]:
+        """Apply newer versions of cards; closed ones leave. Returns the columns that changed."""
+        touched: set[str] = set()
+        for card in cards:
+            old = self.cards.get(card.journey_id)
+            if old is not None and old.change_position > card.change_position:
+                continue  # an older read racing a newer one: keep what we have
+            if old is not None:
+                self.members[old.column].pop(card.journey_id, None)
+                touched.add(old.column)
+                del self.cards[card.journey_id]
+            if card.is_open and card.column in self.members:
+                self._put(card)
+                touched.add(card.column)
+        self._reorder(touched)
+        return touched
+
+    def retime(self, now: datetime) -> None:
+        """Move the clock on: levels and ages change, the cards do not."""
+        self.now = now
+        for journey_id, card in self.cards.items():
+            self.levels[journey_id] = self._assess(card, now).level
+        self._reorder(self.members)
+
+    def _put(self, card: Card) -> None:
+        journey_id = card.journey_id
+        self.cards[journey_id] = card
+        self.members[card.column][journey_id] = card
+        self.levels[journey_id] = self._assess(card, self.now).level
+        self._haystack[journey_id] = " ".join(
+            part.lower()
+            for part in (
+                card.name,
+                card.nhs_number,
+                card.ward,
+                card.bed,
+                card.pathway,
+                card.delay_reason,
+                card.assigned_to,
+                card.journey_id[:8],
+            )
+            if part
+        )
+
+    # --- filter and sort -----------------------------------------------------------------------
+
+    def set_filter(self, text: str) -> None:
+        self.filter_text = text
+        stripped = text.strip().lower()
+        if stripped.replace(" ", "").isdigit():
+            # An NHS number typed with its usual spaces is one term, not three.
+            self._terms = [stripped.replace(" ", "")]
+        else:
+            self._terms = stripped.split()
+        self._reorder(self.members)
+
+    def cycle_sort(self) -> str:
+        keys = [key for key, _ in SORTS]
+        self.sort = keys[(keys.index(self.sort) + 1) % len(keys)]
+        self._reorder(self.members)
+        return dict(SORTS)[self.sort]
+
+    def matches(self, journey_id: str) -> bool:
+        if not self._terms:
+            return True
+        level = self.levels[journey_id]
+        haystack = self._haystack[journey_id]
+        for term in self._terms:
+            if term == "stuck":
+                ok = level is not Level.OK
+            elif term in ("red", "amber"):
+                ok = level is (Level.RED if term == "red" else Level.AMBER)
+            elif term in ("mine", "@me"):
+                ok = self.cards[journey_id].assigned_to == self.me
+            else:
+                ok = term in haystack
+            if not ok:
+                return False
+        return True
+
+    def _sort_key(self) -> Callable[[Card], tuple[object, ...]]:
+        levels = self.levels
+        far = datetime.max.date()
+        if self.sort == "ready":
+            return lambda c: (c.discharge_ready_date or far, c.entered_column_at, c.journey_id)
+        if self.sort == "stuck":
+            return lambda c: (-levels[c.journey_id], c.entered_column_at, c.journey_id)
+        if self.sort == "name":
+            return lambda c: (c.name.lower(), c.journey_id)
+        return lambda c: (c.entered_column_at, c.journey_id)
+
+    def _reorder(self, column_ids: Iterable[str]) -> None:
+        key = self._sort_key()
+        for column_id in column_ids:
+            members = self.members[column_id].values()
+            if self._terms:
+                members = [card for card in members if self.matches(card.journey_id)]  # type: ignore[assignment]
+            ids = [card.journey_id for card in sorted(members, key=key)]
+            self.order[column_id] = ids
+            self._index[column_id] = {journey_id: i for i, journey_id in enumerate(ids)}
+
+    # --- questions the screen asks -------------------------------------------------------------
+
+    def index_of(self, column_id: str, journey_id: str | None) -> int | None:
+        if journey_id is None:
+            return None
+        return self._index[column_id].get(journey_id)
+
+    def stats(self, column_id: str) -> ColumnStats:
+        shown = self.order[column_id]
+        amber = red = 0
+        oldest: datetime | None = None
+        for journey_id in shown:
+            level = self.levels[journey_id]
+            if level is Level.RED:
+                red += 1
+            elif level is Level.AMBER:
+                amber += 1
+            entered = self.cards[journey_id].entered_column_at
+            if oldest is None or entered < oldest:
+                oldest = entered
+        return ColumnStats(
+            shown=len(shown),
+            total=len(self.members[column_id]),
+            amber=amber,
+            red=red,
+            oldest=None if oldest is None else self.now - oldest,
+        )
+
+    def column_position(self, column_id: str) -> int | None:
+        for i, column in enumerate(self.columns):
+            if column.id == column_id:
+                return i
+        return None

@@ -1,0 +1,33 @@
+"""SVG snapshots of the dashboard and capacity screens on fixed data with a frozen clock.
+Update with `pytest tests/screens_reports --snapshot-update` after checking the change by eye."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from d2a_tui.hub import Hub
+from d2a_tui.screens.capacity import CapacityScreen
+from d2a_tui.screens.dashboard import DashboardScreen
+from tests.screens_reports.conftest import ScreenApp
+
+
+def test_capacity_screen(screen_hub: Hub, snap_compare: Any) -> None:
+    assert snap_compare(ScreenApp(screen_hub, CapacityScreen), terminal_size=(120, 30))
+
+
+def test_dashboard_operational(screen_hub: Hub, snap_compare: Any) -> None:
+    app = ScreenApp(screen_hub, lambda hub: DashboardScreen(hub, live=False))
+    assert snap_compare(app, terminal_size=(120, 40))
+
+
+def test_dashboard_strategic_with_a_chart_cursor(screen_hub: Hub, snap_compare: Any) -> None:
+    app = ScreenApp(screen_hub, lambda hub: DashboardScreen(hub, live=False))
+
+    async def run_before(pilot: Any) -> None:
+        await pilot.press("s", "1")
+        await pilot.pause()
+        app.screen.query_one("#discharges").focus()
+        await pilot.press("left", "left")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(120, 50), run_before=run_before)
