@@ -118,7 +118,9 @@ class ColumnBody(ScrollView, can_focus=False):
         top = index * CARD_HEIGHT
         height = self.scrollable_content_region.height
         y = int(self.scroll_offset.y)
-        if top < y:
+        if top < y or height < CARD_LINES:
+            # Before the first layout the view has no height: putting the card at the top is
+            # right, where "scroll until its bottom shows" would scroll past it.
             y = top
         elif top + CARD_LINES > y + height:
             y = -(-(top + CARD_HEIGHT - height) // CARD_HEIGHT) * CARD_HEIGHT
