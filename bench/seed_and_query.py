@@ -56,13 +56,21 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--days", type=int, default=365)
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="keep the SQLite files in this folder (PostgreSQL databases are always kept, as "
+        "d2a_bench_<profile>_<days>d) so bench/reports.py and bench/board.py can reuse them",
+    )
     args = parser.parse_args()
     backends = ("sqlite", "postgresql") if args.backend == "both" else (args.backend,)
     print(f"machine: {platform.machine()}, {platform.python_implementation()} {platform.python_version()}")
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = args.keep or Path(scratch)
+        folder.mkdir(parents=True, exist_ok=True)
         for backend in backends:
             for profile in ("locality", "region"):
-                url = fresh_url(backend, f"d2a_bench_{profile}", Path(folder))
+                url = fresh_url(backend, f"d2a_bench_{profile}_{args.days}d", folder)
                 summary = seed_database(url, profile=profile, days=args.days, now=NOW)
                 median, count = time_board(url)
                 print(
