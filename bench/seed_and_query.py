@@ -32,6 +32,8 @@ NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 def fresh_url(backend: str, name: str, folder: Path) -> str:
     if backend == "sqlite":
+        for stale in folder.glob(f"{name}.db*"):
+            stale.unlink()
         return f"sqlite:///{folder / f'{name}.db'}"
     with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
