@@ -160,6 +160,15 @@ class CapacityDesk:
 
     # --- demand against capacity ---------------------------------------------------------------
 
+    def places_by_pathway(self, statuses: list[ServiceStatus] | None = None) -> dict[str, int]:
+        """Places open to admissions now, per pathway that has at least one capacity report."""
+        places: dict[str, int] = {}
+        for status in self.statuses() if statuses is None else statuses:
+            if status.latest is not None:
+                pathway = status.service.pathway
+                places[pathway] = places.get(pathway, 0) + status.places
+        return places
+
     def awaiting_now(self) -> dict[str, int]:
         """People in hospital waiting for each pathway now (from the live board)."""
         counts: dict[str, int] = {}
@@ -177,15 +186,15 @@ class CapacityDesk:
             "became_awaiting", today - timedelta(days=7), today - timedelta(days=1), locality=None
         )
         statuses = self.statuses()
+        available = self.places_by_pathway(statuses)
         gaps = {}
         for pathway in CAPACITY_PATHWAYS:
             mine = [s for s in statuses if s.service.pathway == pathway]
-            reported = [s for s in mine if s.latest is not None]
             gaps[pathway] = Gap(
                 pathway=pathway,
                 awaiting=awaiting.get(pathway, 0),
                 arriving_per_day=round(arrivals.get((pathway,), 0) / 7, 1),
-                available=sum(s.places for s in reported) if reported else None,
+                available=available.get(pathway),
                 services=len(mine),
                 stale=sum(1 for s in mine if s.stale),
             )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import time
 from collections.abc import Callable, Iterable
 from functools import partial
 from typing import TYPE_CHECKING, ClassVar
@@ -42,6 +43,7 @@ OTHER_SCREENS: dict[str, tuple[str, str, str]] = {
 }
 
 MIN_COLUMN_WIDTH = 20
+PLACES_EVERY = 30.0  # seconds between reads of the capacity reports behind the headers' gap
 FILTER_HELP = "filter: name, NHS number, ward, P1, delay code, stuck, red, amber, mine"
 
 
@@ -89,6 +91,7 @@ class BoardScreen(QuickActions, Screen[None]):
         self.position = 0  # the event counter the board has caught up with
         self.loaded = False
         self._status_shown = ""
+        self._places_read_at = -PLACES_EVERY  # capacity reports do not move the event counter
 
     # --- building ------------------------------------------------------------------------------
 
@@ -122,15 +125,32 @@ class BoardScreen(QuickActions, Screen[None]):
             # The counter first: a change landing between the two reads is fetched again, not lost.
             position = hub.head_position()
             cards = hub.board()
+            places = self._read_places()
         except D2AError as error:
             self.app.database_lost(str(error))
             self.refresh_status()
             return
-        self.show_board(position, cards)
+        self.show_board(position, cards, places)
 
-    def show_board(self, position: int, cards: Iterable[Card]) -> None:
+    def _read_places(self, *, force: bool = True) -> dict[str, int] | None:
+        """The capacity behind the headers' gap, if it is time to look again (else None)."""
+        now = time.monotonic()
+        if not force and now - self._places_read_at < PLACES_EVERY:
+            return None
+        self._places_read_at = now
+        return self.app.hub.capacity.places_by_pathway()
+
+    def on_screen_resume(self) -> None:
+        # Back from the capacity screen, say: the user may just have reported vacancies.
+        self._places_read_at = -PLACES_EVERY
+
+    def show_board(
+        self, position: int, cards: Iterable[Card], places: dict[str, int] | None = None
+    ) -> None:
         assert self.model is not None
         self.position = position
+        if places is not None:
+            self.model.places = places
         self.model.load(cards, self.app.hub.now())
         self.loaded = True
         for column in self.columns:
@@ -314,10 +334,11 @@ class BoardScreen(QuickActions, Screen[None]):
                 result = ("same", head, [])
             else:
                 result = ("patch", head, hub.changes_since(position))
+            places = self._read_places(force=not loaded)
         except Exception as error:  # keep polling whatever happened; say what it was
             self._from_thread(self._poll_failed, error, chained)
             return
-        self._from_thread(self._poll_done, *result, chained)
+        self._from_thread(self._poll_done, *result, chained, places)
 
     def _from_thread(
         self, callback: Callable[..., object], *args: object, **kwargs: object
@@ -326,14 +347,25 @@ class BoardScreen(QuickActions, Screen[None]):
         with contextlib.suppress(RuntimeError):
             self.app.call_from_thread(partial(callback, *args, **kwargs))
 
-    def _poll_done(self, kind: str, head: int, cards: list[Card], chained: bool) -> None:
+    def _poll_done(
+        self,
+        kind: str,
+        head: int,
+        cards: list[Card],
+        chained: bool,
+        places: dict[str, int] | None = None,
+    ) -> None:
         if self.app.db_problem is not None:
             self.app.database_back()
         if kind == "load":
-            self.show_board(head, cards)
+            self.show_board(head, cards, places)
         elif kind == "patch":
             self.position = max(self.position, head)
             self.patch(cards)
+        if places is not None and places != self.model.places and kind != "load":
+            self.model.places = places
+            for column in self.columns:
+                column.sync()
         if chained:
             self._next_poll()
 

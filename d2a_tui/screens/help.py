@@ -18,6 +18,8 @@ LEGEND = (
     f"amber time, or discharge-ready/length-of-stay limits   {SYMBOLS[Level.RED]} red: past red\n"
     "Card: name · last 4 of the NHS number / ward/bed · pathway · delay code / "
     "time in column · DRD+days since discharge-ready · ✎notes · @assigned\n"
+    "Column header: count · red and amber counts · oldest wait · on Awaiting P1/P2/P3 the "
+    "gap: places open minus people awaiting (gap −4: four more people than places)\n"
     "Filter words: any part of a name, NHS number, ward or bed; P1; a delay code; "
     "stuck, red, amber; mine\n"
     'Remap a key in the config file:  [keys]  card.move_right = "ctrl+right"'

@@ -53,9 +53,26 @@ class ColumnHeader(Static):
             f"[$text-error]{SYMBOLS[Level.RED]}{stats.red}[/] "
             f"[$text-warning]{SYMBOLS[Level.AMBER]}{stats.amber}[/]{oldest}"
         )
+        lines = 2
+        if model.places:
+            # Demand against capacity gets its own line on every column, so the cards of all
+            # columns still start on the same row; it is there only once a service reports.
+            lines = 3
+            gap = model.gap(column.pathway) if column.in_hospital else None
+            if gap is not None:
+                tone = "$text-error" if gap < 0 else "$text-success"
+                text += (
+                    f"\n[{tone}]gap {gap:+d}[/] [dim]{model.places[column.pathway or '']} places[/]"
+                )
+            else:
+                text += "\n"
         if text != self._shown:
             self._shown = text
-            self.update(text, layout=False)  # a fixed two-line box: no need to lay out the screen
+            if self.styles.height is None or self.styles.height.value != lines:
+                self.styles.height = lines  # rare: when the first capacity report arrives
+                self.update(text)
+            else:
+                self.update(text, layout=False)  # a fixed box: no need to lay out the screen
 
 
 class ColumnBody(ScrollView, can_focus=False):

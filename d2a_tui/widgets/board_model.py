@@ -49,6 +49,10 @@ class BoardModel:
         self.filter_text = ""
         self._terms: list[str] = []
         self.sort = SORTS[0][0]
+        # Places open to admissions per pathway (capacity reports), set by the screen; with
+        # `awaiting` they give the demand-against-capacity gap the dashboard shows too.
+        self.places: dict[str, int] = {}
+        self.awaiting: dict[str, int] = {}
 
     # --- loading and patching ------------------------------------------------------------------
 
@@ -58,6 +62,7 @@ class BoardModel:
         self.levels = {}
         self._haystack = {}
         self.members = {column.id: {} for column in self.columns}
+        self.awaiting = {}
         for card in cards:
             self._put(card)
         self._reorder(self.members)
@@ -70,6 +75,7 @@ class BoardModel:
             if old is not None and old.change_position > card.change_position:
                 continue  # an older read racing a newer one: keep what we have
             if old is not None:
+                self._count_awaiting(old, -1)
                 self.members[old.column].pop(card.journey_id, None)
                 touched.add(old.column)
                 del self.cards[card.journey_id]
@@ -91,6 +97,7 @@ class BoardModel:
         self.cards[journey_id] = card
         self.members[card.column][journey_id] = card
         self.levels[journey_id] = self._assess(card, self.now).level
+        self._count_awaiting(card, 1)
         self._haystack[journey_id] = " ".join(
             part.lower()
             for part in (
@@ -105,6 +112,17 @@ class BoardModel:
             )
             if part
         )
+
+    def _count_awaiting(self, card: Card, step: int) -> None:
+        # As the capacity desk counts it: in hospital, with a pathway proposed or decided.
+        if card.pathway and self.flow.column(card.column).in_hospital:
+            self.awaiting[card.pathway] = self.awaiting.get(card.pathway, 0) + step
+
+    def gap(self, pathway: str | None) -> int | None:
+        """Places open minus people awaiting; None where no service reports for the pathway."""
+        if pathway is None or pathway not in self.places:
+            return None
+        return self.places[pathway] - self.awaiting.get(pathway, 0)
 
     # --- filter and sort -----------------------------------------------------------------------
 

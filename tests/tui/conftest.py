@@ -108,3 +108,10 @@ async def wait_for(pilot: object, condition: Callable[[], bool], seconds: float 
             return True
         await pilot.pause(0.05)  # type: ignore[attr-defined]
     return condition()
+
+
+def header_text(app: D2AApp, column_id: str) -> str:
+    """A column's header as drawn, as plain text."""
+    board = board_of(app)
+    header = next(c for c in board.columns if c.column.id == column_id).header
+    return "\n".join(strip.text for strip in header.render_lines(header.size.region))
