@@ -129,6 +129,8 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--days", type=int, default=60)
     parser.add_argument("--dir", default="/tmp/d2a-bench")
+    parser.add_argument("--locality", metavar="URL", help="use this database, not a seeded one")
+    parser.add_argument("--region", metavar="URL", help="use this database, not a seeded one")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
@@ -142,13 +144,16 @@ def main() -> int:
         f"d2a board bench · {os.cpu_count()} CPUs · Python {platform.python_version()} · "
         f"Textual {_textual_version()} · terminal {SIZE[0]}×{SIZE[1]} headless · median of {args.runs}"
     )
-    print(
-        f"databases: SQLite, seed 2026, {args.days} days of history "
-        "(open journeys, the board's whole content, are at steady state after ~6 weeks)"
-    )
+    given = {"locality": args.locality, "region": args.region}
+    if not all(given.values()):
+        print(
+            f"databases: SQLite, seed 2026, {args.days} days of history "
+            "(open journeys, the board's whole content, are at steady state after ~6 weeks)"
+        )
     results = {}
     for profile in ("locality", "region"):
-        url = ensure_database(directory, profile, args.days)
+        url = given[profile] or ensure_database(directory, profile, args.days)
+        print(f"{profile}: {url.split('://')[0]} {url.rsplit('/', 1)[-1]}")
         out = subprocess.run(
             [sys.executable, __file__, "--one", url, "--runs", str(args.runs)],
             check=True,
