@@ -172,9 +172,9 @@ class CapacityDesk:
     def awaiting_now(self) -> dict[str, int]:
         """People in hospital waiting for each pathway now (from the live board)."""
         counts: dict[str, int] = {}
-        for card in self.hub.store.open_cards():
-            if card.pathway and self.hub.flow.column(card.column).in_hospital:
-                counts[card.pathway] = counts.get(card.pathway, 0) + 1
+        for (column, pathway), count in self.store.open_by_column().items():
+            if pathway and self.hub.flow.column(column).in_hospital:
+                counts[pathway] = counts.get(pathway, 0) + count
         return counts
 
     def gap_by_pathway(self) -> dict[str, Gap]:

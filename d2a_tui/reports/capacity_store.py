@@ -17,9 +17,10 @@ from d2a_tui.domain.errors import InvalidInput, NotAllowed, NotFound
 from d2a_tui.domain.flow import PATHWAYS
 from d2a_tui.domain.ids import uuid7
 from d2a_tui.storage.db import DatabaseUnavailable, safe_url
-from d2a_tui.storage.models import CapacityReport, Organisation, Service
+from d2a_tui.storage.models import CapacityReport, Journey, Organisation, Service
 
 services = Service.__table__  # type: ignore[attr-defined]
+journeys = Journey.__table__  # type: ignore[attr-defined]
 reports = CapacityReport.__table__  # type: ignore[attr-defined]
 organisations = Organisation.__table__  # type: ignore[attr-defined]
 
@@ -263,6 +264,20 @@ class CapacityStore:
         )
         with self._connect() as connection:
             return [_report(row) for row in connection.execute(query)]
+
+    # --- demand --------------------------------------------------------------------------------
+
+    def open_by_column(self) -> dict[tuple[str, str], int]:
+        """Open journeys with a pathway, counted by (column, pathway). Counting in the database
+        rather than loading every open card: on a region that is ~5,000 cards, whose loading
+        costs ~150 ms, against a few ms for the count (bench/reports.py)."""
+        query = (
+            select(journeys.c.column_id, journeys.c.pathway, func.count())
+            .where(journeys.c.closed_at.is_(None), journeys.c.pathway.is_not(None))
+            .group_by(journeys.c.column_id, journeys.c.pathway)
+        )
+        with self._connect() as connection:
+            return {(row[0], row[1]): int(row[2]) for row in connection.execute(query)}
 
 
 def _brief(error: Exception) -> str:

@@ -71,9 +71,14 @@ def _merge(parts: list[dict[int, int]]) -> dict[int, int]:
 
 
 def stage_spreads(
-    summary: Summary, first: date, last: date, locality: str | None
+    summary: Summary,
+    first: date,
+    last: date,
+    locality: str | None,
+    hospital: dict[str, dict[int, int]] | None = None,
 ) -> dict[str, Spread]:
-    hospital = histograms(summary, "los_hospital", first, last, locality)
+    if hospital is None:
+        hospital = histograms(summary, "los_hospital", first, last, locality)
     stages = histograms(summary, "los_stage", first, last, locality)
     spreads = {"hospital": Spread.of(_merge(list(hospital.values())))}
     for pathway in ("P1", "P2", "P3"):
@@ -84,7 +89,10 @@ def stage_spreads(
 def los_tables(
     summary: Summary, first: date, last: date, locality: str | None
 ) -> tuple[Table, Table]:
-    spreads = stage_spreads(summary, first, last, locality)
+    # The hospital histogram is the biggest of the summaries' reads (a key per day of stay), so
+    # it is read once for both tables.
+    hospital = histograms(summary, "los_hospital", first, last, locality)
+    spreads = stage_spreads(summary, first, last, locality, hospital)
     stage_rows = tuple(
         (label, s.count, s.median, s.p90, s.maximum)
         for (stage, label) in STAGES
@@ -97,7 +105,6 @@ def los_tables(
         stage_rows,
         note="Community stages (P1, P2, P3) count the days on that pathway after discharge.",
     )
-    hospital = histograms(summary, "los_hospital", first, last, locality)
     waits = histograms(summary, "ready_wait", first, last, locality)
     rows = []
     pathways = [*PATHWAYS, *(p for p in sorted(hospital) if p not in PATHWAYS)]
