@@ -49,12 +49,14 @@ class D2AApp(App[int]):
         *,
         poll_interval: float = 1.0,
         tick_interval: float = 5.0,
+        background_sync: bool = True,
     ) -> None:
         super().__init__()
         self.hub = hub
         self.settings = settings or Settings(database_url="", user=hub.actor.user)
         self.poll_interval = poll_interval
         self.tick_interval = tick_interval
+        self.background_sync = background_sync
         self.db_problem: str | None = None
         self.undo_stack: list[Change] = []
         self.redo_stack: list[Change] = []
@@ -78,6 +80,10 @@ class D2AApp(App[int]):
             self.notify(f"Unknown theme {theme!r}; using {DEFAULT_THEME}", severity="warning")
         if self.settings.keymap:
             self.set_keymap(self.settings.keymap)
+        start_sync = getattr(self.hub, "start_sync", None)
+        if self.background_sync and start_sync is not None:
+            # A replica syncs beside the board; hub.close() (run_board's, on exit) stops it.
+            start_sync()
 
     # --- commands, shared by every screen -----------------------------------------------------
 

@@ -30,6 +30,7 @@ from d2a_tui.views import Card
 from d2a_tui.widgets.board_column import BoardColumn, CardClicked
 from d2a_tui.widgets.board_model import SORTS, BoardModel
 from d2a_tui.widgets.card import CARD_HEIGHT, SYMBOLS, who
+from d2a_tui.widgets.sync_status import SyncStatusBar, is_replica
 
 if TYPE_CHECKING:
     from d2a_tui.app import D2AApp
@@ -110,6 +111,8 @@ class BoardScreen(QuickActions, Screen[None]):
         self._size_columns()  # before the first layout, so the screen is laid out once
         with Horizontal(id="statusbar"):
             yield Static("", id="why")
+            if is_replica(app.hub):
+                yield SyncStatusBar(app.hub, id="sync-status")
             yield Static("", id="status")
         yield Footer(compact=True)
 
@@ -540,19 +543,8 @@ class BoardScreen(QuickActions, Screen[None]):
         self.app.push_screen(screen_class(self.app.hub))
 
     def action_sync(self) -> None:
-        sync_now = getattr(self.app.hub, "sync_now", None)
-        if sync_now is None:
+        bars = self.query(SyncStatusBar)
+        if not bars:
             self.app.notify("Not a replica: nothing to sync", timeout=3)
             return
-        self.app.notify("Syncing…", timeout=2)
-        self._sync(sync_now)
-
-    @work(thread=True, group="sync", exclusive=True, exit_on_error=False)
-    def _sync(self, sync_now: object) -> None:
-        try:
-            result = sync_now()  # type: ignore[operator]
-        except D2AError as error:
-            self._from_thread(self.app.notify, str(error), severity="error", title="Sync failed")
-            return
-        self._from_thread(self.app.notify, str(result) if result else "Synced", timeout=3)
-        self._from_thread(self.poll_now)
+        bars.first().sync_now(after=self.poll_now)

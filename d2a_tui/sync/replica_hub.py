@@ -7,6 +7,7 @@ direct-database Hub simply has none of them.
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +20,15 @@ from d2a_tui.domain.ids import uuid7
 from d2a_tui.hub import Change, Clock, Hub, utc_now
 from d2a_tui.storage.db import ensure_schema, make_engine
 from d2a_tui.storage.journeys import Actor, JourneyStore
-from d2a_tui.sync.client import SyncClient, Synchroniser, SyncReport, SyncStatus, SyncWorker
+from d2a_tui.sync.client import (
+    SyncClient,
+    SyncError,
+    Synchroniser,
+    SyncRefused,
+    SyncReport,
+    SyncStatus,
+    SyncWorker,
+)
 from d2a_tui.sync.login import Login
 from d2a_tui.sync.replica import ConflictView, Replica
 
@@ -42,6 +51,9 @@ class ReplicaHub(Hub):
         self.client = client or SyncClient(login.server_url, login.token, transport=transport)
         self.synchroniser = Synchroniser(self.replica, self.client)
         self.worker = SyncWorker(self.synchroniser)
+        # Sync-now runs beside the worker; while one runs, the status says "syncing".
+        self._manual = 0
+        self._manual_lock = threading.Lock()
 
     @classmethod
     def open_replica(
@@ -80,20 +92,41 @@ class ReplicaHub(Hub):
     def sync_now(self, wait: bool = False) -> SyncStatus | SyncReport:
         """Sync now: in the background (returns the status at once), or, with `wait`, here,
         returning what was done and raising SyncError if the server cannot be reached."""
-        if wait:
-            return self.synchroniser.run_once()
-        self.worker.trigger()
-        return self.sync_status()
+        if not wait:
+            self.worker.trigger()
+            return self.sync_status()
+        with self._manual_lock:
+            self._manual += 1
+        try:
+            report = self.synchroniser.run_once()
+        except SyncRefused as error:
+            self._tell_worker("refused", str(error))
+            raise
+        except SyncError as error:
+            self._tell_worker("offline", str(error))
+            raise
+        finally:
+            with self._manual_lock:
+                self._manual -= 1
+        self._tell_worker("online", None)
+        return report
+
+    def _tell_worker(self, state: str, message: str | None) -> None:
+        # The running worker's state is what the status shows; without this, a sync-now that
+        # worked would still read "offline" until the worker's own backoff ran out.
+        if self.worker.running:
+            self.worker.state, self.worker.message = state, message
 
     def sync_status(self) -> SyncStatus:
         local = self.replica.state()
         pending = local.pending + local.unconfirmed
-        if self.worker.running:
+        if self._manual:
+            state, message = "syncing", None
+        elif self.worker.running:
             state, message = self.worker.state, self.worker.message
-        elif local.last_error and (
-            local.last_success_at is None
-            or (local.last_attempt_at or local.last_success_at) > local.last_success_at
-        ):
+        elif local.last_error:
+            # Every attempt writes last_error (None when it worked), so it speaks for the latest
+            # one; comparing attempt and success times cannot tell two in the same clock tick.
             state, message = "offline", local.last_error
         elif local.last_success_at is None:
             state, message = "offline", "not synced yet"
@@ -115,6 +148,10 @@ class ReplicaHub(Hub):
 
     def conflicts(self, include_resolved: bool = False) -> list[ConflictView]:
         return self.replica.conflicts(include_resolved)
+
+    def describe_conflict(self, view: ConflictView, who: str | None = None) -> str:
+        """The conflict in words, for screens (which do not import the sync modules)."""
+        return describe(view, self.flow, self.clock(), who=who)
 
     def resolve_conflict(self, mutation_id: str, keep: str) -> Change | None:
         """`keep="mine"` re-applies my change on the journey as it is now (a new mutation);
@@ -148,8 +185,11 @@ class ReplicaHub(Hub):
         return None
 
 
-def describe(view: ConflictView, flow: Flow, now: datetime | None = None) -> str:
-    """One line for a person: what I did, what it ran into."""
+def describe(
+    view: ConflictView, flow: Flow, now: datetime | None = None, *, who: str | None = None
+) -> str:
+    """One line for a person: what I did, what it ran into. `who` names the patient, as the
+    screen's privacy setting allows; without it the line names no one."""
 
     def column(value: Any) -> str:
         try:
@@ -157,16 +197,20 @@ def describe(view: ConflictView, flow: Flow, now: datetime | None = None) -> str
         except Exception:
             return str(value)
 
+    of = f" of {who}" if who else ""
     mine_at = view.occurred_at.astimezone().strftime("%H:%M")
     if view.command in ("move", "close", "reopen"):
         target = view.want.get("column") or view.args.get("to") or flow.closed.id
-        mine = f"your move to {column(target)} at {mine_at} (offline)"
+        mine = f"your move{of} to {column(target)} at {mine_at} (offline)"
     else:
-        mine = f"your {view.command.replace('_', ' ')} at {mine_at} (offline)"
+        mine = f"your {view.command.replace('_', ' ')}{of} at {mine_at} (offline)"
     if view.outcome != "conflict":
         return f"{mine} was refused: {view.message or view.reason}"
     theirs_at = view.theirs_at.astimezone().strftime("%H:%M") if view.theirs_at else "?"
-    what = "move" if view.theirs_kind in ("moved", "closed", "reopened") else "change"
     now_in = view.theirs_values.get("column")
+    if view.theirs_kind in ("moved", "closed", "reopened"):
+        # Their move is what put the journey where it is now.
+        to = f" to {column(now_in)}" if now_in else ""
+        return f"{mine} conflicted with {view.theirs_actor or 'someone'}'s move{to} at {theirs_at}"
     where = f" (now in {column(now_in)})" if now_in else ""
-    return f"{mine} conflicted with {view.theirs_actor or 'someone'}'s {what} at {theirs_at}{where}"
+    return f"{mine} conflicted with {view.theirs_actor or 'someone'}'s change at {theirs_at}{where}"
