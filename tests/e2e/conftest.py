@@ -1,0 +1,254 @@
+"""End-to-end fixtures: a real `d2a serve` process on a real PostgreSQL database, and replicas
+driven through the real CLI, each in its own data folder so nothing touches the user's own.
+
+Every pytest worker gets its own database (`d2a_e2e_<worker>`) and free ports, so the tests run
+under xdist. The server logs to a file the tests read: it must never hold a patient's details.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from sqlalchemy import Engine, func, select
+
+from d2a_tui.storage.db import ensure_schema, make_engine
+from d2a_tui.storage.journeys import event_table
+from d2a_tui.sync.ingest import receipt_table
+from tests.conftest import IN_CI, POSTGRES_ADMIN_URL
+
+_SCRIPT = Path(sys.executable).with_name("d2a")
+D2A: list[str] = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "d2a_tui"]
+CLI_TIMEOUT = 60.0
+# Settings the developer's shell may carry that would point a CLI process elsewhere.
+_SCRUBBED = ("D2A_DATABASE_URL", "D2A_FLOW", "D2A_USER", "D2A_SERVER_URL", "D2A_PRIVACY")
+
+
+def worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def cli_env(home: Path, **extra: str) -> dict[str, str]:
+    """An environment whose data and config live under `home`, never the real user dirs."""
+    env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED}
+    env |= {
+        "D2A_DATA_DIR": str(home / "data"),
+        "D2A_CONFIG": str(home / "config.toml"),
+        "PYTHONUNBUFFERED": "1",
+    }
+    return env | extra
+
+
+def d2a(
+    *args: str, env: dict[str, str], ok: bool | None = True, timeout: float = CLI_TIMEOUT
+) -> subprocess.CompletedProcess[str]:
+    """Run the real CLI; `ok=True` demands exit 0, `ok=False` a failure, None either."""
+    done = subprocess.run(
+        [*D2A, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    if ok is not None and (done.returncode == 0) != ok:
+        raise AssertionError(
+            f"`d2a {args[0]}` exited {done.returncode} (wanted {'0' if ok else 'non-zero'})\n"
+            f"stdout: {done.stdout[-2000:]}\nstderr: {done.stderr[-2000:]}"
+        )
+    return done
+
+
+def private_database(name: str) -> str:
+    """Drop and recreate database `name`; its URL. Skips (fails under CI) without PostgreSQL."""
+    try:
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=3) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError as error:
+        message = f"PostgreSQL at {POSTGRES_ADMIN_URL} is not reachable: {str(error).strip()[:200]}"
+        if IN_CI:
+            pytest.fail(message + " (CI=true: the end-to-end tests must run)", pytrace=False)
+        pytest.skip(message)
+    return f"{POSTGRES_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+
+
+def drop_database(name: str) -> None:
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@dataclass
+class ServerProcess:
+    """`d2a serve` in a child process; stopped and started again on the same port."""
+
+    database_url: str
+    log_path: Path
+    env: dict[str, str]
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 20.0) -> None:
+        with self.log_path.open("ab") as log:
+            # Debug level: the strictest test of what the server would ever write.
+            self.process = subprocess.Popen(
+                [
+                    *D2A,
+                    "serve",
+                    "--db",
+                    self.database_url,
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                    "--log-level",
+                    "debug",
+                ],
+                env=self.env,
+                stdout=log,
+                stderr=log,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"d2a serve exited {self.process.returncode}:\n{self.log()}")
+            try:
+                if httpx.get(f"{self.url}/v1/health", timeout=1.0).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+        self.stop()
+        raise AssertionError(f"d2a serve did not answer /v1/health in {timeout}s:\n{self.log()}")
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(5)
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            return ""
+
+
+@dataclass
+class CliReplica:
+    """One terminal: its own data folder, config and SQLite replica, used through the CLI."""
+
+    name: str
+    home: Path
+
+    @property
+    def env(self) -> dict[str, str]:
+        return cli_env(self.home, D2A_DATABASE_URL=f"sqlite:///{self.home / 'replica.db'}")
+
+    def run(self, *args: str, ok: bool | None = True) -> subprocess.CompletedProcess[str]:
+        return d2a(*args, env=self.env, ok=ok)
+
+    def json(self, *args: str) -> Any:
+        return json.loads(self.run(*args, "--json").stdout)
+
+    def status(self) -> dict[str, Any]:
+        return self.json("sync", "--status")
+
+    def cards(self) -> dict[str, dict[str, Any]]:
+        return {card["id"]: card for card in self.json("list")}
+
+    def login_file(self) -> dict[str, Any]:
+        return json.loads((self.home / "data" / "sync-login.json").read_text())
+
+
+@dataclass
+class Hub:
+    """A running server with its admin's CLI environment and its database."""
+
+    server: ServerProcess
+    engine: Engine
+    admin_env: dict[str, str]
+    tmp: Path
+
+    def admin(self, *args: str, ok: bool | None = True) -> subprocess.CompletedProcess[str]:
+        return d2a("server", *args, "--db", self.server.database_url, env=self.admin_env, ok=ok)
+
+    def enrol(self, user: str, label: str) -> dict[str, str]:
+        done = self.admin("enrol-device", "--user", user, "--label", label, "--json")
+        return json.loads(done.stdout)
+
+    def replica(self, name: str, user: str) -> CliReplica:
+        """Enrol a device for `user` and log a fresh replica in with the real CLI."""
+        enrolled = self.enrol(user, name)
+        replica = CliReplica(name, self.tmp / name)
+        replica.home.mkdir()
+        replica.run(
+            "login", "--server", self.server.url, "--token", enrolled["enrolment_token"]
+        )
+        return replica
+
+    def count(self, table: Any, device_id: str | None = None) -> int:
+        query = select(func.count()).select_from(table)
+        if device_id is not None:
+            query = query.where(table.c.device_id == device_id)
+        with self.engine.connect() as connection:
+            return int(connection.execute(query).scalar_one())
+
+    def events(self, device_id: str | None = None) -> int:
+        return self.count(event_table, device_id)
+
+    def receipts(self, device_id: str | None = None) -> int:
+        return self.count(receipt_table, device_id)
+
+
+@pytest.fixture(scope="session")
+def e2e_database_url() -> Iterator[str]:
+    name = f"d2a_e2e_{worker()}"
+    url = private_database(name)
+    engine = make_engine(url)
+    ensure_schema(engine)
+    engine.dispose()
+    yield url
+    drop_database(name)
+
+
+@pytest.fixture(scope="module")
+def e2e_hub(
+    e2e_database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Hub]:
+    """One server process per module (and worker), with two users added through the CLI."""
+    tmp = tmp_path_factory.mktemp("e2e")
+    admin_env = cli_env(tmp / "admin")
+    server = ServerProcess(e2e_database_url, tmp / "server.log", cli_env(tmp / "server"))
+    server.start()
+    engine = make_engine(e2e_database_url)
+    hub = Hub(server, engine, admin_env, tmp)
+    try:
+        hub.admin("add-user", "--name", "Nina Night", "--role", "night", "--id", "nina")
+        hub.admin(
+            "add-user", "--name", "Cole Ordinator", "--role", "coordinator", "--id", "cole"
+        )
+        yield hub
+    finally:
+        server.stop()
+        engine.dispose()
