@@ -48,7 +48,8 @@ class ConflictsScreen(Screen[None]):
         Binding("escape", "back", "Back", id="conflicts.back"),
         Binding("m", "resolve('mine')", "Re-apply mine", id="conflicts.mine"),
         Binding("t", "resolve('theirs')", "Keep theirs", id="conflicts.theirs"),
-        Binding("enter", "open", "Journey", id="conflicts.open"),
+        # Priority: the list's own Enter would otherwise take the key and hide it from the footer.
+        Binding("enter", "open", "Journey", id="conflicts.open", priority=True),
         Binding("a", "toggle_resolved", "Resolved too", id="conflicts.resolved"),
         Binding("S", "sync", "Sync now", id="conflicts.sync"),
         Binding("r", "reload", "Refresh", show=False, id="conflicts.refresh"),
@@ -65,7 +66,7 @@ class ConflictsScreen(Screen[None]):
         yield OptionList(id="conflicts")
         yield Static("", id="conflict-detail")
         with Horizontal(id="conflicts-statusbar"):
-            yield Static("m re-applies your change · t keeps theirs", id="conflicts-hint")
+            yield Static("", id="conflicts-hint")
             if is_replica(self.hub):
                 yield SyncStatusBar(self.hub, id="sync-status")
         yield Footer(compact=True)

@@ -31,6 +31,7 @@ STATE_WORDS: dict[str, str] = {
     "refused": "✗ refused",
 }
 READ_EVERY = 1.0  # seconds between reads of the status
+COMPACT_BELOW = 120  # terminal columns under which the line is shortened, to leave room
 
 
 # The shapes the replica Hub hands over (its SyncStatus and SyncReport), named here rather than
@@ -75,15 +76,25 @@ def since(moment: datetime | None, now: datetime) -> str:
     return f"synced {humanise(gone)} ago"
 
 
-def status_line(status: SyncStatus | Unreadable, now: datetime) -> Text:
-    """E.g. "✓ online · synced 2m ago · 3 pending · ⚠ 2 conflicts — C"."""
+def status_line(status: SyncStatus | Unreadable, now: datetime, *, compact: bool = False) -> Text:
+    """E.g. "✓ online · synced 2m ago · 3 pending · ⚠ 2 conflicts — C"; `compact` (narrow
+    terminals) says "✓ synced 2m ago · 3 pending · ⚠ 2 — C", and drops the time when offline."""
     line = Text(" ")
-    line.append(STATE_WORDS.get(status.state, status.state), style="bold")
-    line.append(f" · {since(status.last_success, now)} · {status.pending} pending")
+    state = STATE_WORDS.get(status.state, status.state)
+    if compact and status.state == "online":
+        line.append(f"✓ {since(status.last_success, now)}", style="bold")
+    else:
+        line.append(state, style="bold")
+        if not compact:
+            line.append(f" · {since(status.last_success, now)}")
+    line.append(f" · {status.pending} pending")
     if status.conflicts:
         plural = "" if status.conflicts == 1 else "s"
+        words = (
+            f"⚠ {status.conflicts} — C" if compact else f"⚠ {status.conflicts} conflict{plural} — C"
+        )
         line.append(" · ")
-        line.append(f"⚠ {status.conflicts} conflict{plural} — C", style="bold reverse")
+        line.append(words, style="bold reverse")
     line.append(" ")
     return line
 
@@ -131,7 +142,12 @@ class SyncStatusBar(Static):
         self.syncing = False
 
     def on_mount(self) -> None:
-        self.read()
+        # The first read here, so the line is never drawn empty; the rest in a thread.
+        try:
+            status: SyncStatus | Unreadable = self.hub.sync_status()
+        except Exception as error:
+            status = Unreadable(f"cannot read the sync state: {error}")
+        self._read_done(status, chained=True)
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -164,7 +180,8 @@ class SyncStatusBar(Static):
         for state in STATE_WORDS:
             self.set_class(status.state == state, f"-{state}")
         self.tooltip = status.message or status.server
-        self.update(status_line(status, self.hub.now()))
+        compact = self.app.size.width < COMPACT_BELOW
+        self.update(status_line(status, self.hub.now(), compact=compact))
         if before is not None and status.conflicts != before:
             self.post_message(self.ConflictsChanged(status.conflicts))
         if before is not None and status.conflicts > before:

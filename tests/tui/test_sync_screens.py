@@ -288,8 +288,8 @@ def test_conflicts_screen_snapshot(env: SyncEnv, snap_compare: Any) -> None:
     assert snap_compare(app, press=["C"], terminal_size=(120, 24))
 
 
-def test_board_status_bar_in_replica_mode_snapshot(env: SyncEnv, snap_compare: Any) -> None:
+def test_board_status_bar_in_replica_mode_at_80_columns_snapshot(env: SyncEnv, snap_compare: Any) -> None:
     nina, _ = make_conflict(env)
     app = make_app(nina)
     app.background_sync = False
-    assert snap_compare(app, terminal_size=(120, 24))
+    assert snap_compare(app, terminal_size=(80, 24))
