@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -105,6 +106,10 @@ class ServerProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 20.0) -> None:
+        self.launch()
+        self.wait_ready(timeout)
+
+    def launch(self) -> None:
         with self.log_path.open("ab") as log:
             # Debug level: the strictest test of what the server would ever write.
             self.process = subprocess.Popen(
@@ -124,6 +129,9 @@ class ServerProcess:
                 stdout=log,
                 stderr=log,
             )
+
+    def wait_ready(self, timeout: float = 20.0) -> None:
+        assert self.process is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -202,9 +210,7 @@ class Hub:
         enrolled = self.enrol(user, name)
         replica = CliReplica(name, self.tmp / name)
         replica.home.mkdir()
-        replica.run(
-            "login", "--server", self.server.url, "--token", enrolled["enrolment_token"]
-        )
+        replica.run("login", "--server", self.server.url, "--token", enrolled["enrolment_token"])
         return replica
 
     def count(self, table: Any, device_id: str | None = None) -> int:
@@ -233,21 +239,27 @@ def e2e_database_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def e2e_hub(
-    e2e_database_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Hub]:
+def e2e_hub(e2e_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     """One server process per module (and worker), with two users added through the CLI."""
     tmp = tmp_path_factory.mktemp("e2e")
     admin_env = cli_env(tmp / "admin")
     server = ServerProcess(e2e_database_url, tmp / "server.log", cli_env(tmp / "server"))
-    server.start()
+    server.launch()
     engine = make_engine(e2e_database_url)
     hub = Hub(server, engine, admin_env, tmp)
     try:
-        hub.admin("add-user", "--name", "Nina Night", "--role", "night", "--id", "nina")
-        hub.admin(
-            "add-user", "--name", "Cole Ordinator", "--role", "coordinator", "--id", "cole"
-        )
+        # The admin's commands talk to the database, not the server: run them while it starts.
+        with ThreadPoolExecutor(2) as pool:
+            added = [
+                pool.submit(hub.admin, "add-user", "--name", name, "--role", role, "--id", user)
+                for name, role, user in (
+                    ("Nina Night", "night", "nina"),
+                    ("Cole Ordinator", "coordinator", "cole"),
+                )
+            ]
+            for future in added:
+                future.result()
+        server.wait_ready()
         yield hub
     finally:
         server.stop()
