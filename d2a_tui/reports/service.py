@@ -9,15 +9,15 @@ from typing import TYPE_CHECKING
 
 from d2a_tui.domain.errors import InvalidInput
 from d2a_tui.domain.flow import PATHWAYS
-from d2a_tui.domain.stuck import Level
-from d2a_tui.reports import period, sitrep
+from d2a_tui.domain.stuck import Level, assess
+from d2a_tui.reports import open_now, period, sitrep
 from d2a_tui.reports.days import local_day, parse_day
+from d2a_tui.reports.open_now import OpenJourney
 from d2a_tui.reports.summary import Summary
 from d2a_tui.reports.tables import Report, Table
 
 if TYPE_CHECKING:
     from d2a_tui.hub import Hub
-    from d2a_tui.views import Card
 
 MAX_PERIOD_DAYS = 3 * 366
 # The planning split for people 65+ (DOMAIN.md): share of discharges by pathway.
@@ -177,31 +177,37 @@ class Reports:
 
     def operational(self, oldest: int = 10) -> Operational:
         hub = self.hub
+        flow = hub.flow
         now = hub.clock()
         today = local_day(now)
-        cards = hub.store.open_cards()
-        counts: dict[str, list[int]] = {c.id: [0, 0, 0] for c in hub.flow.open_columns}
+        counts: dict[str, list[int]] = {c.id: [0, 0, 0] for c in flow.open_columns}
         nctr: dict[str, int] = {}
-        waits: list[tuple[tuple[int, float], Card, int | None]] = []
-        for card in cards:
-            column = hub.flow.column(card.column)
-            level = hub.stuck(card, now).level
-            bucket = counts.setdefault(card.column, [0, 0, 0])
+        waits: list[tuple[tuple[int, float], OpenJourney, int | None]] = []
+        for journey in open_now.open_journeys(hub.store.engine):
+            column = flow.column(journey.column)
+            # What `Hub.stuck` decides for a card, from the few columns read here.
+            level = assess(
+                column, flow.limits, now, journey.entered_column_at,
+                journey.discharge_ready_date, journey.admitted_on,
+            ).level  # fmt: skip
+            bucket = counts.setdefault(journey.column, [0, 0, 0])
             bucket[0] += 1
             bucket[1] += level is Level.AMBER
             bucket[2] += level is Level.RED
             days_ready = None
-            if column.in_hospital and card.discharge_ready_date is not None:
-                days_ready = (today - card.discharge_ready_date).days
+            if column.in_hospital and journey.discharge_ready_date is not None:
+                days_ready = (today - journey.discharge_ready_date).days
                 if days_ready >= 0:
-                    key = card.pathway or ""
+                    key = journey.pathway or ""
                     nctr[key] = nctr.get(key, 0) + 1
             if column.in_hospital:
-                waited = (now - card.entered_column_at).total_seconds()
+                waited = (now - journey.entered_column_at).total_seconds()
                 waits.append(
-                    ((days_ready if days_ready is not None else -1, waited), card, days_ready)
+                    ((days_ready if days_ready is not None else -1, waited), journey, days_ready)
                 )
         waits.sort(key=lambda item: item[0], reverse=True)
+        shown = waits[:oldest]
+        who = open_now.names(hub.store.engine, (journey.journey_id for _, journey, _ in shown))
         summary = self.current_summary()
         discharged = {
             key[0]: value
@@ -210,22 +216,21 @@ class Reports:
         return Operational(
             at=now,
             columns=tuple(
-                ColumnCount(cid, hub.flow.column(cid).name, *values)
-                for cid, values in counts.items()
+                ColumnCount(cid, flow.column(cid).name, *values) for cid, values in counts.items()
             ),
             nctr=nctr,
             discharged_today=discharged,
             oldest=tuple(
                 Wait(
-                    card.journey_id,
-                    card.name,
-                    hub.flow.column(card.column).name,
-                    card.pathway,
+                    journey.journey_id,
+                    who.get(journey.journey_id, ""),
+                    flow.column(journey.column).name,
+                    journey.pathway,
                     days_ready,
-                    now - card.entered_column_at,
-                    card.delay_reason,
+                    now - journey.entered_column_at,
+                    journey.delay_reason,
                 )
-                for _, card, days_ready in waits[:oldest]
+                for _, journey, days_ready in shown
             ),
         )
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -51,16 +51,8 @@ class Summary:
         except Exception:  # a column since removed from the flow file: referrals come from wards
             return True
 
-    @contextmanager
-    def _translated(self) -> Iterator[None]:
-        try:
-            yield
-        except (OperationalError, DBAPIError) as error:
-            first = str(getattr(error, "orig", error)).strip().splitlines()
-            raise DatabaseUnavailable(
-                f"database {safe_url(str(self.engine.url))} is unavailable: "
-                f"{first[0] if first else type(error).__name__}"
-            ) from None
+    def _translated(self) -> AbstractContextManager[None]:
+        return translated(self.engine)
 
     def behind(self) -> bool:
         with self._translated(), self.engine.connect() as connection:
@@ -262,6 +254,19 @@ class Summary:
     def _pairs(self, query: Any) -> dict[tuple[Any, ...], int]:
         with self._translated(), self.engine.connect() as connection:
             return {tuple(row[:-1]): int(row[-1] or 0) for row in connection.execute(query)}
+
+
+@contextmanager
+def translated(engine: Engine) -> Iterator[None]:
+    """A lost database becomes DatabaseUnavailable, which the screens and the CLI show."""
+    try:
+        yield
+    except (OperationalError, DBAPIError) as error:
+        first = str(getattr(error, "orig", error)).strip().splitlines()
+        raise DatabaseUnavailable(
+            f"database {safe_url(str(engine.url))} is unavailable: "
+            f"{first[0] if first else type(error).__name__}"
+        ) from None
 
 
 def _as_date(value: Any) -> date:
