@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 
 from d2a_tui.config import Settings
 from d2a_tui.domain.errors import D2AError
@@ -84,6 +84,21 @@ class D2AApp(App[int]):
         if self.background_sync and start_sync is not None:
             # A replica syncs beside the board; hub.close() (run_board's, on exit) stops it.
             start_sync()
+        if start_sync is not None:
+            self.screen_change_signal.subscribe(self, self._screen_changed)
+
+    # --- a replica's sync line on every screen ------------------------------------------------
+
+    def _screen_changed(self, screen: Screen) -> None:
+        # Published before a pushed screen has mounted: add the line once it has.
+        self.call_after_refresh(self._add_sync_line, screen)
+
+    def _add_sync_line(self, screen: Screen) -> None:
+        from d2a_tui.widgets.sync_status import SyncStatusBar
+
+        if isinstance(screen, ModalScreen) or not screen.is_attached or screen.query(SyncStatusBar):
+            return
+        screen.mount(SyncStatusBar(self.hub, id="sync-status", classes="-docked"))
 
     # --- commands, shared by every screen -----------------------------------------------------
 

@@ -124,6 +124,12 @@ class SyncStatusBar(Static):
         background: $accent;
         color: $text;
     }
+    /* Added by the app on screens that do not place it themselves. */
+    SyncStatusBar.-docked {
+        dock: top;
+        width: 100%;
+        text-align: right;
+    }
     """
 
     class ConflictsChanged(Message):
@@ -133,8 +139,15 @@ class SyncStatusBar(Static):
             super().__init__()
             self.conflicts = conflicts
 
-    def __init__(self, hub: Any, *, every: float = READ_EVERY, id: str | None = None) -> None:
-        super().__init__("", id=id)
+    def __init__(
+        self,
+        hub: Any,
+        *,
+        every: float = READ_EVERY,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__("", id=id, classes=classes)
         self.hub = hub
         self.every = every
         self.status: SyncStatus | Unreadable | None = None

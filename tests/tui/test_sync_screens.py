@@ -269,6 +269,8 @@ async def test_enter_opens_the_journey_and_escape_comes_back(env: SyncEnv) -> No
         await pilot.pause()
         assert app.screen.id == "journey"
         assert getattr(app.screen, "journey_id", None) == journey_id
+        # The journey screen does not place the sync line itself; the app adds it.
+        assert await wait_for(pilot, lambda: "⚠ 1 conflict — C" in sync_text(app))
         assert "Jean Smith" in drawn(app.screen.query_one("#journey-details"))
         await pilot.press("escape")
         await pilot.pause()
