@@ -197,8 +197,19 @@ def print_table(timings: list[Timing]) -> None:
 
 
 def bench(url: str) -> list[Timing]:
+    from d2a_tui.storage.db import SCHEMA_HEAD, current_revision, make_engine
+
+    engine = make_engine(url)
+    revision = current_revision(engine)
+    engine.dispose()
     started = time.perf_counter()
     hub = open_hub(url)
+    if revision != SCHEMA_HEAD:
+        print(
+            f"\n{label(url)}: schema upgraded {revision} -> {SCHEMA_HEAD} in "
+            f"{seconds(time.perf_counter() - started)} (once)"
+        )
+        started = time.perf_counter()
     journeys, events = sizes(hub)
     opened = time.perf_counter() - started
     print(
