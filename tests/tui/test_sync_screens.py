@@ -239,6 +239,13 @@ async def test_keep_theirs_records_the_decision_and_it_leaves_the_list(env: Sync
         assert await wait_for(pilot, lambda: "0 pending" in sync_text(app)), sync_text(app)
     decisions = [m for m in outbox(nina, "applied") if m["kind"] == "resolve"]
     assert [(m["decision"], m["actor"]) for m in decisions] == [("keep_theirs", "nina")]
+    with env.engine.connect() as connection:
+        server_knows = connection.execute(
+            select(receipt_table.c.mutation_id).where(
+                receipt_table.c.mutation_id == decisions[0]["mutation_id"]
+            )
+        ).all()
+    assert len(server_knows) == 1  # the decision is in the server's audit trail
     assert server_column(env.engine, journey_id) == "await_p3"
     assert nina.journey(journey_id).card.column == "await_p3"
 
@@ -290,7 +297,9 @@ def test_conflicts_screen_snapshot(env: SyncEnv, snap_compare: Any) -> None:
     assert snap_compare(app, press=["C"], terminal_size=(120, 24))
 
 
-def test_board_status_bar_in_replica_mode_at_80_columns_snapshot(env: SyncEnv, snap_compare: Any) -> None:
+def test_board_status_bar_in_replica_mode_at_80_columns_snapshot(
+    env: SyncEnv, snap_compare: Any
+) -> None:
     nina, _ = make_conflict(env)
     app = make_app(nina)
     app.background_sync = False
