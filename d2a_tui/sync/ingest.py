@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select, update
 
 from d2a_tui.domain.errors import D2AError
-from d2a_tui.domain.events import EventKind
+from d2a_tui.domain.events import EventKind, JourneyState
 from d2a_tui.domain.flow import Flow
 from d2a_tui.domain.ids import new_journey_id
 from d2a_tui.storage.journeys import UnitOfWork, counter_table, event_table, journey_table
@@ -90,12 +90,16 @@ class Ingest:
 
     def _push(self, device_id: str, mutations: list[Mutation], received_at: datetime) -> PushResult:
         with self.engine.begin() as connection:
-            # The lock first: every read below is then what the commit will be based on.
-            connection.execute(
+            # The lock first: every read below is then what the commit will be based on. Holding
+            # it for the whole batch, positions are handed out here and the counter is written
+            # once at the end: a round trip per mutation saved.
+            top = connection.execute(
                 update(counter_table)
                 .where(counter_table.c.name == EVENTS_COUNTER)
                 .values(value=counter_table.c.value)
-            )
+                .returning(counter_table.c.value)
+            ).scalar_one()
+            batch = _Batch(top)
             device = connection.execute(
                 select(
                     device_table.c.next_seq, device_table.c.revoked_at, device_table.c.user_id
@@ -126,13 +130,21 @@ class Ingest:
                 if mutation.client_seq < expected:
                     result.receipts.append(stored[mutation.client_seq])
                     continue
-                receipt = self._apply(work, device_id, role, organisation, mutation, received_at)
+                receipt = self._apply(
+                    work, batch, device_id, role, organisation, mutation, received_at
+                )
                 result.receipts.append(receipt)
                 result.outcomes[receipt.outcome] += 1
                 new_rows.append(_receipt_row(device_id, mutation, receipt, received_at))
                 expected += 1
             if new_rows:
                 connection.execute(receipt_table.insert(), new_rows)
+            if batch.position != top:
+                connection.execute(
+                    update(counter_table)
+                    .where(counter_table.c.name == EVENTS_COUNTER)
+                    .values(value=batch.position)
+                )
             connection.execute(
                 update(device_table)
                 .where(device_table.c.id == device_id)
@@ -140,9 +152,7 @@ class Ingest:
             )
             result.next_seq = expected
             result.applied = len(new_rows)
-            result.head = connection.execute(
-                select(counter_table.c.value).where(counter_table.c.name == EVENTS_COUNTER)
-            ).scalar_one()
+            result.head = batch.position
         return result
 
     def _stored_receipts(
@@ -186,6 +196,7 @@ class Ingest:
     def _apply(
         self,
         work: UnitOfWork,
+        batch: _Batch,
         device_id: str,
         role: str | None,
         organisation: str | None,
@@ -195,7 +206,7 @@ class Ingest:
         if isinstance(mutation, CommandMutation):
             if role not in JOURNEY_ROLES:
                 return _refused(mutation, "forbidden", f"a {role} cannot change journeys")
-            return self._command(work, device_id, mutation, now)
+            return self._command(work, batch, device_id, mutation, now)
         if isinstance(mutation, ResolveMutation):
             if role not in JOURNEY_ROLES:
                 return _refused(mutation, "forbidden", f"a {role} cannot resolve conflicts")
@@ -217,7 +228,7 @@ class Ingest:
         return self._capacity(work, device_id, role, organisation, mutation, now)
 
     def _command(
-        self, work: UnitOfWork, device_id: str, m: CommandMutation, now: datetime
+        self, work: UnitOfWork, batch: _Batch, device_id: str, m: CommandMutation, now: datetime
     ) -> Receipt:
         connection = work.connection
         args = m.args
@@ -249,10 +260,13 @@ class Ingest:
             except (D2AError, KeyError, TypeError, ValueError, AttributeError) as error:
                 return _refused(m, reason_code(error), str(error))
         else:
-            try:
-                state = work.load(m.journey_id)
-            except D2AError as error:
-                return _refused(m, reason_code(error), str(error))
+            state = batch.states.get(m.journey_id)
+            if state is None:
+                try:
+                    state = work.load(m.journey_id)
+                except D2AError as error:
+                    return _refused(m, reason_code(error), str(error))
+                batch.states[m.journey_id] = state
 
         def undo_target(event_id: str) -> Any:
             return work.event(event_id)
@@ -273,8 +287,9 @@ class Ingest:
         )
         if verdict.outcome == "applied":
             assert verdict.event is not None and verdict.state is not None
-            position = work.next_position()
+            position = batch.next_position()
             work.store(verdict.event, state, verdict.state, position, device_id, now)
+            batch.states[m.journey_id] = verdict.state
             return Receipt(
                 mutation_id=m.mutation_id,
                 client_seq=m.client_seq,
@@ -353,6 +368,19 @@ class Ingest:
             )
         )
         return Receipt(mutation_id=m.mutation_id, client_seq=m.client_seq, outcome="applied")
+
+
+class _Batch:
+    """One push's working set, valid while it holds the counter lock: no other writer can move
+    the counter or change a journey meanwhile, so what this batch wrote is what the rows hold."""
+
+    def __init__(self, position: int) -> None:
+        self.position = position
+        self.states: dict[str, JourneyState] = {}
+
+    def next_position(self) -> int:
+        self.position += 1
+        return self.position
 
 
 def _refused(mutation: Mutation, reason: str, message: str) -> Receipt:
