@@ -386,7 +386,7 @@ class Replica:
         unconfirmed = self._unconfirmed(connection, journey_id)
         confirmed = [event_from_row(row) for row in rows if row.event_id not in unconfirmed]
         kept_devices = {row.event_id: row.device_id for row in rows}
-        incoming = [_event(event) for event in new]
+        incoming = [event_from_row(event) for event in new]  # a pulled event has the row's names
         history = confirmed + incoming
         state: JourneyState | None = None
         try:
@@ -627,18 +627,6 @@ class Replica:
             if view.mutation_id == mutation_id or view.mutation_id.startswith(mutation_id):
                 return view
         raise NotFound(f"no conflict {mutation_id}")
-
-
-def _event(pulled: PulledEvent) -> Event:
-    return Event(
-        event_id=pulled.event_id,
-        journey_id=pulled.journey_id,
-        kind=EventKind(pulled.kind),
-        payload=pulled.payload,
-        actor=pulled.actor,
-        occurred_at=pulled.occurred_at,
-        seq=pulled.seq,
-    )
 
 
 def _jsonable(value: Any) -> Any:
