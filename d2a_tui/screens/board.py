@@ -392,16 +392,45 @@ class BoardScreen(QuickActions, Screen[None]):
         """Clocks move on: ages, levels and headers, from the clock, not the database."""
         if self.model is None or not self.loaded:
             return
-        before = sum(1 for level in self.model.levels.values() if level is Level.RED)
+        before = self._red()
         self.model.retime(self.app.hub.now())
         for column in self.columns:
             column.sync()
         if self.selected is not None:
             self.select(self.active, self.selected, scroll=False)
-        after = sum(1 for level in self.model.levels.values() if level is Level.RED)
-        if after > before and self.app.settings.bell:
-            self.app.bell()
+        self._announce_red(self._red() - before)
         self.refresh_status()
+
+    def _red(self) -> set[str]:
+        assert self.model is not None
+        return {j for j, level in self.model.levels.items() if level is Level.RED}
+
+    def _announce_red(self, journey_ids: set[str]) -> None:
+        """A journey turning red as the clock moves on is news; one already acknowledged
+        (snoozed from the alerts screen) is not."""
+        assert self.model is not None
+        now = self.model.now
+        cards = [
+            card
+            for card in (self.model.cards[j] for j in journey_ids)
+            if card.acknowledged_until is None or card.acknowledged_until <= now
+        ]
+        if not cards:
+            return
+        cards.sort(key=lambda card: card.entered_column_at)
+        privacy = self.app.settings.privacy
+        for card in cards[:3]:
+            reasons = self.app.hub.stuck(card, now).reasons
+            self.app.notify(
+                f"{who(card, privacy)} turned red: {reasons[0] if reasons else 'stuck'}",
+                title="Stuck",
+                severity="error",
+                timeout=10,
+            )
+        if len(cards) > 3:
+            self.app.notify(f"and {len(cards) - 3} more turned red (! lists them)", severity="error")
+        if self.app.settings.bell:
+            self.app.bell()
 
     def show_change(self, change: Change) -> None:
         # The app has patched the board already; the selection follows our journey.

@@ -66,10 +66,13 @@ def seeded_hub(seeded_file: Path, tmp_path: Path) -> Iterator[Hub]:
     hub.close()
 
 
-def make_app(hub: Hub, *, poll: float = 3600.0, **settings: object) -> D2AApp:
-    """The app as `d2a board` builds it; polling is slow unless a test is about polling."""
+def make_app(
+    hub: Hub, *, poll: float = 3600.0, tick: float = 3600.0, **settings: object
+) -> D2AApp:
+    """The app as `d2a board` builds it; polling and the clocks' tick are slow unless a test is
+    about them."""
     values: dict[str, object] = {"database_url": "", "user": hub.actor.user, **settings}
-    return D2AApp(hub, Settings(**values), poll_interval=poll, tick_interval=3600.0)  # type: ignore[arg-type]
+    return D2AApp(hub, Settings(**values), poll_interval=poll, tick_interval=tick)  # type: ignore[arg-type]
 
 
 def board_of(app: D2AApp) -> BoardScreen:
