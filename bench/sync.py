@@ -253,6 +253,7 @@ def night_sync(bench: Bench, count: int, rng: random.Random, wire: Wire) -> dict
     hub.sync_now(wait=True)  # up to date before the night begins
     night_of_work(bench, hub, count, rng)
     pushed_before, pulled_before = wire.body_sent["push"], wire.body_received["pull"]
+    up, down, requests = sum(wire.sent.values()), sum(wire.received.values()), wire.requests.total()
     seconds, report = timed(lambda: hub.sync_now(wait=True))
     assert report.pushed == count and hub.sync_status().pending == 0, "sync did not finish"
     return {
@@ -261,6 +262,9 @@ def night_sync(bench: Bench, count: int, rng: random.Random, wire: Wire) -> dict
         "pulled": report.pulled,
         "push_bytes": wire.body_sent["push"] - pushed_before,
         "pull_bytes": wire.body_received["pull"] - pulled_before,
+        "up": sum(wire.sent.values()) - up,
+        "down": sum(wire.received.values()) - down,
+        "requests": wire.requests.total() - requests,
     }
 
 
@@ -349,6 +353,7 @@ def main() -> int:
     parser.add_argument("--mutations", type=int, default=1000)
     parser.add_argument("--baseline", type=int, default=300, help="open journeys before the night")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--skip-ingest", action="store_true", help="leave out (d)")
     args = parser.parse_args()
     rng = random.Random(2026)
 
@@ -387,12 +392,18 @@ def main() -> int:
                 report = watcher.sync_now(wait=True)
                 per_pull.append((watcher_wire.body_received["pull"] - before) / report.pulled)
                 link = Wire(bits_per_second=LINK_BITS_PER_SECOND, rtt=LINK_RTT)
-                slow.append(night_sync(bench, args.mutations, rng, link)["seconds"])
+                throttled = night_sync(bench, args.mutations, rng, link)
+                slow.append(throttled["seconds"])
                 print(
                     f"  run: loopback {fast['seconds']:.2f} s (pushed {fast['pushed']}, "
-                    f"pulled {fast['pulled']}), 64 kbit/s {slow[-1]:.2f} s"
+                    f"pulled {fast['pulled']}, {fast['requests']} requests, "
+                    f"{fast['up'] / 1000:.1f} kB up, {fast['down'] / 1000:.1f} kB down); "
+                    f"64 kbit/s {slow[-1]:.2f} s ({throttled['requests']} requests, "
+                    f"{throttled['up'] / 1000:.1f} kB up, {throttled['down'] / 1000:.1f} kB down)"
                 )
-            rates = [ingest(bench, 4, 500, rng) for _ in range(args.runs)]
+            rates = (
+                [] if args.skip_ingest else [ingest(bench, 4, 500, rng) for _ in range(args.runs)]
+            )
             requests, status, sent, received = empty_pull(bench)
         finally:
             bench.close()
@@ -407,7 +418,8 @@ def main() -> int:
     print(
         f"    gzip bytes per pulled event (another terminal): {statistics.median(per_pull):,.1f} B"
     )
-    print(verdict("d", statistics.median(rates)) + "  (4 x 500 mutations, batches of 250)")
+    if rates:
+        print(verdict("d", statistics.median(rates)) + "  (4 x 500 mutations, batches of 250)")
     print(
         f"(e) idle pull: {requests} request, HTTP {status}, {sent} B up + {received} B down "
         "(headers included)"
