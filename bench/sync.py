@@ -16,9 +16,12 @@ receipts. Patients are synthetic; nothing identifying is printed. Not a test: it
 from __future__ import annotations
 
 import argparse
+import gzip
+import json
 import os
 import platform
 import random
+import socket
 import statistics
 import subprocess
 import sys
@@ -44,6 +47,7 @@ from d2a_tui.storage.journeys import Actor, JourneyStore
 from d2a_tui.sync import admin
 from d2a_tui.sync.client import SyncClient
 from d2a_tui.sync.login import Login
+from d2a_tui.sync.protocol import PROTOCOL_VERSION
 from d2a_tui.sync.replica_hub import ReplicaHub
 
 ADMIN_URL = os.environ.get("D2A_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -247,11 +251,11 @@ def timed(action: Callable[[], Any]) -> tuple[float, Any]:
 # --- the measurements -----------------------------------------------------------------------
 
 
-def night_sync(bench: Bench, count: int, rng: random.Random, wire: Wire) -> dict[str, float]:
+def night_sync(bench: Bench, count: int, rng: random.Random, wire: Wire) -> dict[str, Any]:
     """One night replica: synced, then offline for `count` commands, then one full sync."""
     hub, wire = bench.replica("bench.night", wire)
     hub.sync_now(wait=True)  # up to date before the night begins
-    night_of_work(bench, hub, count, rng)
+    mix = night_of_work(bench, hub, count, rng)
     pushed_before, pulled_before = wire.body_sent["push"], wire.body_received["pull"]
     up, down, requests = sum(wire.sent.values()), sum(wire.received.values()), wire.requests.total()
     seconds, report = timed(lambda: hub.sync_now(wait=True))
@@ -265,6 +269,7 @@ def night_sync(bench: Bench, count: int, rng: random.Random, wire: Wire) -> dict
         "up": sum(wire.sent.values()) - up,
         "down": sum(wire.received.values()) - down,
         "requests": wire.requests.total() - requests,
+        "mix": ", ".join(f"{n} {kind}" for kind, n in mix.most_common()),
     }
 
 
@@ -277,11 +282,6 @@ def ingest(bench: Bench, devices: int, each: int, rng: random.Random) -> float:
         hub.sync_now(wait=True)
         night_of_work(bench, hub, each, rng)
         hubs.append(hub)
-    import gzip
-    import json
-
-    from d2a_tui.sync.protocol import PROTOCOL_VERSION
-
     for hub in hubs:
         batches = []
         pending = hub.replica.pending_batch(each)
@@ -386,6 +386,8 @@ def main() -> int:
                 watcher, watcher_wire = bench.replica("bench.day")
                 watcher.sync_now(wait=True)
                 fast = night_sync(bench, args.mutations, rng, Wire())
+                if not loopback:
+                    print(f"  the night's work: {fast['mix']}")
                 loopback.append(fast["seconds"])
                 per_push.append(fast["push_bytes"] / fast["pushed"])
                 before = watcher_wire.body_received["pull"]
@@ -428,8 +430,6 @@ def main() -> int:
 
 
 def _free_port() -> int:
-    import socket
-
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
