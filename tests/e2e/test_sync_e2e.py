@@ -56,6 +56,8 @@ def day(e2e_hub: Hub) -> CliReplica:
 def test_a_change_made_on_one_replica_reaches_the_other_after_both_sync(
     e2e_hub: Hub, night: CliReplica, day: CliReplica
 ) -> None:
+    device = night.login_file()["device_id"]
+    before = e2e_hub.events(device)
     journey = refer(night, "handover")
     night.run("move", journey, "triage")
     night.run("note", journey, NOTES[0])
@@ -70,7 +72,7 @@ def test_a_change_made_on_one_replica_reaches_the_other_after_both_sync(
     assert shown["column"] == "triage"
     assert shown["name"] == PEOPLE["handover"][0]
     assert NOTES[0] in [event["payload"].get("text") for event in shown["events"]]
-    assert e2e_hub.events(night.login_file()["device_id"]) == 3
+    assert e2e_hub.events(device) == before + 3
     assert_log_has_no_patient_details(e2e_hub)
 
 
