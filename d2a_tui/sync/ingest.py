@@ -17,13 +17,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, bindparam, select, update
 
 from d2a_tui.domain.errors import D2AError
-from d2a_tui.domain.events import EventKind, JourneyState
+from d2a_tui.domain.events import Event, EventKind, JourneyState
 from d2a_tui.domain.flow import Flow
 from d2a_tui.domain.ids import new_journey_id
-from d2a_tui.storage.journeys import UnitOfWork, counter_table, event_table, journey_table
+from d2a_tui.storage.journeys import (
+    UnitOfWork,
+    counter_table,
+    event_table,
+    journey_table,
+    row_from_state,
+)
 from d2a_tui.storage.models import EVENTS_COUNTER, AppUser, CapacityReport, Patient, Service
 from d2a_tui.sync.models import SyncDevice, SyncReceipt
 from d2a_tui.sync.protocol import (
@@ -137,6 +143,7 @@ class Ingest:
                 result.outcomes[receipt.outcome] += 1
                 new_rows.append(_receipt_row(device_id, mutation, receipt, received_at))
                 expected += 1
+            batch.flush(connection)
             if new_rows:
                 connection.execute(receipt_table.insert(), new_rows)
             if batch.position != top:
@@ -236,6 +243,7 @@ class Ingest:
             return _refused(m, "invalid_input", f"{m.command} needs a journey_id")
         state = None
         if m.command == "refer":
+            batch.flush(connection)  # the patient and open-journey checks read the tables
             exists = connection.execute(
                 select(journey_table.c.id).where(journey_table.c.id == m.journey_id)
             ).first()
@@ -269,6 +277,7 @@ class Ingest:
                 batch.states[m.journey_id] = state
 
         def undo_target(event_id: str) -> Any:
+            batch.flush(connection)
             return work.event(event_id)
 
         verdict = judge(
@@ -288,8 +297,11 @@ class Ingest:
         if verdict.outcome == "applied":
             assert verdict.event is not None and verdict.state is not None
             position = batch.next_position()
-            work.store(verdict.event, state, verdict.state, position, device_id, now)
-            batch.states[m.journey_id] = verdict.state
+            if state is None:  # a referral: its patient and journey rows are written now
+                work.store(verdict.event, state, verdict.state, position, device_id, now)
+                batch.states[m.journey_id] = verdict.state
+            else:
+                batch.write(verdict.event, state, verdict.state, position, device_id, now)
             return Receipt(
                 mutation_id=m.mutation_id,
                 client_seq=m.client_seq,
@@ -300,6 +312,7 @@ class Ingest:
             )
         theirs = None
         if verdict.outcome == "conflict" and state is not None:
+            batch.flush(connection)
             theirs = self._theirs(connection, m.journey_id, verdict)
         return Receipt(
             mutation_id=m.mutation_id,
@@ -372,15 +385,72 @@ class Ingest:
 
 class _Batch:
     """One push's working set, valid while it holds the counter lock: no other writer can move
-    the counter or change a journey meanwhile, so what this batch wrote is what the rows hold."""
+    the counter or change a journey meanwhile, so what this batch wrote is what the rows hold.
+
+    Changes to existing journeys are written behind: their events in one multi-row insert and
+    each journey's row once, with its final state, at `flush`. Building a statement per event
+    and per row update cost more than the database did. Whatever reads the event, patient or
+    journey tables in the batch (a referral, a conflict, an undo) flushes first.
+    """
 
     def __init__(self, position: int) -> None:
         self.position = position
         self.states: dict[str, JourneyState] = {}
+        self._events: list[dict[str, Any]] = []
+        # journey id -> (the version its row holds now, its newest state, that event's position)
+        self._journeys: dict[str, tuple[int, JourneyState, int]] = {}
 
     def next_position(self) -> int:
         self.position += 1
         return self.position
+
+    def write(
+        self,
+        event: Event,
+        old: JourneyState,
+        new: JourneyState,
+        position: int,
+        device_id: str,
+        recorded_at: datetime,
+    ) -> None:
+        """What `UnitOfWork.store` writes for a change to an existing journey, deferred."""
+        stored_version = self._journeys.get(new.id, (old.version,))[0]
+        self._journeys[new.id] = (stored_version, new, position)
+        self.states[new.id] = new
+        self._events.append(
+            {
+                "position": position,
+                "event_id": event.event_id,
+                "journey_id": event.journey_id,
+                "seq": event.seq,
+                "kind": str(event.kind),
+                "payload": event.payload,
+                "actor": event.actor,
+                "device_id": device_id,
+                "occurred_at": event.occurred_at,
+                "recorded_at": recorded_at,
+            }
+        )
+
+    def flush(self, connection: Connection) -> None:
+        if self._journeys:
+            rows = [
+                {"_id": journey_id, "_version": version, **row_from_state(state, position)}
+                for journey_id, (version, state, position) in self._journeys.items()
+            ]
+            done = connection.execute(_JOURNEY_UPDATE, rows)
+            if connection.dialect.supports_sane_multi_rowcount and done.rowcount != len(rows):
+                # Cannot happen while the counter lock is held; if it does, apply nothing.
+                raise RuntimeError("a journey changed under the push's lock")
+            self._journeys.clear()
+        if self._events:
+            connection.execute(event_table.insert(), self._events)
+            self._events = []
+
+
+_JOURNEY_UPDATE = update(journey_table).where(
+    journey_table.c.id == bindparam("_id"), journey_table.c.version == bindparam("_version")
+)
 
 
 def _refused(mutation: Mutation, reason: str, message: str) -> Receipt:
