@@ -101,6 +101,24 @@ def row_from_state(state: JourneyState, change_position: int) -> dict[str, Any]:
     return values
 
 
+def row_from_event(
+    event: Event, position: int, device_id: str, recorded_at: datetime
+) -> dict[str, Any]:
+    """The journey_event row for an event: the one mapping every writer uses."""
+    return {
+        "position": position,
+        "event_id": event.event_id,
+        "journey_id": event.journey_id,
+        "seq": event.seq,
+        "kind": str(event.kind),
+        "payload": event.payload,
+        "actor": event.actor,
+        "device_id": device_id,
+        "occurred_at": event.occurred_at,
+        "recorded_at": recorded_at,
+    }
+
+
 def event_from_row(row: Any) -> Event:
     return Event(
         event_id=row.event_id,
@@ -257,18 +275,7 @@ class UnitOfWork:
                     current.updated_at or recorded_at,
                 )
         self.connection.execute(
-            event_table.insert().values(
-                position=position,
-                event_id=event.event_id,
-                journey_id=event.journey_id,
-                seq=event.seq,
-                kind=str(event.kind),
-                payload=event.payload,
-                actor=event.actor,
-                device_id=device_id,
-                occurred_at=event.occurred_at,
-                recorded_at=recorded_at,
-            )
+            event_table.insert().values(**row_from_event(event, position, device_id, recorded_at))
         )
 
     def _patient_for_referral(self, patient: dict[str, Any], today: date) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from d2a_tui.storage.journeys import (
     counter_table,
     event_table,
     journey_table,
+    row_from_event,
     row_from_state,
 )
 from d2a_tui.storage.models import EVENTS_COUNTER, AppUser, CapacityReport, Patient, Service
@@ -417,20 +418,7 @@ class _Batch:
         stored_version = self._journeys.get(new.id, (old.version,))[0]
         self._journeys[new.id] = (stored_version, new, position)
         self.states[new.id] = new
-        self._events.append(
-            {
-                "position": position,
-                "event_id": event.event_id,
-                "journey_id": event.journey_id,
-                "seq": event.seq,
-                "kind": str(event.kind),
-                "payload": event.payload,
-                "actor": event.actor,
-                "device_id": device_id,
-                "occurred_at": event.occurred_at,
-                "recorded_at": recorded_at,
-            }
-        )
+        self._events.append(row_from_event(event, position, device_id, recorded_at))
 
     def flush(self, connection: Connection) -> None:
         if self._journeys:

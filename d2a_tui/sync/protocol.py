@@ -23,22 +23,8 @@ MAX_WAIT_SECONDS = 60
 UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 Uuid = Annotated[str, Field(pattern=UUID_PATTERN, min_length=36, max_length=36)]
 UserId = Annotated[str, Field(min_length=1, max_length=64)]
-Command = Literal[
-    "refer",
-    "move",
-    "close",
-    "reopen",
-    "set_delay",
-    "clear_delay",
-    "set_ready_date",
-    "set_expected_date",
-    "set_ward",
-    "add_note",
-    "retract_note",
-    "assign",
-    "acknowledge",
-    "undo",
-]
+# Every domain command, and undo; the OpenAPI document lists them as an enum.
+Command = Literal[(*COMMANDS, "undo")]  # type: ignore[valid-type]
 # The journey fields a change depends on. A replica sends what it saw; the server applies the
 # change only if the journey still looks like that (see `sync/rules.py`).
 SeenField = Literal[
