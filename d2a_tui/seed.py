@@ -32,6 +32,7 @@ from d2a_tui.storage.db import ensure_schema, make_engine, normalise_url
 from d2a_tui.storage.journeys import (
     counter_table,
     patient_table,
+    row_from_event,
     row_from_state,
 )
 from d2a_tui.storage.models import EVENTS_COUNTER, AppUser, Organisation
@@ -470,20 +471,7 @@ def _write_batch(
     for journey_events, state in generated:
         for event in journey_events:
             position += 1
-            events.append(
-                {
-                    "position": position,
-                    "event_id": event.event_id,
-                    "journey_id": event.journey_id,
-                    "seq": event.seq,
-                    "kind": str(event.kind),
-                    "payload": event.payload,
-                    "actor": event.actor,
-                    "device_id": device_id,
-                    "occurred_at": event.occurred_at,
-                    "recorded_at": event.occurred_at,
-                }
-            )
+            events.append(row_from_event(event, position, device_id, event.occurred_at))
         patient = journey_events[0].payload["patient"]
         patients.append({**patient, "date_of_birth": date.fromisoformat(patient["date_of_birth"])})
         journeys.append(row_from_state(state, position))
