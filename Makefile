@@ -24,8 +24,18 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+BENCH_DIR := /tmp/d2a-bench
+PG := postgresql://postgres@127.0.0.1:5432
+
+# Figures for the README, not tests: a region year takes minutes to seed per backend.
 bench: $(STAMP)
-	$(BIN)/python bench/seed_and_query.py
+	$(BIN)/python bench/seed_and_query.py --keep $(BENCH_DIR)
+	$(BIN)/python bench/board.py --locality sqlite:///$(BENCH_DIR)/d2a_bench_locality_365d.db \
+		--region sqlite:///$(BENCH_DIR)/d2a_bench_region_365d.db
+	$(BIN)/python bench/board.py --locality $(PG)/d2a_bench_locality_365d \
+		--region $(PG)/d2a_bench_region_365d
+	$(BIN)/python bench/reports.py
+	$(BIN)/python bench/sync.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache
