@@ -12,8 +12,8 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from d2a_tui.domain.errors import InvalidInput, NotAllowed
+from d2a_tui.domain.services import CAPACITY_PATHWAYS
 from d2a_tui.reports.capacity_store import (
-    CAPACITY_PATHWAYS,
     STALE_AFTER,
     CapacityStore,
     CapacityView,

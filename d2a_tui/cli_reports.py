@@ -13,7 +13,7 @@ from typing import Any
 
 from d2a_tui.cli import _common, open_hub, print_json
 from d2a_tui.domain.errors import InvalidInput
-from d2a_tui.reports.capacity_store import KINDS, UNITS
+from d2a_tui.domain.services import KINDS, UNITS
 from d2a_tui.reports.tables import FORMATS, render
 
 

@@ -14,8 +14,8 @@ from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from d2a_tui.domain.errors import InvalidInput, NotAllowed, NotFound
-from d2a_tui.domain.flow import PATHWAYS
 from d2a_tui.domain.ids import uuid7
+from d2a_tui.domain.services import CAPACITY_PATHWAYS, KINDS, UNITS
 from d2a_tui.storage.db import DatabaseUnavailable, safe_url
 from d2a_tui.storage.models import CapacityReport, Journey, Organisation, Service
 
@@ -24,9 +24,6 @@ journeys = Journey.__table__  # type: ignore[attr-defined]
 reports = CapacityReport.__table__  # type: ignore[attr-defined]
 organisations = Organisation.__table__  # type: ignore[attr-defined]
 
-KINDS = ("reablement", "home_care", "intermediate_care", "community_hospital", "care_home")
-UNITS = ("beds", "hours", "packages")
-CAPACITY_PATHWAYS = tuple(p for p in PATHWAYS if p != "P0")  # P0 needs no new service
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
