@@ -71,7 +71,6 @@ class Settings:
     flow_path: str | None = None
     privacy: str = "names"  # "names" or "initials" on cards
     bell: bool = False
-    server_url: str | None = None
     keymap: dict[str, str] = field(default_factory=dict)
     theme: str | None = None
 
@@ -93,7 +92,6 @@ class Settings:
             flow_path=os.environ.get("D2A_FLOW") or file_values.get("flow"),
             privacy=privacy,
             bell=_truthy(os.environ.get("D2A_BELL", file_values.get("bell", False))),
-            server_url=os.environ.get("D2A_SERVER_URL") or file_values.get("server_url"),
             keymap={str(k): str(v) for k, v in keymap.items()},
             theme=os.environ.get("D2A_THEME") or file_values.get("theme"),
         )
