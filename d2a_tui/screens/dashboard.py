@@ -32,9 +32,14 @@ REFRESH_SECONDS = 60.0
 class DashboardScreen(Screen[None]):
     DEFAULT_CSS = """
     DashboardScreen #dash-title { height: 1; padding: 0 1; text-style: bold; }
+    /* The tabs fill what the title leaves and scroll inside, so the title never scrolls away. */
+    DashboardScreen #tabs { height: 1fr; }
+    DashboardScreen TabPane { height: 1fr; padding: 0; }
+    DashboardScreen TabPane > VerticalScroll { height: 1fr; }
     DashboardScreen DataTable { height: auto; margin: 0 1 1 0; }
     DashboardScreen .pair { height: auto; }
     DashboardScreen .pair > * { width: 1fr; }
+    DashboardScreen .pair > #columns { width: auto; }
     DashboardScreen TimeChart { height: 14; margin-bottom: 1; }
     DashboardScreen BarChart { margin-bottom: 1; }
     """
@@ -62,8 +67,8 @@ class DashboardScreen(Screen[None]):
             with TabPane("Operational", id="operational"), VerticalScroll():
                 with Horizontal(classes="pair"):
                     yield _table("columns", "Column", "People", "Amber", "Red")
-                    yield _table("pathways", "Pathway", "NCTR now", "Discharged today",
-                                 "Awaiting", "Places free", "Gap")  # fmt: skip
+                    yield _table("pathways", "Path", "NCTR now", "Discharged today",
+                                 "Awaiting", "Places", "Gap")  # fmt: skip
                 yield _table("oldest", "Oldest waits", "Column", "Path", "Days ready",
                              "In column", "Delay")  # fmt: skip
             with TabPane("Strategic", id="strategic"), VerticalScroll():
