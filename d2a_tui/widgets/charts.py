@@ -7,6 +7,7 @@ with block characters and the theme's colours, so they work in 16 colours and ov
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -111,15 +112,21 @@ class TimeChart(Widget, can_focus=True):
 
         grid = [[value(s, span) for span in columns] for s in self.series]
         if self.mode == "stacked":
-            top = max((sum(col) for col in zip(*grid, strict=True)), default=0) or 1
+            peak = max((sum(col) for col in zip(*grid, strict=True)), default=0)
         else:
-            top = max((max(row) for row in grid), default=0) or 1
+            peak = max((max(row) for row in grid), default=0)
+        # Each row stands for a round amount (1, 2 or 5 times a power of ten), so the scale
+        # reads 20, 40, 60… rather than 16.1, 32.2…; with fewer people than rows, the top is a
+        # round number and only the rows at whole numbers are labelled.
+        top = _round_step(peak / height) * height if peak > height else _round_step(peak)
         cursor_col = next(
             (i for i, (a, b) in enumerate(columns) if a <= self.cursor < b), len(columns) - 1
         )
         rows: list[Text] = []
         for level in range(height, 0, -1):
-            line = Text(f"{_num(top * level / height):>6} ", style="dim")
+            amount = top * level / height
+            label = _num(amount) if float(amount).is_integer() else ""
+            line = Text(f"{label:>6} ", style="dim")
             for col in range(len(columns)):
                 char, style = " ", ""
                 if self.mode == "stacked":
@@ -228,6 +235,16 @@ class BarChart(Widget, can_focus=True):
 
     def on_blur(self) -> None:
         self.refresh()
+
+
+def _round_step(raw: float) -> float:
+    """The smallest of 1, 2 or 5 times a power of ten that is at least `raw` (and at least 1:
+    the charts count people)."""
+    if raw <= 1:
+        return 1
+    power = 10 ** math.floor(math.log10(raw))
+    steps = (1, 2, 5, 10) if power < 10 else (1, 2, 2.5, 5, 10)  # 2.5 only where it is whole
+    return next(m * power for m in steps if m * power >= raw)
 
 
 def _num(value: float) -> str:
