@@ -310,8 +310,26 @@ def cmd_flow(args: argparse.Namespace) -> int:
 def cmd_seed(args: argparse.Namespace) -> int:
     from d2a_tui.seed import seed_database
 
+    now = None
+    if args.now is not None:
+        from datetime import UTC, datetime
+
+        from d2a_tui.domain.errors import InvalidInput
+
+        try:
+            now = datetime.fromisoformat(args.now)
+        except ValueError:
+            raise InvalidInput(
+                f"--now {args.now!r} is not a date-time: give it as 2026-11-23T09:30"
+            ) from None
+        now = now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
     summary = seed_database(
-        args.db, profile=args.profile, days=args.days, seed=args.seed, progress=not args.quiet
+        args.db,
+        profile=args.profile,
+        days=args.days,
+        seed=args.seed,
+        progress=not args.quiet,
+        now=now,
     )
     print(summary)
     return 0
@@ -420,6 +438,12 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--profile", choices=("locality", "region"), default="locality")
     seed.add_argument("--days", type=int, default=365)
     seed.add_argument("--seed", type=int, default=2026)
+    seed.add_argument(
+        "--now",
+        metavar="DATETIME",
+        help="seed as if it were this moment (UTC unless it says otherwise); with --seed, the "
+        "same data every time (default: the current time)",
+    )
     seed.add_argument("--quiet", action="store_true")
     seed.set_defaults(handler=cmd_seed)
 

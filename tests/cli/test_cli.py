@@ -173,10 +173,15 @@ def test_seed_is_deterministic_and_realistic(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     first, second = tmp_path / "a.db", tmp_path / "b.db"
+    # A fixed moment: how many of today's referrals are still open depends on the time of day.
     for path in (first, second):
         assert (
-            d2a(capsys, "seed", "--db", str(path), "--days", "50", "--seed", "7", "--quiet")[0] == 0
-        )
+            d2a(
+                capsys, "seed", "--db", str(path), "--days", "50", "--seed", "7",
+                "--now", "2026-11-23T09:30", "--quiet",
+            )[0]
+            == 0
+        )  # fmt: skip
     lists = [
         json.loads(d2a(capsys, "list", "--db", str(path), "--json")[1]) for path in (first, second)
     ]
@@ -205,3 +210,13 @@ def test_console_script_prints_version_and_errors_without_traceback(tmp_path: Pa
     )
     assert failed.returncode == 1
     assert failed.stderr == "d2a: no journey abcd1234\n"
+
+
+def test_seed_refuses_a_moment_it_cannot_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "never.db"
+    code, _, err = d2a(capsys, "seed", "--db", str(path), "--now", "half past nine", "--quiet")
+    assert code == 1
+    assert err.startswith("d2a: --now 'half past nine' is not a date-time") and err.count("\n") == 1
+    assert not path.exists()
