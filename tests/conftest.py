@@ -58,26 +58,35 @@ def _worker_database_name() -> str:
     return f"d2a_test_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
 
 
+def private_database(name: str) -> str:
+    """Drop and recreate database `name`; its URL. Skips without PostgreSQL, but fails under
+    CI=true, where the PostgreSQL tests must run."""
+    try:
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=3) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError as error:
+        first = str(error).strip().splitlines()[0]
+        message = f"PostgreSQL at {POSTGRES_ADMIN_URL} is not reachable: {first}"
+        if IN_CI:
+            pytest.fail(message + " (CI=true: the PostgreSQL tests must run)", pytrace=False)
+        pytest.skip(message)
+    return f"{POSTGRES_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+
+
+def drop_database(name: str) -> None:
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A private PostgreSQL database for this pytest worker, created fresh each session."""
     name = _worker_database_name()
-    admin = POSTGRES_ADMIN_URL
-    try:
-        with psycopg.connect(admin, autocommit=True, connect_timeout=3) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            connection.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.OperationalError as error:
-        message = f"PostgreSQL at {admin} is not reachable: {str(error).strip().splitlines()[0]}"
-        if IN_CI:
-            pytest.fail(message + " (CI=true: the PostgreSQL tests must run)", pytrace=False)
-        pytest.skip(message)
-    base = admin.rsplit("/", 1)[0]
-    url = f"{base}/{name}"
+    url = private_database(name)
     ensure_schema(make_engine(url))
     yield url
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    drop_database(name)
 
 
 def _empty_postgres(url: str) -> None:

@@ -102,7 +102,7 @@ def status_line(status: SyncStatus | Unreadable, now: datetime, *, compact: bool
 def report_words(report: SyncReport) -> str:
     words = f"sent {report.pushed}, received {report.pulled}"
     conflicts = report.outcomes.get("conflict", 0)
-    refused = sum(n for outcome, n in report.outcomes.items() if outcome == "rejected")
+    refused = report.outcomes.get("rejected", 0)
     if conflicts or refused:
         words += f"; {conflicts + refused} not applied by the server — press C to resolve"
     return words
@@ -156,24 +156,22 @@ class SyncStatusBar(Static):
 
     def on_mount(self) -> None:
         # The first read here, so the line is never drawn empty; the rest in a thread.
-        try:
-            status: SyncStatus | Unreadable = self.hub.sync_status()
-        except Exception as error:
-            status = Unreadable(f"cannot read the sync state: {error}")
-        self._read_done(status, chained=True)
+        self._read_done(self._current(), chained=True)
 
     # --- reading -------------------------------------------------------------------------------
+
+    def _current(self) -> SyncStatus | Unreadable:
+        try:
+            return self.hub.sync_status()
+        except Exception as error:  # a locked or vanished file: say so, keep reading
+            return Unreadable(f"cannot read the sync state: {error}")
 
     def read(self, chained: bool = True) -> None:
         self._read(chained)
 
     @work(thread=True, group="sync-status", exit_on_error=False)
     def _read(self, chained: bool) -> None:
-        try:
-            status = self.hub.sync_status()
-        except Exception as error:  # a locked or vanished file: say so, keep reading
-            status = Unreadable(f"cannot read the sync state: {error}")
-        self._from_thread(self._read_done, status, chained)
+        self._from_thread(self._read_done, self._current(), chained)
 
     def _from_thread(self, callback: Callable[..., object], *args: object) -> None:
         # RuntimeError: the app is closing, and there is nothing left to show.

@@ -20,14 +20,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
 from sqlalchemy import Engine, func, select
 
 from d2a_tui.storage.db import ensure_schema, make_engine
 from d2a_tui.storage.journeys import event_table
 from d2a_tui.sync.ingest import receipt_table
-from tests.conftest import IN_CI, POSTGRES_ADMIN_URL
+from tests.conftest import drop_database, private_database
 
 _SCRIPT = Path(sys.executable).with_name("d2a")
 D2A: list[str] = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "d2a_tui"]
@@ -70,25 +69,6 @@ def d2a(
             f"stdout: {done.stdout[-2000:]}\nstderr: {done.stderr[-2000:]}"
         )
     return done
-
-
-def private_database(name: str) -> str:
-    """Drop and recreate database `name`; its URL. Skips (fails under CI) without PostgreSQL."""
-    try:
-        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=3) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            admin.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.OperationalError as error:
-        message = f"PostgreSQL at {POSTGRES_ADMIN_URL} is not reachable: {str(error).strip()[:200]}"
-        if IN_CI:
-            pytest.fail(message + " (CI=true: the end-to-end tests must run)", pytrace=False)
-        pytest.skip(message)
-    return f"{POSTGRES_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
-
-
-def drop_database(name: str) -> None:
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @dataclass

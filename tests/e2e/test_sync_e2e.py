@@ -11,7 +11,8 @@ import pytest
 
 from d2a_tui.domain.nhs_number import format_nhs_number, next_synthetic
 from d2a_tui.storage.db import SCHEMA_HEAD
-from tests.e2e.conftest import CliReplica, Hub, cli_env, d2a, free_port, private_database
+from tests.conftest import drop_database, private_database
+from tests.e2e.conftest import CliReplica, Hub, cli_env, d2a, free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
@@ -154,7 +155,7 @@ def test_a_revoked_device_gets_401_and_its_pending_changes_stay_on_it(e2e_hub: H
 def test_the_server_refuses_a_database_of_another_schema(
     schema: str, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    from tests.e2e.conftest import drop_database, worker
+    from tests.e2e.conftest import worker
 
     name = f"d2a_e2e_{worker()}_{schema}"
     url = private_database(name)

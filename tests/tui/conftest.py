@@ -21,6 +21,9 @@ from d2a_tui.storage.journeys import Actor, JourneyStore
 from d2a_tui.widgets.card import CARD_HEIGHT
 from tests.conftest import FROZEN_NOW, FrozenClock
 
+# The sync tests' server fixture, for the screens a replica shows.
+from tests.sync.conftest import sync_env_factory  # noqa: F401
+
 SEED_DAYS = 30
 
 
@@ -67,12 +70,23 @@ def seeded_hub(seeded_file: Path, tmp_path: Path) -> Iterator[Hub]:
 
 
 def make_app(
-    hub: Hub, *, poll: float = 3600.0, tick: float = 3600.0, **settings: object
+    hub: Hub,
+    *,
+    poll: float = 3600.0,
+    tick: float = 3600.0,
+    background_sync: bool = True,
+    **settings: object,
 ) -> D2AApp:
     """The app as `d2a board` builds it; polling and the clocks' tick are slow unless a test is
     about them."""
     values: dict[str, object] = {"database_url": "", "user": hub.actor.user, **settings}
-    return D2AApp(hub, Settings(**values), poll_interval=poll, tick_interval=tick)  # type: ignore[arg-type]
+    return D2AApp(
+        hub,
+        Settings(**values),  # type: ignore[arg-type]
+        poll_interval=poll,
+        tick_interval=tick,
+        background_sync=background_sync,
+    )
 
 
 def board_of(app: D2AApp) -> BoardScreen:

@@ -8,7 +8,7 @@ Regenerate the snapshots after an intended change with
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,32 +18,20 @@ from textual.widget import Widget
 from textual.widgets import OptionList
 
 from d2a_tui.app import D2AApp
-from d2a_tui.domain.flow import load_flow
-from d2a_tui.storage.db import ensure_schema, make_engine
 from d2a_tui.storage.journeys import event_table
 from d2a_tui.sync.ingest import receipt_table
 from d2a_tui.sync.replica import outbox_table
 from d2a_tui.sync.replica_hub import ReplicaHub
 from d2a_tui.widgets.sync_status import SyncStatusBar
-from tests.conftest import FrozenClock
 from tests.sync.conftest import SyncEnv, refer
 from tests.sync.transports import DownTransport
 from tests.tui.conftest import make_app, wait_for
 
 
 @pytest.fixture
-def env(tmp_path: Path, clock: FrozenClock) -> Iterator[SyncEnv]:
+def env(sync_env_factory: Callable[[str], SyncEnv], tmp_path: Path) -> SyncEnv:
     """The real server app on its own SQLite database, reached through a switchable transport."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'server.db'}")
-    ensure_schema(engine)
-    sync_env = SyncEnv(engine, load_flow(), tmp_path, clock)
-    sync_env.start()
-    yield sync_env
-    for hub in sync_env.hubs:
-        hub.close()
-    if sync_env.transport is not None:
-        sync_env.transport.close()
-    engine.dispose()
+    return sync_env_factory(f"sqlite:///{tmp_path / 'server.db'}")
 
 
 def replica(env: SyncEnv, user: str) -> ReplicaHub:
@@ -97,6 +85,15 @@ def server_column(engine: Engine, journey_id: str) -> str:
     return [c for c in columns if c][-1]
 
 
+def offline_with_a_referral(env: SyncEnv) -> tuple[ReplicaHub, str]:
+    """nina's replica, synced with one referred journey, and then the server goes down."""
+    hub = replica(env, "nina")
+    journey_id = refer(env.direct(), 1)
+    hub.sync_now(wait=True)
+    server_down(env)
+    return hub, journey_id
+
+
 def make_conflict(env: SyncEnv, *, theirs_to: str = "await_p3") -> tuple[ReplicaHub, str]:
     """nina (offline) moves a journey Triage → Awaiting P2 after omar moved it elsewhere and
     synced first: nina's sync comes back with a conflict."""
@@ -123,10 +120,7 @@ def make_conflict(env: SyncEnv, *, theirs_to: str = "await_p3") -> tuple[Replica
 async def test_offline_edit_shows_as_pending_and_S_sends_it_when_the_server_is_back(
     env: SyncEnv,
 ) -> None:
-    hub = replica(env, "nina")
-    journey_id = refer(env.direct(), 1)
-    hub.sync_now(wait=True)
-    server_down(env)
+    hub, journey_id = offline_with_a_referral(env)
     app = make_app(hub)
     async with app.run_test(size=(140, 30)) as pilot:
         assert await wait_for(pilot, lambda: "0 pending" in sync_text(app))
@@ -148,12 +142,8 @@ async def test_offline_edit_shows_as_pending_and_S_sends_it_when_the_server_is_b
 async def test_S_with_the_server_down_says_so_and_the_edit_stays_in_the_outbox(
     env: SyncEnv,
 ) -> None:
-    hub = replica(env, "nina")
-    journey_id = refer(env.direct(), 1)
-    hub.sync_now(wait=True)
-    server_down(env)
-    app = make_app(hub)
-    app.background_sync = False  # only `S` talks to the server here
+    hub, journey_id = offline_with_a_referral(env)
+    app = make_app(hub, background_sync=False)  # only `S` talks to the server here
     async with app.run_test(size=(140, 30)) as pilot:
         await pilot.press("shift+right")
         assert await wait_for(pilot, lambda: "1 pending" in sync_text(app)), sync_text(app)
@@ -194,8 +184,7 @@ async def test_a_conflict_is_listed_in_words_and_re_apply_mine_makes_a_new_mutat
 ) -> None:
     nina, journey_id = make_conflict(env)
     conflict_id = nina.conflicts()[0].mutation_id
-    app = make_app(nina)
-    app.background_sync = False
+    app = make_app(nina, background_sync=False)
     async with app.run_test(size=(140, 30)) as pilot:
         assert await wait_for(pilot, lambda: "⚠ 1 conflict — C" in sync_text(app))
         await pilot.press("C")
@@ -223,8 +212,7 @@ async def test_a_conflict_is_listed_in_words_and_re_apply_mine_makes_a_new_mutat
 
 async def test_keep_theirs_records_the_decision_and_it_leaves_the_list(env: SyncEnv) -> None:
     nina, journey_id = make_conflict(env)
-    app = make_app(nina)
-    app.background_sync = False
+    app = make_app(nina, background_sync=False)
     async with app.run_test(size=(140, 30)) as pilot:
         await pilot.press("C")
         await pilot.pause()
@@ -252,8 +240,7 @@ async def test_keep_theirs_records_the_decision_and_it_leaves_the_list(env: Sync
 
 async def test_a_re_apply_the_flow_now_forbids_says_why_and_stays_listed(env: SyncEnv) -> None:
     nina, journey_id = make_conflict(env, theirs_to="closed")
-    app = make_app(nina)
-    app.background_sync = False
+    app = make_app(nina, background_sync=False)
     async with app.run_test(size=(140, 30)) as pilot:
         await pilot.press("C")
         await pilot.pause()
@@ -267,8 +254,7 @@ async def test_a_re_apply_the_flow_now_forbids_says_why_and_stays_listed(env: Sy
 
 async def test_enter_opens_the_journey_and_escape_comes_back(env: SyncEnv) -> None:
     nina, journey_id = make_conflict(env)
-    app = make_app(nina)
-    app.background_sync = False
+    app = make_app(nina, background_sync=False)
     async with app.run_test(size=(140, 30)) as pilot:
         await pilot.press("C")
         await pilot.pause()
@@ -292,8 +278,7 @@ async def test_enter_opens_the_journey_and_escape_comes_back(env: SyncEnv) -> No
 
 def test_conflicts_screen_snapshot(env: SyncEnv, snap_compare: Any) -> None:
     nina, _ = make_conflict(env)
-    app = make_app(nina)
-    app.background_sync = False
+    app = make_app(nina, background_sync=False)
     assert snap_compare(app, press=["C"], terminal_size=(120, 24))
 
 
@@ -301,6 +286,5 @@ def test_board_status_bar_in_replica_mode_at_80_columns_snapshot(
     env: SyncEnv, snap_compare: Any
 ) -> None:
     nina, _ = make_conflict(env)
-    app = make_app(nina)
-    app.background_sync = False
+    app = make_app(nina, background_sync=False)
     assert snap_compare(app, terminal_size=(80, 24))
