@@ -54,8 +54,10 @@ def _isolated_dirs(
 
 
 def _worker_database_name() -> str:
-    # Each xdist worker (gw0, gw1, …) gets its own database; a plain run is "main".
-    return f"d2a_test_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+    # Each xdist worker (gw0, gw1, …) gets its own database; a plain run is "main". Checkouts
+    # side by side on one server keep apart by D2A_TEST_DB_PREFIX.
+    prefix = os.environ.get("D2A_TEST_DB_PREFIX", "d2a_test")
+    return f"{prefix}_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
 
 
 def private_database(name: str) -> str:

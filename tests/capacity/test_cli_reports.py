@@ -69,7 +69,9 @@ def test_negative_capacity_is_refused_by_the_parser(
 
 def test_sitrep_csv_and_alerts_json(sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     hub = Hub.open(sqlite_url, user="alice")
-    refer_someone(hub, 1, discharge_ready_date=hub.now().date().isoformat())
+    today = hub.now().date().isoformat()
+    # Admitted today, so only the second person's length of stay makes an alert, whatever the date.
+    refer_someone(hub, 1, discharge_ready_date=today, admitted_on=today)
     journey = refer_someone(hub, 2, admitted_on="2026-01-02")
     hub.close()
     code, out, _ = run(capsys, "report", "sitrep", "--format", "csv", "--week", "--db", sqlite_url)

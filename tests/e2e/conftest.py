@@ -36,7 +36,9 @@ _SCRUBBED = ("D2A_DATABASE_URL", "D2A_FLOW", "D2A_USER", "D2A_SERVER_URL", "D2A_
 
 
 def worker() -> str:
-    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+    # The checkout's prefix too, so checkouts side by side on one server keep apart.
+    prefix = os.environ.get("D2A_TEST_DB_PREFIX", "d2a_test")
+    return f"{prefix}_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
 
 
 def free_port() -> int:
