@@ -15,6 +15,7 @@ from typing import Any
 
 import platformdirs
 
+from d2a_tui.domain.calendar import DEFAULT_TIMEZONE, HubCalendar
 from d2a_tui.domain.errors import D2AError
 from d2a_tui.domain.ids import uuid7
 
@@ -73,6 +74,12 @@ class Settings:
     bell: bool = False
     keymap: dict[str, str] = field(default_factory=dict)
     theme: str | None = None
+    # The hub's calendar: every "today", day boundary and "days since" is counted in this zone.
+    timezone: str = DEFAULT_TIMEZONE
+
+    @property
+    def calendar(self) -> HubCalendar:
+        return HubCalendar(self.timezone)
 
     @classmethod
     def load(cls, database_url: str | None = None, user: str | None = None) -> Settings:
@@ -94,7 +101,17 @@ class Settings:
             bell=_truthy(os.environ.get("D2A_BELL", file_values.get("bell", False))),
             keymap={str(k): str(v) for k, v in keymap.items()},
             theme=os.environ.get("D2A_THEME") or file_values.get("theme"),
+            timezone=_timezone(os.environ.get("D2A_TIMEZONE") or file_values.get("timezone")),
         )
+
+
+def _timezone(name: Any) -> str:
+    zone = str(name or DEFAULT_TIMEZONE)
+    try:
+        HubCalendar(zone)
+    except D2AError as error:
+        raise ConfigError(f"timezone: {error}") from None
+    return zone
 
 
 def _truthy(value: Any) -> bool:
