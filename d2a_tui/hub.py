@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from d2a_tui.config import Settings, device_id
+from d2a_tui.domain.calendar import HubCalendar
 from d2a_tui.domain.events import Event
 from d2a_tui.domain.flow import Flow, load_flow
 from d2a_tui.domain.stuck import Level, Stuck, assess
@@ -35,11 +36,18 @@ class Change:
 
 
 class Hub:
-    def __init__(self, store: JourneyStore, actor: Actor, clock: Clock = utc_now) -> None:
+    def __init__(
+        self,
+        store: JourneyStore,
+        actor: Actor,
+        clock: Clock = utc_now,
+        calendar: HubCalendar | None = None,
+    ) -> None:
         self.store = store
         self.flow: Flow = store.flow
         self.actor = actor
         self.clock = clock
+        self.calendar = calendar or HubCalendar()
         # Capacity, reports and alerts (issue 4): facades over the same engine and clock.
         from d2a_tui.capacity_desk import CapacityDesk
         from d2a_tui.reports.alerts import Alerts
@@ -71,7 +79,7 @@ class Hub:
         engine = make_engine(settings.database_url)
         ensure_schema(engine)
         store = JourneyStore(engine, flow or load_flow(settings.flow_path))
-        return cls(store, Actor(settings.user, device_id()), clock)
+        return cls(store, Actor(settings.user, device_id()), clock, settings.calendar)
 
     def close(self) -> None:
         self.store.engine.dispose()

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from d2a_tui.config import Settings
+from d2a_tui.domain.calendar import HubCalendar
 from d2a_tui.domain.errors import NotAllowed
 from d2a_tui.domain.flow import Flow, load_flow
 from d2a_tui.domain.ids import uuid7
@@ -43,8 +44,9 @@ class ReplicaHub(Hub):
         login: Login,
         transport: httpx.BaseTransport | None = None,
         client: SyncClient | None = None,
+        calendar: HubCalendar | None = None,
     ) -> None:
-        super().__init__(store, actor, clock)
+        super().__init__(store, actor, clock, calendar)
         self.login = login
         self.replica = Replica(store.engine, store.flow, actor.device_id)
         store.on_applied = self.replica.record
@@ -70,7 +72,9 @@ class ReplicaHub(Hub):
         store = JourneyStore(engine, flow or load_flow(settings.flow_path))
         # The server checks every mutation's actor against the device's user: act as them.
         actor = Actor(login.user_id, login.device_id)
-        return cls(store, actor, clock, login=login, transport=transport)
+        return cls(
+            store, actor, clock, login=login, transport=transport, calendar=settings.calendar
+        )
 
     def close(self) -> None:
         self.worker.stop()
