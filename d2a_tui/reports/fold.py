@@ -300,7 +300,11 @@ class Folder:
             death = old["death"]
             self._add("deaths", date.fromisoformat(death["day"]), loc, death["pw"], death["at"], -1)
             new["death"] = None
-        if payload.get("discharged") and old["hosp"]:
+        # A stay resumed by a reopen recorded before reopens said so is discharged by the next
+        # move out of hospital, whatever that move's own flag says.
+        leaves = old.get("resumed") and not self.in_hospital(new["col"])
+        if (payload.get("discharged") or leaves) and old["hosp"]:
+            new["resumed"] = False
             new["hosp"] = False
             pathway = new["pw"] or ""
             admitted = _d(old["adm"]) or day
@@ -314,19 +318,29 @@ class Folder:
                 "wait": (day - ready).days if nctr and ready else None,
                 "nctr": nctr,
                 "died": died,
+                "was_nctr": died and ready is not None and ready <= day,
             }
             self._discharge(loc, dis, 1)
             new["dis"] = dis
         elif (payload.get("undischarged") or resumed) and not old["hosp"]:
             # An undone discharge never happened: take back everything it counted.
             new["hosp"] = True
+            new["resumed"] = resumed and not payload.get("undischarged")
             if old["dis"]:
                 self._discharge(loc, old["dis"], -1)
             new["dis"] = None
+            if old.get("shut"):
+                self._fill_gap(old["shut"], loc, day)
         elif died:
             # A death after discharge, in the community: its own line, never a discharge.
             new["death"] = {"day": day.isoformat(), "pw": new["pw"] or "", "at": "community"}
             self._add("deaths", day, loc, new["pw"] or "", "community", 1)
+        # What the journey held when it was closed from a ward, so that a reopen into hospital
+        # can count the days between as the hospital days they were.
+        new["shut"] = None
+        if kind == "closed" and old["hosp"]:
+            kept = {name: old[name] for name in ("pw", "hosp", "ready", "reason", "adm")}
+            new["shut"] = {**kept, "closed": False, "day": day.isoformat()}
         destination = payload.get("destination")
         dis = new["dis"]
         if kind == "closed" and destination and dis and not dis["dest"] and not dis.get("died"):
@@ -336,6 +350,15 @@ class Folder:
             self._add("discharges", when, loc, dis["pw"], "", -1)
             self._add("discharges", when, loc, dis["pw"], destination, 1)
             new["dis"] = {**dis, "dest": destination}
+
+    def _fill_gap(self, shut: Cursor, loc: str, day: date) -> None:
+        """The levels a ward stay held, from the day it was closed by mistake to `day`."""
+        start = date.fromisoformat(shut["day"])
+        for metric, pathway, key, floor, value in _levels(shut):
+            first = start if floor is None or floor < start else floor
+            if day > first:
+                self._add(metric, first, loc, pathway, key, value)
+                self._add(metric, day, loc, pathway, key, -value)
 
     def _transition(self, old: Cursor, payload: dict[str, Any], at: datetime, day: date) -> None:
         """A move between columns, with the whole hours spent in the one it left."""
@@ -355,6 +378,8 @@ class Folder:
         if dis.get("died"):
             # Deaths are not discharges: their own line and their own length-of-stay row.
             self._add("deaths", day, loc, pathway, "hospital", sign)
+            if dis.get("was_nctr"):
+                self._add("deaths_nctr", day, loc, pathway, "hospital", sign)
             self._add("los_death", day, loc, pathway, str(dis["los"]), sign)
             return
         self._add("discharges", day, loc, pathway, dis["dest"] or "", sign)

@@ -150,7 +150,10 @@ class Reports:
         when = self._day(day, "sitrep date")
         place = self._locality(locality)
         summary = self.current_summary()
-        tables: list[Table] = [sitrep.daily_table(summary, when, place)]
+        tables: list[Table] = [
+            sitrep.daily_table(summary, when, place),
+            sitrep.deaths_table(summary, when, place),
+        ]
         if week:
             tables.extend(sitrep.weekly_tables(summary, when, place))
         if month:
