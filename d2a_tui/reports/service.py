@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from d2a_tui.domain.errors import InvalidInput
 from d2a_tui.domain.flow import PATHWAYS
 from d2a_tui.domain.stuck import Level, assess
-from d2a_tui.reports import open_now, period, sitrep
+from d2a_tui.reports import moves, open_now, period, sitrep
 from d2a_tui.reports.open_now import OpenJourney
 from d2a_tui.reports.summary import Summary
 from d2a_tui.reports.tables import Report, Table
@@ -146,10 +146,12 @@ class Reports:
         week: bool = False,
         month: bool = False,
         locality: str | None = None,
+        as_known_at: str | datetime | None = None,
     ) -> Report:
         when = self._day(day, "sitrep date")
         place = self._locality(locality)
-        summary = self.current_summary()
+        known = self.known_at(as_known_at)
+        summary = self.current_summary(known)
         tables: list[Table] = [
             sitrep.daily_table(summary, when, place),
             sitrep.deaths_table(summary, when, place),
@@ -161,8 +163,9 @@ class Reports:
         return Report(
             "sitrep",
             f"Discharge sitrep as at the end of {when:%A %d %B %Y}"
-            + (f", {place}" if place else ""),
-            {"date": when, "week": week, "month": month, "locality": place},
+            + (f", {place}" if place else "")
+            + self._known_title(known),
+            {"date": when, "week": week, "month": month, "locality": place, "as_known_at": known},
             tuple(tables),
             self.hub.clock(),
         )
@@ -173,14 +176,18 @@ class Reports:
         last: str | date | None = None,
         *,
         locality: str | None = None,
+        as_known_at: str | datetime | None = None,
     ) -> Report:
         start, end = self._period(first, last)
         place = self._locality(locality)
-        tables = period.los_tables(self.current_summary(), start, end, place)
+        known = self.known_at(as_known_at)
+        tables = period.los_tables(self.current_summary(known), start, end, place)
         return Report(
             "los",
-            f"Length of stay, {start:%d %b %Y} to {end:%d %b %Y}" + (f", {place}" if place else ""),
-            {"from": start, "to": end, "locality": place},
+            f"Length of stay, {start:%d %b %Y} to {end:%d %b %Y}"
+            + (f", {place}" if place else "")
+            + self._known_title(known),
+            {"from": start, "to": end, "locality": place, "as_known_at": known},
             tables,
             self.hub.clock(),
         )
@@ -191,17 +198,31 @@ class Reports:
         last: str | date | None = None,
         *,
         locality: str | None = None,
+        as_known_at: str | datetime | None = None,
+        transitions: bool = False,
     ) -> Report:
         start, end = self._period(first, last)
         place = self._locality(locality)
-        table = period.flow_table(self.current_summary(), start, end, place)
+        known = self.known_at(as_known_at)
+        summary = self.current_summary(known)
+        tables = [period.flow_table(summary, start, end, place)]
+        if transitions:
+            tables.extend(moves.transition_tables(summary, self.hub.flow, start, end, place))
         return Report(
             "flow",
-            f"Flow, {start:%d %b %Y} to {end:%d %b %Y}" + (f", {place}" if place else ""),
-            {"from": start, "to": end, "locality": place},
-            (table,),
+            f"Flow, {start:%d %b %Y} to {end:%d %b %Y}"
+            + (f", {place}" if place else "")
+            + self._known_title(known),
+            {"from": start, "to": end, "locality": place, "as_known_at": known},
+            tuple(tables),
             self.hub.clock(),
         )
+
+    def _known_title(self, known: datetime | None) -> str:
+        if known is None:
+            return ""
+        local = known.astimezone(self.calendar.zone)
+        return f", as known at {local:%d %b %Y %H:%M}"
 
     # --- dashboards ----------------------------------------------------------------------------
 

@@ -26,6 +26,9 @@ import pytest
 from d2a_tui.hub import Hub
 from tests.conftest import FROZEN_NOW, FrozenClock, refer_someone
 
+# The sync tests' real server, for the late-sync scenarios.
+from tests.sync.conftest import any_sync_env, sync_env_factory  # noqa: F401
+
 
 @dataclass
 class Scenario:
