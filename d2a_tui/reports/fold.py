@@ -12,7 +12,8 @@ what the sitrep means by a snapshot.
 
 Order: a journey's events are folded in the order they *happened*, not the order they reached the
 log, so an event synced late lands on the day it happened whatever was recorded in between. Its
-time is its `occurred_at`, with three floors: its own `recorded_at` (a device whose clock runs
+time is its `occurred_at` (for a discharge-ready date entered late, the start of that date: the
+figures for a past day are as now known), with three floors: its own `recorded_at` (a device whose clock runs
 ahead cannot place an event after it was received), the referral (nothing happens to a journey
 before it exists), and the previous change *of the same thing* in log order (the column, the
 discharge-ready date, the delay reason), so that the last value of each is the one the board shows.
@@ -39,7 +40,7 @@ Metrics (pathway is the journey's pathway at the time; key as noted):
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from d2a_tui.domain.calendar import LONDON, HubCalendar
@@ -115,14 +116,23 @@ class Folder:
 
     # --- ordering ------------------------------------------------------------------------------
 
-    @staticmethod
     def effective(
-        cursor: Cursor | None, kind: str, occurred_at: datetime, recorded_at: datetime | None
+        self,
+        cursor: Cursor | None,
+        kind: str,
+        payload: dict[str, Any],
+        occurred_at: datetime,
+        recorded_at: datetime | None,
     ) -> datetime:
         """When the event counts as having happened (see the module docstring)."""
         at = occurred_at if recorded_at is None or occurred_at <= recorded_at else recorded_at
         if cursor is None or kind == "referred":
             return at
+        if kind == "ready_date_set" and payload.get("date"):
+            # A discharge-ready date entered late is read as now known: from the date itself.
+            start = datetime.combine(date.fromisoformat(payload["date"]), time.min, self.zone)
+            if start < at:
+                at = start
         floors = [cursor.get("ref"), (cursor.get("g") or {}).get(GROUP.get(kind, ""))]
         for floor in floors:
             if floor:
@@ -132,21 +142,26 @@ class Folder:
         return at
 
     def is_late(
-        self, cursor: Cursor | None, kind: str, occurred_at: datetime, recorded_at: datetime | None
+        self,
+        cursor: Cursor | None,
+        kind: str,
+        payload: dict[str, Any],
+        occurred_at: datetime,
+        recorded_at: datetime | None,
     ) -> bool:
         """True when the event happened before what the cursor already holds: the journey
         must be folded again from its log (`replay`) rather than appended to."""
         if cursor is None or kind not in GROUP:
             return False
         since = datetime.fromisoformat(cursor["since"])
-        return self.effective(cursor, kind, occurred_at, recorded_at) < since
+        return self.effective(cursor, kind, payload, occurred_at, recorded_at) < since
 
     def replay(self, events: list[LogEvent]) -> Cursor | None:
         """Fold one journey's events (in log order) into `deltas`, in the order they happened."""
         placed: list[tuple[datetime, int, str, dict[str, Any]]] = []
         shadow: Cursor | None = None
         for index, (kind, payload, occurred_at, recorded_at) in enumerate(events):
-            at = self.effective(shadow, kind, occurred_at, recorded_at)
+            at = self.effective(shadow, kind, payload, occurred_at, recorded_at)
             if kind == "referred":
                 shadow = {"ref": at.isoformat(), "g": {}}
             elif shadow is not None and kind in GROUP:
@@ -212,7 +227,7 @@ class Folder:
         deltas accumulate on `self.deltas`."""
         if cursor is not None and kind != "referred" and kind not in GROUP:
             return cursor
-        at = self.effective(cursor, kind, occurred_at, recorded_at)
+        at = self.effective(cursor, kind, payload, occurred_at, recorded_at)
         new = self._fold_at(cursor, kind, payload, at)
         if new is not None and kind in GROUP and new is not cursor:
             new["g"] = {**(new.get("g") or {}), GROUP[kind]: at.isoformat()}

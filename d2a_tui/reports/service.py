@@ -218,6 +218,29 @@ class Reports:
             self.hub.clock(),
         )
 
+    def transitions(
+        self,
+        first: str | date | None = None,
+        last: str | date | None = None,
+        *,
+        locality: str | None = None,
+        as_known_at: str | datetime | None = None,
+    ) -> Report:
+        """Moves between columns in the period, and the time spent before each."""
+        start, end = self._period(first, last)
+        place = self._locality(locality)
+        known = self.known_at(as_known_at)
+        summary = self.current_summary(known)
+        return Report(
+            "transitions",
+            f"Moves between columns, {start:%d %b %Y} to {end:%d %b %Y}"
+            + (f", {place}" if place else "")
+            + self._known_title(known),
+            {"from": start, "to": end, "locality": place, "as_known_at": known},
+            moves.transition_tables(summary, self.hub.flow, start, end, place),
+            self.hub.clock(),
+        )
+
     def _known_title(self, known: datetime | None) -> str:
         if known is None:
             return ""

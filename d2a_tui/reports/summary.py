@@ -196,14 +196,14 @@ class Summary:
                 continue
             cursor = shadow[jid] if jid in shadow else state.get(jid)
             occurred, recorded = _utc(row.occurred_at), _utc(row.recorded_at)
-            if folder.is_late(cursor, row.kind, occurred, recorded):
+            if folder.is_late(cursor, row.kind, row.payload, occurred, recorded):
                 late.add(jid)
                 continue
             if row.kind == "referred":
                 at = occurred if recorded is None or occurred <= recorded else recorded
                 shadow[jid] = {"since": at.isoformat(), "ref": at.isoformat(), "g": {}}
             elif cursor is not None and row.kind in GROUP:
-                at = folder.effective(cursor, row.kind, occurred, recorded).isoformat()
+                at = folder.effective(cursor, row.kind, row.payload, occurred, recorded).isoformat()
                 marks = {**(cursor.get("g") or {}), GROUP[row.kind]: at}
                 shadow[jid] = {**cursor, "since": at, "g": marks}
         return late
