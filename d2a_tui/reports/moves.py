@@ -90,3 +90,34 @@ def transition_tables(
         ),
     )
     return matrix, times
+
+
+@dataclass(frozen=True)
+class MoveBar:
+    label: str
+    count: int
+    detail: str
+    slow: bool  # the 90th percentile wait before the move passes the source column's red time
+
+
+def busiest(
+    flow: Flow, found: tuple[Transition, ...] | list[Transition], limit: int = 12
+) -> list[MoveBar]:
+    """The busiest moves for the strategic dashboard's chart: where a source column's 90th
+    percentile passes its red time, flow is blocking there."""
+    out = []
+    for move in sorted(found, key=lambda t: (-t.count, t.source, t.target))[:limit]:
+        try:
+            red = flow.column(move.source).red_after
+        except Exception:  # a column since removed from the flow file
+            red = None
+        slow = bool(
+            red and move.p90_hours is not None and move.p90_hours * 3600 >= red.total_seconds()
+        )
+        label = f"{_name(flow, move.source)} → {_name(flow, move.target)}"
+        detail = (
+            f"{label}: {move.count} moves; time in {_name(flow, move.source)} before the move: "
+            f"median {move.median_hours} h, 90th percentile {move.p90_hours} h"
+        )
+        out.append(MoveBar(label, move.count, detail, slow))
+    return out

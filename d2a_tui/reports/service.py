@@ -66,6 +66,8 @@ class Strategic:
     delay_days: dict[str, int]  # NCTR patient-days in the period, by delay reason code ("" none)
     shares: dict[str, float]  # % of discharges by pathway
     discharges: dict[str, int] = field(default_factory=dict)
+    # Moves between columns in the period, busiest first (where flow blocks).
+    transitions: tuple[moves.Transition, ...] = ()
 
 
 class Reports:
@@ -199,15 +201,11 @@ class Reports:
         *,
         locality: str | None = None,
         as_known_at: str | datetime | None = None,
-        transitions: bool = False,
     ) -> Report:
         start, end = self._period(first, last)
         place = self._locality(locality)
         known = self.known_at(as_known_at)
-        summary = self.current_summary(known)
-        tables = [period.flow_table(summary, start, end, place)]
-        if transitions:
-            tables.extend(moves.transition_tables(summary, self.hub.flow, start, end, place))
+        tables = [period.flow_table(self.current_summary(known), start, end, place)]
         return Report(
             "flow",
             f"Flow, {start:%d %b %Y} to {end:%d %b %Y}"
@@ -327,7 +325,11 @@ class Reports:
                 discharges[pathway] = discharges.get(pathway, 0) + count
         total = sum(discharges.get(p, 0) for p in PATHWAYS)
         shares = {p: (100.0 * discharges.get(p, 0) / total if total else 0.0) for p in PATHWAYS}
-        return Strategic(start, end, tuple(flow), stages, delay_days, shares, discharges)
+        found = moves.transitions(summary, start, end, None)
+        found.sort(key=lambda t: (-t.count, t.source, t.target))
+        return Strategic(
+            start, end, tuple(flow), stages, delay_days, shares, discharges, tuple(found)
+        )
 
     def rebuild(self) -> int:
         """Empty the summaries and fold the whole log again (after a flow file changes)."""

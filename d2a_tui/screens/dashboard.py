@@ -81,6 +81,9 @@ class DashboardScreen(Screen[None]):
                     yield BarChart("Pathway share of discharges", label_width=8, id="shares")
                 yield BarChart("Delayed days by reason (patient-days NCTR)", label_width=34,
                                id="reasons")  # fmt: skip
+                yield BarChart("Moves between columns (red: 90th percentile wait before the "
+                               "move past the column's red time)", label_width=34,
+                               id="moves")  # fmt: skip
         yield Footer()
 
     def on_mount(self) -> None:
@@ -173,6 +176,7 @@ class DashboardScreen(Screen[None]):
                 f"{texts.get(code, 'No delay reason recorded')}: {count} patient-days")
             for code, count in reasons
         ])  # fmt: skip
+        self.query_one("#moves", BarChart).set_data(_move_bars(self.hub.flow, strategic))
 
     # --- actions -------------------------------------------------------------------------------
 
@@ -284,3 +288,13 @@ def _off_plan(pathway: str, share: float) -> bool:
 
     low, high = PLANNING_LIMIT[pathway]
     return (low is not None and share < low) or (high is not None and share > high)
+
+
+
+def _move_bars(flow: Any, strategic: Any) -> list[Bar]:
+    from d2a_tui.reports.moves import busiest
+
+    return [
+        Bar(row.label, float(row.count), row.detail, style="red" if row.slow else "cyan")
+        for row in busiest(flow, strategic.transitions)
+    ]
