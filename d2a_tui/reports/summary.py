@@ -205,7 +205,7 @@ class Summary:
             elif cursor is not None and row.kind in GROUP:
                 at = folder.effective(cursor, row.kind, row.payload, occurred, recorded).isoformat()
                 marks = {**(cursor.get("g") or {}), GROUP[row.kind]: at}
-                shadow[jid] = {**cursor, "since": at, "g": marks}
+                shadow[jid] = {"since": at, "ref": cursor.get("ref"), "g": marks}
         return late
 
     def _logs(
