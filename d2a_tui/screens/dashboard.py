@@ -201,7 +201,8 @@ class DashboardScreen(Screen[None]):
 
 class ReportScreen(Screen[None]):
     """The reports, from the dashboard: `s` sitrep (today, with the weekly and monthly parts),
-    `l` length of stay and `f` flow over the dashboard's period; `e` saves the one shown as CSV."""
+    `l` length of stay, `f` flow and `t` moves between columns over the dashboard's period; `e`
+    saves the one shown as CSV."""
 
     DEFAULT_CSS = """
     ReportScreen #report-title { height: auto; padding: 0 1; text-style: bold; }
@@ -212,6 +213,7 @@ class ReportScreen(Screen[None]):
         Binding("s", "show('sitrep')", "Sitrep", id="report.sitrep"),
         Binding("l", "show('los')", "Length of stay", id="report.los"),
         Binding("f", "show('flow')", "Flow", id="report.flow"),
+        Binding("t", "show('transitions')", "Moves", id="report.transitions"),
         Binding("e", "export", "Save CSV", id="report.export"),
     ]
 
@@ -242,6 +244,8 @@ class ReportScreen(Screen[None]):
             self.report = reports.sitrep(last, week=True, month=True)
         elif name == "los":
             self.report = reports.los(first, last)
+        elif name == "transitions":
+            self.report = reports.transitions(first, last)
         else:
             self.report = reports.flow(first, last)
         self.query_one("#report-title", Static).update(self.report.title)

@@ -72,3 +72,23 @@ def test_moves_as_now_known_and_as_known_before_a_late_one(scenario: Scenario) -
         (t.source, t.target, t.count, t.p90_hours) == ("await_p2", "in_p2", 2, 240)
         for t in strategic.transitions
     )
+
+
+async def test_the_reports_screen_shows_the_moves_matrix_on_t(scenario: Scenario) -> None:
+    from textual.app import App
+    from textual.widgets import DataTable
+
+    from d2a_tui.screens.dashboard import ReportScreen
+
+    class Reports(App[None]):
+        def on_mount(self) -> None:
+            self.push_screen(ReportScreen(scenario.hub, days=14))
+
+    app = Reports()
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.press("t")
+        await pilot.pause()
+        grids = list(app.screen.query(DataTable))
+        assert len(grids) == 2  # the matrix and the times
+        first = grids[0].get_row_at(0)
+        assert first[0] == "Referred" and first[2] == "5"  # Referred -> Triage: 5 moves
