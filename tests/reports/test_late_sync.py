@@ -120,3 +120,25 @@ def test_a_device_clock_running_ahead_is_held_to_when_the_server_received_the_ch
     # Length of stay 24 - 20 = 4 days; ready 23 Nov, so a wait of 1 day.
     row = day_team.reports.los("2026-11-20", "2026-11-27").table("los_pathways").row("P1")
     assert row[1:] == (1, 4, 4, 4, 1, 1, 1)
+
+
+def test_a_ready_date_of_today_at_half_past_midnight_in_summer_syncs_and_is_applied(
+    any_sync_env: SyncEnv, clock: FrozenClock
+) -> None:
+    env = any_sync_env
+    # 00:30 BST on Tue 16 June is 23:30 UTC on Mon 15 June: the replica's check, the server's
+    # rules and its ingest all take "today" as 16 June.
+    server = ServerClock(local("2026-06-16 00:31"))
+    _server_with_clock(env, server)
+    env.user("nina", "night")
+    day_team: Hub = env.direct("dora")
+    clock.now = local("2026-06-15 20:00")
+    k = refer(day_team, 1, admitted_on="2026-06-14", pathway="P1")
+    nina = env.replica("nina")
+    nina.sync_now(wait=True)
+    clock.now = local("2026-06-16 00:30")
+    nina.set_ready_date(k, "2026-06-16")
+    nina.sync_now(wait=True)
+    assert nina.conflicts(include_resolved=True) == []
+    ready = day_team.store.card(k).discharge_ready_date
+    assert ready is not None and ready.isoformat() == "2026-06-16"
