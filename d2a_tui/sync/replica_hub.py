@@ -32,6 +32,8 @@ from d2a_tui.sync.client import (
 )
 from d2a_tui.sync.login import Login
 from d2a_tui.sync.replica import ConflictView, Replica
+from d2a_tui.sync.replica_capacity import ReplicaCapacityStore
+from d2a_tui.sync.rules import refusal_for_role
 
 
 class ReplicaHub(Hub):
@@ -50,6 +52,9 @@ class ReplicaHub(Hub):
         self.login = login
         self.replica = Replica(store.engine, store.flow, actor.device_id)
         store.on_applied = self.replica.record
+        # Capacity reports go through the outbox too (and are refused here for a role that may
+        # not make them, as the server would refuse them).
+        self.capacity.store = ReplicaCapacityStore(self.capacity.store, self.replica, login.role)
         self.client = client or SyncClient(login.server_url, login.token, transport=transport)
         self.synchroniser = Synchroniser(self.replica, self.client)
         self.worker = SyncWorker(self.synchroniser)
@@ -82,6 +87,11 @@ class ReplicaHub(Hub):
         super().close()
 
     def _run(self, *args: Any, **kwargs: Any) -> Change:
+        # Refused at the keyboard with the server's own words, rather than queued to come
+        # back as a conflict at the next sync.
+        refusal = refusal_for_role(self.login.role, "command")
+        if refusal is not None:
+            raise NotAllowed(refusal)
         change = super()._run(*args, **kwargs)
         if self.worker.running:
             self.worker.trigger()  # push soon, in the background
@@ -180,6 +190,9 @@ class ReplicaHub(Hub):
                 self.replica.resolving = None
         if keep != "theirs":
             raise NotAllowed("keep 'mine' or 'theirs'")
+        refusal = refusal_for_role(self.login.role, "resolve")
+        if refusal is not None:
+            raise NotAllowed(refusal)
         decision = "keep_theirs" if view.outcome == "conflict" else "dismiss"
         self.replica.record_decision(
             view.mutation_id, decision, self.actor.user, self.clock(), uuid7()
