@@ -308,7 +308,9 @@ def _acknowledge(flow: Flow, state: JourneyState, args: dict[str, Any], today: d
         try:
             moment = datetime.fromisoformat(str(until))
         except ValueError:
-            raise FieldRejected("bad_timestamp", "an acknowledgement's end must be a time") from None
+            raise FieldRejected(
+                "bad_timestamp", "an acknowledgement's end must be a time"
+            ) from None
         check_offset(moment, "the acknowledgement's end")
         check_date(moment.date(), "the acknowledgement's end")
         until = moment.isoformat()

@@ -101,7 +101,8 @@ def check_payload(payload: Any, key: str = "payload") -> None:
 def check_date(value: date, what: str) -> date:
     if not MIN_YEAR <= value.year <= MAX_YEAR:
         raise FieldRejected(
-            "date_out_of_range", f"{what} {value.isoformat()} is not between {MIN_YEAR} and {MAX_YEAR}"
+            "date_out_of_range",
+            f"{what} {value.isoformat()} is not between {MIN_YEAR} and {MAX_YEAR}",
         )
     return value
 

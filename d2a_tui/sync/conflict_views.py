@@ -96,6 +96,7 @@ def conflicts(engine: Engine, include_resolved: bool = False) -> list[ConflictVi
         )
     return views
 
+
 def conflict(engine: Engine, mutation_id: str) -> ConflictView:
     for view in conflicts(engine, include_resolved=True):
         if view.mutation_id == mutation_id or view.mutation_id.startswith(mutation_id):

@@ -207,11 +207,16 @@ class Ingest:
             raise PushRefused(409, "mutation_id_reused", "a batch uses one mutation id twice")
         if not ids:
             return
-        used = connection.execute(
-            select(receipt_table.c.mutation_id).where(receipt_table.c.mutation_id.in_(ids)).limit(1)
-        ).first() or connection.execute(
-            select(event_table.c.event_id).where(event_table.c.event_id.in_(ids)).limit(1)
-        ).first()
+        used = (
+            connection.execute(
+                select(receipt_table.c.mutation_id)
+                .where(receipt_table.c.mutation_id.in_(ids))
+                .limit(1)
+            ).first()
+            or connection.execute(
+                select(event_table.c.event_id).where(event_table.c.event_id.in_(ids)).limit(1)
+            ).first()
+        )
         if used is not None:
             raise PushRefused(
                 409, "mutation_id_reused", f"mutation id {used[0]} was used before: make a new one"
@@ -257,7 +262,12 @@ class Ingest:
         return self._capacity(work, device_id, role, organisation, mutation, now)
 
     def _command(
-        self, work: UnitOfWork, batch: WriteBehind, device_id: str, m: CommandMutation, now: datetime
+        self,
+        work: UnitOfWork,
+        batch: WriteBehind,
+        device_id: str,
+        m: CommandMutation,
+        now: datetime,
     ) -> Receipt:
         connection = work.connection
         args = m.args
@@ -397,7 +407,9 @@ class Ingest:
             select(capacity_table.c.id).where(capacity_table.c.report_id == m.report_id)
         ).first():
             # The same report under a new mutation id: it is stored once, whatever the retries.
-            return _refused(m, "duplicate_report", f"capacity report {m.report_id} is stored already")
+            return _refused(
+                m, "duplicate_report", f"capacity report {m.report_id} is stored already"
+            )
         work.connection.execute(
             capacity_table.insert().values(
                 report_id=m.report_id,

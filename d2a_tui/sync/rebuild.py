@@ -44,9 +44,7 @@ class Rebuilder:
         self.flow = flow
         self.device_id = device_id
 
-    def integrate(
-        self, connection: Connection, journey_id: str, pulled: list[PulledEvent]
-    ) -> bool:
+    def integrate(self, connection: Connection, journey_id: str, pulled: list[PulledEvent]) -> bool:
         local = connection.execute(
             select(event_table.c.event_id, event_table.c.seq, event_table.c.payload)
             .where(event_table.c.journey_id == journey_id)

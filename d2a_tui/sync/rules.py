@@ -38,6 +38,7 @@ def refusal_for_role(role: str | None, kind: str) -> str | None:
         return f"a {role} cannot resolve conflicts"
     return f"a {role} cannot change journeys"
 
+
 # Which fields each kind of event changes: what the user "saw" before their change.
 FIELDS_BY_KIND: dict[EventKind, tuple[str, ...]] = {
     EventKind.MOVED: ("column",),
