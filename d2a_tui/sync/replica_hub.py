@@ -167,6 +167,11 @@ class ReplicaHub(Hub):
         """The conflict in words, for screens (which do not import the sync modules)."""
         return describe(view, self.flow, self.clock(), who=who)
 
+    def what_it_was(self, view: ConflictView) -> str:
+        """The refused change's own values, printable whatever they hold (a rejected change may
+        be there precisely because it held control characters or was too long)."""
+        return what_it_was(view)
+
     def resolve_conflict(self, mutation_id: str, keep: str) -> Change | None:
         """`keep="mine"` re-applies my change on the journey as it is now (a new mutation);
         `keep="theirs"` leaves the journey as it is and records the decision."""
@@ -200,6 +205,21 @@ class ReplicaHub(Hub):
         if self.worker.running:
             self.worker.trigger()
         return None
+
+
+def _printable(value: Any, limit: int = 40) -> str:
+    text = "".join(ch if ch.isprintable() else "\N{REPLACEMENT CHARACTER}" for ch in str(value))
+    return text if len(text) <= limit else f"{text[: limit - 1]}… ({len(text)} characters)"
+
+
+def what_it_was(view: ConflictView) -> str:
+    args = dict(view.args)
+    patient = args.pop("patient", None)
+    parts = [view.command.replace("_", " ")]
+    if isinstance(patient, dict):
+        parts += [f"{key} {_printable(value)}" for key, value in patient.items() if value]
+    parts += [f"{key} {_printable(value)}" for key, value in args.items() if value is not None]
+    return ", ".join(parts)
 
 
 def describe(

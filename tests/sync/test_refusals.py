@@ -282,4 +282,3 @@ def test_full_width_digits_are_not_an_nhs_number() -> None:
     full_width = "".join(chr(ord(digit) + 0xFEE0) for digit in nhs(1))  # '０'..'９'
     arabic_indic = "".join(chr(ord(digit) - ord("0") + 0x0660) for digit in nhs(1))
     assert not is_valid(full_width) and not is_valid(arabic_indic)
-
