@@ -10,12 +10,19 @@ from datetime import UTC, datetime
 import pytest
 
 from d2a_tui.domain.calendar import HubCalendar
-from tests.cli.test_cli import d2a, db, refer  # noqa: F401  (db is a fixture)
+from tests.cli.test_cli import d2a, refer
+
+
+@pytest.fixture
+def db(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("D2A_DATABASE_URL", database_url)
+    monkeypatch.setenv("D2A_USER", "night.nurse")
+    return database_url
 
 
 def test_refer_and_ready_take_the_dates_people_type(
     db: str,
-    capsys: pytest.CaptureFixture[str],  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     journey_id = refer(capsys, dob="04/03/1938", admitted="yesterday", ready="today")
     shown = json.loads(d2a(capsys, "show", journey_id, "--json")[1])
@@ -39,7 +46,7 @@ def test_refer_and_ready_take_the_dates_people_type(
     ],
 )
 def test_a_bad_date_or_field_is_one_line_and_saves_nothing(
-    db: str,  # noqa: F811
+    db: str,
     capsys: pytest.CaptureFixture[str],
     args: list[str],
     message: str,
