@@ -18,13 +18,14 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select, update
+from sqlalchemy import Connection, Engine, delete, func, select, update
 
 from d2a_tui.domain.errors import NotFound
 from d2a_tui.domain.events import JourneyState
 from d2a_tui.domain.flow import Flow
 from d2a_tui.storage.event_log import EventLog
 from d2a_tui.storage.journeys import Applied, UnitOfWork
+from d2a_tui.storage.models import CapacityReport
 from d2a_tui.sync import conflict_views
 from d2a_tui.sync.conflict_views import (
     ConflictView,
@@ -37,6 +38,7 @@ from d2a_tui.sync.rebuild import LIVE, Rebuilder, outbox_table
 from d2a_tui.sync.rules import seen_and_want
 
 replica_table = SyncReplica.__table__  # type: ignore[attr-defined]
+capacity_table = CapacityReport.__table__  # type: ignore[attr-defined]
 
 
 class Replica:
@@ -256,6 +258,13 @@ class Replica:
                 )
                 if receipt.outcome == "applied":
                     continue
+                if row.kind == "capacity":
+                    # Not on the server, so not here either: the list shows it as rejected.
+                    connection.execute(
+                        delete(capacity_table).where(
+                            capacity_table.c.report_id == row.body.get("report_id")
+                        )
+                    )
                 if row.journey_id and row.kind == "command":
                     rebuild.add(row.journey_id)
                 if receipt.outcome in ("conflict", "rejected") and row.kind != "resolve":

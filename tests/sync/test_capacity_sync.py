@@ -110,3 +110,24 @@ def test_a_role_that_may_not_report_capacity_is_refused_at_the_keyboard(
         nina.capacity.report("meadowbank", total=20, occupied=15)
     assert nina.sync_status().pending == 0
     assert nina.capacity.statuses()[0].latest is None
+
+
+def test_a_report_the_server_rejects_is_listed_and_no_longer_shown_here(
+    sync_env: SyncEnv,
+) -> None:
+    sync_env.user("cole", "coordinator")
+    cole = sync_env.replica("cole", role="coordinator")
+    # A service this replica knows and the server does not: the server refuses the report.
+    cole.capacity.add_service(
+        "Only Here", kind="care_home", pathway="P3", unit="beds", service_id="only-here"
+    )
+    cole.capacity.report("only-here", total=10, occupied=4)
+    cole.sync_now(wait=True)
+    [rejected] = cole.conflicts()
+    assert (rejected.outcome, rejected.reason, rejected.command) == (
+        "rejected",
+        "not_found",
+        "capacity",
+    )
+    assert cole.capacity.statuses()[0].latest is None
+    assert cole.sync_status().pending == 0
