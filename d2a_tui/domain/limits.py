@@ -20,9 +20,11 @@ MAX_NOTE_LENGTH = 4000
 MIN_YEAR = 1880  # the oldest date of birth a hub will meet
 MAX_YEAR = 2100
 # When a change was made: no earlier than the product, no later than the receiver's clock plus
-# the drift a thin client's clock may have.
+# the drift a thin client's clock may have. Devices have been seen days ahead; the figures count
+# such a change when the server received it, so a week of drift is let through and a referral
+# "made" in 2099 is not.
 MIN_OCCURRED_YEAR = 2000
-MAX_CLOCK_SKEW = timedelta(hours=24)
+MAX_CLOCK_SKEW = timedelta(days=7)
 MAX_OFFSET = timedelta(hours=14)  # UTC+14 (Kiribati) and UTC-12 are the extremes in use
 
 # Longest text per payload key (`previous_ward` is held to `ward`'s limit); the column sizes in

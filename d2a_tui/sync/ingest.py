@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select, update
 
+from d2a_tui.domain.calendar import LONDON, HubCalendar
 from d2a_tui.domain.errors import D2AError
 from d2a_tui.domain.events import EventKind
 from d2a_tui.domain.flow import Flow
@@ -76,9 +77,10 @@ class PushResult:
 
 
 class Ingest:
-    def __init__(self, engine: Engine, flow: Flow) -> None:
+    def __init__(self, engine: Engine, flow: Flow, calendar: HubCalendar = LONDON) -> None:
         self.engine = engine
         self.flow = flow
+        self.calendar = calendar
         # SQLite has one writer anyway; queueing in-process spares it busy-waiting on its lock.
         self._sqlite_lock = threading.Lock() if engine.dialect.name == "sqlite" else None
 
@@ -98,7 +100,7 @@ class Ingest:
             # The lock first: every read below is then what the commit will be based on. Holding
             # it for the whole batch, positions are handed out here and the counter is written
             # once at the end: a round trip per mutation saved.
-            work = UnitOfWork(connection, self.flow)
+            work = UnitOfWork(connection, self.flow, calendar=self.calendar)
             top = work.log.lock()
             batch = WriteBehind(work.log, top)
             device = connection.execute(
@@ -295,7 +297,7 @@ class Ingest:
                     patient["id"] = new_journey_id()
                 args = {
                     **args,
-                    "patient": work._patient_for_referral(patient, m.occurred_at.date()),
+                    "patient": work._patient_for_referral(patient, self.calendar.day(m.occurred_at)),
                 }
             except (D2AError, KeyError, TypeError, ValueError, AttributeError) as error:
                 return _refused(m, reason_code(error), str(error))
@@ -326,6 +328,7 @@ class Ingest:
             undo_target=undo_target,
             undo_event_id=m.undo_event_id,
             now=now,
+            calendar=self.calendar,
         )
         if verdict.outcome == "applied":
             assert verdict.event is not None and verdict.state is not None
