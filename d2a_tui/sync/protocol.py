@@ -116,7 +116,15 @@ class Receipt(BaseModel):
     mutation_id: str
     client_seq: int
     outcome: Outcome
-    reason: str | None = Field(default=None, description="machine-readable, for refusals")
+    reason: str | None = Field(
+        default=None,
+        description=(
+            "machine-readable, for refusals: a rule (not_allowed, not_found, invalid_input, "
+            "forbidden, changed_since, wrong_journey, duplicate_report, patient_mismatch) or a "
+            "field limit (too_long, control_characters, date_out_of_range, bad_timestamp, "
+            "future_timestamp, unknown_field, bad_field)"
+        ),
+    )
     message: str | None = None
     journey_id: str | None = None
     position: int | None = Field(default=None, description="server_seq of the event it made")
@@ -187,7 +195,14 @@ class EnrolResponse(BaseModel):
 
 
 class ErrorBody(BaseModel):
-    error: str = Field(description="machine-readable reason, e.g. seq_gap, body_too_large")
+    """The one shape of every 4xx (and 503) the API answers; nothing was stored."""
+
+    error: str = Field(
+        description=(
+            "machine-readable reason, e.g. seq_gap, seq_reused, mutation_changed, "
+            "mutation_id_reused, invalid_payload, body_too_large, not_found, no_token"
+        )
+    )
     detail: str
     expected_seq: int | None = None
     errors: list[dict[str, Any]] | None = None
