@@ -122,7 +122,7 @@ def receipt_row(
         "kind": mutation.kind,
         "outcome": receipt.outcome,
         "reason": receipt.reason,
-        "message": receipt.message,
+        "message": receipt.message[:1000] if receipt.message else None,  # it may echo input
         "journey_id": receipt.journey_id,
         "position": receipt.position,
         "journey_version": receipt.journey_version,
