@@ -48,7 +48,9 @@ MAX_LENGTH: dict[str, int] = {
     "note_event_id": 36,
     "undoes": 36,
     "actor": 64,
+    "note": 1000,  # a capacity report's note
 }
+MAX_PLACES = 100_000  # beds, hours or packages one service reports: more is a typing slip
 DEFAULT_MAX_LENGTH = 200
 MULTILINE_KEYS = frozenset({"text", "reason"})
 
@@ -107,6 +109,12 @@ def check_payload(payload: Any, key: str = "payload") -> None:
             check_payload(value, key)
     elif payload is not None and kind is not bool and kind is not int and kind is not float:
         raise FieldRejected("bad_field", f"{key} has a value of an unknown type")
+
+
+def check_places(**figures: int) -> None:
+    for name, value in figures.items():
+        if isinstance(value, int) and value > MAX_PLACES:
+            raise FieldRejected("too_large", f"{name} is at most {MAX_PLACES:,}, got {value:,}")
 
 
 def check_date(value: date, what: str) -> date:

@@ -319,7 +319,7 @@ class Ingest:
     ) -> Receipt:
         try:
             if m.note is not None:
-                check_text("text", m.note, "the note")
+                check_text("note", m.note, "the note")
         except D2AError as error:
             return refused(m, reason_code(error), str(error))
         service = work.connection.execute(

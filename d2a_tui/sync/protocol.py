@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from d2a_tui.domain.commands import COMMANDS
+from d2a_tui.domain.limits import MAX_LENGTH, MAX_PLACES
 
 PROTOCOL_VERSION = 1
 SUPPORTED_VERSIONS = (1,)
@@ -82,10 +83,10 @@ class CapacityMutation(_MutationBase):
     kind: Literal["capacity"]
     report_id: Uuid
     service_id: Annotated[str, Field(min_length=1, max_length=64)]
-    total: int = Field(ge=0)
-    occupied: int = Field(ge=0)
-    closed: int = Field(default=0, ge=0)
-    note: Annotated[str, Field(max_length=1000)] | None = None
+    total: int = Field(ge=0, le=MAX_PLACES)
+    occupied: int = Field(ge=0, le=MAX_PLACES)
+    closed: int = Field(default=0, ge=0, le=MAX_PLACES)
+    note: Annotated[str, Field(max_length=MAX_LENGTH["note"])] | None = None
 
 
 Mutation = Annotated[
