@@ -20,9 +20,11 @@ MAX_NOTE_LENGTH = 4000
 MIN_YEAR = 1880  # the oldest date of birth a hub will meet
 MAX_YEAR = 2100
 # When a change was made: no earlier than the product, no later than the receiver's clock plus
-# the drift a thin client's clock may have.
+# the drift a thin client's clock may have. Devices have been seen days ahead; the figures count
+# such a change when the server received it, so a week of drift is let through and a referral
+# "made" in 2099 is not.
 MIN_OCCURRED_YEAR = 2000
-MAX_CLOCK_SKEW = timedelta(hours=24)
+MAX_CLOCK_SKEW = timedelta(days=7)
 MAX_OFFSET = timedelta(hours=14)  # UTC+14 (Kiribati) and UTC-12 are the extremes in use
 
 # Longest text per payload key (`previous_ward` is held to `ward`'s limit); the column sizes in
@@ -46,7 +48,9 @@ MAX_LENGTH: dict[str, int] = {
     "note_event_id": 36,
     "undoes": 36,
     "actor": 64,
+    "note": 1000,  # a capacity report's note
 }
+MAX_PLACES = 100_000  # beds, hours or packages one service reports: more is a typing slip
 DEFAULT_MAX_LENGTH = 200
 MULTILINE_KEYS = frozenset({"text", "reason"})
 
@@ -105,6 +109,12 @@ def check_payload(payload: Any, key: str = "payload") -> None:
             check_payload(value, key)
     elif payload is not None and kind is not bool and kind is not int and kind is not float:
         raise FieldRejected("bad_field", f"{key} has a value of an unknown type")
+
+
+def check_places(**figures: int) -> None:
+    for name, value in figures.items():
+        if isinstance(value, int) and value > MAX_PLACES:
+            raise FieldRejected("too_large", f"{name} is at most {MAX_PLACES:,}, got {value:,}")
 
 
 def check_date(value: date, what: str) -> date:

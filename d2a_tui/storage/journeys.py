@@ -115,8 +115,8 @@ class UnitOfWork:
     ) -> None:
         self.connection = connection
         self.flow = flow
-        self.calendar = calendar
         self.log = EventLog(connection)
+        self.calendar = calendar
         # Sync: a replica queues each change in its outbox here, inside the same transaction.
         self.on_applied = on_applied
 

@@ -28,7 +28,7 @@ from d2a_tui.domain.limits import check_occurred_at, check_text
 from d2a_tui.storage.event_log import WriteBehind, translated_errors
 from d2a_tui.storage.journeys import UnitOfWork, event_table, journey_table
 from d2a_tui.storage.models import AppUser, CapacityReport, Patient, Service
-from d2a_tui.sync.models import SyncDevice, SyncReceipt
+from d2a_tui.sync.models import SyncDevice
 from d2a_tui.sync.protocol import (
     CapacityMutation,
     CommandMutation,
@@ -36,6 +36,14 @@ from d2a_tui.sync.protocol import (
     Receipt,
     ResolveMutation,
     Theirs,
+)
+from d2a_tui.sync.receipts import (
+    PushRefused,
+    receipt_row,
+    receipt_table,
+    refuse_reused_ids,
+    refused,
+    stored_receipts,
 )
 from d2a_tui.sync.rules import (  # noqa: F401  (ROLES: re-exported for the admin commands)
     KINDS_BY_FIELD,
@@ -47,24 +55,10 @@ from d2a_tui.sync.rules import (  # noqa: F401  (ROLES: re-exported for the admi
 )
 
 device_table = SyncDevice.__table__  # type: ignore[attr-defined]
-receipt_table = SyncReceipt.__table__  # type: ignore[attr-defined]
 user_table = AppUser.__table__  # type: ignore[attr-defined]
 patient_table = Patient.__table__  # type: ignore[attr-defined]
 service_table = Service.__table__  # type: ignore[attr-defined]
 capacity_table = CapacityReport.__table__  # type: ignore[attr-defined]
-
-
-class PushRefused(D2AError):
-    """The whole batch is refused before anything is applied (HTTP 4xx)."""
-
-    def __init__(self, status: int, error: str, detail: str, expected_seq: int | None = None):
-        self.status, self.error, self.detail, self.expected_seq = (
-            status,
-            error,
-            detail,
-            expected_seq,
-        )
-        super().__init__(detail)
 
 
 @dataclass
@@ -126,8 +120,8 @@ class Ingest:
                     f"expected client_seq {expected}, got {mutations[0].client_seq}",
                     expected_seq=expected,
                 )
-            stored = self._stored_receipts(connection, device_id, mutations, expected)
-            self._refuse_reused_ids(connection, [m for m in mutations if m.client_seq >= expected])
+            stored = stored_receipts(connection, device_id, mutations, expected)
+            refuse_reused_ids(connection, [m for m in mutations if m.client_seq >= expected])
             new_rows: list[dict[str, Any]] = []
             for mutation in mutations:
                 if mutation.client_seq < expected:
@@ -138,7 +132,7 @@ class Ingest:
                 )
                 result.receipts.append(receipt)
                 result.outcomes[receipt.outcome] += 1
-                new_rows.append(_receipt_row(device_id, mutation, receipt, received_at))
+                new_rows.append(receipt_row(device_id, mutation, receipt, received_at))
                 expected += 1
             batch.flush()
             if new_rows:
@@ -155,75 +149,6 @@ class Ingest:
             result.head = batch.position
         return result
 
-    def _stored_receipts(
-        self, connection: Connection, device_id: str, mutations: list[Mutation], expected: int
-    ) -> dict[int, Receipt]:
-        seen = [m for m in mutations if m.client_seq < expected]
-        if not seen:
-            return {}
-        rows = connection.execute(
-            select(receipt_table).where(
-                receipt_table.c.device_id == device_id,
-                receipt_table.c.client_seq.between(seen[0].client_seq, seen[-1].client_seq),
-            )
-        ).all()
-        by_seq = {row.client_seq: row for row in rows}
-        receipts: dict[int, Receipt] = {}
-        for mutation in seen:
-            row = by_seq.get(mutation.client_seq)
-            if row is None or row.mutation_id != mutation.mutation_id:
-                raise PushRefused(
-                    409,
-                    "seq_reused",
-                    f"client_seq {mutation.client_seq} was used by another mutation",
-                    expected_seq=expected,
-                )
-            if row.mutation != mutation.model_dump(mode="json"):
-                # A retry must be the same change: answering a different body with the first
-                # one's receipt would tell the client that something it never sent was done.
-                raise PushRefused(
-                    409,
-                    "mutation_changed",
-                    f"mutation {mutation.mutation_id} was sent before with a different body",
-                    expected_seq=expected,
-                )
-            receipts[mutation.client_seq] = Receipt(
-                mutation_id=row.mutation_id,
-                client_seq=row.client_seq,
-                outcome=row.outcome,
-                reason=row.reason,
-                message=row.message,
-                journey_id=row.journey_id,
-                position=row.position,
-                journey_version=row.journey_version,
-                theirs=Theirs(**row.theirs) if row.theirs else None,
-            )
-        return receipts
-
-    def _refuse_reused_ids(self, connection: Connection, fresh: list[Mutation]) -> None:
-        """A new mutation must have a new id: it becomes the event's id and the receipt's key,
-        and an id already used (by this device, another one, or an event a pull showed) would
-        otherwise reach the database as a duplicate key."""
-        ids = [m.mutation_id for m in fresh]
-        if len(set(ids)) != len(ids):
-            raise PushRefused(409, "mutation_id_reused", "a batch uses one mutation id twice")
-        if not ids:
-            return
-        used = (
-            connection.execute(
-                select(receipt_table.c.mutation_id)
-                .where(receipt_table.c.mutation_id.in_(ids))
-                .limit(1)
-            ).first()
-            or connection.execute(
-                select(event_table.c.event_id).where(event_table.c.event_id.in_(ids)).limit(1)
-            ).first()
-        )
-        if used is not None:
-            raise PushRefused(
-                409, "mutation_id_reused", f"mutation id {used[0]} was used before: make a new one"
-            )
-
     # --- one mutation --------------------------------------------------------------------------
 
     def _apply(
@@ -238,11 +163,11 @@ class Ingest:
     ) -> Receipt:
         refusal = refusal_for_role(role, mutation.kind)
         if refusal is not None:
-            return _refused(mutation, "forbidden", refusal)
+            return refused(mutation, "forbidden", refusal)
         try:
             check_occurred_at(mutation.occurred_at, now)
         except D2AError as error:
-            return _refused(mutation, reason_code(error), str(error))
+            return refused(mutation, reason_code(error), str(error))
         if isinstance(mutation, CommandMutation):
             return self._command(work, batch, device_id, mutation, now)
         if isinstance(mutation, ResolveMutation):
@@ -253,7 +178,7 @@ class Ingest:
                 )
             ).first()
             if known is None or known.outcome not in ("conflict", "rejected"):
-                return _refused(mutation, "not_found", "no such conflict from this device")
+                return refused(mutation, "not_found", "no such conflict from this device")
             return Receipt(
                 mutation_id=mutation.mutation_id,
                 client_seq=mutation.client_seq,
@@ -274,7 +199,7 @@ class Ingest:
         connection = work.connection
         args = m.args
         if m.journey_id is None:
-            return _refused(m, "invalid_input", f"{m.command} needs a journey_id")
+            return refused(m, "invalid_input", f"{m.command} needs a journey_id")
         state = None
         if m.command == "refer":
             batch.flush()  # the patient and open-journey checks read the tables
@@ -282,7 +207,7 @@ class Ingest:
                 select(journey_table.c.id).where(journey_table.c.id == m.journey_id)
             ).first()
             if exists is not None:
-                return _refused(m, "duplicate_journey", "a journey with this id exists")
+                return refused(m, "duplicate_journey", "a journey with this id exists")
             try:
                 patient = dict(args["patient"])
                 patient_id = patient.get("id")
@@ -300,14 +225,14 @@ class Ingest:
                     "patient": work._patient_for_referral(patient, self.calendar.day(m.occurred_at)),
                 }
             except (D2AError, KeyError, TypeError, ValueError, AttributeError) as error:
-                return _refused(m, reason_code(error), str(error))
+                return refused(m, reason_code(error), str(error))
         else:
             state = batch.states.get(m.journey_id)
             if state is None:
                 try:
                     state = work.load(m.journey_id)
                 except D2AError as error:
-                    return _refused(m, reason_code(error), str(error))
+                    return refused(m, reason_code(error), str(error))
                 batch.states[m.journey_id] = state
 
         def undo_target(event_id: str) -> Any:
@@ -327,8 +252,8 @@ class Ingest:
             occurred_at=m.occurred_at,
             undo_target=undo_target,
             undo_event_id=m.undo_event_id,
-            calendar=self.calendar,
             now=now,
+            calendar=self.calendar,
         )
         if verdict.outcome == "applied":
             assert verdict.event is not None and verdict.state is not None
@@ -394,23 +319,23 @@ class Ingest:
     ) -> Receipt:
         try:
             if m.note is not None:
-                check_text("text", m.note, "the note")
+                check_text("note", m.note, "the note")
         except D2AError as error:
-            return _refused(m, reason_code(error), str(error))
+            return refused(m, reason_code(error), str(error))
         service = work.connection.execute(
             select(service_table.c.organisation_id).where(service_table.c.id == m.service_id)
         ).first()
         if service is None:
-            return _refused(m, "not_found", f"no service {m.service_id}")
+            return refused(m, "not_found", f"no service {m.service_id}")
         if role == "provider" and (organisation is None or service.organisation_id != organisation):
-            return _refused(m, "forbidden", "a provider reports capacity for its own services only")
+            return refused(m, "forbidden", "a provider reports capacity for its own services only")
         if m.occupied + m.closed > m.total:
-            return _refused(m, "invalid_input", "occupied and closed beds exceed the total")
+            return refused(m, "invalid_input", "occupied and closed beds exceed the total")
         if work.connection.execute(
             select(capacity_table.c.id).where(capacity_table.c.report_id == m.report_id)
         ).first():
             # The same report under a new mutation id: it is stored once, whatever the retries.
-            return _refused(
+            return refused(
                 m, "duplicate_report", f"capacity report {m.report_id} is stored already"
             )
         work.connection.execute(
@@ -427,35 +352,3 @@ class Ingest:
             )
         )
         return Receipt(mutation_id=m.mutation_id, client_seq=m.client_seq, outcome="applied")
-
-
-def _refused(mutation: Mutation, reason: str, message: str) -> Receipt:
-    return Receipt(
-        mutation_id=mutation.mutation_id,
-        client_seq=mutation.client_seq,
-        outcome="rejected",
-        reason=reason,
-        message=message,
-        journey_id=getattr(mutation, "journey_id", None),
-    )
-
-
-def _receipt_row(
-    device_id: str, mutation: Mutation, receipt: Receipt, received_at: datetime
-) -> dict[str, Any]:
-    return {
-        "mutation_id": mutation.mutation_id,
-        "device_id": device_id,
-        "client_seq": mutation.client_seq,
-        "kind": mutation.kind,
-        "outcome": receipt.outcome,
-        "reason": receipt.reason,
-        "message": receipt.message,
-        "journey_id": receipt.journey_id,
-        "position": receipt.position,
-        "journey_version": receipt.journey_version,
-        "theirs": receipt.theirs.model_dump(mode="json") if receipt.theirs else None,
-        "mutation": mutation.model_dump(mode="json"),
-        "actor": mutation.actor,
-        "received_at": received_at,
-    }

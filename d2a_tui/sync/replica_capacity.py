@@ -8,7 +8,7 @@ from datetime import datetime
 
 from d2a_tui.domain.errors import NotAllowed
 from d2a_tui.domain.ids import uuid7
-from d2a_tui.domain.limits import check_text
+from d2a_tui.domain.limits import check_places, check_text
 from d2a_tui.reports.capacity_store import CapacityStore, CapacityView, ServiceView, check_figures
 from d2a_tui.reports.capacity_store import reports as report_table
 from d2a_tui.sync.replica import Replica
@@ -37,8 +37,10 @@ class ReplicaCapacityStore(CapacityStore):
         if refusal is not None:
             raise NotAllowed(refusal)
         check_figures(total, occupied, closed)
+        # The wire's own limits (protocol.CapacityMutation), so the server cannot refuse the push.
+        check_places(total=total, occupied=occupied, closed=closed)
         if note is not None:
-            check_text("text", note, "the note")
+            check_text("note", note, "the note")
         if not service.active:
             raise NotAllowed(f"service {service.id} is no longer active")
         view = CapacityView(uuid7(), service.id, at, total, occupied, closed, reported_by, note)

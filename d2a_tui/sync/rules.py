@@ -114,8 +114,8 @@ def judge(
     occurred_at: datetime,
     undo_target: Callable[[str], Event] | None = None,
     undo_event_id: str | None = None,
-    calendar: HubCalendar = LONDON,
     now: datetime | None = None,
+    calendar: HubCalendar = LONDON,
 ) -> Verdict:
     """The outcome of one mutation on `state`, and the event it makes. Pure: writes nothing.
     `now` is the receiver's clock: a change made after it (beyond clock drift) is refused."""

@@ -109,7 +109,7 @@ def test_a_device_clock_running_ahead_is_held_to_when_the_server_received_the_ch
     nina = env.replica("nina")
     nina.sync_now(wait=True)
     # nina's device thinks it is 02:00 on Wed 25 Nov; the server receives the discharge at
-    # 10:00 on Tue 24 Nov, 16 hours earlier (within the 24 hours of drift the server accepts; a
+    # 10:00 on Tue 24 Nov, 16 hours earlier (within the seven days of drift the server accepts; a
     # clock further ahead is refused as future_timestamp and shown on the device as rejected).
     # The discharge counts on 24 Nov (its receipt), not on 25 Nov.
     clock.now = local("2026-11-25 02:00")

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from d2a_tui.domain.errors import NotAllowed
+from d2a_tui.domain.errors import InvalidInput, NotAllowed
 from d2a_tui.storage.models import CapacityReport
 from d2a_tui.sync.client import SyncError
 from d2a_tui.sync.replica_hub import ReplicaHub
@@ -130,4 +130,24 @@ def test_a_report_the_server_rejects_is_listed_and_no_longer_shown_here(
         "capacity",
     )
     assert cole.capacity.statuses()[0].latest is None
+    assert cole.sync_status().pending == 0
+
+
+@pytest.mark.parametrize(
+    ("figures", "note", "message"),
+    [
+        ({"total": 10**9, "occupied": 1}, None, "total is at most 100,000"),
+        ({"total": 20, "occupied": 15}, "n" * 1001, "the note is at most 1000 characters"),
+        ({"total": 20, "occupied": 15}, "bell\x07", "control character"),
+    ],
+    ids=["a billion beds", "1001-char note", "control char"],
+)
+def test_a_report_the_wire_would_refuse_is_refused_at_the_keyboard(
+    sync_env: SyncEnv, figures: dict[str, int], note: str | None, message: str
+) -> None:
+    sync_env.user("cole", "coordinator")
+    cole = sync_env.replica("cole", role="coordinator")
+    with_service(sync_env, cole)
+    with pytest.raises(InvalidInput, match=message):
+        cole.capacity.report("meadowbank", note=note, **figures)
     assert cole.sync_status().pending == 0

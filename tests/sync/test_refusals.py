@@ -282,3 +282,20 @@ def test_full_width_digits_are_not_an_nhs_number() -> None:
     full_width = "".join(chr(ord(digit) + 0xFEE0) for digit in nhs(1))  # '０'..'９'
     arabic_indic = "".join(chr(ord(digit) - ord("0") + 0x0660) for digit in nhs(1))
     assert not is_valid(full_width) and not is_valid(arabic_indic)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [{"code": "P1\x00CARE"}, {"code": "\ud800" * 3}, {"code": "X" * 100_000}],
+    ids=["nul", "surrogates", "100k"],
+)
+async def test_a_refusal_that_echoes_the_input_is_still_stored_as_a_receipt(
+    any_sync_env: SyncEnv, args: dict[str, Any]
+) -> None:
+    device = Device(any_sync_env, "nina")
+    journey = await referred(any_sync_env, device)
+    receipt = receipt_of(
+        await push(any_sync_env, device, device.mutation("set_delay", journey, args=args))
+    )
+    assert receipt["outcome"] == "rejected" and receipt["reason"] in ("not_found", "too_long")
+    assert stored(any_sync_env)["journey_event"] == 1

@@ -13,7 +13,7 @@ from d2a_tui.sync.replica_hub import ReplicaHub
 from tests.sync.conftest import SyncEnv, refer
 from tests.sync.test_poison import queue_raw
 from tests.tui.conftest import make_app, wait_for
-from tests.tui.test_sync_screens import drawn, listed, sync_text
+from tests.tui.test_sync_screens import drawn, listed, sync_text, toasts
 
 
 @pytest.fixture
@@ -56,3 +56,22 @@ async def test_a_rejected_change_shows_what_it_was_and_why_and_t_dismisses_it(
         assert listed(app) == []
     nina.sync_now(wait=True)
     assert nina.sync_status().conflicts == 0
+
+
+async def test_a_viewer_moving_a_card_is_refused_at_the_keyboard(env: SyncEnv) -> None:
+    env.user("nina")
+    env.user("vic", "viewer")
+    nina = env.replica("nina", "nina")
+    journey_id = refer(nina, 1)
+    nina.sync_now(wait=True)
+    viewer = env.replica("vic", "vic", role="viewer")
+    viewer.synchroniser.clock = env.clock
+    viewer.sync_now(wait=True)
+    app = make_app(viewer, background_sync=False)
+    async with app.run_test(size=(140, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("shift+right")
+        await pilot.pause()
+        assert await wait_for(pilot, lambda: "a viewer cannot change journeys" in toasts(app))
+    assert viewer.store.card(journey_id).column == "referred"
+    assert viewer.sync_status().pending == 0  # nothing queued to come back as a conflict
