@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, func, select, update
 
+from d2a_tui.domain.calendar import LONDON, HubCalendar
 from d2a_tui.domain.events import Event, EventKind, JourneyState, ReplayError, apply
 from d2a_tui.domain.flow import Flow
 from d2a_tui.storage.journeys import (
@@ -95,6 +96,7 @@ class Replica:
         self.engine = engine
         self.flow = flow
         self.device_id = device_id
+        self.calendar: HubCalendar = LONDON  # the hub's; its rebase checks "today" in its days
         # Set while a conflict is being re-applied: the new mutation names it.
         self.resolving: str | None = None
 
@@ -432,6 +434,7 @@ class Replica:
                 occurred_at=datetime.fromisoformat(body["occurred_at"]),
                 undo_target=by_id.__getitem__,
                 undo_event_id=body.get("undo_event_id"),
+                calendar=self.calendar,
             )
             if verdict.outcome == "applied" and verdict.event is not None:
                 provisional.append(verdict.event)

@@ -49,6 +49,7 @@ class ReplicaHub(Hub):
         super().__init__(store, actor, clock, calendar)
         self.login = login
         self.replica = Replica(store.engine, store.flow, actor.device_id)
+        self.replica.calendar = self.calendar
         store.on_applied = self.replica.record
         self.client = client or SyncClient(login.server_url, login.token, transport=transport)
         self.synchroniser = Synchroniser(self.replica, self.client)
