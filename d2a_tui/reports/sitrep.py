@@ -144,7 +144,7 @@ def monthly_table(summary: Summary, day: date, locality: str | None) -> Table:
             )
     rows.append(("Total", "", sum(by_code.values()) + sum(unrecorded.values())))
     died = summary.counts("deaths", first, day, by=("key",), locality=locality)
-    rows.append(("Deaths", "Died in hospital (not a discharge)", died.get(("hospital",), 0)))
+    rows.append(("Died in hospital (not a discharge)", "", died.get(("hospital",), 0)))
     return Table(
         "monthly",
         f"Discharges by destination, {first:%d %b} to {day:%d %b %Y}",

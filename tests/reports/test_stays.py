@@ -117,7 +117,7 @@ def test_a_death_in_hospital_is_not_a_discharge_and_ends_the_nctr_span(
     monthly = hub.reports.sitrep("2026-11-23", month=True).table("monthly")
     assert unrecorded(monthly, "P2") == 1  # Y only
     assert monthly.row("Total")[2] == 1
-    assert monthly.row("Deaths")[1:] == ("Died in hospital (not a discharge)", 1)
+    assert monthly.row("Died in hospital (not a discharge)")[2] == 1
     # LoS: Y's stay 6 -> 14 Nov = 8 days is a discharge; X's 1 -> 14 Nov = 13 days is its own row.
     stages = hub.reports.los("2026-11-10", "2026-11-23").table("los_stages")
     assert stages.row("Hospital (admission to discharge)")[1:] == (1, 8, 8, 8)
