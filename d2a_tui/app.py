@@ -14,7 +14,7 @@ os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
 os.environ.setdefault("TEXTUAL_FPS", "20")
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
@@ -22,9 +22,9 @@ from textual.screen import ModalScreen, Screen
 
 from d2a_tui.config import Settings
 from d2a_tui.domain.errors import D2AError
-from d2a_tui.hub import Change, Hub
-from d2a_tui.storage.db import DatabaseUnavailable
-from d2a_tui.storage.journeys import VersionConflict
+from d2a_tui.hub import Change, DatabaseUnavailable, Hub, VersionConflict
+from d2a_tui.screens.base import HubScreen
+from d2a_tui.screens.history import UndoHistory
 from d2a_tui.views import Card
 
 if TYPE_CHECKING:
@@ -58,8 +58,9 @@ class D2AApp(App[int]):
         self.tick_interval = tick_interval
         self.background_sync = background_sync
         self.db_problem: str | None = None
-        self.undo_stack: list[Change] = []
-        self.redo_stack: list[Change] = []
+        self.history = UndoHistory()
+        # Why the last command was not done: "unavailable", "conflict" or "refused".
+        self.refused_because: str | None = None
         self.animation_level = "none"
 
     @property
@@ -103,7 +104,10 @@ class D2AApp(App[int]):
     # --- commands, shared by every screen -----------------------------------------------------
 
     def command(self, make: Callable[[], Change], *, record: bool = True) -> Change | None:
-        """Run one Hub command; on success patch the board, else say why. Nothing half-done."""
+        """Run one Hub command; on success patch the board, else say why. Nothing half-done.
+
+        Every write of every screen comes here."""
+        self.refused_because = "unavailable"
         if self.db_problem is not None:
             self.notify(
                 "The database is unavailable, so nothing was changed. "
@@ -119,15 +123,17 @@ class D2AApp(App[int]):
             self.notify(str(error), title="Not saved", severity="error")
             return None
         except VersionConflict as error:
+            self.refused_because = "conflict"
             self.notify(str(error), title="Changed by someone else", severity="warning", timeout=8)
             self.poll_now()
             return None
         except D2AError as error:
+            self.refused_because = "refused"
             self.notify(str(error), title="Not done", severity="warning", timeout=6)
             return None
+        self.refused_because = None
         if record:
-            self.undo_stack.append(change)
-            self.redo_stack.clear()
+            self.history.record(change)
         self.apply_cards([change.card])
         return change
 
@@ -155,20 +161,23 @@ class D2AApp(App[int]):
     def is_unavailable(error: Exception) -> bool:
         return isinstance(error, DatabaseUnavailable)
 
+    def _hub_screens(self) -> list[HubScreen[Any]]:
+        return [screen for screen in self.screen_stack if isinstance(screen, HubScreen)]
+
     def database_lost(self, problem: str) -> None:
         first = self.db_problem is None
         self.db_problem = problem
-        board = self._board()
-        if board is not None:
-            board.refresh_status()
+        for screen in self._hub_screens():
+            screen.refresh_status()
         if first:
             self.notify(problem, title="Database unavailable", severity="error", timeout=8)
 
     def database_back(self) -> None:
+        if self.db_problem is None:
+            return
         self.db_problem = None
-        board = self._board()
-        if board is not None:
-            board.refresh_status()
+        for screen in self._hub_screens():
+            screen.database_back()
         self.notify("The database is back; the board is live again", title="Reconnected")
 
     def status_text(self) -> str:

@@ -134,6 +134,8 @@ def _move(flow: Flow, state: JourneyState, args: dict[str, Any], today: date) ->
         "pathway": target.pathway or state.pathway,
         "previous_pathway": state.pathway,
         "discharged": source.in_hospital and not target.in_hospital and state.discharged_at is None,
+        # The clock it had: undoing the move gives it back rather than restarting it.
+        "previous_entered_at": state.entered_column_at.isoformat(),
     }
     if "outcome" in target.needs:
         outcome = args.get("outcome")
@@ -165,6 +167,7 @@ def _reopen(flow: Flow, state: JourneyState, args: dict[str, Any], today: date) 
         "previous_outcome": state.outcome,
         "previous_destination": state.destination,
         "undischarged": bool(args.get("undischarged", False)),
+        "previous_entered_at": state.entered_column_at.isoformat(),
     }
 
 
@@ -280,6 +283,12 @@ def compensate(state: JourneyState, target: Event) -> Decision:
         )
     p = target.payload
     undoes = {"undoes": target.event_id}
+    # A move's undo puts the journey back with the clock it had (a red card stays red); the
+    # undo records the clock it replaces, so that undoing the undo restores that in turn.
+    clock = {
+        "entered_at": p.get("previous_entered_at"),
+        "previous_entered_at": state.entered_column_at.isoformat(),
+    }
     match target.kind:
         case EventKind.MOVED:
             return EventKind.MOVED, {
@@ -289,6 +298,7 @@ def compensate(state: JourneyState, target: Event) -> Decision:
                 "previous_pathway": state.pathway,
                 "discharged": bool(p.get("undischarged")),
                 "undischarged": bool(p.get("discharged")),
+                **clock,
                 **undoes,
             }
         case EventKind.CLOSED:
@@ -300,6 +310,7 @@ def compensate(state: JourneyState, target: Event) -> Decision:
                 "previous_outcome": p.get("outcome"),
                 "previous_destination": p.get("destination"),
                 "undischarged": bool(p.get("discharged")),
+                **clock,
                 **undoes,
             }
         case EventKind.REOPENED:
@@ -311,6 +322,7 @@ def compensate(state: JourneyState, target: Event) -> Decision:
                 "outcome": p.get("previous_outcome") or "other",
                 "destination": p.get("previous_destination"),
                 "discharged": bool(p.get("undischarged")),
+                **clock,
                 **undoes,
             }
         case EventKind.DELAY_SET:

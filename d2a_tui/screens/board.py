@@ -18,7 +18,6 @@ from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, HorizontalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from d2a_tui.domain.errors import D2AError
@@ -26,6 +25,7 @@ from d2a_tui.domain.stuck import Level
 from d2a_tui.domain.timefmt import humanise
 from d2a_tui.hub import Change
 from d2a_tui.screens.actions import QUICK_BINDINGS, QuickActions
+from d2a_tui.screens.base import DatabaseBanner, HubScreen
 from d2a_tui.views import Card
 from d2a_tui.widgets.board_column import BoardColumn, CardClicked
 from d2a_tui.widgets.board_model import SORTS, BoardModel
@@ -33,7 +33,7 @@ from d2a_tui.widgets.card import CARD_HEIGHT, SYMBOLS, who
 from d2a_tui.widgets.sync_status import SyncStatusBar, is_replica
 
 if TYPE_CHECKING:
-    from d2a_tui.app import D2AApp
+    from d2a_tui.screens.base import HostApp
 
 # Screens other parts of d2a provide; imported only when asked for, so the board never waits on them.
 OTHER_SCREENS: dict[str, tuple[str, str, str]] = {
@@ -52,8 +52,9 @@ class BoardScroll(HorizontalScroll, can_focus=False):
     """Holds the columns; scrolls sideways when they do not all fit (80 columns, many columns)."""
 
 
-class BoardScreen(QuickActions, Screen[None]):
-    app: D2AApp
+class BoardScreen(QuickActions, HubScreen[None]):
+    app: HostApp
+    SHOWING = "the board"
     AUTO_FOCUS = ""  # keys belong to the board, not to the hidden filter box
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -102,7 +103,7 @@ class BoardScreen(QuickActions, Screen[None]):
         self.columns = [
             BoardColumn(column, self.model, app.settings.privacy) for column in self.model.columns
         ]
-        yield Static("", id="banner")
+        yield DatabaseBanner(id="banner")
         search = Input(placeholder=FILTER_HELP, id="filter", compact=True)
         search.cursor_blink = False
         yield search
@@ -144,8 +145,13 @@ class BoardScreen(QuickActions, Screen[None]):
         return self.app.hub.capacity.places_by_pathway()
 
     def on_screen_resume(self) -> None:
+        super().on_screen_resume()
         # Back from the capacity screen, say: the user may just have reported vacancies.
         self._places_read_at = -PLACES_EVERY
+
+    def database_back(self) -> None:
+        # The poll that found the database back is already fetching what changed meanwhile.
+        self.refresh_status()
 
     def show_board(
         self, position: int, cards: Iterable[Card], places: dict[str, int] | None = None
@@ -446,14 +452,7 @@ class BoardScreen(QuickActions, Screen[None]):
         if status != self._status_shown:  # its width may change: only then lay out again
             self._status_shown = status
             self.query_one("#status", Static).update(status)
-        banner = self.query_one("#banner", Static)
-        problem = self.app.db_problem
-        banner.display = problem is not None
-        if problem is not None:
-            banner.update(
-                f"⚠ Database unavailable — showing the board as last seen; changes are refused "
-                f"until it is back. Retrying… ({problem})"
-            )
+        self.query_one(DatabaseBanner).show_problem(self.app.db_problem, self.SHOWING)
         self.refresh_why()
 
     def refresh_why(self) -> None:

@@ -45,6 +45,7 @@ def test_move_appends_event_and_updates_projection(hub: Hub, clock: FrozenClock)
         "pathway": None,
         "previous_pathway": None,
         "discharged": False,
+        "previous_entered_at": "2026-11-23T09:30:00+00:00",  # referred at FROZEN_NOW
     }
     events = hub.store.events(journey_id)
     assert [e.seq for e in events] == [1, 2, 3]
@@ -201,6 +202,28 @@ def test_undo_appends_the_inverse_and_undoing_the_undo_redoes(hub: Hub, clock: F
     assert (redone.card.column, redone.card.pathway) == ("await_p1", "P1")
     kinds = [e.kind for e in hub.store.events(journey_id)]
     assert kinds == [EventKind.REFERRED] + [EventKind.MOVED] * 4
+    assert replay(hub.store.events(journey_id)) == hub.store.state(journey_id)
+
+
+def test_undoing_a_move_or_a_close_gives_back_the_clock_the_journey_had(
+    hub: Hub, clock: FrozenClock
+) -> None:
+    journey_id = refer_someone(hub)
+    hub.move(journey_id, "triage")
+    entered_triage = clock.now
+    clock.advance(hours=30)  # Triage turns red after a day
+    moved = hub.move(journey_id, "await_p1")
+    moved_at = clock.now
+    clock.advance(minutes=5)
+    undone = hub.undo(moved.event)
+    assert undone.card.column == "triage"
+    assert undone.card.entered_column_at == entered_triage  # 30h in Triage, not 0m
+    clock.advance(minutes=5)
+    redone = hub.undo(undone.event)  # redo: back in Awaiting P1 since the original move
+    assert redone.card.entered_column_at == moved_at
+    closed = hub.close_journey(journey_id, "died")
+    reopened = hub.undo(closed.event)
+    assert (reopened.card.column, reopened.card.entered_column_at) == ("await_p1", moved_at)
     assert replay(hub.store.events(journey_id)) == hub.store.state(journey_id)
 
 
