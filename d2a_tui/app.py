@@ -7,6 +7,7 @@ and drive it with Pilot.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 # Calm over SSH: Textual reads these when it is first imported, so they are set before that.
 # A user's own TEXTUAL_* settings win.
@@ -14,7 +15,7 @@ os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
 os.environ.setdefault("TEXTUAL_FPS", "20")
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
@@ -30,11 +31,13 @@ from d2a_tui.views import Card
 if TYPE_CHECKING:
     from d2a_tui.screens.board import BoardScreen
 
+T = TypeVar("T")
+
 DEFAULT_THEME = "ansi-dark"  # the terminal's own 16 colours: readable anywhere, over any link
 
 
 class D2AApp(App[int]):
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses live elsewhere
     TITLE = "d2a"
     SUB_TITLE = "Discharge to Assess hub"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -103,10 +106,11 @@ class D2AApp(App[int]):
 
     # --- commands, shared by every screen -----------------------------------------------------
 
-    def command(self, make: Callable[[], Change], *, record: bool = True) -> Change | None:
-        """Run one Hub command; on success patch the board, else say why. Nothing half-done.
+    def command(self, make: Callable[[], T], *, record: bool = True) -> T | None:
+        """Run one write; on success patch the board, else say why. Nothing half-done.
 
-        Every write of every screen comes here."""
+        Every write of every screen comes here: a journey's change (a `Change`, kept for undo
+        when `record`) or any other, such as a capacity report."""
         self.refused_because = "unavailable"
         if self.db_problem is not None:
             self.notify(
@@ -132,9 +136,10 @@ class D2AApp(App[int]):
             self.notify(str(error), title="Not done", severity="warning", timeout=6)
             return None
         self.refused_because = None
-        if record:
-            self.history.record(change)
-        self.apply_cards([change.card])
+        if isinstance(change, Change):
+            if record:
+                self.history.record(change)
+            self.apply_cards([change.card])
         return change
 
     def _board(self) -> BoardScreen | None:
@@ -156,10 +161,6 @@ class D2AApp(App[int]):
             board.poll_now()
 
     # --- the database coming and going --------------------------------------------------------
-
-    @staticmethod
-    def is_unavailable(error: Exception) -> bool:
-        return isinstance(error, DatabaseUnavailable)
 
     def _hub_screens(self) -> list[HubScreen[Any]]:
         return [screen for screen in self.screen_stack if isinstance(screen, HubScreen)]

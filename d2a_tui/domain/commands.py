@@ -272,12 +272,37 @@ _HANDLERS = {
 }
 
 
+def _still_as_left(state: JourneyState, target: Event) -> bool:
+    """An earlier change may be undone while what it set still stands and the journey's latest
+    change is by the same user: undoing, step by step, two moves of one card."""
+    if state.updated_by != target.actor or target.seq > state.version:
+        return False
+    p = target.payload
+    match target.kind:
+        case EventKind.MOVED | EventKind.CLOSED | EventKind.REOPENED:
+            return state.column == p.get("to")
+        case EventKind.DELAY_SET:
+            return state.delay_reason == p.get("code")
+        case EventKind.DELAY_CLEARED:
+            return state.delay_reason is None
+        case EventKind.READY_DATE_SET:
+            return _iso(state.discharge_ready_date) == p.get("date")
+        case EventKind.EXPECTED_DATE_SET:
+            return _iso(state.expected_discharge_date) == p.get("date")
+        case EventKind.ASSIGNED:
+            return state.assigned_to == p.get("to")
+        case EventKind.WARD_SET:
+            return (state.ward, state.bed) == (p.get("ward"), p.get("bed"))
+    return False  # notes and acknowledgements: only the latest step
+
+
 def compensate(state: JourneyState, target: Event) -> Decision:
-    """The event that undoes `target`, which must still be the journey's latest step.
+    """The event that undoes `target`: the journey's latest step, or an earlier one of the same
+    user whose effect still stands (`_still_as_left`).
 
     Undo never deletes: it appends the inverse, so undoing an undo redoes, and the log keeps both.
     """
-    if target.seq != state.version:
+    if target.seq != state.version and not _still_as_left(state, target):
         raise NotAllowed(
             f"cannot undo: the journey has changed since (by {state.updated_by}), undo their change first"
         )

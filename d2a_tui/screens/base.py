@@ -24,11 +24,14 @@ from textual.worker import get_current_worker
 from d2a_tui.domain.errors import D2AError
 from d2a_tui.hub import DatabaseUnavailable
 
+T = TypeVar("T")
+ResultT = TypeVar("ResultT")
+
 if TYPE_CHECKING:
     from textual.app import App
 
     from d2a_tui.config import Settings
-    from d2a_tui.hub import Change, Hub
+    from d2a_tui.hub import Hub
     from d2a_tui.screens.history import UndoHistory
     from d2a_tui.views import Card
 
@@ -42,9 +45,7 @@ if TYPE_CHECKING:
 
         @property
         def privacy(self) -> str: ...
-        def command(
-            self, make: Callable[[], Change], *, record: bool = True
-        ) -> Change | None: ...
+        def command(self, make: Callable[[], T], *, record: bool = True) -> T | None: ...
         def database_lost(self, problem: str) -> None: ...
         def database_back(self) -> None: ...
         def status_text(self) -> str: ...
@@ -52,8 +53,6 @@ if TYPE_CHECKING:
         def poll_now(self) -> None: ...
 
 
-T = TypeVar("T")
-ResultT = TypeVar("ResultT")
 
 
 class DatabaseBanner(Static):
@@ -185,7 +184,7 @@ class HubScreen(Screen[ResultT]):
 
     # --- writes -----------------------------------------------------------------------------------
 
-    def run_command(self, make: Callable[[], Change], *, record: bool = True) -> Change | None:
+    def run_command(self, make: Callable[[], T], *, record: bool = True) -> T | None:
         """One write through the app's command runner: refused while the database is away,
         refusals said in a notification, nothing half-done."""
         return self.app.command(make, record=record)

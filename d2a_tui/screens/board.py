@@ -145,8 +145,7 @@ class BoardScreen(QuickActions, HubScreen[None]):
         return self.app.hub.capacity.places_by_pathway()
 
     def on_screen_resume(self) -> None:
-        super().on_screen_resume()
-        # Back from the capacity screen, say: the user may just have reported vacancies.
+        # (HubScreen's handler runs too: Textual calls each class's.) Back from the capacity screen, say: the user may just have reported vacancies.
         self._places_read_at = -PLACES_EVERY
 
     def database_back(self) -> None:

@@ -3,7 +3,9 @@ demand against capacity per pathway.
 
 A provider updates vacancies with two key presses and a number: `v`, the number, Enter. `x` does
 the same for vacancies closed to admissions, `f` takes a full report ("total occupied [closed]").
-A refused value stays in the box with the reason, so nothing typed is lost.
+A refused value stays in the box with the reason, so nothing typed is lost. Reads run in a
+worker and writes through the app's command runner (`HubScreen`): with the database away the
+last figures stay under the banner and a report typed then stays in the box.
 """
 
 from __future__ import annotations
@@ -14,11 +16,10 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
-from d2a_tui.domain.errors import D2AError
 from d2a_tui.domain.timefmt import humanise
+from d2a_tui.screens.base import DatabaseBanner, HubScreen
 from d2a_tui.widgets.charts import spark
 
 PROMPTS = {
@@ -29,7 +30,8 @@ PROMPTS = {
 UNIT_SHORT = {"hours": "h/wk", "packages": "pkgs", "beds": "beds"}
 
 
-class CapacityScreen(Screen[None]):
+class CapacityScreen(HubScreen[None]):
+    SHOWING = "the capacity"
     DEFAULT_CSS = """
     CapacityScreen { layout: vertical; }
     CapacityScreen #capacity-title { height: 1; padding: 0 1; text-style: bold; }
@@ -54,8 +56,10 @@ class CapacityScreen(Screen[None]):
         self.hub = hub
         self.mode: str | None = None
         self.service_ids: list[str] = []
+        self.statuses: list[Any] = []
 
     def compose(self) -> ComposeResult:
+        yield DatabaseBanner()
         yield Static("Capacity", id="capacity-title")
         services = DataTable(id="services", cursor_type="row", zebra_stripes=True)
         services.add_columns(
@@ -76,13 +80,23 @@ class CapacityScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.refresh_status()
         self.reload()
         self.query_one("#services", DataTable).focus()
 
     # --- data ----------------------------------------------------------------------------------
 
     def reload(self) -> None:
-        statuses = self.hub.capacity.statuses()
+        capacity = self.hub.capacity
+
+        def fetch() -> tuple[Any, ...]:
+            return capacity.statuses(), capacity.trend(), capacity.gap_by_pathway(), self.hub.now()
+
+        self.read(fetch, self._show)
+
+    def _show(self, figures: tuple[Any, ...]) -> None:
+        statuses, trend, gaps, now = figures
+        self.statuses = list(statuses)
         table = self.query_one("#services", DataTable)
         keep = table.cursor_row
         table.clear()
@@ -106,17 +120,16 @@ class CapacityScreen(Screen[None]):
         if self.service_ids:
             table.move_cursor(row=min(max(keep, 0), len(self.service_ids) - 1))
         stale = sum(1 for s in statuses if s.stale)
-        at = self.hub.now().astimezone().strftime("%a %d %b %H:%M")
+        at = now.astimezone().strftime("%a %d %b %H:%M")
         self.query_one("#capacity-title", Static).update(
             f"Capacity at {at}: {len(statuses)} services, {stale} with stale reports (over 24h)"
         )
-        self._reload_demand()
+        self._show_demand(trend, gaps)
 
-    def _reload_demand(self) -> None:
+    def _show_demand(self, trend: Any, gaps: Any) -> None:
         table = self.query_one("#demand", DataTable)
         table.clear()
-        trend = self.hub.capacity.trend()
-        for pathway, gap in self.hub.capacity.gap_by_pathway().items():
+        for pathway, gap in gaps.items():
             shown = "-" if gap.gap is None else f"{gap.gap:+d}"
             style = "bold red" if gap.gap is not None and gap.gap < 0 else "green"
             table.add_row(
@@ -129,6 +142,9 @@ class CapacityScreen(Screen[None]):
                 spark([d.gap for d in trend.get(pathway, [])]),
                 key=pathway,
             )
+
+    def _status(self, service_id: str) -> Any | None:
+        return next((s for s in self.statuses if s.service.id == service_id), None)
 
     def selected(self) -> str | None:
         table = self.query_one("#services", DataTable)
@@ -152,7 +168,10 @@ class CapacityScreen(Screen[None]):
         if service_id is None:
             self.notify("No services yet: add one with `d2a service add`", severity="warning")
             return
-        service = self.hub.capacity.service(service_id)
+        status = self._status(service_id)
+        if status is None:
+            return
+        service = status.service
         self.mode = mode
         self.query_one("#quick-prompt", Static).update(
             PROMPTS[mode].format(name=service.name, unit=service.unit) + " (Esc cancels)"
@@ -178,34 +197,36 @@ class CapacityScreen(Screen[None]):
         except ValueError:
             self.notify(f"{event.value!r} is not a whole number", severity="error")
             return
-        try:
-            if mode == "vacant" and len(numbers) == 1:
-                report = self.hub.capacity.update_vacancies(service_id, numbers[0])
-            elif mode == "closed" and len(numbers) == 1:
-                latest = next(
-                    s.latest for s in self.hub.capacity.statuses() if s.service.id == service_id
-                )
-                if latest is None:
-                    raise D2AError("no capacity report yet: give a full report first (f)")
-                report = self.hub.capacity.report(
+        capacity = self.hub.capacity
+        status = self._status(service_id)
+        if mode == "vacant" and len(numbers) == 1:
+            report = self.run_command(lambda: capacity.update_vacancies(service_id, numbers[0]))
+        elif mode == "closed" and len(numbers) == 1:
+            latest = status.latest if status is not None else None
+            if latest is None:
+                self.notify("no capacity report yet: give a full report first (f)", severity="error")
+                return
+            report = self.run_command(
+                lambda: capacity.report(
                     service_id, total=latest.total, occupied=latest.occupied, closed=numbers[0]
                 )
-            elif mode == "full" and len(numbers) in (2, 3):
-                report = self.hub.capacity.report(
+            )
+        elif mode == "full" and len(numbers) in (2, 3):
+            report = self.run_command(
+                lambda: capacity.report(
                     service_id, total=numbers[0], occupied=numbers[1],
                     closed=numbers[2] if len(numbers) == 3 else 0,
-                )  # fmt: skip
-            else:
-                want = "total occupied [closed]" if mode == "full" else "one number"
-                self.notify(f"type {want}", severity="error")
-                return
-        except D2AError as error:
-            # The typed value stays in the box: fix it or press Esc.
-            self.notify(str(error), severity="error", timeout=6)
+                )
+            )  # fmt: skip
+        else:
+            want = "total occupied [closed]" if mode == "full" else "one number"
+            self.notify(f"type {want}", severity="error")
             return
-        service = self.hub.capacity.service(service_id)
+        if report is None:
+            return  # refused or not saved, and said why: the typed value stays in the box
+        name = status.service.name if status is not None else service_id
         self.notify(
-            f"{service.name}: {report.vacant} vacant ({report.closed} closed), "
+            f"{name}: {report.vacant} vacant ({report.closed} closed), "
             f"{report.available} available",
             timeout=4,
         )
@@ -216,7 +237,11 @@ class CapacityScreen(Screen[None]):
         service_id = self.selected()
         if service_id is None:
             return
-        rows = self.hub.capacity.history(service_id, days=30)[:6]
+        capacity = self.hub.capacity
+        self.read(lambda: capacity.history(service_id, days=30)[:6], self._show_history,
+                  group="history")  # fmt: skip
+
+    def _show_history(self, rows: list[Any]) -> None:
         lines = [
             f"{r.reported_at.astimezone():%d %b %H:%M}  total {r.total}  occupied {r.occupied}  "
             f"vacant {r.vacant}  closed {r.closed}  by {r.reported_by}"

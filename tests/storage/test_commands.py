@@ -227,6 +227,24 @@ def test_undoing_a_move_or_a_close_gives_back_the_clock_the_journey_had(
     assert replay(hub.store.events(journey_id)) == hub.store.state(journey_id)
 
 
+def test_undo_goes_back_step_by_step_on_one_journey(make_hub: Callable[..., Hub]) -> None:
+    alice, bob = make_hub("alice"), make_hub("bob")
+    journey_id = refer_someone(alice)
+    first = alice.move(journey_id, "triage")
+    second = alice.move(journey_id, "await_p2")
+    alice.undo(second.event)
+    # The first move is no longer the latest event (the undo is), but what it did still stands.
+    back = alice.undo(first.event)
+    assert (back.card.column, back.card.pathway) == ("referred", None)
+    with pytest.raises(NotAllowed):  # undone already: Triage is not where it stands
+        alice.undo(first.event)
+    again = alice.move(journey_id, "triage")
+    bob.set_delay(journey_id, "MED")
+    with pytest.raises(NotAllowed, match=r"changed since \(by bob\)"):
+        alice.undo(again.event)
+    assert replay(alice.store.events(journey_id)) == alice.store.state(journey_id)
+
+
 def test_undo_is_refused_once_someone_else_changed_the_journey(
     make_hub: Callable[..., Hub],
 ) -> None:
