@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.filter import NoColor
 from textual.screen import ModalScreen, Screen
 
 from d2a_tui.config import Settings
@@ -27,13 +28,13 @@ from d2a_tui.hub import Change, DatabaseUnavailable, Hub, VersionConflict
 from d2a_tui.screens.base import HubScreen
 from d2a_tui.screens.history import UndoHistory
 from d2a_tui.views import Card
+from d2a_tui.widgets.themes import DEFAULT_THEME, HIGH_CONTRAST_THEME, MONO, wants_mono
 
 if TYPE_CHECKING:
     from d2a_tui.screens.board import BoardScreen
 
 T = TypeVar("T")
 
-DEFAULT_THEME = "ansi-dark"  # the terminal's own 16 colours: readable anywhere, over any link
 
 
 class D2AApp(App[int]):
@@ -54,9 +55,18 @@ class D2AApp(App[int]):
         tick_interval: float = 5.0,
         background_sync: bool = True,
     ) -> None:
-        super().__init__()
+        settings = settings or Settings(database_url="", user=hub.actor.user)
+        mono = wants_mono(settings.theme)
+        # Without colour the terminal's own foreground and background are the only ones used.
+        super().__init__(ansi_color=True if mono else None)
+        if mono:
+            self.no_color = True
+            if not any(isinstance(f, NoColor) for f in self._filters):
+                self._filters.append(NoColor())  # NO_COLOR is unset: a mono terminal or theme
+            self.add_class("-mono")
+        self.register_theme(HIGH_CONTRAST_THEME)
         self.hub = hub
-        self.settings = settings or Settings(database_url="", user=hub.actor.user)
+        self.settings = settings
         self.poll_interval = poll_interval
         self.tick_interval = tick_interval
         self.background_sync = background_sync
@@ -77,7 +87,9 @@ class D2AApp(App[int]):
 
     def on_mount(self) -> None:
         theme = self.settings.theme or DEFAULT_THEME
-        if theme in self.available_themes:
+        if theme == MONO:
+            self.theme = DEFAULT_THEME
+        elif theme in self.available_themes:
             self.theme = theme
         else:
             self.theme = DEFAULT_THEME

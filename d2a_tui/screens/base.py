@@ -84,6 +84,9 @@ class HubScreen(Screen[ResultT]):
 
     app: HostApp
     SHOWING: ClassVar[str] = "this screen"  # in the banner: "showing <this> as last seen"
+    # `-narrow` below 110 columns (the night team's 80-column thin clients): app.tcss lays
+    # screens out to fit there without clipping.
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-narrow"), (110, "-wide")]
 
     # --- the database coming and going ----------------------------------------------------------
 

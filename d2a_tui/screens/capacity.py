@@ -28,6 +28,16 @@ PROMPTS = {
     "full": "Full report for {name}: total occupied [closed], e.g. 40 35 1, then Enter",
 }
 UNIT_SHORT = {"hours": "h/wk", "packages": "pkgs", "beds": "beds"}
+# Below this width (the night team's 80-column thin clients) the tables drop the columns a
+# provider needs least, so what is left fits without scrolling sideways.
+COMPACT_BELOW = 110
+SERVICE_COLUMNS = ("Service", "Path", "Unit", "Total", "Occupied", "Vacant", "Closed",
+                   "Available", "Reported", "By")  # fmt: skip
+SERVICE_COLUMNS_COMPACT = ("Service", "Path", "Vacant", "Closed", "Avail", "Reported")
+DEMAND_COLUMNS = ("Pathway", "Awaiting", "Arriving/day", "Places free", "Gap", "Stale",
+                  "Gap, 30 days")  # fmt: skip
+DEMAND_COLUMNS_COMPACT = ("Path", "Awaiting", "Per day", "Free", "Gap", "Stale", "Gap, 14 days")
+COMPACT_NAME = 24
 
 
 class CapacityScreen(HubScreen[None]):
@@ -48,7 +58,7 @@ class CapacityScreen(HubScreen[None]):
         Binding("x", "quick('closed')", "Closed", id="capacity.closed"),
         Binding("f", "quick('full')", "Full report", id="capacity.full"),
         Binding("H", "history", "History", id="capacity.history"),
-        Binding("r", "reload", "Refresh", id="capacity.refresh"),
+        Binding("r", "reload", "Refresh", show=False, id="capacity.refresh"),
     ]
 
     def __init__(self, hub: Any) -> None:
@@ -57,27 +67,25 @@ class CapacityScreen(HubScreen[None]):
         self.mode: str | None = None
         self.service_ids: list[str] = []
         self.statuses: list[Any] = []
+        self.compact = False
+        self._figures: tuple[Any, ...] | None = None
 
     def compose(self) -> ComposeResult:
         yield DatabaseBanner()
         yield Static("Capacity", id="capacity-title")
+        self.compact = self.app.size.width < COMPACT_BELOW
         services = DataTable(id="services", cursor_type="row", zebra_stripes=True)
-        services.add_columns(
-            "Service", "Path", "Unit", "Total", "Occupied", "Vacant", "Closed", "Available",
-            "Reported", "By",
-        )  # fmt: skip
+        services.add_columns(*(SERVICE_COLUMNS_COMPACT if self.compact else SERVICE_COLUMNS))
         yield services
         demand = DataTable(id="demand", cursor_type="row", show_cursor=False)
-        demand.add_columns(
-            "Pathway", "Awaiting", "Arriving/day", "Places free", "Gap", "Stale", "Gap, 30 days"
-        )
+        demand.add_columns(*(DEMAND_COLUMNS_COMPACT if self.compact else DEMAND_COLUMNS))
         demand.can_focus = False
         yield demand
         yield Static("", id="history")
         with Vertical(id="quick-box"):
             yield Static("", id="quick-prompt")
             yield Input(id="quick", placeholder="a number")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.refresh_status()
@@ -94,7 +102,22 @@ class CapacityScreen(HubScreen[None]):
 
         self.read(fetch, self._show)
 
+    def on_resize(self) -> None:
+        compact = self.size.width < COMPACT_BELOW
+        if compact == self.compact:
+            return
+        self.compact = compact
+        services = self.query_one("#services", DataTable)
+        services.clear(columns=True)
+        services.add_columns(*(SERVICE_COLUMNS_COMPACT if compact else SERVICE_COLUMNS))
+        demand = self.query_one("#demand", DataTable)
+        demand.clear(columns=True)
+        demand.add_columns(*(DEMAND_COLUMNS_COMPACT if compact else DEMAND_COLUMNS))
+        if self._figures is not None:
+            self._show(self._figures)
+
     def _show(self, figures: tuple[Any, ...]) -> None:
+        self._figures = figures
         statuses, trend, gaps, now = figures
         self.statuses = list(statuses)
         table = self.query_one("#services", DataTable)
@@ -111,11 +134,20 @@ class CapacityScreen(HubScreen[None]):
             age = "never" if status.age is None else humanise(status.age) + " ago"
             reported = Text(("STALE " if status.stale else "") + age,
                             style="bold yellow" if status.stale else "")  # fmt: skip
-            table.add_row(
-                service.name, service.pathway, UNIT_SHORT.get(service.unit, service.unit),
-                *(Text(str(n), justify="right") for n in numbers), reported,
-                latest.reported_by if latest else "", key=service.id,
-            )  # fmt: skip
+            if self.compact:
+                name = service.name
+                if len(name) > COMPACT_NAME:
+                    name = name[: COMPACT_NAME - 1] + "…"
+                table.add_row(
+                    name, service.pathway, *(Text(str(n), justify="right") for n in numbers[2:]),
+                    reported, key=service.id,
+                )  # fmt: skip
+            else:
+                table.add_row(
+                    service.name, service.pathway, UNIT_SHORT.get(service.unit, service.unit),
+                    *(Text(str(n), justify="right") for n in numbers), reported,
+                    latest.reported_by if latest else "", key=service.id,
+                )  # fmt: skip
             self.service_ids.append(service.id)
         if self.service_ids:
             table.move_cursor(row=min(max(keep, 0), len(self.service_ids) - 1))
@@ -139,7 +171,7 @@ class CapacityScreen(HubScreen[None]):
                 Text("-" if gap.available is None else str(gap.available), justify="right"),
                 Text(shown, style=style, justify="right"),
                 Text(str(gap.stale), justify="right"),
-                spark([d.gap for d in trend.get(pathway, [])]),
+                spark([d.gap for d in trend.get(pathway, [])][-14 if self.compact else 0 :]),
                 key=pathway,
             )
 

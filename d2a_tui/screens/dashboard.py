@@ -82,7 +82,7 @@ class DashboardScreen(HubScreen[None]):
                     yield BarChart("Pathway share of discharges", label_width=8, id="shares")
                 yield BarChart("Delayed days by reason (patient-days NCTR)", label_width=34,
                                id="reasons")  # fmt: skip
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.refresh_status()

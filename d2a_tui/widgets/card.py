@@ -35,6 +35,17 @@ class CardStyles:
     dim: Style
     amber: Style
     red: Style
+    # The level's symbol: its colour (or bold) but never reverse video of its own, which turns
+    # ■ into a hole when there is no colour to tell red by.
+    amber_mark: Style | None = None
+    red_mark: Style | None = None
+
+    def mark(self, level: Level) -> Style:
+        if level is Level.RED and self.red_mark is not None:
+            return self.red_mark
+        if level is Level.AMBER and self.amber_mark is not None:
+            return self.amber_mark
+        return self.level(level)
 
     def level(self, level: Level) -> Style:
         if level is Level.RED:
@@ -110,7 +121,7 @@ def card_line(
         return _line(
             [
                 (" ", styles.base),
-                (SYMBOLS[level], styles.level(level)),
+                (SYMBOLS[level], styles.mark(level)),
                 gap,
                 (who(card, privacy), styles.name),
             ],

@@ -34,3 +34,17 @@ def test_dashboard_strategic_with_a_chart_cursor(screen_hub: Hub, snap_compare: 
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=(120, 50), run_before=run_before)
+
+
+# The night team's thin clients: 80×24, nothing clipped.
+
+
+def test_capacity_screen_at_80x24(screen_hub: Hub, snap_compare: Any) -> None:
+    assert snap_compare(
+        ScreenApp(screen_hub, CapacityScreen), terminal_size=(80, 24), run_before=settle
+    )
+
+
+def test_dashboard_at_80x24(screen_hub: Hub, snap_compare: Any) -> None:
+    app = ScreenApp(screen_hub, lambda hub: DashboardScreen(hub, live=False))
+    assert snap_compare(app, terminal_size=(80, 24), run_before=settle)
