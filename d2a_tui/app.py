@@ -210,21 +210,22 @@ class D2AApp(App[int]):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        # Every action the current screen offers, under its own words, with the key that does it.
-        seen: set[str] = set()
+        # Every action the current screen offers, under its own words, with every key that does it.
+        keys: dict[str, list[str]] = {}
+        found: dict[str, tuple[Binding, object]] = {}
         for key, active in screen.active_bindings.items():
             binding = active.binding
-            if not binding.description or binding.action in seen or not active.enabled:
+            if not binding.description or not active.enabled or active.node is self:
                 continue
-            seen.add(binding.action)
-            if active.node is self:
-                continue
-            node = active.node
-            action = binding.action
+            found.setdefault(binding.action, (binding, active.node))
+            shown = self.get_key_display(binding.with_key(key))
+            if shown not in keys.setdefault(binding.action, []):
+                keys[binding.action].append(shown)
+        for action, (binding, node) in found.items():
             yield SystemCommand(
-                binding.description,
-                f"key: {self.get_key_display(binding) or key}",
-                lambda node=node, action=action: self.call_later(node.run_action, action),
+                binding.tooltip or binding.description,
+                f"key{'s' if len(keys[action]) > 1 else ''}: {'  '.join(keys[action])}",
+                lambda node=node, action=action: self.call_later(node.run_action, action),  # type: ignore[attr-defined]
             )
 
 

@@ -25,8 +25,22 @@ if TYPE_CHECKING:
 NO_DESTINATION = "\x00none"
 
 QUICK_BINDINGS: list[BindingType] = [
-    Binding("shift+left,H", "move_step(-1)", "Move left", show=False, id="card.move_left"),
-    Binding("shift+right,L", "move_step(1)", "Move", id="card.move_right", key_display="⇧←→"),
+    Binding(
+        "shift+left,H",
+        "move_step(-1)",
+        "Move left",
+        show=False,
+        id="card.move_left",
+        tooltip="Move left: the previous step on the journey's own pathway",
+    ),
+    Binding(
+        "shift+right,L",
+        "move_step(1)",
+        "Move",
+        id="card.move_right",
+        key_display="⇧←→",
+        tooltip="Move right: the next step on the journey's own pathway",
+    ),
     Binding("m", "move_to", "Move to…", id="card.move_to"),
     Binding("r", "delay", "Delay", id="card.delay"),
     Binding("n", "note", "Note", show=False, id="card.note"),

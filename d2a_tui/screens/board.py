@@ -80,8 +80,9 @@ class BoardScreen(QuickActions, HubScreen[None]):
         Binding(
             "exclamation_mark", "open_screen('alerts')", "Alerts", show=False, id="board.alerts"
         ),
-        Binding("C", "open_screen('conflicts')", "Conflicts", show=False, id="board.conflicts"),
-        Binding("S", "sync", "Sync now", show=False, id="board.sync"),
+        # In the footer on a replica, where they matter (and nowhere on a shared database).
+        Binding("S", "sync", "Sync now", id="board.sync"),
+        Binding("C", "open_screen('conflicts')", "Conflicts", id="board.conflicts"),
     ]
 
     def __init__(self) -> None:
@@ -568,6 +569,11 @@ class BoardScreen(QuickActions, HubScreen[None]):
             self.app.notify(f"{label} is not available yet", severity="warning")
             return
         self.app.push_screen(screen_class(self.app.hub))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "sync" or (action == "open_screen" and parameters == ("conflicts",)):
+            return is_replica(self.app.hub)
+        return True
 
     def action_sync(self) -> None:
         bars = self.query(SyncStatusBar)
