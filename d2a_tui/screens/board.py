@@ -68,7 +68,8 @@ class BoardScreen(QuickActions, HubScreen[None]):
         Binding("pageup", "page(-1)", "Page up", show=False, id="board.page_up"),
         Binding("home,g", "edge(-1)", "First card", show=False, id="board.first"),
         Binding("end,G", "edge(1)", "Last card", show=False, id="board.last"),
-        Binding("enter", "open", "Open", id="board.open"),
+        # Enter opens, as everywhere: the footer's room goes to keys nobody could guess.
+        Binding("enter", "open", "Open", show=False, id="board.open"),
         Binding("N", "refer", "Refer", id="board.refer"),
         Binding("slash", "filter", "Filter", id="board.filter"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="board.clear_filter"),
@@ -81,7 +82,7 @@ class BoardScreen(QuickActions, HubScreen[None]):
             "exclamation_mark", "open_screen('alerts')", "Alerts", show=False, id="board.alerts"
         ),
         # In the footer on a replica, where they matter (and nowhere on a shared database).
-        Binding("S", "sync", "Sync now", id="board.sync"),
+        Binding("S", "sync", "Sync", id="board.sync"),
         Binding("C", "open_screen('conflicts')", "Conflicts", id="board.conflicts"),
     ]
 
@@ -116,7 +117,8 @@ class BoardScreen(QuickActions, HubScreen[None]):
             if is_replica(app.hub):
                 yield SyncStatusBar(app.hub, id="sync-status")
             yield Static("", id="status")
-        yield Footer(compact=True)
+        # The palette is on ctrl+p and in `?`: at 80 columns its hint would push keys off.
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.load()
