@@ -11,16 +11,20 @@ from typing import Any
 
 from textual.widgets import DataTable, Input, Static
 
+from d2a_tui.domain.nhs_number import format_nhs_number, next_synthetic
 from d2a_tui.hub import Hub
 from d2a_tui.screens.alerts import AlertsScreen
 from d2a_tui.screens.base import DatabaseBanner
 from d2a_tui.screens.capacity import CapacityScreen
 from d2a_tui.screens.dashboard import DashboardScreen, ReportScreen
+from d2a_tui.screens.journey import JourneyScreen
+from d2a_tui.screens.referral import ReferralScreen
 from tests.conftest import FrozenClock, refer_someone
 from tests.tui.conftest import board_of, make_app, settle, shown_ids, wait_for
 from tests.tui.outage import Outage
 
 SIZE = (140, 40)
+NHS = next_synthetic(500)[1]
 POLL = 0.2  # the board looks for the database this often (three times slower while it is away)
 
 
@@ -165,3 +169,51 @@ async def test_undo_during_an_outage_keeps_the_change_to_undo_later(
         assert hub.journey(journey).card.column == "referred"
         assert said(app, "Undid: moved Ann Smith to Triage")
         assert board_of(app).selected == journey
+
+
+async def test_journey_screen_survives_and_refuses_a_quick_action(
+    lost_db: tuple[Hub, Outage],
+) -> None:
+    hub, outage = lost_db
+    journey = refer_someone(hub, 1, name="Ann Smith")
+    app = make_app(hub, poll=POLL)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("enter")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, JourneyScreen)
+        assert "Ann Smith" in str(screen.query_one("#journey-details", Static).render())
+
+        await lose(pilot, outage, "ctrl+r")
+        assert "Ann Smith" in str(screen.query_one("#journey-details", Static).render())
+        await pilot.press("a")  # assign to me: refused while the database is away
+        await pilot.pause()
+        assert said(app, "unavailable")
+        await restore(pilot, outage)
+        assert hub.journey(journey).card.assigned_to is None
+        await pilot.press("a")
+        await settle(pilot)
+        assert hub.journey(journey).card.assigned_to == "alice"
+
+
+async def test_referral_form_keeps_what_was_typed_through_an_outage(
+    lost_db: tuple[Hub, Outage],
+) -> None:
+    hub, outage = lost_db
+    app = make_app(hub, poll=POLL)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("N")
+        await pilot.pause()
+        await pilot.press(*format_nhs_number(NHS), "tab", *"Grace Hopper", "tab", *"09/12/1936")
+        outage.start()
+        await pilot.press("enter")
+        assert await wait_for(pilot, lambda: banner_up(app), seconds=8)
+        assert isinstance(app.screen, ReferralScreen)
+        assert "Not referred" in str(app.screen.query_one("#referral-error", Static).render())
+        assert app.screen.query_one("#name", Input).value == "Grace Hopper"  # nothing lost
+        await restore(pilot, outage)
+        assert hub.board() == []
+        app.screen.query_one("#dob", Input).focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert [card.name for card in hub.board()] == ["Grace Hopper"]
