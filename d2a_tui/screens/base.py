@@ -123,16 +123,6 @@ class HubScreen(Screen[ResultT]):
     ) -> None:
         """Run `fetch` in a thread, then `show` its result on the UI thread. The newest read of
         a group wins: an older one still running is cancelled, so reads never pile up."""
-        self._read_worker(fetch, show, failed, group=group)
-
-    def _read_worker(
-        self,
-        fetch: Callable[[], Any],
-        show: Callable[[Any], object],
-        failed: Callable[[Exception], object] | None,
-        *,
-        group: str,
-    ) -> None:
         self.run_worker(
             partial(self._fetch_in_thread, fetch, show, failed),
             thread=True,

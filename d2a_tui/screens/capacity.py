@@ -124,6 +124,8 @@ class CapacityScreen(HubScreen[None]):
         keep = table.cursor_row
         table.clear()
         self.service_ids = []
+        # Narrow: the words every service's name starts with (the locality, usually) say nothing.
+        shared = _shared_start([status.service.name for status in statuses])
         for status in statuses:
             service, latest = status.service, status.latest
             numbers: list[Any] = (
@@ -135,9 +137,11 @@ class CapacityScreen(HubScreen[None]):
             reported = Text(("STALE " if status.stale else "") + age,
                             style="bold yellow" if status.stale else "")  # fmt: skip
             if self.compact:
-                name = service.name
+                name = service.name[len(shared) :]
                 if len(name) > COMPACT_NAME:
-                    name = name[: COMPACT_NAME - 1] + "…"
+                    # Keep both ends: "Community Hospital Ward A" and "… Ward B" must differ.
+                    head = (COMPACT_NAME - 1) * 2 // 3
+                    name = name[:head] + "…" + name[-(COMPACT_NAME - 1 - head) :]
                 table.add_row(
                     name, service.pathway, *(Text(str(n), justify="right") for n in numbers[2:]),
                     reported, key=service.id,
@@ -282,3 +286,17 @@ class CapacityScreen(HubScreen[None]):
         self.query_one("#history", Static).update(
             "\n".join(["Latest reports (newest first):", *lines]) if lines else "No reports yet."
         )
+
+
+def _shared_start(names: list[str]) -> str:
+    """The whole words (with their spaces) that begin every name, when there are several."""
+    if len(names) < 2:
+        return ""
+    first = names[0].split(" ")
+    words = 0
+    while words < len(first) - 1 and all(
+        name.split(" ")[: words + 1] == first[: words + 1] and len(name.split(" ")) > words + 1
+        for name in names
+    ):
+        words += 1
+    return " ".join(first[:words]) + " " if words else ""
