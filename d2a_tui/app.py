@@ -31,10 +31,11 @@ from d2a_tui.views import Card
 from d2a_tui.widgets.themes import DEFAULT_THEME, HIGH_CONTRAST_THEME, MONO, wants_mono
 
 if TYPE_CHECKING:
+    from textual.dom import DOMNode
+
     from d2a_tui.screens.board import BoardScreen
 
 T = TypeVar("T")
-
 
 
 class D2AApp(App[int]):
@@ -212,7 +213,7 @@ class D2AApp(App[int]):
         yield from super().get_system_commands(screen)
         # Every action the current screen offers, under its own words, with every key that does it.
         keys: dict[str, list[str]] = {}
-        found: dict[str, tuple[Binding, object]] = {}
+        found: dict[str, tuple[Binding, DOMNode]] = {}
         for key, active in screen.active_bindings.items():
             binding = active.binding
             if not binding.description or not active.enabled or active.node is self:
@@ -225,7 +226,7 @@ class D2AApp(App[int]):
             yield SystemCommand(
                 binding.tooltip or binding.description,
                 f"key{'s' if len(keys[action]) > 1 else ''}: {'  '.join(keys[action])}",
-                lambda node=node, action=action: self.call_later(node.run_action, action),  # type: ignore[attr-defined]
+                lambda node=node, action=action: self.call_later(node.run_action, action),
             )
 
 
