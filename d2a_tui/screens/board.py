@@ -334,12 +334,12 @@ class BoardScreen(QuickActions, HubScreen[None]):
         self._fetch(chained=False)
 
     @work(thread=True, group="poll", exit_on_error=False)
-    def _fetch(self, chained: bool) -> None:
+    def _fetch(self, chained: bool, full: bool = False) -> None:
         hub = self.app.hub
         position, loaded = self.position, self.loaded
         try:
             head = hub.head_position()
-            if not loaded or head < position:
+            if full or not loaded or head < position:
                 result: tuple[str, int, list[Card]] = ("load", head, hub.board())
             elif head == position:
                 result = ("same", head, [])
@@ -537,7 +537,7 @@ class BoardScreen(QuickActions, HubScreen[None]):
         self.app.notify(f"Sorted by {label}", timeout=2)
 
     def action_reload(self) -> None:
-        self.load()
+        self._fetch(chained=False, full=True)  # in the worker, like every read of the board
 
     # --- other screens -------------------------------------------------------------------------
 

@@ -155,7 +155,9 @@ async def test_undo_during_an_outage_keeps_the_change_to_undo_later(
         assert hub.journey(journey).card.column == "triage"
 
         outage.start()
+        await pilot.press("ctrl+r")  # reload the board: the read fails in its worker
         assert await wait_for(pilot, lambda: banner_up(app), seconds=8)
+        assert shown_ids(app, "triage") == [journey]  # the last board stays
         await pilot.press("u")
         await pilot.pause()
         assert said(app, "unavailable")
