@@ -232,7 +232,9 @@ def print_list_table(hub: Any, rows: list[Any], console: Any) -> None:
     columns: dict[str, list[str]] = {heading: [] for heading in LIST_HEADINGS}
     for card, stuck in rows:
         ready = (
-            f"{(now.date() - card.discharge_ready_date).days}d" if card.discharge_ready_date else ""
+            f"{hub.calendar.days_since(card.discharge_ready_date, now)}d"
+            if card.discharge_ready_date
+            else ""
         )
         values = (
             card.short_id, hub.flow.column(card.column).name, card.pathway or "",
