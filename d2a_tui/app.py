@@ -7,6 +7,7 @@ and drive it with Pilot.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 # Calm over SSH: Textual reads these when it is first imported, so they are set before that.
 # A user's own TEXTUAL_* settings win.
@@ -14,27 +15,31 @@ os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
 os.environ.setdefault("TEXTUAL_FPS", "20")
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.filter import NoColor
 from textual.screen import ModalScreen, Screen
 
 from d2a_tui.config import Settings
 from d2a_tui.domain.errors import D2AError
-from d2a_tui.hub import Change, Hub
-from d2a_tui.storage.db import DatabaseUnavailable
-from d2a_tui.storage.journeys import VersionConflict
+from d2a_tui.hub import Change, DatabaseUnavailable, Hub, VersionConflict
+from d2a_tui.screens.base import HubScreen
+from d2a_tui.screens.history import UndoHistory
 from d2a_tui.views import Card
+from d2a_tui.widgets.themes import DEFAULT_THEME, HIGH_CONTRAST_THEME, MONO, wants_mono
 
 if TYPE_CHECKING:
+    from textual.dom import DOMNode
+
     from d2a_tui.screens.board import BoardScreen
 
-DEFAULT_THEME = "ansi-dark"  # the terminal's own 16 colours: readable anywhere, over any link
+T = TypeVar("T")
 
 
 class D2AApp(App[int]):
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses live elsewhere
     TITLE = "d2a"
     SUB_TITLE = "Discharge to Assess hub"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -51,15 +56,25 @@ class D2AApp(App[int]):
         tick_interval: float = 5.0,
         background_sync: bool = True,
     ) -> None:
-        super().__init__()
+        settings = settings or Settings(database_url="", user=hub.actor.user)
+        mono = wants_mono(settings.theme)
+        # Without colour the terminal's own foreground and background are the only ones used.
+        super().__init__(ansi_color=True if mono else None)
+        if mono:
+            self.no_color = True
+            if not any(isinstance(f, NoColor) for f in self._filters):
+                self._filters.append(NoColor())  # NO_COLOR is unset: a mono terminal or theme
+            self.add_class("-mono")
+        self.register_theme(HIGH_CONTRAST_THEME)
         self.hub = hub
-        self.settings = settings or Settings(database_url="", user=hub.actor.user)
+        self.settings = settings
         self.poll_interval = poll_interval
         self.tick_interval = tick_interval
         self.background_sync = background_sync
         self.db_problem: str | None = None
-        self.undo_stack: list[Change] = []
-        self.redo_stack: list[Change] = []
+        self.history = UndoHistory()
+        # Why the last command was not done: "unavailable", "conflict" or "refused".
+        self.refused_because: str | None = None
         self.animation_level = "none"
 
     @property
@@ -73,7 +88,9 @@ class D2AApp(App[int]):
 
     def on_mount(self) -> None:
         theme = self.settings.theme or DEFAULT_THEME
-        if theme in self.available_themes:
+        if theme == MONO:
+            self.theme = DEFAULT_THEME
+        elif theme in self.available_themes:
             self.theme = theme
         else:
             self.theme = DEFAULT_THEME
@@ -102,8 +119,12 @@ class D2AApp(App[int]):
 
     # --- commands, shared by every screen -----------------------------------------------------
 
-    def command(self, make: Callable[[], Change], *, record: bool = True) -> Change | None:
-        """Run one Hub command; on success patch the board, else say why. Nothing half-done."""
+    def command(self, make: Callable[[], T], *, record: bool = True) -> T | None:
+        """Run one write; on success patch the board, else say why. Nothing half-done.
+
+        Every write of every screen comes here: a journey's change (a `Change`, kept for undo
+        when `record`) or any other, such as a capacity report."""
+        self.refused_because = "unavailable"
         if self.db_problem is not None:
             self.notify(
                 "The database is unavailable, so nothing was changed. "
@@ -119,16 +140,19 @@ class D2AApp(App[int]):
             self.notify(str(error), title="Not saved", severity="error")
             return None
         except VersionConflict as error:
+            self.refused_because = "conflict"
             self.notify(str(error), title="Changed by someone else", severity="warning", timeout=8)
             self.poll_now()
             return None
         except D2AError as error:
+            self.refused_because = "refused"
             self.notify(str(error), title="Not done", severity="warning", timeout=6)
             return None
-        if record:
-            self.undo_stack.append(change)
-            self.redo_stack.clear()
-        self.apply_cards([change.card])
+        self.refused_because = None
+        if isinstance(change, Change):
+            if record:
+                self.history.record(change)
+            self.apply_cards([change.card])
         return change
 
     def _board(self) -> BoardScreen | None:
@@ -151,24 +175,23 @@ class D2AApp(App[int]):
 
     # --- the database coming and going --------------------------------------------------------
 
-    @staticmethod
-    def is_unavailable(error: Exception) -> bool:
-        return isinstance(error, DatabaseUnavailable)
+    def _hub_screens(self) -> list[HubScreen[Any]]:
+        return [screen for screen in self.screen_stack if isinstance(screen, HubScreen)]
 
     def database_lost(self, problem: str) -> None:
         first = self.db_problem is None
         self.db_problem = problem
-        board = self._board()
-        if board is not None:
-            board.refresh_status()
+        for screen in self._hub_screens():
+            screen.refresh_status()
         if first:
             self.notify(problem, title="Database unavailable", severity="error", timeout=8)
 
     def database_back(self) -> None:
+        if self.db_problem is None:
+            return
         self.db_problem = None
-        board = self._board()
-        if board is not None:
-            board.refresh_status()
+        for screen in self._hub_screens():
+            screen.database_back()
         self.notify("The database is back; the board is live again", title="Reconnected")
 
     def status_text(self) -> str:
@@ -188,20 +211,21 @@ class D2AApp(App[int]):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        # Every action the current screen offers, under its own words, with the key that does it.
-        seen: set[str] = set()
+        # Every action the current screen offers, under its own words, with every key that does it.
+        keys: dict[str, list[str]] = {}
+        found: dict[str, tuple[Binding, DOMNode]] = {}
         for key, active in screen.active_bindings.items():
             binding = active.binding
-            if not binding.description or binding.action in seen or not active.enabled:
+            if not binding.description or not active.enabled or active.node is self:
                 continue
-            seen.add(binding.action)
-            if active.node is self:
-                continue
-            node = active.node
-            action = binding.action
+            found.setdefault(binding.action, (binding, active.node))
+            shown = self.get_key_display(binding.with_key(key))
+            if shown not in keys.setdefault(binding.action, []):
+                keys[binding.action].append(shown)
+        for action, (binding, node) in found.items():
             yield SystemCommand(
-                binding.description,
-                f"key: {self.get_key_display(binding) or key}",
+                binding.tooltip or binding.description,
+                f"key{'s' if len(keys[action]) > 1 else ''}: {'  '.join(keys[action])}",
                 lambda node=node, action=action: self.call_later(node.run_action, action),
             )
 

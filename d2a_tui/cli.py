@@ -215,48 +215,66 @@ def cmd_list(args: argparse.Namespace) -> int:
         print_json([card_json(card, stuck) for card, stuck in rows])
         return 0
     from rich.console import Console
+
+    print_list_table(hub, rows, Console())
+    return 0
+
+
+# Least useful first: what goes when the terminal is too narrow for every column. The name never
+# goes; the pathway is in the column's name, and the ward, delay and NHS number are on `d2a show`.
+LIST_DROP_ORDER = ("path", "ward/bed", "delay", "NHS no.", "ready", "in column", "column")
+
+
+LIST_HEADINGS = ("id", "column", "path", "NHS no.", "name", "ward/bed", "in column", "ready",
+                 "delay", "stuck")  # fmt: skip
+
+
+def print_list_table(hub: Any, rows: list[Any], console: Any) -> None:
+    """The open journeys as a table as wide as the terminal: columns that do not fit are left
+    out, least useful first, rather than squeezing the name. Piped, every column, unwrapped."""
+    from rich.cells import cell_len
     from rich.table import Table
 
     from d2a_tui.domain.nhs_number import format_nhs_number
     from d2a_tui.domain.timefmt import humanise
 
     now = hub.now()
-    table = Table(title=f"{len(rows)} open journeys", expand=False)
-    for heading in (
-        "id",
-        "column",
-        "path",
-        "NHS no.",
-        "name",
-        "ward/bed",
-        "in column",
-        "ready",
-        "delay",
-        "stuck",
-    ):
-        table.add_column(heading, no_wrap=heading != "name")
-    styles = {"ok": "", "amber": "yellow", "red": "bold red"}
+    columns: dict[str, list[str]] = {heading: [] for heading in LIST_HEADINGS}
     for card, stuck in rows:
         ready = (
             f"{hub.calendar.days_since(card.discharge_ready_date, now)}d"
             if card.discharge_ready_date
             else ""
         )
-        table.add_row(
-            card.short_id,
-            hub.flow.column(card.column).name,
-            card.pathway or "",
-            format_nhs_number(card.nhs_number),
-            card.name,
+        values = (
+            card.short_id, hub.flow.column(card.column).name, card.pathway or "",
+            format_nhs_number(card.nhs_number), card.name,
             "/".join(part for part in (card.ward, card.bed) if part),
-            humanise(now - card.entered_column_at),
-            ready,
-            card.delay_reason or "",
+            humanise(now - card.entered_column_at), ready, card.delay_reason or "",
             stuck.level.label,
-            style=styles[stuck.level.label],
-        )
-    Console().print(table)
-    return 0
+        )  # fmt: skip
+        for heading, value in zip(columns, values, strict=True):
+            columns[heading].append(value)
+
+    def width(headings: list[str]) -> int:
+        # Each column: its widest cell, a space either side and a rule; one more rule at the end.
+        return 1 + sum(3 + max(map(cell_len, [h, *columns[h]])) for h in headings)
+
+    shown = list(columns)
+    if console.is_terminal:
+        for heading in LIST_DROP_ORDER:
+            if width(shown) <= console.width:
+                break
+            shown.remove(heading)
+    else:
+        console.width = max(console.width, width(shown))  # a pipe gets whole lines
+    table = Table(title=f"{len(rows)} open journeys", expand=False)
+    for heading in shown:
+        table.add_column(heading, no_wrap=heading != "name")
+    styles = {"ok": "", "amber": "yellow", "red": "bold red"}
+    for index, (_, stuck) in enumerate(rows):
+        table.add_row(*(columns[h][index] for h in shown), style=styles[stuck.level.label])
+    console.print(table)
 
 
 def cmd_show(args: argparse.Namespace) -> int:

@@ -184,6 +184,8 @@ def _move(flow: Flow, state: JourneyState, args: dict[str, Any], today: date) ->
         "pathway": target.pathway or state.pathway,
         "previous_pathway": state.pathway,
         "discharged": source.in_hospital and not target.in_hospital and state.discharged_at is None,
+        # The clock it had: undoing the move gives it back rather than restarting it.
+        "previous_entered_at": state.entered_column_at.isoformat(),
     }
     if "outcome" in target.needs:
         outcome = args.get("outcome")
@@ -218,6 +220,7 @@ def _reopen(flow: Flow, state: JourneyState, args: dict[str, Any], today: date) 
         # its discharge is undone and the real one, later, is a discharge again.
         "undischarged": bool(args.get("undischarged", False))
         or (target.in_hospital and state.discharged_at is not None),
+        "previous_entered_at": state.entered_column_at.isoformat(),
     }
 
 
@@ -336,20 +339,51 @@ _HANDLERS = {
 }
 
 
+def _still_as_left(state: JourneyState, target: Event) -> bool:
+    """An earlier change may be undone while what it set still stands and the journey's latest
+    change is by the same user: undoing, step by step, two moves of one card."""
+    if state.updated_by != target.actor or target.seq > state.version:
+        return False
+    p = target.payload
+    match target.kind:
+        case EventKind.MOVED | EventKind.CLOSED | EventKind.REOPENED:
+            return state.column == p.get("to")
+        case EventKind.DELAY_SET:
+            return state.delay_reason == p.get("code")
+        case EventKind.DELAY_CLEARED:
+            return state.delay_reason is None
+        case EventKind.READY_DATE_SET:
+            return _iso(state.discharge_ready_date) == p.get("date")
+        case EventKind.EXPECTED_DATE_SET:
+            return _iso(state.expected_discharge_date) == p.get("date")
+        case EventKind.ASSIGNED:
+            return state.assigned_to == p.get("to")
+        case EventKind.WARD_SET:
+            return (state.ward, state.bed) == (p.get("ward"), p.get("bed"))
+    return False  # notes and acknowledgements: only the latest step
+
+
 def compensate(state: JourneyState, target: Event) -> Decision:
-    """The event that undoes `target`, which must still be the journey's latest step.
+    """The event that undoes `target`: the journey's latest step, or an earlier one of the same
+    user whose effect still stands (`_still_as_left`).
 
     Undo never deletes: it appends the inverse, so undoing an undo redoes, and the log keeps both.
     """
     if target.journey_id != state.id:
         # An event of another journey: undoing it here would write that journey's inverse here.
         raise FieldRejected("wrong_journey", "cannot undo: that change belongs to another journey")
-    if target.seq != state.version:
+    if target.seq != state.version and not _still_as_left(state, target):
         raise NotAllowed(
             f"cannot undo: the journey has changed since (by {state.updated_by}), undo their change first"
         )
     p = target.payload
     undoes = {"undoes": target.event_id}
+    # A move's undo puts the journey back with the clock it had (a red card stays red); the
+    # undo records the clock it replaces, so that undoing the undo restores that in turn.
+    clock = {
+        "entered_at": p.get("previous_entered_at"),
+        "previous_entered_at": state.entered_column_at.isoformat(),
+    }
     match target.kind:
         case EventKind.MOVED:
             return EventKind.MOVED, {
@@ -359,6 +393,7 @@ def compensate(state: JourneyState, target: Event) -> Decision:
                 "previous_pathway": state.pathway,
                 "discharged": bool(p.get("undischarged")),
                 "undischarged": bool(p.get("discharged")),
+                **clock,
                 **undoes,
             }
         case EventKind.CLOSED:
@@ -370,6 +405,7 @@ def compensate(state: JourneyState, target: Event) -> Decision:
                 "previous_outcome": p.get("outcome"),
                 "previous_destination": p.get("destination"),
                 "undischarged": bool(p.get("discharged")),
+                **clock,
                 **undoes,
             }
         case EventKind.REOPENED:
@@ -381,6 +417,7 @@ def compensate(state: JourneyState, target: Event) -> Decision:
                 "outcome": p.get("previous_outcome") or "other",
                 "destination": p.get("previous_destination"),
                 "discharged": bool(p.get("undischarged")),
+                **clock,
                 **undoes,
             }
         case EventKind.DELAY_SET:

@@ -120,7 +120,9 @@ def _changes(state: JourneyState, event: Event) -> dict[str, Any]:
         case EventKind.MOVED | EventKind.CLOSED | EventKind.REOPENED:
             if payload["from"] != state.column:
                 raise ReplayError(f"move from {payload['from']} but journey is in {state.column}")
-            changes: dict[str, Any] = {"column": payload["to"], "entered_column_at": at}
+            # An undone move restores the clock the journey had (`entered_at`); a move starts it.
+            entered = _datetime(payload.get("entered_at")) or at
+            changes: dict[str, Any] = {"column": payload["to"], "entered_column_at": entered}
             if "pathway" in payload:
                 changes["pathway"] = payload["pathway"]
             if payload.get("discharged") and state.discharged_at is None:

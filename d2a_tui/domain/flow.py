@@ -101,19 +101,43 @@ class Flow:
                 f"from {source.name} a journey can move to: {allowed}"
             )
 
-    def neighbour(self, from_id: str, step: int) -> Column | None:
-        """The nearest column in board order, left (step -1) or right (+1), that is an allowed move.
+    def neighbour(self, from_id: str, step: int, pathway: str | None = None) -> Column | None:
+        """The next (+1) or previous (-1) step on the journey's own pathway: the nearest column
+        in board order that is an allowed move and keeps the pathway, or None.
 
-        The closed column is skipped: closing needs an outcome, so it is never a one-key move.
+        `pathway` is the journey's pathway (the source column's when it has one). A column of
+        another pathway is never a one-key move, nor is choosing a first pathway: changing
+        someone's pathway is a decision, made by naming the column (`m`, `d2a move`). The closed
+        column is skipped too: closing needs an outcome.
         """
         source = self.column(from_id)
-        index = self.position(from_id) + step
+        keep = source.pathway or pathway
+        for candidate in self._beside(source, step):
+            if candidate.pathway is None or candidate.pathway == keep:
+                return candidate
+        return None
+
+    def pathway_changes(self, from_id: str, step: int, pathway: str | None = None) -> list[Column]:
+        """The allowed one-step moves in that direction that `neighbour` refuses because they
+        would change (or choose) the journey's pathway: what to say when nothing moved."""
+        source = self.column(from_id)
+        keep = source.pathway or pathway
+        return [
+            candidate
+            for candidate in self._beside(source, step)
+            if candidate.pathway is not None and candidate.pathway != keep
+        ]
+
+    def _beside(self, source: Column, step: int) -> list[Column]:
+        """Allowed moves needing nothing, nearest first, on one side of `source` in board order."""
+        index = self.position(source.id) + step
+        found = []
         while 0 <= index < len(self.columns):
             candidate = self.columns[index]
             if candidate.id in source.moves and not candidate.needs:
-                return candidate
+                found.append(candidate)
             index += step
-        return None
+        return found
 
     def to_dict(self) -> dict[str, Any]:
         return {

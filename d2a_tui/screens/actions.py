@@ -1,7 +1,8 @@
 """The quick actions on a selected journey, shared by the board and the journey screen.
 
-Every action ends in one Hub command through `D2AApp.command`, which refuses while the database
-is away, turns errors into a notification that says why, and keeps the session's undo history.
+Every action ends in one Hub command through the app's command runner, which refuses while the
+database is away, turns errors into a notification that says why, and keeps the session's undo
+history (`u` goes back step by step, `U` forward again).
 """
 
 from __future__ import annotations
@@ -16,16 +17,30 @@ from d2a_tui.domain.outcomes import DESTINATIONS, OUTCOMES
 from d2a_tui.hub import Change
 from d2a_tui.screens.pickers import CLEAR, Choice, ChoiceScreen, TextPrompt, parse_user_date
 from d2a_tui.views import Card
-from d2a_tui.widgets.card import describe, who
+from d2a_tui.widgets.card import done_words, who
 
 if TYPE_CHECKING:
-    from d2a_tui.app import D2AApp
+    from d2a_tui.screens.base import HostApp
 
 NO_DESTINATION = "\x00none"
 
 QUICK_BINDINGS: list[BindingType] = [
-    Binding("shift+left,H", "move_step(-1)", "Move left", show=False, id="card.move_left"),
-    Binding("shift+right,L", "move_step(1)", "Move", id="card.move_right", key_display="⇧←→"),
+    Binding(
+        "shift+left,H",
+        "move_step(-1)",
+        "Move left",
+        show=False,
+        id="card.move_left",
+        tooltip="Move left: the previous step on the journey's own pathway",
+    ),
+    Binding(
+        "shift+right,L",
+        "move_step(1)",
+        "Move",
+        id="card.move_right",
+        key_display="⇧←→",
+        tooltip="Move right: the next step on the journey's own pathway",
+    ),
     Binding("m", "move_to", "Move to…", id="card.move_to"),
     Binding("r", "delay", "Delay", id="card.delay"),
     Binding("n", "note", "Note", show=False, id="card.note"),
@@ -41,7 +56,7 @@ class QuickActions:
 
     # Screens list QUICK_BINDINGS in their own BINDINGS: Textual only merges DOMNode classes'.
 
-    app: D2AApp
+    app: HostApp
 
     # --- what the screen provides --------------------------------------------------------------
 
@@ -74,9 +89,19 @@ class QuickActions:
         if card is None:
             return
         flow = self.app.hub.flow
-        target = flow.neighbour(card.column, step)
+        target = flow.neighbour(card.column, step, card.pathway)
         if target is None:
-            # Nothing beside it is allowed: at the board's edge say nothing, else say why not.
+            # A pathway is changed only by naming the column; at the board's edge say nothing.
+            changes = flow.pathway_changes(card.column, step, card.pathway)
+            if changes:
+                names = ", ".join(column.name for column in changes)
+                self.app.notify(
+                    f"The next step would change the pathway ({names}): "
+                    "press m and choose the column",
+                    title="Not moved",
+                    severity="warning",
+                )
+                return
             open_ids = [column.id for column in flow.open_columns]
             index = open_ids.index(card.column) + step if card.column in open_ids else -1
             if 0 <= index < len(open_ids):
@@ -248,23 +273,36 @@ class QuickActions:
         )
 
     def action_undo(self) -> None:
-        history = self.app.undo_stack
-        if not history:
-            self.app.notify("Nothing of yours to undo in this session", severity="warning")
+        history = self.app.history
+        if not history.undo:
+            self.app.notify("Nothing of yours to undo while the board is open", severity="warning")
             return
-        last = history.pop()
+        last = history.undo[-1]
         change = self._do(lambda: self.app.hub.undo(last.event), record=False)
-        if change is not None:
-            self.app.redo_stack.append(change)
-            self.app.notify(f"Undone: {describe(last.event, self.app.hub.flow)}", timeout=4)
+        if change is None:
+            if self.app.refused_because != "unavailable":
+                # The rules refuse it now (the journey changed since): it cannot come back, so
+                # the next undo goes further back rather than stopping here for good.
+                history.undo.pop()
+            return
+        history.undo.pop()
+        history.redo.append(change)
+        self.app.notify(f"Undid: {self._words(last)}", timeout=5)
 
     def action_redo(self) -> None:
-        history = self.app.redo_stack
-        if not history:
+        history = self.app.history
+        if not history.redo:
             self.app.notify("Nothing to redo", severity="warning")
             return
-        last = history.pop()
+        last = history.redo[-1]
         change = self._do(lambda: self.app.hub.undo(last.event), record=False)
-        if change is not None:
-            self.app.undo_stack.append(change)
-            self.app.notify(f"Redone: {describe(change.event, self.app.hub.flow)}", timeout=4)
+        if change is None:
+            if self.app.refused_because != "unavailable":
+                history.redo.pop()
+            return
+        history.redo.pop()
+        history.undo.append(change)
+        self.app.notify(f"Redid: {self._words(change)}", timeout=5)
+
+    def _words(self, change: Change) -> str:
+        return done_words(change.event, change.card, self.app.hub.flow, self.app.privacy)

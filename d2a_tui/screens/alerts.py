@@ -4,6 +4,8 @@
 log) and how long to snooze it (default 24h, at most 7 days). `s` shows or hides snoozed alerts.
 While the screen is open it looks again every ALERT_POLL seconds; a journey that newly turns red
 raises a notification, and rings the terminal bell when the bell is enabled in the settings.
+Every look runs in a worker (`HubScreen`); with the database away the last list stays under the
+banner, and an acknowledgement is refused with the reason, through the app's command runner.
 """
 
 from __future__ import annotations
@@ -14,11 +16,11 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen, Screen
+from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Input, Label, Static
 
-from d2a_tui.domain.errors import D2AError
 from d2a_tui.domain.timefmt import humanise
+from d2a_tui.screens.base import DatabaseBanner, HubScreen
 
 ALERT_POLL = 30.0
 LEVEL_STYLE = {"red": "bold red", "amber": "yellow"}
@@ -66,7 +68,8 @@ class AcknowledgeScreen(ModalScreen[tuple[str, str] | None]):
         self.dismiss(None)
 
 
-class AlertsScreen(Screen[None]):
+class AlertsScreen(HubScreen[None]):
+    SHOWING = "the alerts"
     DEFAULT_CSS = """
     AlertsScreen #alerts-title { height: 1; padding: 0 1; text-style: bold; }
     AlertsScreen #alerts { height: 1fr; }
@@ -88,6 +91,7 @@ class AlertsScreen(Screen[None]):
         self.seen_red: set[str] | None = None
 
     def compose(self) -> ComposeResult:
+        yield DatabaseBanner()
         yield Static("Alerts", id="alerts-title")
         table = DataTable(id="alerts", cursor_type="row", zebra_stripes=True)
         table.add_columns("Level", "Who", "Where", "Path", "Ready", "LoS", "In column",
@@ -97,8 +101,8 @@ class AlertsScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.refresh_status()
         self.reload()
-        _, self.seen_red = self.hub.alerts.newly_red(None)
         self.query_one("#alerts", DataTable).focus()
         if self.poll:
             self.set_interval(self.poll, self.check_new_reds)
@@ -108,7 +112,20 @@ class AlertsScreen(Screen[None]):
         return card.initials if initials else card.name
 
     def reload(self) -> None:
-        self.alerts = self.hub.alerts.list(include_snoozed=self.show_snoozed)
+        alerts, show_snoozed = self.hub.alerts, self.show_snoozed
+
+        def fetch() -> tuple[list[Any], set[str] | None]:
+            shown = alerts.list(include_snoozed=show_snoozed)
+            # What is red when the screen opens is on it already: only later reds are news.
+            seen = None if self.seen_red is not None else alerts.newly_red(None)[1]
+            return shown, seen
+
+        self.read(fetch, self._show)
+
+    def _show(self, fetched: tuple[list[Any], set[str] | None]) -> None:
+        self.alerts, seen = fetched
+        if self.seen_red is None:
+            self.seen_red = seen
         table = self.query_one("#alerts", DataTable)
         keep = table.cursor_row
         table.clear()
@@ -163,7 +180,13 @@ class AlertsScreen(Screen[None]):
         self._show_why()
 
     def check_new_reds(self) -> None:
-        fresh, self.seen_red = self.hub.alerts.newly_red(self.seen_red)
+        if self.seen_red is None:
+            return  # the first read has not come back yet
+        alerts, seen = self.hub.alerts, set(self.seen_red)
+        self.read(lambda: alerts.newly_red(seen), self._new_reds, group="new-reds")
+
+    def _new_reds(self, result: tuple[list[Any], set[str]]) -> None:
+        fresh, self.seen_red = result
         if not fresh:
             return
         for alert in fresh[:3]:
@@ -200,11 +223,11 @@ class AlertsScreen(Screen[None]):
             if answer is None:
                 return
             reason, snooze = answer
-            try:
-                change = self.hub.alerts.acknowledge(journey_id, reason, snooze=snooze)
-            except D2AError as error:
-                self.notify(str(error), severity="error", timeout=6)
-                return
+            change = self.run_command(
+                lambda: self.hub.alerts.acknowledge(journey_id, reason, snooze=snooze)
+            )
+            if change is None:
+                return  # refused or not saved; the runner said why
             until = change.card.acknowledged_until
             self.notify(
                 f"Acknowledged; snoozed until {until.astimezone():%d %b %H:%M}"

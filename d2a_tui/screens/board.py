@@ -18,7 +18,6 @@ from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, HorizontalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from d2a_tui.domain.errors import D2AError
@@ -26,6 +25,7 @@ from d2a_tui.domain.stuck import Level
 from d2a_tui.domain.timefmt import humanise
 from d2a_tui.hub import Change
 from d2a_tui.screens.actions import QUICK_BINDINGS, QuickActions
+from d2a_tui.screens.base import DatabaseBanner, HubScreen
 from d2a_tui.views import Card
 from d2a_tui.widgets.board_column import BoardColumn, CardClicked
 from d2a_tui.widgets.board_model import SORTS, BoardModel
@@ -33,7 +33,7 @@ from d2a_tui.widgets.card import CARD_HEIGHT, SYMBOLS, who
 from d2a_tui.widgets.sync_status import SyncStatusBar, is_replica
 
 if TYPE_CHECKING:
-    from d2a_tui.app import D2AApp
+    from d2a_tui.screens.base import HostApp
 
 # Screens other parts of d2a provide; imported only when asked for, so the board never waits on them.
 OTHER_SCREENS: dict[str, tuple[str, str, str]] = {
@@ -52,8 +52,9 @@ class BoardScroll(HorizontalScroll, can_focus=False):
     """Holds the columns; scrolls sideways when they do not all fit (80 columns, many columns)."""
 
 
-class BoardScreen(QuickActions, Screen[None]):
-    app: D2AApp
+class BoardScreen(QuickActions, HubScreen[None]):
+    app: HostApp
+    SHOWING = "the board"
     AUTO_FOCUS = ""  # keys belong to the board, not to the hidden filter box
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -67,7 +68,8 @@ class BoardScreen(QuickActions, Screen[None]):
         Binding("pageup", "page(-1)", "Page up", show=False, id="board.page_up"),
         Binding("home,g", "edge(-1)", "First card", show=False, id="board.first"),
         Binding("end,G", "edge(1)", "Last card", show=False, id="board.last"),
-        Binding("enter", "open", "Open", id="board.open"),
+        # Enter opens, as everywhere: the footer's room goes to keys nobody could guess.
+        Binding("enter", "open", "Open", show=False, id="board.open"),
         Binding("N", "refer", "Refer", id="board.refer"),
         Binding("slash", "filter", "Filter", id="board.filter"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="board.clear_filter"),
@@ -79,8 +81,9 @@ class BoardScreen(QuickActions, Screen[None]):
         Binding(
             "exclamation_mark", "open_screen('alerts')", "Alerts", show=False, id="board.alerts"
         ),
-        Binding("C", "open_screen('conflicts')", "Conflicts", show=False, id="board.conflicts"),
-        Binding("S", "sync", "Sync now", show=False, id="board.sync"),
+        # In the footer on a replica, where they matter (and nowhere on a shared database).
+        Binding("S", "sync", "Sync", id="board.sync"),
+        Binding("C", "open_screen('conflicts')", "Conflicts", id="board.conflicts"),
     ]
 
     def __init__(self) -> None:
@@ -102,7 +105,7 @@ class BoardScreen(QuickActions, Screen[None]):
         self.columns = [
             BoardColumn(column, self.model, app.settings.privacy) for column in self.model.columns
         ]
-        yield Static("", id="banner")
+        yield DatabaseBanner(id="banner")
         search = Input(placeholder=FILTER_HELP, id="filter", compact=True)
         search.cursor_blink = False
         yield search
@@ -114,7 +117,8 @@ class BoardScreen(QuickActions, Screen[None]):
             if is_replica(app.hub):
                 yield SyncStatusBar(app.hub, id="sync-status")
             yield Static("", id="status")
-        yield Footer(compact=True)
+        # The palette is on ctrl+p and in `?`: at 80 columns its hint would push keys off.
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.load()
@@ -144,8 +148,12 @@ class BoardScreen(QuickActions, Screen[None]):
         return self.app.hub.capacity.places_by_pathway()
 
     def on_screen_resume(self) -> None:
-        # Back from the capacity screen, say: the user may just have reported vacancies.
+        # (HubScreen's handler runs too: Textual calls each class's.) Back from the capacity screen, say: the user may just have reported vacancies.
         self._places_read_at = -PLACES_EVERY
+
+    def database_back(self) -> None:
+        # The poll that found the database back is already fetching what changed meanwhile.
+        self.refresh_status()
 
     def show_board(
         self, position: int, cards: Iterable[Card], places: dict[str, int] | None = None
@@ -326,12 +334,12 @@ class BoardScreen(QuickActions, Screen[None]):
         self._fetch(chained=False)
 
     @work(thread=True, group="poll", exit_on_error=False)
-    def _fetch(self, chained: bool) -> None:
+    def _fetch(self, chained: bool, full: bool = False) -> None:
         hub = self.app.hub
         position, loaded = self.position, self.loaded
         try:
             head = hub.head_position()
-            if not loaded or head < position:
+            if full or not loaded or head < position:
                 result: tuple[str, int, list[Card]] = ("load", head, hub.board())
             elif head == position:
                 result = ("same", head, [])
@@ -446,14 +454,7 @@ class BoardScreen(QuickActions, Screen[None]):
         if status != self._status_shown:  # its width may change: only then lay out again
             self._status_shown = status
             self.query_one("#status", Static).update(status)
-        banner = self.query_one("#banner", Static)
-        problem = self.app.db_problem
-        banner.display = problem is not None
-        if problem is not None:
-            banner.update(
-                f"⚠ Database unavailable — showing the board as last seen; changes are refused "
-                f"until it is back. Retrying… ({problem})"
-            )
+        self.query_one(DatabaseBanner).show_problem(self.app.db_problem, self.SHOWING)
         self.refresh_why()
 
     def refresh_why(self) -> None:
@@ -536,7 +537,7 @@ class BoardScreen(QuickActions, Screen[None]):
         self.app.notify(f"Sorted by {label}", timeout=2)
 
     def action_reload(self) -> None:
-        self.load()
+        self._fetch(chained=False, full=True)  # in the worker, like every read of the board
 
     # --- other screens -------------------------------------------------------------------------
 
@@ -570,6 +571,11 @@ class BoardScreen(QuickActions, Screen[None]):
             self.app.notify(f"{label} is not available yet", severity="warning")
             return
         self.app.push_screen(screen_class(self.app.hub))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "sync" or (action == "open_screen" and parameters == ("conflicts",)):
+            return is_replica(self.app.hub)
+        return True
 
     def action_sync(self) -> None:
         bars = self.query(SyncStatusBar)

@@ -24,7 +24,7 @@ from d2a_tui.widgets.card import who
 from d2a_tui.widgets.sync_status import SyncStatusBar, is_replica
 
 if TYPE_CHECKING:
-    from d2a_tui.app import D2AApp
+    from d2a_tui.screens.base import HostApp
 
 RESOLUTION_WORDS = {
     "mine": "✓ re-applied mine",
@@ -34,7 +34,7 @@ RESOLUTION_WORDS = {
 
 
 class ConflictsScreen(Screen[None]):
-    app: D2AApp
+    app: HostApp
 
     DEFAULT_CSS = """
     ConflictsScreen { layout: vertical; }

@@ -12,16 +12,15 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 
 from d2a_tui.domain.delays import DELAY_REASONS
 from d2a_tui.domain.flow import PATHWAYS
 from d2a_tui.domain.timefmt import humanise
+from d2a_tui.screens.base import DatabaseBanner, HubScreen
 from d2a_tui.widgets.charts import Bar, BarChart, Series, TimeChart
 
 PERIODS = {"1": 7, "2": 30, "3": 90, "4": 365}
@@ -29,7 +28,8 @@ STAGE_LABELS = {"hospital": "Hospital", "P1": "P1 at home", "P2": "P2 bed", "P3"
 REFRESH_SECONDS = 60.0
 
 
-class DashboardScreen(Screen[None]):
+class DashboardScreen(HubScreen[None]):
+    SHOWING = "the dashboard"
     DEFAULT_CSS = """
     DashboardScreen #dash-title { height: 1; padding: 0 1; text-style: bold; }
     /* The tabs fill what the title leaves and scroll inside, so the title never scrolls away. */
@@ -62,6 +62,7 @@ class DashboardScreen(Screen[None]):
         self.live = live
 
     def compose(self) -> ComposeResult:
+        yield DatabaseBanner()
         yield Static("Dashboard", id="dash-title")
         with TabbedContent(id="tabs", initial="operational"):
             with TabPane("Operational", id="operational"), VerticalScroll():
@@ -84,27 +85,34 @@ class DashboardScreen(Screen[None]):
                 yield BarChart("Moves between columns (red: 90th percentile wait before the "
                                "move past the column's red time)", label_width=34,
                                id="moves")  # fmt: skip
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        # The first figures are drawn before the screen shows (≤ 1 s on a region); later ones
-        # come from a worker, and the next refresh is scheduled only when it is done.
-        self.apply(self.hub.reports.operational(), self.hub.capacity.gap_by_pathway(),
-                   self.hub.reports.strategic(self.days))  # fmt: skip
-        if self.live:
-            self.set_timer(REFRESH_SECONDS, self.refresh_in_background)
+        self.refresh_status()
+        self.reload()
 
-    @work(thread=True, exclusive=True, group="dashboard")
+    def reload(self) -> None:
+        # In a worker (a region's figures take a moment); the next refresh is scheduled only when
+        # one is done, so refreshes never pile up, and a failed one keeps the last figures.
+        hub, days = self.hub, self.days
+
+        def fetch() -> tuple[Any, Any, Any]:
+            return hub.reports.operational(), hub.capacity.gap_by_pathway(), hub.reports.strategic(days)
+
+        self.read(fetch, self._refreshed, group="dashboard", failed=self._failed)
+
     def refresh_in_background(self) -> None:
-        figures = (
-            self.hub.reports.operational(),
-            self.hub.capacity.gap_by_pathway(),
-            self.hub.reports.strategic(self.days),
-        )
-        self.app.call_from_thread(self._refreshed, *figures)
+        if self.is_attached:
+            self.reload()
 
-    def _refreshed(self, *figures: Any) -> None:
+    def _refreshed(self, figures: tuple[Any, Any, Any]) -> None:
         self.apply(*figures)
+        self._schedule()
+
+    def _failed(self, error: Exception) -> None:
+        self._schedule()
+
+    def _schedule(self) -> None:
         if self.live:
             self.set_timer(REFRESH_SECONDS, self.refresh_in_background)
 
@@ -189,20 +197,21 @@ class DashboardScreen(Screen[None]):
     def action_period(self, days: int) -> None:
         self.days = days
         self.action_show("strategic")
-        self.apply(self.hub.reports.operational(), self.hub.capacity.gap_by_pathway(),
-                   self.hub.reports.strategic(days))  # fmt: skip
+        self.reload()
 
     def action_reload(self) -> None:
-        self.action_period(self.days)
+        self.reload()
 
     def action_reports(self) -> None:
         self.app.push_screen(ReportScreen(self.hub, days=self.days))
 
 
-class ReportScreen(Screen[None]):
+class ReportScreen(HubScreen[None]):
     """The reports, from the dashboard: `s` sitrep (today, with the weekly and monthly parts),
     `l` length of stay, `f` flow and `t` moves between columns over the dashboard's period; `e`
     saves the one shown as CSV."""
+
+    SHOWING = "the report"
 
     DEFAULT_CSS = """
     ReportScreen #report-title { height: auto; padding: 0 1; text-style: bold; }
@@ -222,32 +231,45 @@ class ReportScreen(Screen[None]):
         self.hub = hub
         self.days = days
         self.report: Any = None
+        self.shown = "sitrep"
 
     def compose(self) -> ComposeResult:
+        yield DatabaseBanner()
         yield Static("", id="report-title")
         yield VerticalScroll(id="report-tables")
         yield Footer()
 
     def on_mount(self) -> None:
+        self.refresh_status()
         self.action_show("sitrep")
 
     def action_back(self) -> None:
         self.dismiss()
 
+    def reload(self) -> None:
+        self.action_show(self.shown)
+
     def action_show(self, name: str) -> None:
         from datetime import timedelta
 
-        reports = self.hub.reports
-        last = reports.today()
-        first = last - timedelta(days=self.days - 1)
-        if name == "sitrep":
-            self.report = reports.sitrep(last, week=True, month=True)
-        elif name == "los":
-            self.report = reports.los(first, last)
-        elif name == "transitions":
-            self.report = reports.transitions(first, last)
-        else:
-            self.report = reports.flow(first, last)
+        self.shown = name
+        reports, days = self.hub.reports, self.days
+
+        def fetch() -> Any:
+            last = reports.today()
+            first = last - timedelta(days=days - 1)
+            if name == "sitrep":
+                return reports.sitrep(last, week=True, month=True)
+            if name == "los":
+                return reports.los(first, last)
+            if name == "transitions":
+                return reports.transitions(first, last)
+            return reports.flow(first, last)
+
+        self.read(fetch, self._show_report)
+
+    def _show_report(self, report: Any) -> None:
+        self.report = report
         self.query_one("#report-title", Static).update(self.report.title)
         holder = self.query_one("#report-tables", VerticalScroll)
         holder.remove_children()

@@ -22,6 +22,8 @@ LEGEND = (
     "gap: places open minus people awaiting (gap −4: four more people than places)\n"
     "Filter words: any part of a name, NHS number, ward or bed; P1; a delay code; "
     "stuck, red, amber; mine\n"
+    "⇧←→ steps along the journey's own pathway; a pathway changes only with m, naming the "
+    "column. u undoes your changes one by one, U redoes\n"
     'Remap a key in the config file:  [keys]  card.move_right = "ctrl+right"'
 )
 

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from d2a_tui.domain.delays import delay_reason
@@ -18,13 +17,14 @@ from d2a_tui.domain.nhs_number import format_nhs_number
 from d2a_tui.domain.outcomes import OUTCOMES
 from d2a_tui.domain.stuck import los_band
 from d2a_tui.domain.timefmt import humanise
-from d2a_tui.hub import Change
+from d2a_tui.hub import Change, DatabaseUnavailable
 from d2a_tui.screens.actions import QUICK_BINDINGS, QuickActions
+from d2a_tui.screens.base import DatabaseBanner, HubScreen
 from d2a_tui.views import Card, JourneyView
 from d2a_tui.widgets.card import LEVEL_WORDS, SYMBOLS, describe
 
 if TYPE_CHECKING:
-    from d2a_tui.app import D2AApp
+    from d2a_tui.screens.base import HostApp
 
 _MOVES = (EventKind.REFERRED, EventKind.MOVED, EventKind.CLOSED, EventKind.REOPENED)
 
@@ -54,8 +54,9 @@ def _day(value: object) -> str:
     return value.strftime("%d %b %Y") if value else "—"  # type: ignore[attr-defined]
 
 
-class JourneyScreen(QuickActions, Screen[None]):
-    app: D2AApp
+class JourneyScreen(QuickActions, HubScreen[None]):
+    app: HostApp
+    SHOWING = "the journey"
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "back", "Back", id="journey.back"),
@@ -69,6 +70,7 @@ class JourneyScreen(QuickActions, Screen[None]):
         self.view: JourneyView | None = None
 
     def compose(self) -> ComposeResult:
+        yield DatabaseBanner()
         yield Static("", id="journey-details")
         yield Static("", id="journey-columns")
         table: DataTable[str] = DataTable(
@@ -80,18 +82,26 @@ class JourneyScreen(QuickActions, Screen[None]):
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         table.add_columns("when", "who", "what")
+        self.refresh_status()
         self.load()
         table.focus()
 
     def load(self) -> None:
-        try:
-            self.view = self.app.hub.journey(self.journey_id)
-        except D2AError as error:
-            self.app.notify(str(error), title="Cannot show the journey", severity="error")
-            if self.view is None:
-                self.dismiss()
-            return
-        self._show(self.view)
+        hub, journey_id = self.app.hub, self.journey_id
+        self.read(lambda: hub.journey(journey_id), self._loaded, failed=self._not_loaded)
+
+    def reload(self) -> None:
+        self.load()
+
+    def _loaded(self, view: JourneyView) -> None:
+        self.view = view
+        self._show(view)
+
+    def _not_loaded(self, error: Exception) -> None:
+        # Not found (or not readable): nothing to show, so back to where the user came from.
+        # With the database away the screen waits under the banner and reads again on its return.
+        if self.view is None and not isinstance(error, DatabaseUnavailable):
+            self.dismiss()
 
     def _show(self, view: JourneyView) -> None:
         hub = self.app.hub

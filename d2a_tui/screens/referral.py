@@ -13,17 +13,17 @@ from typing import TYPE_CHECKING, ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, Select, Static
 
 from d2a_tui.domain.errors import D2AError, InvalidInput
 from d2a_tui.domain.flow import PATHWAYS
 from d2a_tui.domain.nhs_number import InvalidNhsNumber, format_nhs_number, normalise
-from d2a_tui.hub import Change
+from d2a_tui.hub import Change, DatabaseUnavailable
+from d2a_tui.screens.base import DatabaseBanner, HubScreen
 from d2a_tui.screens.pickers import parse_user_date
 
 if TYPE_CHECKING:
-    from d2a_tui.app import D2AApp
+    from d2a_tui.screens.base import HostApp
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +56,9 @@ _ERROR_FIELDS = (  # the most specific words first: "admitted date is before the
 )
 
 
-class ReferralScreen(Screen[Change | None]):
-    app: D2AApp
+class ReferralScreen(HubScreen[Change | None]):
+    app: HostApp
+    SHOWING = "the form"
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "submit", "Refer", id="referral.submit"),
@@ -68,6 +69,7 @@ class ReferralScreen(Screen[Change | None]):
         super().__init__(id="referral")
 
     def compose(self) -> ComposeResult:
+        yield DatabaseBanner()
         with Vertical(id="referral-form"):
             yield Label("Refer a patient to the hub", id="referral-title")
             for field in FIELDS[:5]:
@@ -207,7 +209,7 @@ class ReferralScreen(Screen[Change | None]):
                     self.query_one(f"#{field_id}", Input).focus()
                     break
             error_box.update(f"Not referred: {message}")
-            if self.app.is_unavailable(error):
+            if isinstance(error, DatabaseUnavailable):
                 self.app.database_lost(message)
             return
         self.app.notify(f"Referred: journey {change.card.short_id} in {hub.flow.entry.name}")

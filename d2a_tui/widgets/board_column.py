@@ -167,13 +167,17 @@ class ColumnBody(ScrollView, can_focus=False):
             cursor = base + self.get_component_rich_style("column-body--cursor")
 
             def styles(ground: Style) -> CardStyles:
+                amber = ground + self.get_component_rich_style("column-body--amber", partial=True)
+                red = ground + self.get_component_rich_style("column-body--red", partial=True)
+                as_ground = Style(reverse=bool(ground.reverse))
                 return CardStyles(
                     base=ground,
                     name=ground + self.get_component_rich_style("column-body--name", partial=True),
                     dim=ground + self.get_component_rich_style("column-body--dim", partial=True),
-                    amber=ground
-                    + self.get_component_rich_style("column-body--amber", partial=True),
-                    red=ground + self.get_component_rich_style("column-body--red", partial=True),
+                    amber=amber,
+                    red=red,
+                    amber_mark=amber + as_ground,
+                    red_mark=red + as_ground,
                 )
 
             self._styles = (styles(base), styles(cursor))

@@ -36,6 +36,17 @@ class CardStyles:
     dim: Style
     amber: Style
     red: Style
+    # The level's symbol: its colour (or bold) but never reverse video of its own, which turns
+    # ■ into a hole when there is no colour to tell red by.
+    amber_mark: Style | None = None
+    red_mark: Style | None = None
+
+    def mark(self, level: Level) -> Style:
+        if level is Level.RED and self.red_mark is not None:
+            return self.red_mark
+        if level is Level.AMBER and self.amber_mark is not None:
+            return self.amber_mark
+        return self.level(level)
 
     def level(self, level: Level) -> Style:
         if level is Level.RED:
@@ -113,7 +124,7 @@ def card_line(
         return _line(
             [
                 (" ", styles.base),
-                (SYMBOLS[level], styles.level(level)),
+                (SYMBOLS[level], styles.mark(level)),
                 gap,
                 (who(card, privacy), styles.name),
             ],
@@ -141,6 +152,53 @@ def card_line(
     if card.assigned_to:
         right += [(f"@{card.assigned_to}", styles.dim), gap]
     return _line(left, right, width, right_first=False)
+
+
+def done_words(event: Event, card: Card, flow: Flow, privacy: str) -> str:
+    """What a change did, in plain words about the person: "moved Ann Smith to On P1 at home".
+
+    For the undo and redo messages, which are seen over a shoulder: never a note's text.
+    """
+    p = event.payload
+    person = who(card, privacy)
+
+    def name(column_id: object) -> str:
+        try:
+            return flow.column(str(column_id)).name
+        except Exception:  # a column since removed from the flow file still shows its id
+            return str(column_id)
+
+    match event.kind:
+        case EventKind.MOVED:
+            return f"moved {person} to {name(p.get('to'))}"
+        case EventKind.CLOSED:
+            outcome = OUTCOMES.get(str(p.get("outcome")), str(p.get("outcome")))
+            return f"closed the journey of {person} ({outcome})"
+        case EventKind.REOPENED:
+            return f"reopened {person} into {name(p.get('to'))}"
+        case EventKind.DELAY_SET:
+            return f"set the delay reason of {person} to {p.get('code')}"
+        case EventKind.DELAY_CLEARED:
+            return f"cleared the delay reason of {person}"
+        case EventKind.READY_DATE_SET:
+            if p.get("date"):
+                return f"set the discharge-ready date of {person} to {p['date']}"
+            return f"cleared the discharge-ready date of {person}"
+        case EventKind.EXPECTED_DATE_SET:
+            return f"set the expected discharge of {person} to {p.get('date') or 'none'}"
+        case EventKind.WARD_SET:
+            return f"set the ward/bed of {person}"
+        case EventKind.NOTE_ADDED:
+            return f"added a note on {person}"
+        case EventKind.NOTE_RETRACTED:
+            return f"retracted a note on {person}"
+        case EventKind.ASSIGNED:
+            return f"assigned {person} to {p['to']}" if p.get("to") else f"unassigned {person}"
+        case EventKind.ALERT_ACKNOWLEDGED:
+            return f"acknowledged the alert on {person}"
+        case EventKind.REFERRED:
+            return f"referred {person}"
+    return f"{event.kind} on {person}"
 
 
 def describe(event: Event, flow: Flow) -> str:

@@ -43,12 +43,28 @@ def test_neighbour_skips_columns_that_are_not_allowed_and_never_closes() -> None
     flow = load_flow()
     assert flow.neighbour("referred", +1).id == "triage"
     assert flow.neighbour("referred", -1) is None
-    # From Awaiting P1 the next column right that is allowed is On P1 (Awaiting P2/P3 are allowed too).
-    assert flow.neighbour("await_p1", +1).id == "await_p2"
     assert (
         flow.neighbour("await_p3", +1) is None
     )  # only closing is right of it, and that needs an outcome
     assert flow.neighbour("on_p1", -1) is None
+
+
+def test_neighbour_follows_the_journeys_own_pathway() -> None:
+    flow = load_flow()
+    # Awaiting P2 and P3 lie between Awaiting P1 and On P1 on the board; one key must not
+    # change the pathway, so the next step is On P1.
+    assert flow.neighbour("await_p1", +1).id == "on_p1"
+    assert flow.neighbour("await_p2", +1).id == "in_p2"
+    assert flow.neighbour("await_p1", -1).id == "triage"  # Awaiting P0 is skipped
+    assert flow.neighbour("await_p3", -1).id == "triage"
+    # P2 bed to P1 at home is a step down: a pathway change, named with m.
+    assert flow.neighbour("in_p2", -1) is None
+    assert [c.id for c in flow.pathway_changes("in_p2", -1)] == ["on_p1"]
+    # From Triage the first pathway is chosen, not stepped into...
+    assert flow.neighbour("triage", +1) is None
+    assert len(flow.pathway_changes("triage", +1)) == 4
+    # ...unless the journey already has one (given at referral).
+    assert flow.neighbour("triage", +1, pathway="P3").id == "await_p3"
 
 
 def test_check_move_names_the_allowed_targets() -> None:

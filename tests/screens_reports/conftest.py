@@ -9,9 +9,11 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from textual.app import App
+from textual.pilot import Pilot
 from textual.screen import Screen
 
+from d2a_tui.app import D2AApp
+from d2a_tui.config import Settings
 from d2a_tui.domain.flow import load_flow
 from d2a_tui.hub import Hub
 from d2a_tui.storage.db import make_engine
@@ -29,16 +31,34 @@ def _utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     time.tzset()
 
 
-class ScreenApp(App[None]):
-    """Pushes one screen made from the Hub, as the board does with `c`, `D` and `!`."""
+class ScreenApp(D2AApp):
+    """The app with one screen made from the Hub pushed over an empty one, as the board pushes
+    them with `c`, `D` and `!` (the board itself is left out: these tests are about the screen).
+    The theme is Textual's default, as these snapshots have always been taken in it."""
 
-    def __init__(self, hub: Hub, make: Callable[[Hub], Screen[Any]]) -> None:
-        super().__init__()
-        self.hub = hub
+    def __init__(self, hub: Hub, make: Callable[[Hub], Screen[Any]], **settings: Any) -> None:
+        values: dict[str, Any] = {"database_url": "", "user": hub.actor.user}
+        super().__init__(
+            hub,
+            Settings(**{**values, "theme": "textual-dark", **settings}),
+            poll_interval=3600,
+            tick_interval=3600,
+            background_sync=False,
+        )
         self.make = make
 
-    def on_mount(self) -> None:
+    def get_default_screen(self) -> Screen[Any]:
+        return Screen()
+
+    def on_mount(self) -> None:  # D2AApp's on_mount runs too (Textual calls each class's)
         self.push_screen(self.make(self.hub))
+
+
+async def settle(pilot: Pilot[Any]) -> None:
+    """Let the screen's reads (they run in workers) finish and what they read show."""
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from d2a_tui.screens.alerts import AcknowledgeScreen, AlertsScreen
 from d2a_tui.screens.capacity import CapacityScreen
 from d2a_tui.screens.dashboard import DashboardScreen, ReportScreen
 from d2a_tui.widgets.charts import BarChart, TimeChart
-from tests.screens_reports.conftest import ScreenApp
+from tests.screens_reports.conftest import ScreenApp, settle
 
 
 def cell(table: DataTable, row_key: str, column: int) -> str:
@@ -20,6 +20,7 @@ def cell(table: DataTable, row_key: str, column: int) -> str:
 async def test_quick_vacancy_update_is_two_keys_and_a_number(screen_hub: Hub) -> None:
     app = ScreenApp(screen_hub, CapacityScreen)
     async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
         screen = app.screen
         assert isinstance(screen, CapacityScreen)
         table = screen.query_one("#services", DataTable)
@@ -27,7 +28,7 @@ async def test_quick_vacancy_update_is_two_keys_and_a_number(screen_hub: Hub) ->
         assert "STALE" in cell(table, "reablement", 8)
         table.move_cursor(row=screen.service_ids.index("meadowbank"))
         await pilot.press("v", "5", "enter")
-        await pilot.pause()
+        await settle(pilot)
         latest = screen_hub.capacity.history("meadowbank")[0]
         assert (latest.total, latest.occupied, latest.closed) == (40, 35, 1)
         assert cell(table, "meadowbank", 5) == "5"
@@ -40,11 +41,12 @@ async def test_quick_vacancy_update_is_two_keys_and_a_number(screen_hub: Hub) ->
 async def test_a_refused_update_keeps_what_was_typed_and_saves_nothing(screen_hub: Hub) -> None:
     app = ScreenApp(screen_hub, CapacityScreen)
     async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
         screen = app.screen
         table = screen.query_one("#services", DataTable)
         table.move_cursor(row=screen.service_ids.index("meadowbank"))
         await pilot.press("v", "9", "9", "enter")
-        await pilot.pause()
+        await settle(pilot)
         assert screen.query_one("#quick", Input).value == "99"
         assert any("more than the total" in n.message for n in app._notifications)
         assert len(screen_hub.capacity.history("meadowbank")) == 1
@@ -55,12 +57,13 @@ async def test_a_refused_update_keeps_what_was_typed_and_saves_nothing(screen_hu
 async def test_full_report_from_the_capacity_screen(screen_hub: Hub) -> None:
     app = ScreenApp(screen_hub, CapacityScreen)
     async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
         screen = app.screen
         screen.query_one("#services", DataTable).move_cursor(
             row=screen.service_ids.index("reablement")
         )
         await pilot.press("f", *"420 400 0", "enter")
-        await pilot.pause()
+        await settle(pilot)
         latest = screen_hub.capacity.history("reablement")[0]
         assert (latest.total, latest.occupied, latest.reported_by) == (420, 400, "alice")
         assert "STALE" not in cell(screen.query_one("#services", DataTable), "reablement", 8)
@@ -69,6 +72,7 @@ async def test_full_report_from_the_capacity_screen(screen_hub: Hub) -> None:
 async def test_dashboard_shows_the_live_figures_and_the_period(screen_hub: Hub) -> None:
     app = ScreenApp(screen_hub, lambda hub: DashboardScreen(hub, live=False))
     async with app.run_test(size=(140, 50)) as pilot:
+        await settle(pilot)
         screen = app.screen
         pathways = screen.query_one("#pathways", DataTable)
         # Today: B remains NCTR on P2; D went to a care home this morning (P3).
@@ -92,12 +96,13 @@ async def test_dashboard_shows_the_live_figures_and_the_period(screen_hub: Hub) 
 async def test_reports_open_from_the_dashboard_and_save_csv(screen_hub: Hub) -> None:
     app = ScreenApp(screen_hub, lambda hub: DashboardScreen(hub, live=False))
     async with app.run_test(size=(140, 50)) as pilot:
+        await settle(pilot)
         await pilot.press("R")
-        await pilot.pause()
+        await settle(pilot)
         assert isinstance(app.screen, ReportScreen)
         assert app.screen.report.name == "sitrep"
         await pilot.press("e")
-        await pilot.pause()
+        await settle(pilot)
         from d2a_tui.config import data_dir
 
         (saved,) = (data_dir() / "reports").glob("sitrep-*.csv")
@@ -109,13 +114,14 @@ async def test_reports_open_from_the_dashboard_and_save_csv(screen_hub: Hub) -> 
 async def test_alerts_acknowledge_from_the_keyboard(screen_hub: Hub) -> None:
     app = ScreenApp(screen_hub, lambda hub: AlertsScreen(hub, poll=None))
     async with app.run_test(size=(140, 40)) as pilot:
+        await settle(pilot)
         screen = app.screen
         first = screen.alerts[0]
         assert first.card.name == "Test Person 2"  # B: 18 days since ready, LoS 29
         await pilot.press("a")
         assert isinstance(app.screen, AcknowledgeScreen)
         await pilot.press(*"CHC panel Fri", "enter")
-        await pilot.pause()
+        await settle(pilot)
         last = screen_hub.journey(first.card.journey_id).timeline[-1].event
         assert last.kind is EventKind.ALERT_ACKNOWLEDGED
         assert last.payload["reason"] == "CHC panel Fri"

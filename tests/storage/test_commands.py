@@ -45,6 +45,7 @@ def test_move_appends_event_and_updates_projection(hub: Hub, clock: FrozenClock)
         "pathway": None,
         "previous_pathway": None,
         "discharged": False,
+        "previous_entered_at": "2026-11-23T09:30:00+00:00",  # referred at FROZEN_NOW
     }
     events = hub.store.events(journey_id)
     assert [e.seq for e in events] == [1, 2, 3]
@@ -202,6 +203,46 @@ def test_undo_appends_the_inverse_and_undoing_the_undo_redoes(hub: Hub, clock: F
     kinds = [e.kind for e in hub.store.events(journey_id)]
     assert kinds == [EventKind.REFERRED] + [EventKind.MOVED] * 4
     assert replay(hub.store.events(journey_id)) == hub.store.state(journey_id)
+
+
+def test_undoing_a_move_or_a_close_gives_back_the_clock_the_journey_had(
+    hub: Hub, clock: FrozenClock
+) -> None:
+    journey_id = refer_someone(hub)
+    hub.move(journey_id, "triage")
+    entered_triage = clock.now
+    clock.advance(hours=30)  # Triage turns red after a day
+    moved = hub.move(journey_id, "await_p1")
+    moved_at = clock.now
+    clock.advance(minutes=5)
+    undone = hub.undo(moved.event)
+    assert undone.card.column == "triage"
+    assert undone.card.entered_column_at == entered_triage  # 30h in Triage, not 0m
+    clock.advance(minutes=5)
+    redone = hub.undo(undone.event)  # redo: back in Awaiting P1 since the original move
+    assert redone.card.entered_column_at == moved_at
+    closed = hub.close_journey(journey_id, "died")
+    reopened = hub.undo(closed.event)
+    assert (reopened.card.column, reopened.card.entered_column_at) == ("await_p1", moved_at)
+    assert replay(hub.store.events(journey_id)) == hub.store.state(journey_id)
+
+
+def test_undo_goes_back_step_by_step_on_one_journey(make_hub: Callable[..., Hub]) -> None:
+    alice, bob = make_hub("alice"), make_hub("bob")
+    journey_id = refer_someone(alice)
+    first = alice.move(journey_id, "triage")
+    second = alice.move(journey_id, "await_p2")
+    alice.undo(second.event)
+    # The first move is no longer the latest event (the undo is), but what it did still stands.
+    back = alice.undo(first.event)
+    assert (back.card.column, back.card.pathway) == ("referred", None)
+    with pytest.raises(NotAllowed):  # undone already: Triage is not where it stands
+        alice.undo(first.event)
+    again = alice.move(journey_id, "triage")
+    bob.set_delay(journey_id, "MED")
+    with pytest.raises(NotAllowed, match=r"changed since \(by bob\)"):
+        alice.undo(again.event)
+    assert replay(alice.store.events(journey_id)) == alice.store.state(journey_id)
 
 
 def test_undo_is_refused_once_someone_else_changed_the_journey(

@@ -23,6 +23,7 @@ from tests.conftest import FROZEN_NOW, FrozenClock
 
 # The sync tests' server fixture, for the screens a replica shows.
 from tests.sync.conftest import sync_env_factory  # noqa: F401
+from tests.tui.outage import lost_db  # noqa: F401
 
 SEED_DAYS = 30
 
@@ -132,3 +133,10 @@ def header_text(app: D2AApp, column_id: str) -> str:
     board = board_of(app)
     header = next(c for c in board.columns if c.column.id == column_id).header
     return "\n".join(strip.text for strip in header.render_lines(header.size.region))
+
+
+async def settle(pilot: object) -> None:
+    """Let the screens' reads (they run in workers) finish and what they read show."""
+    await pilot.pause()  # type: ignore[attr-defined]
+    await pilot.app.workers.wait_for_complete()  # type: ignore[attr-defined]
+    await pilot.pause()  # type: ignore[attr-defined]

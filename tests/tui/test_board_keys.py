@@ -28,10 +28,10 @@ async def test_shift_right_moves_card_and_selection_follows(
         assert "Ada Lovelace" in selected_row_text(app)
         assert "Ada Lovelace" in column_text(app, "triage")
         assert "Ada Lovelace" not in column_text(app, "referred")
-        # L does the same from the keyboard's home row: triage's next allowed column is Awaiting P0.
-        await pilot.press("L")
+        # L does the same from the keyboard's home row; H goes back.
+        await pilot.press("H")
         await pilot.pause()
-        assert sqlite_hub.journey(first).card.column == "await_p0"
+        assert sqlite_hub.journey(first).card.column == "referred"
         assert board.selected == first
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import psycopg
 import pytest
 from textual.widgets import Static
 
@@ -17,34 +16,15 @@ from d2a_tui.domain.flow import load_flow
 from d2a_tui.hub import Hub
 from d2a_tui.storage.db import make_engine
 from d2a_tui.storage.journeys import Actor, JourneyStore
-from tests.conftest import POSTGRES_ADMIN_URL, FrozenClock, _empty_postgres, refer_someone
+from tests.conftest import FrozenClock, _empty_postgres, refer_someone
 from tests.tui.conftest import board_of, make_app, shown_ids, wait_for
-
-
-class Outage:
-    def __init__(self, url: str) -> None:
-        self.name = url.rsplit("/", 1)[1]
-
-    def _admin(self, *statements: str) -> None:
-        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as connection:
-            for statement in statements:
-                connection.execute(statement)
-
-    def start(self) -> None:
-        self._admin(
-            f'ALTER DATABASE "{self.name}" WITH ALLOW_CONNECTIONS false',
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            f"WHERE datname = '{self.name}' AND pid <> pg_backend_pid()",
-        )
-
-    def end(self) -> None:
-        self._admin(f'ALTER DATABASE "{self.name}" WITH ALLOW_CONNECTIONS true')
+from tests.tui.outage import PostgresOutage
 
 
 @pytest.fixture
-def outage_hub(postgres_url: str) -> Iterator[tuple[Hub, Outage]]:
+def outage_hub(postgres_url: str) -> Iterator[tuple[Hub, PostgresOutage]]:
     _empty_postgres(postgres_url)
-    outage = Outage(postgres_url)
+    outage = PostgresOutage(postgres_url)
     hub = Hub(
         JourneyStore(make_engine(postgres_url), load_flow()), Actor("alice", "a"), FrozenClock()
     )
@@ -60,7 +40,7 @@ def banner(app: object) -> Static:
 
 
 async def test_database_lost_keeps_the_board_refuses_edits_and_recovers(
-    outage_hub: tuple[Hub, Outage],
+    outage_hub: tuple[Hub, PostgresOutage],
 ) -> None:
     hub, outage = outage_hub
     journeys = [refer_someone(hub, serial) for serial in (1, 2)]

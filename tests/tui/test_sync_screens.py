@@ -159,13 +159,30 @@ async def test_S_with_the_server_down_says_so_and_the_edit_stays_in_the_outbox(
     assert server_column(env.engine, journey_id) == "referred"
 
 
-async def test_a_direct_database_board_has_no_sync_status(sqlite_hub: Any) -> None:
+def footer_keys(app: D2AApp) -> dict[str, str]:
+    return {key.key: key.description for key in app.screen.query("FooterKey")}  # type: ignore[attr-defined]
+
+
+async def test_a_direct_database_board_has_no_sync_status_nor_sync_keys(sqlite_hub: Any) -> None:
     app = make_app(sqlite_hub)
-    async with app.run_test(size=(120, 30)) as pilot:
-        await pilot.pause()
+    async with app.run_test(size=(200, 30)) as pilot:
+        assert await wait_for(pilot, lambda: "u" in footer_keys(app))
         assert not app.screen.query(SyncStatusBar)
-        await pilot.press("S")
-        assert await wait_for(pilot, lambda: "Not a replica" in toasts(app))
+        assert "S" not in footer_keys(app) and "C" not in footer_keys(app)
+        titles = [command.title for command in app.get_system_commands(app.screen)]
+        assert "Sync" not in titles and "Conflicts" not in titles
+        await pilot.press("S", "C")  # nothing to sync, no conflicts: the keys do nothing
+        await pilot.pause()
+        assert app.screen is app.screen_stack[0]
+
+
+async def test_a_replica_board_shows_S_and_C_in_its_footer(env: SyncEnv) -> None:
+    hub = replica(env, "nina")
+    app = make_app(hub, background_sync=False)
+    async with app.run_test(size=(200, 30)) as pilot:
+        assert await wait_for(pilot, lambda: "C" in footer_keys(app)), footer_keys(app)
+        keys = footer_keys(app)
+        assert (keys.get("S"), keys.get("C")) == ("Sync", "Conflicts")
 
 
 # --- the conflicts screen ------------------------------------------------------------------------
