@@ -44,7 +44,7 @@ class Rebuilder:
     def __init__(self, flow: Flow, device_id: str) -> None:
         self.flow = flow
         self.device_id = device_id
-        self.calendar: HubCalendar = LONDON  # the hub's; its rebase checks "today" in its days
+        self.calendar: HubCalendar = LONDON  # the hub's: its checks count "today" in it
 
     def integrate(self, connection: Connection, journey_id: str, pulled: list[PulledEvent]) -> bool:
         local = connection.execute(
