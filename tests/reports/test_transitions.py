@@ -75,19 +75,16 @@ def test_moves_as_now_known_and_as_known_before_a_late_one(scenario: Scenario) -
 
 
 async def test_the_reports_screen_shows_the_moves_matrix_on_t(scenario: Scenario) -> None:
-    from textual.app import App
     from textual.widgets import DataTable
 
     from d2a_tui.screens.dashboard import ReportScreen
+    from tests.screens_reports.conftest import ScreenApp, settle
 
-    class Reports(App[None]):
-        def on_mount(self) -> None:
-            self.push_screen(ReportScreen(scenario.hub, days=14))
-
-    app = Reports()
+    app = ScreenApp(scenario.hub, lambda hub: ReportScreen(hub, days=14))
     async with app.run_test(size=(160, 50)) as pilot:
+        await settle(pilot)  # the screen reads in a worker
         await pilot.press("t")
-        await pilot.pause()
+        await settle(pilot)
         grids = list(app.screen.query(DataTable))
         assert len(grids) == 2  # the matrix and the times
         first = grids[0].get_row_at(0)

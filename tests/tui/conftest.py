@@ -140,3 +140,17 @@ async def settle(pilot: object) -> None:
     await pilot.pause()  # type: ignore[attr-defined]
     await pilot.app.workers.wait_for_complete()  # type: ignore[attr-defined]
     await pilot.pause()  # type: ignore[attr-defined]
+
+
+def record_notifications(app: D2AApp) -> list[str]:
+    """Every message the app shows from now on, kept (toasts expire, and a busy machine may be
+    slower than their timeout)."""
+    messages: list[str] = []
+    shown = app.notify
+
+    def notify(message: str, *args: object, **kwargs: object) -> None:
+        messages.append(str(message))
+        shown(message, *args, **kwargs)  # type: ignore[arg-type]
+
+    app.notify = notify  # type: ignore[method-assign]
+    return messages

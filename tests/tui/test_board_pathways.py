@@ -7,7 +7,13 @@ import pytest
 
 from d2a_tui.hub import Hub
 from tests.conftest import FrozenClock, refer_someone
-from tests.tui.conftest import board_of, column_text, make_app, selected_row_text
+from tests.tui.conftest import (
+    board_of,
+    column_text,
+    make_app,
+    record_notifications,
+    selected_row_text,
+)
 
 SIZE = (200, 30)
 PATHWAYS = ["P0", "P1", "P2", "P3"]
@@ -23,13 +29,14 @@ def _awaiting(hub: Hub, pathway: str) -> str:
 
 
 def _messages(app: object) -> list[str]:
-    return [n.message for n in app._notifications]  # type: ignore[attr-defined]
+    return app.said  # type: ignore[attr-defined, no-any-return]
 
 
 @pytest.mark.parametrize("pathway", PATHWAYS)
 async def test_shift_arrows_follow_the_journeys_own_pathway(sqlite_hub: Hub, pathway: str) -> None:
     journey = _awaiting(sqlite_hub, pathway)
     app = make_app(sqlite_hub)
+    app.said = record_notifications(app)  # type: ignore[attr-defined]
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         board = board_of(app)
@@ -66,6 +73,7 @@ async def test_from_triage_without_a_pathway_a_key_chooses_none(sqlite_hub: Hub)
     journey = refer_someone(sqlite_hub, 1, name="Ann Smith")
     sqlite_hub.move(journey, "triage")
     app = make_app(sqlite_hub)
+    app.said = record_notifications(app)  # type: ignore[attr-defined]
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         await pilot.press("shift+right")
@@ -83,6 +91,7 @@ async def test_a_p2_bed_never_steps_down_to_p1_by_one_key(sqlite_hub: Hub) -> No
     journey = _awaiting(sqlite_hub, "P2")
     sqlite_hub.move(journey, "in_p2")
     app = make_app(sqlite_hub)
+    app.said = record_notifications(app)  # type: ignore[attr-defined]
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         await pilot.press("H")  # On P1 at home is left of In P2 bed on the board
@@ -101,6 +110,7 @@ async def test_undoing_a_move_gives_back_the_waiting_clock(
     clock.advance(days=8)  # red in every Awaiting column (Awaiting P3 turns red after 7 days)
     assert journey in {a.card.journey_id for a in sqlite_hub.alerts.list(red_only=True)}
     app = make_app(sqlite_hub)
+    app.said = record_notifications(app)  # type: ignore[attr-defined]
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         await pilot.press("H")  # by mistake: to Triage, where the clock starts again

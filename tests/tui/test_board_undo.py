@@ -9,13 +9,13 @@ from typing import Any
 from d2a_tui.hub import Hub
 from d2a_tui.screens.capacity import CapacityScreen
 from tests.conftest import refer_someone
-from tests.tui.conftest import board_of, make_app, settle
+from tests.tui.conftest import board_of, make_app, record_notifications, settle
 
 SIZE = (200, 30)
 
 
 def last_message(app: Any) -> str:
-    return list(app._notifications)[-1].message
+    return app.said[-1]
 
 
 async def test_u_goes_back_step_by_step_and_U_forward_naming_each_change(
@@ -24,6 +24,7 @@ async def test_u_goes_back_step_by_step_and_U_forward_naming_each_change(
     ann = refer_someone(sqlite_hub, 1, name="Ann Smith")
     bob = refer_someone(sqlite_hub, 2, name="Bob Brown")
     app = make_app(sqlite_hub)
+    app.said = record_notifications(app)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         board = board_of(app)
@@ -77,6 +78,7 @@ async def test_u_goes_back_step_by_step_and_U_forward_naming_each_change(
 async def test_undo_messages_keep_to_initials_when_the_board_does(sqlite_hub: Hub) -> None:
     refer_someone(sqlite_hub, 1, name="Ann Smith")
     app = make_app(sqlite_hub, privacy="initials")
+    app.said = record_notifications(app)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("L", "u")
         await pilot.pause()

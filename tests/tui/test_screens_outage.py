@@ -20,7 +20,8 @@ from d2a_tui.screens.dashboard import DashboardScreen, ReportScreen
 from d2a_tui.screens.journey import JourneyScreen
 from d2a_tui.screens.referral import ReferralScreen
 from tests.conftest import FrozenClock, refer_someone
-from tests.tui.conftest import board_of, make_app, settle, shown_ids, wait_for
+from tests.tui.conftest import board_of, record_notifications, settle, shown_ids, wait_for
+from tests.tui.conftest import make_app as make_tui_app
 from tests.tui.outage import Outage
 
 SIZE = (140, 40)
@@ -33,7 +34,14 @@ def banner_up(app: Any) -> bool:
 
 
 def said(app: Any, *words: str) -> bool:
-    return any(all(w in n.message for w in words) for n in app._notifications)
+    messages = app.said if hasattr(app, "said") else [n.message for n in app._notifications]
+    return any(all(w in message for w in words) for message in messages)
+
+
+def make_app(hub: Hub, **options: Any) -> Any:
+    app = make_tui_app(hub, **options)
+    app.said = record_notifications(app)
+    return app
 
 
 async def lose(pilot: Any, outage: Outage, *keys: str) -> None:
