@@ -33,8 +33,10 @@ def print_json(value: Any) -> None:
 
 
 def open_hub(args: argparse.Namespace) -> Any:
+    from d2a_tui.cli_checks import refuse_foreign_database
     from d2a_tui.hub import Hub
 
+    refuse_foreign_database(getattr(args, "db", None))
     return Hub.open(getattr(args, "db", None), user=getattr(args, "user", None))
 
 
@@ -129,7 +131,13 @@ def cmd_delay(args: argparse.Namespace) -> int:
 
 def cmd_note(args: argparse.Namespace) -> int:
     hub = open_hub(args)
-    return _changed(args, hub, hub.add_note(hub.resolve(args.journey), args.text))
+    journey_id = hub.resolve(args.journey)
+    if args.expect_version is not None:
+        # Notes never conflict with others' changes, but a script that says what it saw means it.
+        from d2a_tui.cli_checks import check_version
+
+        check_version(hub, journey_id, args.expect_version)
+    return _changed(args, hub, hub.add_note(journey_id, args.text))
 
 
 def cmd_ready(args: argparse.Namespace) -> int:
@@ -193,7 +201,10 @@ def cmd_undo(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    from d2a_tui.cli_checks import check_list_filters
+
     hub = open_hub(args)
+    check_list_filters(hub, args)
     rows = hub.list_cards(
         column=args.column,
         pathway=args.pathway.upper() if args.pathway else None,
@@ -288,7 +299,8 @@ def cmd_flow(args: argparse.Namespace) -> int:
     from d2a_tui.config import Settings
     from d2a_tui.domain.flow import load_flow
 
-    flow = load_flow(Settings.load().flow_path)
+    # The flow comes from the settings, not the database; --db is taken like every command's.
+    flow = load_flow(Settings.load(database_url=args.db, user=args.user).flow_path)
     if args.json:
         print_json(flow.to_dict())
         return 0
@@ -407,7 +419,9 @@ def _journey_command(
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    from d2a_tui.cli_checks import OneLineParser
+
+    parser = OneLineParser(
         prog="d2a", description="Discharge to Assess transfer of care hub, in the terminal."
     )
     parser.add_argument("--version", action="version", version=f"d2a {__version__}")
@@ -471,12 +485,8 @@ def build_parser() -> argparse.ArgumentParser:
     delay.add_argument("code", nargs="?", help="delay reason code, e.g. P1CARE")
     delay.add_argument("--clear", action="store_true")
 
-    note = sub.add_parser("note", help="add a note to a journey")
-    _common(note)
-    note.add_argument("journey")
+    note = _journey_command(sub, "note", cmd_note, "add a note to a journey")
     note.add_argument("text")
-    note.add_argument("--json", action="store_true")
-    note.set_defaults(handler=cmd_note)
 
     ready = _journey_command(
         sub, "ready", cmd_ready, "set the discharge-ready date (no criteria to reside from)"
@@ -527,6 +537,7 @@ def build_parser() -> argparse.ArgumentParser:
     flow = sub.add_parser(
         "flow", help="print the flow in force: columns, thresholds, allowed moves"
     )
+    _common(flow)
     flow.add_argument("--json", action="store_true")
     flow.set_defaults(handler=cmd_flow)
 
@@ -542,6 +553,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from d2a_tui.cli_checks import one_line, unexpected
+
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Handler | None = getattr(args, "handler", None)
@@ -551,9 +564,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handler(args)
     except D2AError as error:
-        print(f"d2a: {error}", file=sys.stderr)
+        print(f"d2a: {one_line(str(error))}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as error:  # never a traceback: it could print a patient's details
+        print(f"d2a: {unexpected(error, args)}", file=sys.stderr)
+        return EXIT_ERROR

@@ -304,7 +304,13 @@ def cmd_report(args: argparse.Namespace) -> int:
             )
         method = reports.los if args.kind == "los" else reports.flow
         report = method(args.first, args.last, locality=args.locality)
-    _write(render(report, args.format))
+    if args.format == "table":
+        # A pipe or a file gets whole cells (a date never split over two lines).
+        from d2a_tui.reports.tables import to_text
+
+        _write(to_text(report, wrap=sys.stdout.isatty()))
+    else:
+        _write(render(report, args.format))
     return 0
 
 

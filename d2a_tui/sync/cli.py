@@ -59,9 +59,11 @@ def cmd_add_user(args: argparse.Namespace) -> int:
 
 
 def cmd_enrol(args: argparse.Namespace) -> int:
-    from d2a_tui.sync.admin import enrol_device
+    from d2a_tui.sync.admin import enrol_device, find_user
 
-    device_id, token = enrol_device(_engine(args), args.user, args.label)
+    engine = _engine(args)
+    args.user = find_user(engine, args.user)
+    device_id, token = enrol_device(engine, args.user, args.label)
     if args.json:
         from d2a_tui.cli import print_json
 
@@ -173,6 +175,14 @@ def cmd_logout(args: argparse.Namespace) -> int:
     if login is None:
         print("not logged in")
         return 0
+    if args.db is not None:
+        from d2a_tui.storage.db import normalise_url
+
+        if normalise_url(args.db) != normalise_url(login.database_url):
+            raise D2AError(
+                f"{args.db} is not this machine's replica (that is {login.database_url}); "
+                "nothing was changed"
+            )
     from d2a_tui.hub import Hub
 
     hub = Hub.open(login.database_url)
@@ -314,7 +324,7 @@ def register(sub: Any) -> None:
     add_user.set_defaults(handler=cmd_add_user)
     enrol = server_sub.add_parser("enrol-device", help="enrol a device; prints a one-time token")
     with_db(enrol)
-    enrol.add_argument("--user", required=True)
+    enrol.add_argument("--user", required=True, help="the user's id, or their name if unique")
     enrol.add_argument("--label", help="e.g. night-laptop-2")
     enrol.add_argument("--json", action="store_true")
     enrol.set_defaults(handler=cmd_enrol)
@@ -339,6 +349,7 @@ def register(sub: Any) -> None:
     logout = sub.add_parser(
         "logout", help="stop being a replica (refused while changes are pending)"
     )
+    with_db(logout, "the replica to stop (default: the one this machine is logged in with)")
     logout.add_argument("--force", action="store_true")
     logout.set_defaults(handler=cmd_logout)
 
