@@ -102,7 +102,7 @@ def test_a_file_that_is_not_a_d2a_database_is_refused_and_left_alone(
 ) -> None:
     text_file = tmp_path / "notes.txt"
     text_file.write_text("shopping: milk, eggs\n" * 50)
-    code, out, err = d2a(capsys, "list", "--db", str(text_file))
+    code, _, err = d2a(capsys, "list", "--db", str(text_file))
     assert code == 1 and one_line_error(err) and "is not a d2a database" in err, err
     assert text_file.read_text() == "shopping: milk, eggs\n" * 50
 
@@ -110,7 +110,7 @@ def test_a_file_that_is_not_a_d2a_database_is_refused_and_left_alone(
     with sqlite3.connect(other) as connection:
         connection.execute("CREATE TABLE recipe (id INTEGER PRIMARY KEY, name TEXT)")
     for argv in (["list"], ["show", "abcd"], ["board"], ["report", "sitrep"]):
-        code, out, err = d2a(capsys, *argv, "--db", str(other))
+        code, _, err = d2a(capsys, *argv, "--db", str(other))
         assert code == 1 and one_line_error(err) and "is not a d2a database" in err, (argv, err)
     with sqlite3.connect(other) as connection:
         tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
