@@ -51,6 +51,9 @@ class D2AApp(App[int]):
         tick_interval: float = 5.0,
         background_sync: bool = True,
     ) -> None:
+        from d2a_tui.tui_logging import keep_typed_text_out_of_logs
+
+        keep_typed_text_out_of_logs()
         super().__init__()
         self.hub = hub
         self.settings = settings or Settings(database_url="", user=hub.actor.user)

@@ -33,7 +33,7 @@ from d2a_tui.domain.flow import Flow, load_flow
 from d2a_tui.storage.db import SCHEMA_HEAD, SchemaMismatch, current_revision, make_engine
 from d2a_tui.storage.journeys import counter_table, event_table, journey_table
 from d2a_tui.storage.models import EVENTS_COUNTER
-from d2a_tui.sync import admin
+from d2a_tui.sync import admin, server_logging
 from d2a_tui.sync.admin import DeviceContext
 from d2a_tui.sync.ingest import Ingest, PushRefused
 from d2a_tui.sync.protocol import (
@@ -386,6 +386,7 @@ def create_app(
         journeys = len({row.journey_id for row in rows})
         return _json({"events": [_event_json(r) for r in rows], "head": top, "journeys": journeys})
 
+    server_logging.install(app)  # last: outside every other middleware
     return app
 
 
@@ -432,10 +433,9 @@ def serve(url: str, host: str = "127.0.0.1", port: int = 8765, log_level: str = 
     """Run the API under uvicorn until interrupted; refuses a database of the wrong schema."""
     import uvicorn
 
-    logging.basicConfig(
-        level=getattr(logging, log_level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    server_logging.configure_logging(log_level)
     app = create_app(url)
     log.info("d2a %s serving schema %s on http://%s:%d", __version__, SCHEMA_HEAD, host, port)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+    uvicorn.run(
+        app, host=host, port=port, log_level=log_level, access_log=False, log_config=None
+    )
