@@ -241,6 +241,18 @@ class Hub:
     def resolve(self, reference: str) -> str:
         return self.store.resolve(reference)
 
+    def handover(self, since: datetime | None = None, until: datetime | None = None) -> Any:
+        """What changed since `since` (default: the start of the shift), per person (`d2a handover`)."""
+        from d2a_tui.handover import for_hub
+
+        return for_hub(self, since, until)
+
+    def find(self, text: str, limit: int = 50) -> list[Card]:
+        """Journeys open and closed by name, NHS number, journey id or ward (`d2a find`, `f`)."""
+        from d2a_tui.storage.find import find_cards
+
+        return find_cards(self.store, text, limit)
+
     def stuck(self, card: Card, now: datetime | None = None) -> Stuck:
         column = self.flow.column(card.column)
         return assess(
