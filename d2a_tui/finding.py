@@ -39,6 +39,8 @@ def dates(card: Card, calendar: HubCalendar) -> str:
     parts = [f"referred {day(card.referred_at)}"]
     if card.closed_at is None:
         parts.append(f"in column since {day(card.entered_column_at)}")
+    elif card.discharged_at is not None and day(card.discharged_at) == day(card.closed_at):
+        parts.append(f"discharged and closed {day(card.closed_at)}")
     else:
         if card.discharged_at is not None:
             parts.append(f"discharged {day(card.discharged_at)}")

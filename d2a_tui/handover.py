@@ -31,7 +31,7 @@ from d2a_tui.views import Card
 SHIFT_STARTS = (time(8, 0), time(20, 0))
 GRACE = timedelta(hours=1)
 WIDTH = 80
-ACTOR = 16  # user ids such as stockport.night1; the change's text wraps in the 49 columns left
+ACTOR = 14  # most user ids (jo.bloggs); the change's text wraps in the 51 columns left
 CLOCK = "—"  # the actor of a change nobody made: a timer crossing its threshold
 _CLOCK_TIME = re.compile(r"(?:(today|yesterday)\s+)?(\d{1,2}):(\d{2})")
 
