@@ -31,7 +31,7 @@ from d2a_tui.views import Card
 SHIFT_STARTS = (time(8, 0), time(20, 0))
 GRACE = timedelta(hours=1)
 WIDTH = 80
-ACTOR = 14  # most user ids (jo.bloggs); the change's text wraps in the 51 columns left
+ACTOR = 16  # user ids such as stockport.coord5; the change's text wraps in the 49 left
 CLOCK = "—"  # the actor of a change nobody made: a timer crossing its threshold
 _CLOCK_TIME = re.compile(r"(?:(today|yesterday)\s+)?(\d{1,2}):(\d{2})")
 
@@ -195,7 +195,7 @@ def build(
                 person(card).items.append(item)
     for conflict in conflicts:
         card = cards.get(conflict.journey_id or "")
-        if card is not None and since <= conflict.created_at < until:
+        if card is not None and since <= conflict.created_at <= until:
             text = f"conflict: your {conflict.command} was not applied ({conflict.outcome})"
             person(card).items.append(Item(conflict.created_at, "conflict", conflict.actor, text))
     for entry in people.values():
@@ -288,7 +288,7 @@ def for_hub(hub: Any, since: datetime | None = None, until: datetime | None = No
     if callable(getattr(hub, "conflicts", None)):  # a replica: its own changes not applied
         conflicts = [c for c in hub.conflicts(include_resolved=True) if c.journey_id]
         for conflict in conflicts:
-            if conflict.journey_id not in cards and since <= conflict.created_at < until:
+            if conflict.journey_id not in cards and since <= conflict.created_at <= until:
                 cards[conflict.journey_id] = hub.store.card(conflict.journey_id)
     return build(
         events, cards, hub.board(), hub.flow, lambda card, at: hub.stuck(card, at),

@@ -27,7 +27,7 @@ def events_between(
         .where(
             event_table.c.kind.in_(HANDOVER_KINDS),
             event_table.c.occurred_at >= since,
-            event_table.c.occurred_at < until,
+            event_table.c.occurred_at <= until,
         )
         .order_by(event_table.c.occurred_at, event_table.c.position)
     )
