@@ -335,14 +335,13 @@ def cmd_seed(args: argparse.Namespace) -> int:
                 f"--now {args.now!r} is not a date-time: give it as 2026-11-23T09:30"
             ) from None
         now = now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
-    summary = seed_database(
-        args.db,
-        profile=args.profile,
-        days=args.days,
-        seed=args.seed,
-        progress=not args.quiet,
-        now=now,
-    )
+    from d2a_tui.cli_progress import seed_progress
+
+    with seed_progress(enabled=not args.quiet, what=f"Seeding a {args.profile}") as progress:
+        summary = seed_database(
+            args.db, profile=args.profile, days=args.days, seed=args.seed,
+            progress=progress, now=now,
+        )  # fmt: skip
     print(summary)
     return 0
 
@@ -374,13 +373,25 @@ def cmd_board(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    """Open the demo hub, seeding it first if there is none (or with --fresh, again)."""
+    from d2a_tui.cli_progress import seed_progress
+    from d2a_tui.demo import existing_demo
     from d2a_tui.seed import demo_database_url, seed_database
 
     url = args.db or demo_database_url()
-    print("Creating a demo hub with SYNTHETIC patients (no real person's data)…", file=sys.stderr)
-    seed_database(
-        url, profile="locality", days=args.days, seed=args.seed, progress=False, replace=True
-    )
+    kept = None if args.fresh else existing_demo(url)
+    if kept is not None:
+        print(
+            f"Opening the existing demo hub ({kept}); `d2a demo --fresh` starts it again.",
+            file=sys.stderr,
+        )
+    else:
+        print("Creating a demo hub with SYNTHETIC patients (no real person's data)…", file=sys.stderr)
+        with seed_progress(what="Seeding the demo hub") as progress:
+            seed_database(
+                url, profile="locality", days=args.days, seed=args.seed, progress=progress,
+                replace=True,
+            )  # fmt: skip
     args.db = url
     if args.no_board:
         print(url)
@@ -431,7 +442,9 @@ def build_parser() -> argparse.ArgumentParser:
     _common(board)
     board.set_defaults(handler=cmd_board)
 
-    demo = sub.add_parser("demo", help="seed a demo hub with synthetic patients and open the board")
+    demo = sub.add_parser(
+        "demo", help="open the demo hub of synthetic patients (seeded the first time, or --fresh)"
+    )
     demo.add_argument(
         "--db",
         metavar="URL",
@@ -444,6 +457,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=2026)
     demo.add_argument(
         "--no-board", action="store_true", help="only create the database and print its URL"
+    )
+    demo.add_argument(
+        "--fresh", action="store_true", help="throw the demo hub's changes away and seed it again"
     )
     demo.set_defaults(handler=cmd_demo)
 
@@ -552,6 +568,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _run_with_progress(handler: Handler, args: argparse.Namespace) -> int:
+    """A command still running after a couple of seconds shows a spinner (on a terminal)."""
+    from contextlib import nullcontext
+
+    from d2a_tui.cli_progress import command_label, spinner_if_slow
+
+    label = command_label(args)
+    with spinner_if_slow(label) if label else nullcontext():
+        return handler(args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from d2a_tui.cli_checks import one_line, unexpected
 
@@ -562,7 +589,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     try:
-        return handler(args)
+        return _run_with_progress(handler, args)
     except D2AError as error:
         print(f"d2a: {one_line(str(error))}", file=sys.stderr)
         return EXIT_ERROR

@@ -282,8 +282,14 @@ def cmd_ack(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write(text: str) -> None:
-    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+def _write(text: str, output: str | None = None) -> None:
+    text = text if text.endswith("\n") else text + "\n"
+    if output:
+        from d2a_tui.private_files import write_private
+
+        print(f"saved {write_private(output, text)} (readable by you only)", file=sys.stderr)
+        return
+    sys.stdout.write(text)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -308,9 +314,9 @@ def cmd_report(args: argparse.Namespace) -> int:
         # A pipe or a file gets whole cells (a date never split over two lines).
         from d2a_tui.reports.tables import to_text
 
-        _write(to_text(report, wrap=sys.stdout.isatty()))
+        _write(to_text(report, wrap=sys.stdout.isatty() and not args.output), args.output)
     else:
-        _write(render(report, args.format))
+        _write(render(report, args.format), args.output)
     return 0
 
 
@@ -396,4 +402,5 @@ def register(sub: Any) -> None:
     report.add_argument("--to", dest="last", help="last day, YYYY-MM-DD (default today)")
     report.add_argument("--locality", help="only this locality's journeys")
     report.add_argument("--format", choices=FORMATS, default="table")
+    report.add_argument("--output", metavar="FILE", help="save to FILE (readable by you only)")
     report.set_defaults(handler=cmd_report)
