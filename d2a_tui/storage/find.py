@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from d2a_tui.domain.errors import InvalidInput
 from d2a_tui.storage.journeys import (
@@ -54,29 +54,39 @@ def find_cards(store: JourneyStore, text: str, limit: int = 50) -> list[Card]:
     lowered = wanted.lower()
     digits = nhs_digits(wanted)
     if digits is not None:
-        condition: Any = patient_table.c.nhs_number == digits
+        conditions: list[Any] = [patient_table.c.nhs_number == digits]
     else:
-        pattern = f"%{_like_escape(lowered)}%"
-        patients = select(patient_table.c.id).where(
-            func.lower(patient_table.c.name).like(pattern, escape="\\")
-        )
-        terms = [
-            journey_table.c.patient_id.in_(patients),
+        # One indexed lookup each, merged below: an OR of them would make the database scan.
+        name = patient_table.c.name
+        pattern = f"%{_like_escape(wanted)}%"
+        sqlite = store.engine.dialect.name == "sqlite"  # its LIKE ignores case already
+        matches = name.like(pattern, escape="\\") if sqlite else name.ilike(pattern, escape="\\")
+        conditions = [
+            journey_table.c.patient_id.in_(select(patient_table.c.id).where(matches)),
             func.lower(journey_table.c.ward) == lowered,
         ]
         if _ID_PREFIX.match(lowered):
-            terms.append(_id_range(lowered))
-        condition = or_(*terms)
-    query = (
-        select(*_CARD_COLUMNS)
-        .join(patient_table, patient_table.c.id == journey_table.c.patient_id)
-        .where(condition)
-        .order_by(
-            journey_table.c.closed_at.is_not(None),  # open first (False sorts before True)
-            journey_table.c.referred_at.desc(),
-            journey_table.c.id,
-        )
-        .limit(limit)
+            conditions.insert(0, _id_range(lowered))
+    order = (
+        journey_table.c.closed_at.is_not(None),  # open first (False sorts before True)
+        journey_table.c.referred_at.desc(),
+        journey_table.c.id,
     )
+    found: dict[str, Card] = {}
     with store._read() as connection:  # the store's one translation of database errors
-        return [card_from_row(row) for row in connection.execute(query)]
+        for condition in conditions:
+            query = (
+                select(*_CARD_COLUMNS)
+                .join(patient_table, patient_table.c.id == journey_table.c.patient_id)
+                .where(condition)
+                .order_by(*order)
+                .limit(limit)
+            )
+            for row in connection.execute(query):
+                card = card_from_row(row)
+                found.setdefault(card.journey_id, card)
+    cards = sorted(
+        found.values(),
+        key=lambda c: (c.closed_at is not None, -c.referred_at.timestamp(), c.journey_id),
+    )
+    return cards[:limit]
