@@ -320,7 +320,10 @@ def cmd_flow(args: argparse.Namespace) -> int:
 
 
 def cmd_seed(args: argparse.Namespace) -> int:
+    from d2a_tui.cli_checks import refuse_foreign_database
     from d2a_tui.seed import seed_database
+
+    refuse_foreign_database(args.db)
 
     now = None
     if args.now is not None:
@@ -347,6 +350,7 @@ def cmd_seed(args: argparse.Namespace) -> int:
 
 
 def cmd_db(args: argparse.Namespace) -> int:
+    from d2a_tui.cli_checks import refuse_foreign_database
     from d2a_tui.config import Settings
     from d2a_tui.storage.db import (
         SCHEMA_HEAD,
@@ -357,6 +361,7 @@ def cmd_db(args: argparse.Namespace) -> int:
     )
 
     url = Settings.load(database_url=args.db).database_url
+    refuse_foreign_database(url)
     engine = make_engine(url)
     if args.action == "upgrade":
         ensure_schema(engine)
@@ -375,14 +380,20 @@ def cmd_board(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     """Open the demo hub, seeding it first if there is none (or with --fresh, again)."""
     from d2a_tui.cli_progress import seed_progress
-    from d2a_tui.demo import existing_demo
+    from d2a_tui.demo import DEMO, OTHER, inspect_demo
+    from d2a_tui.domain.errors import NotAllowed
     from d2a_tui.seed import demo_database_url, seed_database
 
     url = args.db or demo_database_url()
-    kept = None if args.fresh else existing_demo(url)
-    if kept is not None:
+    found = inspect_demo(url)
+    if found.state == OTHER:
+        raise NotAllowed(
+            f"{args.db or url} is not a demo hub: d2a demo only ever replaces its own synthetic "
+            "data; give --db a new file"
+        )
+    if found.state == DEMO and not args.fresh:
         print(
-            f"Opening the existing demo hub ({kept}); `d2a demo --fresh` starts it again.",
+            f"Opening the existing demo hub ({found.summary}); `d2a demo --fresh` starts it again.",
             file=sys.stderr,
         )
     else:

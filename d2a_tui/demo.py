@@ -1,55 +1,68 @@
 """The demo hub: kept between runs, so a second `make demo` opens the work done in the first.
 
-Only a demo database is ever kept this way: one that carries the synthetic-data organisation
-the seed writes. Anything else at the demo's path is seeded over, as before.
+`d2a demo` seeds only where there is nothing yet, or over a demo hub when asked (`--fresh`). A
+demo hub is a database that carries the synthetic-data organisation the seed writes; anything
+else at the path (a real hub's database, another program's file) is never replaced.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from d2a_tui.domain.errors import D2AError
 from d2a_tui.seed import SYNTHETIC_ORGANISATION
-from d2a_tui.storage.db import SCHEMA_HEAD, current_revision, make_engine, normalise_url
+from d2a_tui.storage.db import make_engine, normalise_url
 from d2a_tui.storage.journeys import journey_table
 from d2a_tui.storage.models import Organisation
 
+MISSING, DEMO, OTHER = "missing", "demo", "other"
 
-def existing_demo(url: str) -> str | None:
-    """"N journeys, M open" if `url` is a usable demo hub of this schema, else None."""
+
+@dataclass(frozen=True, slots=True)
+class DemoHub:
+    state: str  # MISSING, DEMO or OTHER
+    summary: str = ""  # "N journeys, M open" for a demo hub
+
+
+def inspect_demo(url: str) -> DemoHub:
     url = normalise_url(url)
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
-        if not path.is_file() or path.stat().st_size == 0:
-            return None
-    engine = make_engine(url)
+        if not path.exists() or (path.is_file() and path.stat().st_size == 0):
+            return DemoHub(MISSING)
     try:
-        if current_revision(engine) != SCHEMA_HEAD:
-            return None  # an older demo: seeding it again is simpler than upgrading it
-        organisation = Organisation.__table__  # type: ignore[attr-defined]
+        engine = make_engine(url)
+    except D2AError:
+        return DemoHub(OTHER)
+    try:
         with engine.connect() as connection:
+            tables = set(inspect(connection).get_table_names())
+            if not tables:
+                return DemoHub(MISSING)
+            if not {"organisation", "journey"} <= tables:
+                return DemoHub(OTHER)
+            organisation = Organisation.__table__  # type: ignore[attr-defined]
             synthetic = connection.execute(
                 select(func.count())
                 .select_from(organisation)
                 .where(organisation.c.id == SYNTHETIC_ORGANISATION)
             ).scalar_one()
             if not synthetic:
-                return None
+                return DemoHub(OTHER)
             journeys = connection.execute(
                 select(func.count()).select_from(journey_table)
             ).scalar_one()
             still_open = connection.execute(
-                select(func.count()).select_from(journey_table).where(
-                    journey_table.c.closed_at.is_(None)
-                )
+                select(func.count())
+                .select_from(journey_table)
+                .where(journey_table.c.closed_at.is_(None))
             ).scalar_one()
-    except (D2AError, SQLAlchemyError):
-        return None
+    except SQLAlchemyError:
+        return DemoHub(OTHER)
     finally:
         engine.dispose()
-    if not journeys:
-        return None
-    return f"{journeys:,} journeys, {still_open:,} open"
+    return DemoHub(DEMO, f"{journeys:,} journeys, {still_open:,} open")

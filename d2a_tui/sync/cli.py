@@ -11,9 +11,11 @@ from d2a_tui.domain.errors import D2AError
 
 
 def _engine(args: argparse.Namespace) -> Any:
+    from d2a_tui.cli_checks import refuse_foreign_database
     from d2a_tui.config import Settings
     from d2a_tui.storage.db import SCHEMA_HEAD, SchemaMismatch, current_revision, make_engine
 
+    refuse_foreign_database(args.db)
     engine = make_engine(Settings.load(database_url=args.db).database_url)
     revision = current_revision(engine)
     if revision != SCHEMA_HEAD:
@@ -108,6 +110,7 @@ def cmd_devices(args: argparse.Namespace) -> int:
 def cmd_login(args: argparse.Namespace) -> int:
     from sqlalchemy import func, select
 
+    from d2a_tui.cli_checks import refuse_foreign_database
     from d2a_tui.config import Settings
     from d2a_tui.storage.db import ensure_schema, make_engine
     from d2a_tui.storage.journeys import event_table
@@ -118,6 +121,7 @@ def cmd_login(args: argparse.Namespace) -> int:
 
     settings = Settings.load(database_url=args.db)
     url = settings.database_url
+    refuse_foreign_database(url)
     if not url.startswith("sqlite") and "://" in url:
         raise D2AError("a replica is a local SQLite database: give --db a file, not a server URL")
     previous = load_login()

@@ -109,7 +109,10 @@ def test_a_file_that_is_not_a_d2a_database_is_refused_and_left_alone(
     other = tmp_path / "other-app.db"
     with sqlite3.connect(other) as connection:
         connection.execute("CREATE TABLE recipe (id INTEGER PRIMARY KEY, name TEXT)")
-    for argv in (["list"], ["show", "abcd"], ["board"], ["report", "sitrep"]):
+    for argv in (
+        ["list"], ["show", "abcd"], ["board"], ["report", "sitrep"], ["db", "upgrade"],
+        ["seed", "--days", "2", "--quiet"], ["server", "devices"],
+    ):  # fmt: skip
         code, _, err = d2a(capsys, *argv, "--db", str(other))
         assert code == 1 and one_line_error(err) and "is not a d2a database" in err, (argv, err)
     with sqlite3.connect(other) as connection:

@@ -57,14 +57,23 @@ def head(db: str) -> int:
         hub.close()
 
 
-def test_demo_does_not_keep_a_database_that_is_not_a_demo(
+def test_demo_never_replaces_a_database_that_is_not_a_demo(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     db = str(tmp_path / "real.db")
     d2a(capsys, "refer", "--nhs", "9990000018", "--name", "Ann Alpha", "--dob", "1940-01-01",
         "--db", db)  # fmt: skip
-    code, _, err = d2a(capsys, "demo", "--db", db, "--days", "3", "--no-board")
-    assert code == 0 and "Creating a demo hub" in err
+    for fresh in ((), ("--fresh",)):
+        code, out, err = d2a(capsys, "demo", "--db", db, "--days", "3", "--no-board", *fresh)
+        assert code == 1 and out == "" and err.count("\n") == 1
+        assert "is not a demo hub" in err
+    assert [row["name"] for row in json.loads(d2a(capsys, "list", "--db", db, "--json")[1])] == [
+        "Ann Alpha"
+    ]
+    text_file = tmp_path / "notes.txt"
+    text_file.write_text("not a database\n")
+    assert d2a(capsys, "demo", "--db", str(text_file), "--no-board")[0] == 1
+    assert text_file.read_text() == "not a database\n"
 
 
 def test_a_report_saved_to_a_file_is_readable_by_its_owner_only(
