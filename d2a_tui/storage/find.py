@@ -51,6 +51,8 @@ def find_cards(store: JourneyStore, text: str, limit: int = 50) -> list[Card]:
         raise InvalidInput("type a name, an NHS number, a journey id or a ward to find")
     if len(wanted) > MAX_TEXT:
         raise InvalidInput(f"a search is at most {MAX_TEXT} characters")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in wanted):
+        raise InvalidInput("a search cannot hold control characters")
     lowered = wanted.lower()
     digits = nhs_digits(wanted)
     if digits is not None:

@@ -88,7 +88,7 @@ def test_find_by_journey_id_prefix_and_the_closed_one_says_how_it_ended(
     assert hub.find("a", limit=2) == hub.find("a")[:2]
 
 
-@pytest.mark.parametrize("text", ["", "   ", "x" * 101])
+@pytest.mark.parametrize("text", ["", "   ", "x" * 101, "Ann\x00", "\x1b[2J"])
 def test_find_refuses_an_empty_or_overlong_search(hub: Hub, text: str) -> None:
     with pytest.raises(InvalidInput):
         hub.find(text)
