@@ -55,6 +55,7 @@ def find_cards(store: JourneyStore, text: str, limit: int = 50) -> list[Card]:
         raise InvalidInput("a search cannot hold control characters")
     lowered = wanted.lower()
     digits = nhs_digits(wanted)
+    by_id: Any = None
     if digits is not None:
         conditions: list[Any] = [patient_table.c.nhs_number == digits]
     else:
@@ -68,7 +69,8 @@ def find_cards(store: JourneyStore, text: str, limit: int = 50) -> list[Card]:
             func.lower(journey_table.c.ward) == lowered,
         ]
         if _ID_PREFIX.match(lowered):
-            conditions.insert(0, _id_range(lowered))
+            by_id = _id_range(lowered)
+            conditions.insert(0, by_id)
     order = (
         journey_table.c.closed_at.is_not(None),  # open first (False sorts before True)
         journey_table.c.referred_at.desc(),
@@ -87,6 +89,8 @@ def find_cards(store: JourneyStore, text: str, limit: int = 50) -> list[Card]:
             for row in connection.execute(query):
                 card = card_from_row(row)
                 found.setdefault(card.journey_id, card)
+            if found and condition is by_id and len(lowered) >= 8:
+                break  # eight characters of a journey id that exist: that journey, nobody else
     cards = sorted(
         found.values(),
         key=lambda c: (c.closed_at is not None, -c.referred_at.timestamp(), c.journey_id),
