@@ -51,10 +51,11 @@ class D2AApp(App[int]):
         tick_interval: float = 5.0,
         background_sync: bool = True,
     ) -> None:
-        from d2a_tui.tui_logging import keep_typed_text_out_of_logs
+        from d2a_tui.tui_logging import keep_typed_text_out_of_logs, report_crashes_without_details
 
         keep_typed_text_out_of_logs()
         super().__init__()
+        report_crashes_without_details(self)
         self.hub = hub
         self.settings = settings or Settings(database_url="", user=hub.actor.user)
         self.poll_interval = poll_interval

@@ -155,3 +155,30 @@ def test_the_board_log_file_holds_no_identifier(tmp_path: Path) -> None:
     logged = log_file.read_text(encoding="utf-8") if log_file.exists() else ""
     assert identifiers_in(logged) == []
     assert logged.endswith(NOTICE)  # the file says why it stops, so nobody hunts for the rest
+
+
+async def test_a_crash_of_the_board_reports_where_but_not_who(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Textual's crash report shows every frame's locals; the board's shows the type only."""
+    from d2a_tui.app import D2AApp
+    from d2a_tui.hub import Hub
+    from d2a_tui.tui_logging import WITHHELD
+
+    hub = Hub.open(str(tmp_path / "d2a.db"), user="nina")
+    hub.refer(NHS, NAME, DOB, ward="Ward 7", admitted_on="2026-11-15")
+
+    def crash() -> None:
+        patient = {"nhs_number": NHS, "name": NAME}  # noqa: F841 - a local a traceback would show
+        raise ValueError(f"cannot show {NAME} ({NHS})")
+
+    app = D2AApp(hub, background_sync=False, poll_interval=3600, tick_interval=3600)
+    with pytest.raises(ValueError):
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.pause()
+            app.call_later(crash)
+            await pilot.pause()
+    hub.close()
+    report = "".join(capfd.readouterr())  # printed as the app exits
+    assert "ValueError" in report and WITHHELD[:40] in report and "crash" in report
+    assert identifiers_in(report) == []
