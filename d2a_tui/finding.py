@@ -52,11 +52,21 @@ def place(card: Card) -> str:
     return "/".join(part for part in (card.ward, card.bed) if part) or "no ward"
 
 
-def lines(card: Card, flow: Flow, calendar: HubCalendar) -> tuple[str, str]:
+def identity(card: Card, initials: bool = False) -> tuple[str, str]:
+    """Name and NHS number, or with the privacy setting `initials` what the board shows."""
+    if initials:
+        return card.initials, f"…{card.nhs_number[-4:]}"
+    return card.name, format_nhs_number(card.nhs_number)
+
+
+def lines(
+    card: Card, flow: Flow, calendar: HubCalendar, *, initials: bool = False
+) -> tuple[str, str]:
     """Two lines of at most 80 characters: who and where, then the ward and dates."""
+    name, nhs = identity(card, initials)
     first = (
         f"{card.short_id}  {status(card):<6}  {where(card, flow)[:22]:<22}  "
-        f"{card.name[:22]:<22}  {format_nhs_number(card.nhs_number)}"
+        f"{name[:22]:<22}  {nhs}"
     )
     second = f"{'':10}{place(card)} · {dates(card, calendar)}"
     return first[:WIDTH].rstrip(), second[:WIDTH].rstrip()

@@ -23,9 +23,9 @@ from d2a_tui.domain.calendar import HubCalendar
 from d2a_tui.domain.errors import D2AError, InvalidInput
 from d2a_tui.domain.events import Event, EventKind
 from d2a_tui.domain.flow import Flow
-from d2a_tui.domain.nhs_number import format_nhs_number
 from d2a_tui.domain.outcomes import OUTCOMES
 from d2a_tui.domain.stuck import Level, Stuck
+from d2a_tui.finding import identity
 from d2a_tui.views import Card
 
 SHIFT_STARTS = (time(8, 0), time(20, 0))
@@ -211,7 +211,7 @@ def _when(moment: datetime, zone: Any) -> str:
     return moment.astimezone(zone).strftime("%a %H:%M")
 
 
-def heading(card: Card, flow: Flow) -> tuple[str, str]:
+def heading(card: Card, flow: Flow, initials: bool = False) -> tuple[str, str]:
     """Who (with the journey's short id, to type into `d2a show`), then where they are now."""
     place = "/".join(x for x in (card.ward, card.bed) if x) or "no ward"
     now = (
@@ -220,11 +220,15 @@ def heading(card: Card, flow: Flow) -> tuple[str, str]:
         else "closed: " + OUTCOMES.get(card.outcome or "", card.outcome or "")
     )
     tag = f"  [{card.short_id}]"
-    who = f"{card.name}  {format_nhs_number(card.nhs_number)}"
+    name, nhs = identity(card, initials)
+    who = f"{name}  {nhs}"
     return who[: WIDTH - len(tag)] + tag, f"  now: {place} · {now}"[:WIDTH]
 
 
-def to_lines(handover: Handover, flow: Flow, calendar: HubCalendar) -> list[str]:
+def to_lines(
+    handover: Handover, flow: Flow, calendar: HubCalendar, *, initials: bool = False
+) -> list[str]:
+    """The handover as text of at most 80 columns; `initials` hides names as the board does."""
     zone = calendar.zone
     since = handover.since.astimezone(zone).strftime("%a %d %b %H:%M")
     until = handover.until.astimezone(zone).strftime("%a %d %b %H:%M")
@@ -237,7 +241,7 @@ def to_lines(handover: Handover, flow: Flow, calendar: HubCalendar) -> list[str]
     if not handover.people:
         lines.append("Nothing changed.")
     for entry in handover.people:
-        lines += ["", *heading(entry.card, flow)]
+        lines += ["", *heading(entry.card, flow, initials)]
         for item in entry.items:
             lead = f"  {_when(item.at, zone)}  {item.actor[:ACTOR]:<{ACTOR}}  "
             lines += textwrap.wrap(

@@ -91,7 +91,7 @@ class FindScreen(Screen[None]):
         results.clear_options()
         flow, calendar = self.hub.flow, self.hub.calendar
         for card in cards:
-            first, second = finding.lines(card, flow, calendar)
+            first, second = finding.lines(card, flow, calendar, initials=self._initials())
             style = "" if card.closed_at is None else "dim"
             results.add_option(Option(Text(f"{first}\n{second}", style=style), id=card.journey_id))
         count = self.query_one("#find-count", Static)
@@ -108,6 +108,10 @@ class FindScreen(Screen[None]):
             results.highlighted = 0
             if then_focus:
                 results.focus()
+
+    def _initials(self) -> bool:
+        # The board's privacy setting: with `initials`, nobody's full name is on screen.
+        return getattr(self.app, "privacy", "names") == "initials"
 
     def action_results(self) -> None:
         if self.cards:

@@ -56,7 +56,8 @@ class HandoverScreen(Screen[None]):
     def load(self) -> None:
         try:
             report = self.hub.handover(self.since)
-            lines = handover.to_lines(report, self.hub.flow, self.hub.calendar)
+            initials = getattr(self.app, "privacy", "names") == "initials"  # as the board
+            lines = handover.to_lines(report, self.hub.flow, self.hub.calendar, initials=initials)
         except D2AError as error:
             self.app.call_from_thread(self._problem, str(error))
             return

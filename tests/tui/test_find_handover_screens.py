@@ -124,3 +124,23 @@ async def _open_handover(pilot: Pilot[Any]) -> None:
 
 def test_handover_screen_snapshot(seeded_hub: Hub, snap_compare: Any) -> None:
     assert snap_compare(make_app(seeded_hub), run_before=_open_handover, terminal_size=(100, 32))
+
+
+async def test_with_the_initials_setting_find_and_handover_show_no_full_name(
+    sqlite_hub: Hub, clock: FrozenClock
+) -> None:
+    last_week_and_today(sqlite_hub, clock)
+    app = make_app(sqlite_hub, privacy="initials")
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.press("f", *"alpha", "enter")
+        results = app.screen.query_one(OptionList)
+        assert await wait_for(pilot, lambda: results.option_count == 1)
+        shown = str(results.get_option_at_index(0).prompt)
+        assert "AA" in shown and "…0018" in shown  # Ann Alpha, 999 000 0018
+        assert "Ann Alpha" not in shown and "999 000 0018" not in shown
+        await pilot.press("escape", "escape", "O")
+        screen = app.screen
+        assert isinstance(screen, HandoverScreen)
+        assert await wait_for(pilot, lambda: bool(screen.lines))
+        text = "\n".join(screen.lines)
+        assert "AA  …0018" in text and "Ann Alpha" not in text
