@@ -7,6 +7,7 @@ one line on stderr (a D2AError) and nothing is half-saved; `--json` output keys 
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 from datetime import datetime
 from typing import Any
@@ -319,7 +320,9 @@ def cmd_report(args: argparse.Namespace) -> int:
         # A pipe or a file gets whole cells (a date never split over two lines).
         from d2a_tui.reports.tables import to_text
 
-        _write(to_text(report, wrap=sys.stdout.isatty() and not args.output), args.output)
+        terminal = sys.stdout.isatty() and not args.output
+        width = shutil.get_terminal_size().columns if terminal else None
+        _write(to_text(report, width, wrap=terminal), args.output)
     else:
         _write(render(report, args.format), args.output)
     return 0
