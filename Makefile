@@ -36,6 +36,7 @@ bench: $(STAMP)
 		--region $(PG)/d2a_bench_region_365d
 	$(BIN)/python bench/reports.py
 	$(BIN)/python bench/sync.py
+	$(BIN)/python bench/fuzz_api.py --examples 500
 
 clean:
 	rm -rf $(VENV) .pytest_cache
