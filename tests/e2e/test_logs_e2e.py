@@ -1,5 +1,6 @@
-"""No patient identifier in a real `d2a serve` process's log, nor in what the CLI prints, when
-the server meets an error nobody planned for (issue 10 §4)."""
+"""No patient identifier in a real `d2a serve` process's log (at debug level), nor in what the
+CLI prints, when the server's database fails on a patient's row in a way nobody planned for
+(issue 10 §4). The 500 path itself is shown in-process (tests/sync/test_logs_private.py)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ def identifiers_in(log: str) -> list[str]:
 @pytest.fixture
 def refusing_database(e2e_hub: Hub) -> Iterator[None]:
     """The server's PostgreSQL refuses this one patient: an IntegrityError whose driver message
-    quotes the failing row, as a constraint added by a DBA (or a bug) would."""
+    quotes the failing row (DETAIL), as a constraint added by a DBA (or a bug) would."""
     with e2e_hub.engine.begin() as connection:
         connection.execute(
             text(f"ALTER TABLE patient ADD CONSTRAINT refuse_logwarden CHECK (name <> '{NAME}')")
@@ -41,16 +42,14 @@ def test_a_server_error_in_a_real_process_logs_no_identifier(
 ) -> None:
     replica: CliReplica = e2e_hub.replica("log-laptop", "nina")
     printed = [replica.run("refer", "--nhs", NHS, "--name", NAME, "--dob", DOB, "--ward", "W3")]
-    failed = replica.run("sync", ok=False)
-    printed.append(failed)
-    # One line: the server failed, with the request id to quote; nothing about the person.
-    assert failed.stderr.count("\n") == 1 and "answered 500 (request " in failed.stderr
-    request_id = failed.stderr.split("(request ", 1)[1].split(")", 1)[0]
+    printed.append(replica.run("sync", ok=None))
+    printed.append(replica.run("conflicts", "--json"))
 
     log = e2e_hub.server.log()
-    assert f"internal error IntegrityError on POST /v1/sync/push request={request_id}" in log
+    assert "enrolled" in log  # the log is being written (at debug level): an empty one proves nothing
+    sync = printed[1]
+    assert "refused" in sync.stdout + sync.stderr  # the failing change was answered, not lost
     assert "Traceback" not in log
     assert identifiers_in(log) == []
-    client_output = "".join(done.stderr for done in printed)
+    client_output = "".join(done.stderr + done.stdout for done in printed[1:])
     assert identifiers_in(client_output) == []
-    assert replica.status()["pending"] == 1  # kept on the laptop for when the server is fixed
