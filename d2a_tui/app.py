@@ -59,7 +59,11 @@ class D2AApp(App[int]):
         settings = settings or Settings(database_url="", user=hub.actor.user)
         mono = wants_mono(settings.theme)
         # Without colour the terminal's own foreground and background are the only ones used.
+        from d2a_tui.tui_logging import keep_typed_text_out_of_logs, report_crashes_without_details
+
+        keep_typed_text_out_of_logs()
         super().__init__(ansi_color=True if mono else None)
+        report_crashes_without_details(self)
         if mono:
             self.no_color = True
             if not any(isinstance(f, NoColor) for f in self._filters):

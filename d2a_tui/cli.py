@@ -33,8 +33,10 @@ def print_json(value: Any) -> None:
 
 
 def open_hub(args: argparse.Namespace) -> Any:
+    from d2a_tui.cli_checks import refuse_foreign_database
     from d2a_tui.hub import Hub
 
+    refuse_foreign_database(getattr(args, "db", None))
     return Hub.open(getattr(args, "db", None), user=getattr(args, "user", None))
 
 
@@ -137,7 +139,13 @@ def cmd_delay(args: argparse.Namespace) -> int:
 
 def cmd_note(args: argparse.Namespace) -> int:
     hub = open_hub(args)
-    return _changed(args, hub, hub.add_note(hub.resolve(args.journey), args.text))
+    journey_id = hub.resolve(args.journey)
+    if args.expect_version is not None:
+        # Notes never conflict with others' changes, but a script that says what it saw means it.
+        from d2a_tui.cli_checks import check_version
+
+        check_version(hub, journey_id, args.expect_version)
+    return _changed(args, hub, hub.add_note(journey_id, args.text))
 
 
 def cmd_ready(args: argparse.Namespace) -> int:
@@ -203,7 +211,10 @@ def cmd_undo(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    from d2a_tui.cli_checks import check_list_filters
+
     hub = open_hub(args)
+    check_list_filters(hub, args)
     rows = hub.list_cards(
         column=args.column,
         pathway=args.pathway.upper() if args.pathway else None,
@@ -318,7 +329,8 @@ def cmd_flow(args: argparse.Namespace) -> int:
     from d2a_tui.config import Settings
     from d2a_tui.domain.flow import load_flow
 
-    flow = load_flow(Settings.load().flow_path)
+    # The flow comes from the settings, not the database; --db is taken like every command's.
+    flow = load_flow(Settings.load(database_url=args.db, user=args.user).flow_path)
     if args.json:
         print_json(flow.to_dict())
         return 0
@@ -338,7 +350,10 @@ def cmd_flow(args: argparse.Namespace) -> int:
 
 
 def cmd_seed(args: argparse.Namespace) -> int:
+    from d2a_tui.cli_checks import refuse_foreign_database
     from d2a_tui.seed import seed_database
+
+    refuse_foreign_database(args.db)
 
     now = None
     if args.now is not None:
@@ -353,19 +368,19 @@ def cmd_seed(args: argparse.Namespace) -> int:
                 f"--now {args.now!r} is not a date-time: give it as 2026-11-23T09:30"
             ) from None
         now = now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
-    summary = seed_database(
-        args.db,
-        profile=args.profile,
-        days=args.days,
-        seed=args.seed,
-        progress=not args.quiet,
-        now=now,
-    )
+    from d2a_tui.cli_progress import seed_progress
+
+    with seed_progress(enabled=not args.quiet, what=f"Seeding a {args.profile}") as progress:
+        summary = seed_database(
+            args.db, profile=args.profile, days=args.days, seed=args.seed,
+            progress=progress, now=now,
+        )  # fmt: skip
     print(summary)
     return 0
 
 
 def cmd_db(args: argparse.Namespace) -> int:
+    from d2a_tui.cli_checks import refuse_foreign_database
     from d2a_tui.config import Settings
     from d2a_tui.storage.db import (
         SCHEMA_HEAD,
@@ -376,6 +391,7 @@ def cmd_db(args: argparse.Namespace) -> int:
     )
 
     url = Settings.load(database_url=args.db).database_url
+    refuse_foreign_database(url)
     engine = make_engine(url)
     if args.action == "upgrade":
         ensure_schema(engine)
@@ -392,13 +408,31 @@ def cmd_board(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    """Open the demo hub, seeding it first if there is none (or with --fresh, again)."""
+    from d2a_tui.cli_progress import seed_progress
+    from d2a_tui.demo import DEMO, OTHER, inspect_demo
+    from d2a_tui.domain.errors import NotAllowed
     from d2a_tui.seed import demo_database_url, seed_database
 
     url = args.db or demo_database_url()
-    print("Creating a demo hub with SYNTHETIC patients (no real person's data)…", file=sys.stderr)
-    seed_database(
-        url, profile="locality", days=args.days, seed=args.seed, progress=False, replace=True
-    )
+    found = inspect_demo(url)
+    if found.state == OTHER:
+        raise NotAllowed(
+            f"{args.db or url} is not a demo hub: d2a demo only ever replaces its own synthetic "
+            "data; give --db a new file"
+        )
+    if found.state == DEMO and not args.fresh:
+        print(
+            f"Opening the existing demo hub ({found.summary}); `d2a demo --fresh` starts it again.",
+            file=sys.stderr,
+        )
+    else:
+        print("Creating a demo hub with SYNTHETIC patients (no real person's data)…", file=sys.stderr)
+        with seed_progress(what="Seeding the demo hub") as progress:
+            seed_database(
+                url, profile="locality", days=args.days, seed=args.seed, progress=progress,
+                replace=True,
+            )  # fmt: skip
     args.db = url
     if args.no_board:
         print(url)
@@ -410,7 +444,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 Registrar = Callable[[argparse._SubParsersAction], None]  # type: ignore[type-arg]
 # Feature areas add their sub-commands here (capacity and reports, sync) without editing this file's body.
-EXTRA_COMMANDS: list[str] = ["d2a_tui.sync.cli", "d2a_tui.cli_reports"]
+EXTRA_COMMANDS: list[str] = ["d2a_tui.sync.cli", "d2a_tui.cli_reports", "d2a_tui.cli_find"]
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -437,7 +471,9 @@ def _journey_command(
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    from d2a_tui.cli_checks import OneLineParser
+
+    parser = OneLineParser(
         prog="d2a", description="Discharge to Assess transfer of care hub, in the terminal."
     )
     parser.add_argument("--version", action="version", version=f"d2a {__version__}")
@@ -447,7 +483,9 @@ def build_parser() -> argparse.ArgumentParser:
     _common(board)
     board.set_defaults(handler=cmd_board)
 
-    demo = sub.add_parser("demo", help="seed a demo hub with synthetic patients and open the board")
+    demo = sub.add_parser(
+        "demo", help="open the demo hub of synthetic patients (seeded the first time, or --fresh)"
+    )
     demo.add_argument(
         "--db",
         metavar="URL",
@@ -460,6 +498,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=2026)
     demo.add_argument(
         "--no-board", action="store_true", help="only create the database and print its URL"
+    )
+    demo.add_argument(
+        "--fresh", action="store_true", help="throw the demo hub's changes away and seed it again"
     )
     demo.set_defaults(handler=cmd_demo)
 
@@ -501,12 +542,8 @@ def build_parser() -> argparse.ArgumentParser:
     delay.add_argument("code", nargs="?", help="delay reason code, e.g. P1CARE")
     delay.add_argument("--clear", action="store_true")
 
-    note = sub.add_parser("note", help="add a note to a journey")
-    _common(note)
-    note.add_argument("journey")
+    note = _journey_command(sub, "note", cmd_note, "add a note to a journey")
     note.add_argument("text")
-    note.add_argument("--json", action="store_true")
-    note.set_defaults(handler=cmd_note)
 
     ready = _journey_command(
         sub, "ready", cmd_ready, "set the discharge-ready date (no criteria to reside from)"
@@ -557,6 +594,7 @@ def build_parser() -> argparse.ArgumentParser:
     flow = sub.add_parser(
         "flow", help="print the flow in force: columns, thresholds, allowed moves"
     )
+    _common(flow)
     flow.add_argument("--json", action="store_true")
     flow.set_defaults(handler=cmd_flow)
 
@@ -571,7 +609,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _run_with_progress(handler: Handler, args: argparse.Namespace) -> int:
+    """A command still running after a couple of seconds shows a spinner (on a terminal)."""
+    from contextlib import nullcontext
+
+    from d2a_tui.cli_progress import command_label, spinner_if_slow
+
+    label = command_label(args)
+    with spinner_if_slow(label) if label else nullcontext():
+        return handler(args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    from d2a_tui.cli_checks import one_line, unexpected
+
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Handler | None = getattr(args, "handler", None)
@@ -579,11 +630,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     try:
-        return handler(args)
+        return _run_with_progress(handler, args)
     except D2AError as error:
-        print(f"d2a: {error}", file=sys.stderr)
+        print(f"d2a: {one_line(str(error))}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as error:  # never a traceback: it could print a patient's details
+        print(f"d2a: {unexpected(error, args)}", file=sys.stderr)
+        return EXIT_ERROR

@@ -7,6 +7,7 @@ one line on stderr (a D2AError) and nothing is half-saved; `--json` output keys 
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 from datetime import datetime
 from typing import Any
@@ -282,8 +283,14 @@ def cmd_ack(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write(text: str) -> None:
-    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+def _write(text: str, output: str | None = None) -> None:
+    text = text if text.endswith("\n") else text + "\n"
+    if output:
+        from d2a_tui.private_files import write_private
+
+        print(f"saved {write_private(output, text)} (readable by you only)", file=sys.stderr)
+        return
+    sys.stdout.write(text)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -309,7 +316,15 @@ def cmd_report(args: argparse.Namespace) -> int:
         report = method[args.kind](
             args.first, args.last, locality=args.locality, as_known_at=args.as_known_at
         )
-    _write(render(report, args.format))
+    if args.format == "table":
+        # A pipe or a file gets whole cells (a date never split over two lines).
+        from d2a_tui.reports.tables import to_text
+
+        terminal = sys.stdout.isatty() and not args.output
+        width = shutil.get_terminal_size().columns if terminal else None
+        _write(to_text(report, width, wrap=terminal), args.output)
+    else:
+        _write(render(report, args.format), args.output)
     return 0
 
 
@@ -396,6 +411,7 @@ def register(sub: Any) -> None:
     report.add_argument("--to", dest="last", help="last day, YYYY-MM-DD (default today)")
     report.add_argument("--locality", help="only this locality's journeys")
     report.add_argument("--format", choices=FORMATS, default="table")
+    report.add_argument("--output", metavar="FILE", help="save to FILE (readable by you only)")
     report.add_argument(
         "--as-known-at",
         metavar="TIMESTAMP",

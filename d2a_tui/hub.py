@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from d2a_tui.config import Settings, device_id
 from d2a_tui.domain.calendar import HubCalendar
@@ -20,6 +20,9 @@ from d2a_tui.storage.db import ensure_schema, make_engine
 from d2a_tui.storage.journeys import Actor, JourneyStore
 from d2a_tui.storage.journeys import VersionConflict as VersionConflict  # for the screens
 from d2a_tui.views import Card, JourneyView
+
+if TYPE_CHECKING:
+    from d2a_tui.handover import Handover as HandoverReport
 
 Clock = Callable[[], datetime]
 
@@ -243,6 +246,20 @@ class Hub:
 
     def resolve(self, reference: str) -> str:
         return self.store.resolve(reference)
+
+    def handover(
+        self, since: datetime | None = None, until: datetime | None = None
+    ) -> HandoverReport:
+        """What changed since `since` (default: the start of the shift), per person (`d2a handover`)."""
+        from d2a_tui.handover import for_hub
+
+        return for_hub(self, since, until)
+
+    def find(self, text: str, limit: int = 50) -> list[Card]:
+        """Journeys open and closed by name, NHS number, journey id or ward (`d2a find`, `f`)."""
+        from d2a_tui.storage.find import find_cards
+
+        return find_cards(self.store, text, limit)
 
     def stuck(self, card: Card, now: datetime | None = None) -> Stuck:
         column = self.flow.column(card.column)

@@ -15,6 +15,7 @@ import os
 import random
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -85,7 +86,7 @@ def seed_database(
     days: int = 365,
     seed: int = 2026,
     now: datetime | None = None,
-    progress: bool = False,
+    progress: bool | Callable[[SeedSummary, int, int], None] = False,
     replace: bool = False,
     flow: Flow | None = None,
     processes: int | None = None,
@@ -140,12 +141,14 @@ def seed_database(
             ).scalar()
             nhs_serial = int(highest[3:9]) if highest else 0
         results = pool.imap(generate, tasks) if pool else map(generate, tasks)
-        for task, generated in zip(tasks, results, strict=True):
+        for done, (task, generated) in enumerate(zip(tasks, results, strict=True), 1):
             nhs_serial = _assign_nhs_numbers(generated, nhs_serial)
             position = _write_batch(
                 engine, generated, position, _device_for(task.locality), summary
             )
-            if progress:
+            if callable(progress):  # the CLI's progress bar
+                progress(summary, done, len(tasks))
+            elif progress:
                 print(
                     f"\r  {summary.journeys:,} journeys, {summary.events:,} events…",
                     end="",
@@ -156,7 +159,7 @@ def seed_database(
         from d2a_tui.reports.capacity_seed import after_seed  # services, capacity, report summaries
 
         after_seed(engine, flow, chosen.localities, now=now, days=days, seed=seed)
-        if progress:
+        if progress is True:
             print(file=sys.stderr)
         if engine.dialect.name == "postgresql":
             with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:

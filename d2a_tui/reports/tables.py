@@ -103,17 +103,25 @@ def to_json(report: Report) -> str:
     return json.dumps(report.to_dict(), default=_json_default, indent=2, ensure_ascii=False) + "\n"
 
 
-def to_text(report: Report, width: int | None = None) -> str:
-    """Rich tables rendered to text (what `--format table` prints)."""
+def to_text(report: Report, width: int | None = None, *, wrap: bool = True) -> str:
+    """Rich tables rendered to text (what `--format table` prints). With `wrap=False` (output to
+    a file or a pipe) no cell is ever folded onto a second line, however wide the table."""
     from rich.console import Console
     from rich.table import Table as RichTable
 
+    if not wrap:
+        width = 10_000  # tables are not expanded, so this only lifts the limit
     console = Console(file=io.StringIO(), width=width or 120, record=True, force_terminal=False)
     console.print(f"[bold]{report.title}[/]")
     for table in report.tables:
         rich_table = RichTable(title=table.title, title_justify="left", expand=False)
         for index, name in enumerate(table.columns):
-            rich_table.add_column(name, justify="left" if index == 0 else "right", overflow="fold")
+            rich_table.add_column(
+                name,
+                justify="left" if index == 0 else "right",
+                overflow="fold",
+                no_wrap=not wrap,
+            )
         for row in table.rows:
             rich_table.add_row(*(_cell(value) for value in row))
         console.print(rich_table)

@@ -41,6 +41,8 @@ OTHER_SCREENS: dict[str, tuple[str, str, str]] = {
     "dashboard": ("d2a_tui.screens.dashboard", "DashboardScreen", "The dashboard"),
     "alerts": ("d2a_tui.screens.alerts", "AlertsScreen", "Alerts"),
     "conflicts": ("d2a_tui.screens.conflicts", "ConflictsScreen", "Conflicts"),
+    "find": ("d2a_tui.screens.find", "FindScreen", "Find"),
+    "handover": ("d2a_tui.screens.handover", "HandoverScreen", "Handover"),
 }
 
 MIN_COLUMN_WIDTH = 20
@@ -84,6 +86,8 @@ class BoardScreen(QuickActions, HubScreen[None]):
         # In the footer on a replica, where they matter (and nowhere on a shared database).
         Binding("S", "sync", "Sync", id="board.sync"),
         Binding("C", "open_screen('conflicts')", "Conflicts", id="board.conflicts"),
+        Binding("f", "open_screen('find')", "Find", show=False, id="board.find"),
+        Binding("O", "open_screen('handover')", "Handover", show=False, id="board.handover"),
     ]
 
     def __init__(self) -> None:

@@ -289,11 +289,13 @@ class ReportScreen(HubScreen[None]):
 
         if self.report is None:
             return
+        from d2a_tui.private_files import write_private
+
         folder = data_dir() / "reports"
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         stamp = self.hub.now().astimezone().strftime("%Y%m%d-%H%M")
         path = folder / f"{self.report.name}-{stamp}.csv"
-        path.write_text(to_csv(self.report), encoding="utf-8")
+        write_private(path, to_csv(self.report))  # 0600, like every file d2a writes
         self.notify(f"Saved {path}", timeout=6)
 
 

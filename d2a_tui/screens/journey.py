@@ -62,6 +62,7 @@ class JourneyScreen(QuickActions, HubScreen[None]):
         Binding("escape,q", "back", "Back", id="journey.back"),
         *QUICK_BINDINGS,
         Binding("ctrl+r", "reload", "Reload", show=False, id="journey.reload"),
+        Binding("o", "reopen", "Reopen", id="journey.reopen"),
     ]
 
     def __init__(self, journey_id: str) -> None:
@@ -96,6 +97,7 @@ class JourneyScreen(QuickActions, HubScreen[None]):
     def _loaded(self, view: JourneyView) -> None:
         self.view = view
         self._show(view)
+        self.refresh_bindings()
 
     def _not_loaded(self, error: Exception) -> None:
         # Not found (or not readable): nothing to show, so back to where the user came from.
@@ -187,6 +189,17 @@ class JourneyScreen(QuickActions, HubScreen[None]):
 
     def action_back(self) -> None:
         self.dismiss()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # `o` is offered (and shown in the footer) only where it can do something.
+        if action == "reopen":
+            return self.view is not None and self.view.card.closed_at is not None
+        return True
+
+    def action_reopen(self) -> None:
+        from d2a_tui.screens.reopen import ask_and_reopen
+
+        ask_and_reopen(self)
 
     def action_reload(self) -> None:
         self.load()

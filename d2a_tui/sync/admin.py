@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, func, select, update
 
 from d2a_tui.domain.errors import InvalidInput, NotAllowed, NotFound
 from d2a_tui.domain.ids import uuid7
@@ -79,6 +79,35 @@ def add_user(
                 update(user_table).where(user_table.c.id == user_id).values(**values)
             )
     return user_id
+
+
+def find_user(engine: Engine, reference: str) -> str:
+    """A user's id from their id or their display name ("Ann Co"), which people type first."""
+    wanted = reference.strip()
+    with engine.connect() as connection:
+        if connection.execute(select(user_table.c.id).where(user_table.c.id == wanted)).first():
+            return wanted
+        named = (
+            connection.execute(
+                select(user_table.c.id)
+                .where(func.lower(user_table.c.name) == wanted.lower())
+                .order_by(user_table.c.id)
+                .limit(6)
+            )
+            .scalars()
+            .all()
+        )
+    if len(named) == 1:
+        return str(named[0])
+    if named:
+        raise InvalidInput(
+            f"{len(named) if len(named) < 6 else 'several'} users are named {wanted!r} "
+            f"({', '.join(named[:5])}): give --user the id of the one you mean"
+        )
+    raise NotFound(
+        f"no user with the id or name {wanted!r}: add them with `d2a server add-user` first "
+        "(`d2a server devices` lists the users who have devices)"
+    )
 
 
 def enrol_device(engine: Engine, user_id: str, label: str | None = None) -> tuple[str, str]:

@@ -11,9 +11,11 @@ from d2a_tui.domain.errors import D2AError
 
 
 def _engine(args: argparse.Namespace) -> Any:
+    from d2a_tui.cli_checks import refuse_foreign_database
     from d2a_tui.config import Settings
     from d2a_tui.storage.db import SCHEMA_HEAD, SchemaMismatch, current_revision, make_engine
 
+    refuse_foreign_database(args.db)
     engine = make_engine(Settings.load(database_url=args.db).database_url)
     revision = current_revision(engine)
     if revision != SCHEMA_HEAD:
@@ -61,9 +63,11 @@ def cmd_add_user(args: argparse.Namespace) -> int:
 
 
 def cmd_enrol(args: argparse.Namespace) -> int:
-    from d2a_tui.sync.admin import enrol_device
+    from d2a_tui.sync.admin import enrol_device, find_user
 
-    device_id, token = enrol_device(_engine(args), args.user, args.label)
+    engine = _engine(args)
+    args.user = find_user(engine, args.user)
+    device_id, token = enrol_device(engine, args.user, args.label)
     if args.json:
         from d2a_tui.cli import print_json
 
@@ -108,6 +112,7 @@ def cmd_devices(args: argparse.Namespace) -> int:
 def cmd_login(args: argparse.Namespace) -> int:
     from sqlalchemy import func, select
 
+    from d2a_tui.cli_checks import refuse_foreign_database
     from d2a_tui.config import Settings
     from d2a_tui.storage.db import ensure_schema, make_engine
     from d2a_tui.storage.journeys import event_table
@@ -118,6 +123,7 @@ def cmd_login(args: argparse.Namespace) -> int:
 
     settings = Settings.load(database_url=args.db)
     url = settings.database_url
+    refuse_foreign_database(url)
     if not url.startswith("sqlite") and "://" in url:
         raise D2AError("a replica is a local SQLite database: give --db a file, not a server URL")
     previous = load_login()
@@ -175,6 +181,14 @@ def cmd_logout(args: argparse.Namespace) -> int:
     if login is None:
         print("not logged in")
         return 0
+    if args.db is not None:
+        from d2a_tui.storage.db import normalise_url
+
+        if normalise_url(args.db) != normalise_url(login.database_url):
+            raise D2AError(
+                f"{args.db} is not this machine's replica (that is {login.database_url}); "
+                "nothing was changed"
+            )
     from d2a_tui.hub import Hub
 
     hub = Hub.open(login.database_url)
@@ -316,7 +330,7 @@ def register(sub: Any) -> None:
     add_user.set_defaults(handler=cmd_add_user)
     enrol = server_sub.add_parser("enrol-device", help="enrol a device; prints a one-time token")
     with_db(enrol)
-    enrol.add_argument("--user", required=True)
+    enrol.add_argument("--user", required=True, help="the user's id, or their name if unique")
     enrol.add_argument("--label", help="e.g. night-laptop-2")
     enrol.add_argument("--json", action="store_true")
     enrol.set_defaults(handler=cmd_enrol)
@@ -341,6 +355,7 @@ def register(sub: Any) -> None:
     logout = sub.add_parser(
         "logout", help="stop being a replica (refused while changes are pending)"
     )
+    with_db(logout, "the replica to stop (default: the one this machine is logged in with)")
     logout.add_argument("--force", action="store_true")
     logout.set_defaults(handler=cmd_logout)
 

@@ -142,6 +142,9 @@ class SyncClient:
                 if response.status_code not in RETRY_STATUSES:
                     return response
                 last = f"the server at {self.base_url} answered {response.status_code}"
+                request_id = response.headers.get("x-request-id")
+                if request_id and response.status_code >= 500:
+                    last += f" (request {request_id})"
             if attempt < self.retries:
                 self.sleep(self._delay(attempt, response))
         raise ServerUnreachable(
@@ -359,7 +362,8 @@ class SyncWorker:
                 self.state, self.message = "offline", str(error)
                 self._failures += 1
             except Exception as error:  # keep the board alive whatever happens here
-                log.exception("sync worker")
+                # The type only: an exception's text can quote a patient's details.
+                log.error("sync worker failed: %s", type(error).__name__)
                 self.state, self.message = "offline", f"sync failed: {type(error).__name__}"
                 self._failures += 1
             else:

@@ -41,7 +41,7 @@ from d2a_tui.storage.db import (
 )
 from d2a_tui.storage.journeys import counter_table, event_table, journey_table
 from d2a_tui.storage.models import EVENTS_COUNTER
-from d2a_tui.sync import admin
+from d2a_tui.sync import admin, server_logging
 from d2a_tui.sync.admin import DeviceContext
 from d2a_tui.sync.ingest import Ingest, PushRefused
 from d2a_tui.sync.protocol import (
@@ -417,6 +417,7 @@ def create_app(
         journeys = len({row.journey_id for row in rows})
         return _json({"events": [_event_json(r) for r in rows], "head": top, "journeys": journeys})
 
+    server_logging.install(app)  # last: outside every other middleware
     return app
 
 
@@ -469,10 +470,9 @@ def serve(
     """Run the API under uvicorn until interrupted; refuses a database of the wrong schema."""
     import uvicorn
 
-    logging.basicConfig(
-        level=getattr(logging, log_level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    server_logging.configure_logging(log_level)
     app = create_app(url, calendar=calendar)
     log.info("d2a %s serving schema %s on http://%s:%d", __version__, SCHEMA_HEAD, host, port)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+    uvicorn.run(
+        app, host=host, port=port, log_level=log_level, access_log=False, log_config=None
+    )

@@ -107,6 +107,7 @@ async def test_reports_open_from_the_dashboard_and_save_csv(screen_hub: Hub) -> 
 
         (saved,) = (data_dir() / "reports").glob("sitrep-*.csv")
         assert saved.read_text().startswith("Pathway,Patients who no longer meet")
+        assert saved.stat().st_mode & 0o777 == 0o600  # readable by its owner only
         await pilot.press("l")
         assert app.screen.report.name == "los"
 
