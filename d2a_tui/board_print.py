@@ -189,22 +189,23 @@ def render_text(board: PrintedBoard, width: int = PAGE_WIDTH, page_lines: int = 
     table_heading = _text_line([heading for heading, _, _ in _TEXT_COLUMNS])
     body: list[tuple[str, str | None]] = []  # (line, the column it belongs to, for run-ons)
     for column in board.columns:
+        if not column.rows:
+            body.append((f"{column.name}: none", None))
+            continue
         body.append(("", None))
         body.append((_fit(column.heading, width).rstrip(), None))
-        if not column.rows:
-            body.append(("  no journeys", column.name))
-            continue
         body.append((table_heading, column.name))
         for row in column.rows:
             cells = [SYMBOLS[row.level], row.name, row.nhs_tail, row.ward_bed, row.pathway,
                      row.delay, row.in_column, row.ready]  # fmt: skip
             body.append((_text_line(cells), column.name))
-    body.append(("", None))
-    body.append((f"{SYMBOLS[Level.OK]} ok  {SYMBOLS[Level.AMBER]} amber  "
-                 f"{SYMBOLS[Level.RED]} red · ready: days since discharge-ready", None))  # fmt: skip
+    legend = f"{SYMBOLS[Level.OK]} ok  {SYMBOLS[Level.AMBER]} amber  {SYMBOLS[Level.RED]} red"
+    key = ["", f"{legend} · ready: days since discharge-ready"]
 
     head_lines = 3  # title, summary, rule
-    per_page = max(page_lines - head_lines - 2, 5)  # 2: a run-on heading and table heading
+    # A page's body never passes per_page lines, leaving 2 spare: the key to the symbols goes
+    # there on the last page rather than alone on a page of its own.
+    per_page = max(page_lines - head_lines - len(key), 5)
     pages: list[list[str]] = []
     current: list[str] = []
     for line, column_name in body:
@@ -216,7 +217,7 @@ def render_text(board: PrintedBoard, width: int = PAGE_WIDTH, page_lines: int = 
         if not current and not line:
             continue  # no blank line at the top of a page
         current.append(line)
-    pages.append(current)
+    pages.append(current + key)
     out: list[str] = []
     for number, lines in enumerate(pages, start=1):
         title = f"{board.title} · {board.generated}"

@@ -105,7 +105,8 @@ def cmd_view(args: argparse.Namespace) -> int:
             from d2a_tui.cli import print_json
 
             print_json([{"name": name, "filter": text} for name, text in views.items()])
-        elif not views:
+            return 0
+        if not views:
             print("no saved views: d2a view save NAME 'FILTER' keeps one")
         for name, text in views.items():
             print(f"{name:<20} {text}")
