@@ -128,13 +128,24 @@ class BoardServer(Server):
             self._engine = make_engine(self.options.database_url)
         return authenticate(self._engine, token)  # type: ignore[arg-type]
 
-    def _redeem(self, token: str) -> object:
+    def _redeem(self, token: str, user: str) -> object:
+        """Swap an enrolment token for a device token, only if it was issued to `user`: a
+        mistyped user id must not spend someone's one-time token."""
+        from sqlalchemy import select
+
         from d2a_tui.domain.errors import D2AError
         from d2a_tui.storage.db import make_engine
-        from d2a_tui.sync.admin import redeem
+        from d2a_tui.sync.admin import redeem, token_hash
+        from d2a_tui.sync.ingest import device_table
 
         if self._engine is None:
             self._engine = make_engine(self.options.database_url)
+        with self._engine.connect() as connection:  # type: ignore[attr-defined]
+            owner = connection.execute(
+                select(device_table.c.user_id).where(device_table.c.enrol_hash == token_hash(token))
+            ).scalar()
+        if owner is None or owner.lower() != user.lower():
+            return "bad_token"
         try:
             return redeem(self._engine, token, "web browser")  # type: ignore[arg-type]
         except D2AError:
@@ -153,7 +164,7 @@ class BoardServer(Server):
         if token.startswith(ENROL_PREFIX):
             # First sign-in with the one-time token from `d2a server enrol-device`: swap it
             # for this browser's long-lived token, shown once below.
-            enrolled = await asyncio.to_thread(self._redeem, token)
+            enrolled = await asyncio.to_thread(self._redeem, token, user)
             if not isinstance(enrolled, str):
                 token = enrolled.token  # type: ignore[attr-defined]
         found = await asyncio.to_thread(self._authenticate, token) if token else "no_token"

@@ -135,3 +135,39 @@ def test_a_browser_moves_a_card_and_a_second_browser_sees_it(
             )
         finally:
             browser.close()
+
+
+def test_a_signed_in_browser_acts_as_its_user(
+    web_hub: Hub, start_web: Callable[..., WebServer]
+) -> None:
+    from d2a_tui.sync.admin import add_user, enrol_device
+
+    _need(sync_playwright is not None, "playwright or pyte is not installed (make test does)")
+    _need(os.access(CHROMIUM, os.X_OK), f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    engine = web_hub.store.engine
+    nina = add_user(engine, "Nina Night", "night")
+    _, enrolment = enrol_device(engine, nina, "browser")
+    ada = refer_someone(web_hub, 1, name="Ada Byron")
+    # --login on loopback: the same sign-in as beyond it, without needing a certificate here.
+    server = start_web("--db", str(web_hub.store.engine.url), "--login", "--user", "alice")
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        try:
+            page = browser.new_context(viewport={"width": 1600, "height": 900}).new_page()
+            screen = BrowserScreen(page)
+            page.goto(server.url)
+            assert page.url.endswith("/login")
+            page.fill("input[name=user]", nina)
+            page.fill("input[name=token]", enrolment)
+            page.click("button[type=submit]")
+            page.click("text=Open the board")
+            wait_until(page, lambda: screen.column_of("Ada Byron") is not None, "the board")
+            page.locator(".xterm-helper-textarea").focus()
+            page.keyboard.press("Shift+L")
+            wait_until(
+                page, lambda: web_hub.journey(ada).card.column == "triage", "the move recorded"
+            )
+            assert web_hub.journey(ada).timeline[-1].event.actor == nina  # not alice
+        finally:
+            browser.close()
