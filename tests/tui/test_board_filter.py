@@ -124,3 +124,10 @@ def test_saved_views_keep_the_rest_of_the_config_file(tmp_path: Path) -> None:
     delete_view("bedmeeting")
     assert saved_views() == {}
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_snapshot_board_filtered_by_ward_and_amber(seeded_hub: Hub, snap_compare: object) -> None:
+    # The header says what is applied and what it leaves: 12 of the 459 open journeys.
+    assert snap_compare(  # type: ignore[operator]
+        make_app(seeded_hub), press=["slash", *"ward:7 amber", "enter"], terminal_size=(120, 30)
+    )
