@@ -46,6 +46,7 @@ bench: $(STAMP)
 		--region $(PG)/d2a_bench_region_365d
 	$(BIN)/python bench/reports.py
 	$(BIN)/python bench/sync.py
+	$(BIN)/python bench/filter.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

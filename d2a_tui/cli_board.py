@@ -65,9 +65,10 @@ def cmd_board_print(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_print_arguments(board: argparse.ArgumentParser) -> None:
-    from d2a_tui.board_print import FORMATS
+PRINT_FORMATS = ("text", "markdown", "html")  # board_print.FORMATS, without loading it for --help
 
+
+def add_print_arguments(board: argparse.ArgumentParser) -> None:
     group = board.add_argument_group("printing (instead of opening the board)")
     group.add_argument(
         "--print",
@@ -77,7 +78,7 @@ def add_print_arguments(board: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--where", metavar="FILTER", help="only journeys matching the filter, or @VIEW"
     )
-    group.add_argument("--format", choices=FORMATS, help="text (default), markdown or html")
+    group.add_argument("--format", choices=PRINT_FORMATS, help="text (default), markdown or html")
     group.add_argument(
         "--output", metavar="FILE", help="write to FILE (0600) instead of standard output"
     )

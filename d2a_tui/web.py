@@ -12,12 +12,14 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import socket
-import ssl
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from d2a_tui.domain.errors import InvalidInput
+
+if TYPE_CHECKING:
+    import ssl
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +58,8 @@ def web_options(args: argparse.Namespace) -> WebOptions:
         )
     context = None
     if args.certfile:
+        import ssl
+
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         try:
             context.load_cert_chain(args.certfile, args.keyfile)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Protocol
 
 from d2a_tui.domain.calendar import HubCalendar
@@ -227,11 +228,13 @@ _EXAMPLES = {
 }
 
 
+@lru_cache(maxsize=64)
 def _pathway(value: str) -> str:
     upper = value.strip().upper()
     return f"P{upper}" if upper.isdigit() else upper
 
 
+@lru_cache(maxsize=1024)  # a hub has tens of wards; the board asks once per card per keystroke
 def _ward_key(ward: str | None) -> str:
     """`7B`, `ward 7b` and `Ward 7B` are one ward; `7` is not `7B`."""
     words = (ward or "").lower().split()

@@ -109,3 +109,10 @@ def test_web_refuses_to_serve_unsafely(
     code, out, err = d2a(capsys, "web", *args)
     assert (code, out) == (1, "")
     assert err.startswith(says) and err.count("\n") == 1
+
+
+def test_the_print_formats_offered_are_the_printers() -> None:
+    from d2a_tui.board_print import FORMATS
+    from d2a_tui.cli_board import PRINT_FORMATS
+
+    assert PRINT_FORMATS == FORMATS
