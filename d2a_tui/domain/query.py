@@ -146,6 +146,16 @@ class Query:
 EVERYTHING = Query()
 
 
+def hint(query: Query) -> str | None:
+    """A nudge when a plain word is a field's name: `ward 7` looks for "ward" in the name."""
+    words = [term.value.lower() for term in query.terms if term.kind == "text"]
+    for field in FIELDS:
+        if field in words:
+            following = words[words.index(field) + 1] if words.index(field) + 1 < len(words) else ""
+            return f"for the {field}, write {field}:{following or _EXAMPLES[field]}"
+    return None
+
+
 def parse(text: str) -> Query:
     """A query from what a person typed; `InvalidInput` says what is wrong and how to write it."""
     stripped = text.strip()

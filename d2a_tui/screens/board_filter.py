@@ -19,7 +19,7 @@ from textual.widgets import Input, Static
 from d2a_tui import board_print
 from d2a_tui.config import data_dir, saved_views
 from d2a_tui.domain.errors import D2AError
-from d2a_tui.domain.query import HELP
+from d2a_tui.domain.query import HELP, hint
 
 if TYPE_CHECKING:
     from d2a_tui.app import D2AApp
@@ -114,6 +114,9 @@ class BoardFilter:
         applied = str(model.query) or "nothing"
         label = f"View {self.view_name}" if self.view_name else "Filter"
         text = f"{label}: {applied} — {model.shown_count()} of {len(model.cards)} · esc clears"
+        nudge = hint(model.query)
+        if nudge:
+            text += f" · {nudge}"
         if model.filter_error:
             text = f"⚠ {model.filter_error} · still showing {label.lower()}: {applied}"
         bar.set_class(model.filter_error is not None, "-error")

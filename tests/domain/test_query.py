@@ -85,6 +85,14 @@ def test_words_match_name_or_nhs_number_typed_with_spaces() -> None:
     assert keeps("943 476 5919", EDNA) and not keeps("943 476 5919", FRED)
 
 
+def test_a_field_name_typed_as_a_word_gets_a_hint() -> None:
+    from d2a_tui.domain.query import hint
+
+    assert hint(parse("ward 7")) == "for the ward, write ward:7"
+    assert hint(parse("red delay")) == "for the delay, write delay:P3BED"
+    assert hint(parse("ward:7 edna")) is None
+
+
 def test_provider_matches_nothing_until_journeys_name_one() -> None:
     query = parse('provider:"Reablement North"')
     assert str(query) == 'provider:"Reablement North"'

@@ -50,6 +50,18 @@ async def test_ward_and_red_combine_and_the_header_counts_what_is_left(sqlite_hu
         assert header(app) == ""
 
 
+async def test_the_old_way_of_asking_gets_a_hint(sqlite_hub: Hub) -> None:
+    three_on_two_wards(sqlite_hub)
+    app = make_app(sqlite_hub)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("slash", *"ward 7", "enter")
+        await pilot.pause()
+        # "ward" is a word in the name now, so nobody matches, and the header says how to ask.
+        assert shown_ids(app, "referred") == []
+        assert "0 of 3" in header(app) and "for the ward, write ward:7" in header(app)
+
+
 async def test_ready_days_and_a_bad_term_keeps_the_last_good_filter(sqlite_hub: Hub) -> None:
     red_7b, _amber_7b, red_7 = three_on_two_wards(sqlite_hub)
     app = make_app(sqlite_hub)
