@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import os
+import textwrap
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -72,6 +73,12 @@ class PrintedBoard:
     @property
     def shown(self) -> int:
         return sum(len(column.rows) for column in self.columns)
+
+    @property
+    def empty(self) -> str:
+        """One line for the columns with nobody in them, instead of a heading each."""
+        names = [column.name for column in self.columns if not column.rows]
+        return f"No journeys in {', '.join(names)}." if names else ""
 
     @property
     def summary(self) -> str:
@@ -188,9 +195,10 @@ def render_text(board: PrintedBoard, width: int = PAGE_WIDTH, page_lines: int = 
     form feeds; a column that runs on to the next page repeats its heading, "(continued)"."""
     table_heading = _text_line([heading for heading, _, _ in _TEXT_COLUMNS])
     body: list[tuple[str, str | None]] = []  # (line, the column it belongs to, for run-ons)
+    for line in textwrap.wrap(board.empty, width):
+        body.append((line, None))
     for column in board.columns:
         if not column.rows:
-            body.append((f"{column.name}: none", None))
             continue
         body.append(("", None))
         body.append((_fit(column.heading, width).rstrip(), None))
@@ -240,11 +248,12 @@ def _md(text: str) -> str:
 
 def render_markdown(board: PrintedBoard) -> str:
     lines = [f"# {_md(board.title)}", "", f"{_md(board.generated)} · {_md(board.summary)}"]
+    if board.empty:
+        lines += ["", _md(board.empty)]
     for column in board.columns:
-        lines += ["", f"## {_md(column.heading)}", ""]
         if not column.rows:
-            lines.append("No journeys.")
             continue
+        lines += ["", f"## {_md(column.heading)}", ""]
         lines.append("| | name | NHS | ward/bed | path | delay | in column | ready | why |")
         lines.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
         for row in column.rows:
@@ -281,11 +290,12 @@ def render_html(board: PrintedBoard) -> str:
         f"<h1>{e(board.title)}</h1>",
         f'<p class="meta">{e(board.generated)} · {e(board.summary)}</p>',
     ]
+    if board.empty:
+        parts.append(f"<p>{e(board.empty)}</p>")
     for column in board.columns:
-        parts.append(f"<section><h2>{e(column.heading)}</h2>")
         if not column.rows:
-            parts.append("<p>No journeys.</p></section>")
             continue
+        parts.append(f"<section><h2>{e(column.heading)}</h2>")
         parts.append(
             "<table><thead><tr><th>state</th><th>name</th><th>NHS</th><th>ward/bed</th>"
             "<th>path</th><th>delay</th><th>in column</th><th>ready</th><th>why</th></tr>"
