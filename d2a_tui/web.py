@@ -102,9 +102,13 @@ def _check_users_exist(database_url: str) -> None:
 
 
 def cmd_web(args: argparse.Namespace) -> int:
+    from d2a_tui.hub import Hub
     from d2a_tui.web_server import BoardServer
 
     options = web_options(args)
+    # Open the hub once here, so a database that is missing or unreachable is one line now,
+    # not a blank page in every browser later.
+    Hub.open(options.database_url, user=options.user).close()
     BoardServer(options).run()
     return 0
 

@@ -58,7 +58,11 @@ class BoardServer(Server):
     @property
     def command(self) -> str:
         user = _acting_user.get() or self.options.user
-        return f"{shlex.quote(sys.executable)} -m d2a_tui board --user {shlex.quote(user)}"
+        # The board's stderr is not passed on: textual-serve copies it into this server's output,
+        # and a crash report there would list local values, patient data among them. `d2a web`
+        # opens the database itself before serving, so a board that cannot start is rare.
+        board = f"{shlex.quote(sys.executable)} -m d2a_tui board --user {shlex.quote(user)}"
+        return f"{board} 2>/dev/null"
 
     @command.setter
     def command(self, value: str) -> None:

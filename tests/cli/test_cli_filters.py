@@ -101,6 +101,7 @@ def test_board_print_to_a_private_file(
         (["--certfile", "cert.pem"], "d2a: TLS needs both --certfile and --keyfile"),
         (["--certfile", "no.pem", "--keyfile", "no.key"], "d2a: cannot use the TLS certificate"),
         (["--port", "70000"], "d2a: --port 70000 is not a port number"),
+        (["--db", "postgresql://postgres@127.0.0.1:1/none"], "d2a: cannot reach database"),
     ],
 )
 def test_web_refuses_to_serve_unsafely(
