@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from aiohttp import web
 from textual_serve.server import Server
 
+from d2a_tui.sync.ingest import JOURNEY_ROLES
 from d2a_tui.web import WebOptions
 
 log = logging.getLogger("d2a.web")
@@ -133,23 +134,27 @@ class BoardServer(Server):
         return authenticate(self._engine, token)  # type: ignore[arg-type]
 
     def _redeem(self, token: str, user: str) -> object:
-        """Swap an enrolment token for a device token, only if it was issued to `user`: a
-        mistyped user id must not spend someone's one-time token."""
+        """Swap an enrolment token for a device token, only if it was issued to `user` and their
+        role may use the board: a mistyped user id must not spend someone's one-time token."""
         from sqlalchemy import select
 
         from d2a_tui.domain.errors import D2AError
         from d2a_tui.storage.db import make_engine
         from d2a_tui.sync.admin import redeem, token_hash
-        from d2a_tui.sync.ingest import device_table
+        from d2a_tui.sync.ingest import device_table, user_table
 
         if self._engine is None:
             self._engine = make_engine(self.options.database_url)
         with self._engine.connect() as connection:  # type: ignore[attr-defined]
             owner = connection.execute(
-                select(device_table.c.user_id).where(device_table.c.enrol_hash == token_hash(token))
-            ).scalar()
-        if owner is None or owner.lower() != user.lower():
+                select(user_table.c.id, user_table.c.role)
+                .join(device_table, device_table.c.user_id == user_table.c.id)
+                .where(device_table.c.enrol_hash == token_hash(token))
+            ).first()
+        if owner is None or owner.id.lower() != user.lower():
             return "bad_token"
+        if owner.role not in JOURNEY_ROLES:
+            return f"role:{owner.role}"
         try:
             return redeem(self._engine, token, "web browser")  # type: ignore[arg-type]
         except D2AError:
@@ -164,17 +169,30 @@ class BoardServer(Server):
         form = await request.post()
         user = str(form.get("user", "")).strip()
         token = str(form.get("token", "")).strip()
-        enrolled = None
+        enrolled: object = None
         if token.startswith(ENROL_PREFIX):
             # First sign-in with the one-time token from `d2a server enrol-device`: swap it
             # for this browser's long-lived token, shown once below.
             enrolled = await asyncio.to_thread(self._redeem, token, user)
             if not isinstance(enrolled, str):
                 token = enrolled.token  # type: ignore[attr-defined]
-        found = await asyncio.to_thread(self._authenticate, token) if token else "no_token"
-        if isinstance(found, str) or found.user_id.lower() != user.lower():  # type: ignore[attr-defined]
+        if isinstance(enrolled, str) and enrolled.startswith("role:"):
+            found: object = enrolled
+        else:
+            found = await asyncio.to_thread(self._authenticate, token) if token else "no_token"
+            if not isinstance(found, str) and found.user_id.lower() != user.lower():  # type: ignore[attr-defined]
+                found = "wrong_user"
+            elif not isinstance(found, str) and found.role not in JOURNEY_ROLES:  # type: ignore[attr-defined]
+                found = f"role:{found.role}"  # type: ignore[attr-defined]
+        if isinstance(found, str):
             await asyncio.sleep(FAILED_SIGN_IN_DELAY)
-            log.info("sign-in refused (%s)", found if isinstance(found, str) else "wrong_user")
+            log.info("sign-in refused (%s)", found)
+            if found.startswith("role:"):
+                message = (
+                    f'<p class="error">The {html.escape(found[5:])} role does not change '
+                    "journeys, and the board in a browser cannot be opened read-only yet.</p>"
+                )
+                return _page(_LOGIN_FORM.format(message=message), status=403)
             message = '<p class="error">That user and token do not match an enrolled device.</p>'
             return _page(_LOGIN_FORM.format(message=message), status=401)
         session_id = secrets.token_urlsafe(32)
@@ -182,10 +200,9 @@ class BoardServer(Server):
         self.sessions[session_id] = Session(user_id, token, time.time() + SESSION_SECONDS)
         log.info("signed in: %s", user_id)
         if enrolled is not None:
-            body = _ENROLLED.format(token=html.escape(token))
-            response = _page(body)
+            response = _page(_ENROLLED.format(token=html.escape(token)))
         else:
-            response = web.HTTPSeeOther("/")
+            response = web.Response(status=303, headers={"Location": "/"})
         response.set_cookie(
             COOKIE,
             session_id,
@@ -194,8 +211,6 @@ class BoardServer(Server):
             secure=self.options.ssl_context is not None,
             samesite="Strict",
         )
-        if isinstance(response, web.HTTPSeeOther):
-            raise response
         return response
 
 

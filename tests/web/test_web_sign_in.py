@@ -42,7 +42,12 @@ def test_sign_in_with_a_device_token_over_tls(
     server = start_web("--db", str(engine.url), "--login", "--certfile", str(certfile),
                        "--keyfile", str(keyfile), scheme="https")  # fmt: skip
 
+    viewer = add_user(engine, "Vic Viewer", "viewer")
+    _, viewer_token = enrol_device(engine, viewer, "browser")
     with httpx.Client(base_url=server.url, verify=trust) as browser:
+        # A role that changes no journeys gets no board (it could not be read-only yet).
+        refused_role = browser.post("/login", data={"user": viewer, "token": viewer_token})
+        assert refused_role.status_code == 403 and "viewer role" in refused_role.text
         assert browser.get("/").headers["location"] == "/login"  # 303: sign in first
         assert browser.get("/ws").status_code == 401
         refused = browser.post("/login", data={"user": nina, "token": "d2a_guessed"})
