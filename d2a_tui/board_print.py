@@ -18,6 +18,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from rich.cells import cell_len, set_cell_size
+
 from d2a_tui.domain.calendar import HubCalendar
 from d2a_tui.domain.flow import Column
 from d2a_tui.domain.query import Context, parse
@@ -178,9 +180,11 @@ _TEXT_COLUMNS = (
 
 
 def _fit(text: str, width: int, right: bool = False) -> str:
-    if len(text) > width:
-        text = text[: width - 1] + "…"
-    return text.rjust(width) if right else text.ljust(width)
+    """`text` in exactly `width` terminal cells (a wide character takes two), cut with …"""
+    if cell_len(text) > width:
+        text = set_cell_size(text, width - 1) + "…"
+    padding = " " * (width - cell_len(text))
+    return padding + text if right else text + padding
 
 
 def _text_line(cells: Sequence[str]) -> str:

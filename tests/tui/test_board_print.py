@@ -61,3 +61,18 @@ def test_html_escapes_what_people_typed(seeded_hub: Hub) -> None:
     page = board_print.render_html(board_print.from_hub(seeded_hub, "new"))
     assert "<script>" not in page
     assert "Ann &lt;script&gt;alert(1)&lt;/script&gt;" in page and "Ward &lt;7&gt;" in page
+
+
+def test_wide_names_are_cut_by_screen_cells_not_characters(seeded_hub: Hub) -> None:
+    from rich.cells import cell_len
+
+    from tests.conftest import refer_someone
+
+    name = "王秀英 Wáng Xiùyīng-Long-Double-Barrelled"  # 3 wide characters: 6 cells, then 36
+    journey = refer_someone(seeded_hub, 90002, name=name, ward="病房 7")
+    tail = seeded_hub.journey(journey).card.nhs_number[-4:]
+    text = board_print.render_text(board_print.from_hub(seeded_hub, "new"))
+    row = next(line for line in text.splitlines() if "王秀英" in line)
+    # symbol (1) + space + the name cut to 27 cells + space: the NHS digits start at cell 30.
+    assert cell_len(row[: row.index(f" {tail} ") + 1]) == 30
+    assert "…" in row and all(cell_len(line) <= 80 for line in text.splitlines())
