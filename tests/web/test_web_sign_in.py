@@ -78,3 +78,20 @@ def test_sign_in_with_a_device_token_over_tls(
         revoke_device(engine, device)
         assert browser.get("/ws").status_code == 401  # revoked: no more boards
     assert own_token.group(1) not in server.output() and enrolment not in server.output()
+
+
+def test_by_default_it_listens_on_loopback_only(
+    web_hub: Hub, start_web: Callable[..., WebServer]
+) -> None:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect(("192.0.2.1", 9))  # no packet is sent: this only picks the outward address
+        outward = probe.getsockname()[0]
+    if outward.startswith("127."):
+        pytest.skip("this machine has no address but loopback to try")
+    server = start_web("--db", str(web_hub.store.engine.url))
+    port = int(server.url.rsplit(":", 1)[1])
+    assert httpx.get(f"{server.url}/").status_code == 200
+    with socket.socket() as attempt:
+        assert attempt.connect_ex((outward, port)) != 0
