@@ -10,7 +10,7 @@ from textual.widgets import Input, Static
 from d2a_tui.config import save_view, saved_views
 from d2a_tui.hub import Hub
 from tests.conftest import refer_someone
-from tests.tui.conftest import board_of, column_text, make_app, shown_ids
+from tests.tui.conftest import board_of, column_text, make_app, shown_ids, wait_for
 
 SIZE = (200, 30)
 
@@ -113,7 +113,7 @@ async def test_e_exports_what_the_board_shows_readable_by_its_owner(
         assert "exports" in prompt.value  # offered: the data folder
         prompt.value = str(target)
         await pilot.press("enter")
-        await pilot.pause()
+        assert await wait_for(pilot, lambda: bool(app._notifications) and target.exists())
         messages = " ".join(n.message for n in app._notifications)
     assert f"Exported 2 journeys to {target}" in messages
     text = target.read_text()

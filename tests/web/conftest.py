@@ -62,7 +62,7 @@ def start_web(tmp_path: Path) -> Iterator[Callable[..., WebServer]]:
             )
         server = WebServer(f"{scheme}://127.0.0.1:{port}", process, log)
         started.append(server)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # generous: a loaded CI machine starts Python slowly
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 raise AssertionError(f"d2a web exited: {server.output()}")
@@ -70,7 +70,7 @@ def start_web(tmp_path: Path) -> Iterator[Callable[..., WebServer]]:
                 if probe.connect_ex(("127.0.0.1", port)) == 0:
                     return server
             time.sleep(0.1)
-        raise AssertionError(f"d2a web did not listen within 30 s: {server.output()}")
+        raise AssertionError(f"d2a web did not listen within 90 s: {server.output()}")
 
     yield start
     for server in started:

@@ -73,7 +73,7 @@ class BrowserScreen:
         return None
 
 
-def wait_until(page: Page, condition: Callable[[], bool], what: str, seconds: float = 40) -> None:
+def wait_until(page: Page, condition: Callable[[], bool], what: str, seconds: float = 90) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if condition():
