@@ -47,6 +47,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/reports.py
 	$(BIN)/python bench/sync.py
 	$(BIN)/python bench/filter.py
+	$(BIN)/python bench/fuzz_api.py --examples 500
 
 clean:
 	rm -rf $(VENV) .pytest_cache
