@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from aiohttp import web
 from textual_serve.server import Server
 
-from d2a_tui.sync.ingest import JOURNEY_ROLES
+from d2a_tui.sync.rules import JOURNEY_ROLES
 from d2a_tui.web import WebOptions
 
 log = logging.getLogger("d2a.web")
