@@ -222,6 +222,10 @@ def cmd_list(args: argparse.Namespace) -> int:
         delay_reason=args.delay.upper() if args.delay else None,
         stuck_only=args.stuck,
     )
+    if args.where:
+        from d2a_tui.cli_board import filter_rows
+
+        rows = filter_rows(hub, rows, args.where)
     if args.json:
         print_json([card_json(card, stuck) for card, stuck in rows])
         return 0
@@ -402,6 +406,10 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 
 def cmd_board(args: argparse.Namespace) -> int:
+    if getattr(args, "print", False):
+        from d2a_tui.cli_board import cmd_board_print
+
+        return cmd_board_print(args)
     from d2a_tui.app import run_board
 
     return run_board(open_hub(args))
@@ -444,7 +452,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 Registrar = Callable[[argparse._SubParsersAction], None]  # type: ignore[type-arg]
 # Feature areas add their sub-commands here (capacity and reports, sync) without editing this file's body.
-EXTRA_COMMANDS: list[str] = ["d2a_tui.sync.cli", "d2a_tui.cli_reports", "d2a_tui.cli_find"]
+EXTRA_COMMANDS: list[str] = [
+    "d2a_tui.sync.cli",
+    "d2a_tui.cli_reports",
+    "d2a_tui.cli_find",
+    "d2a_tui.cli_board",
+    "d2a_tui.web",
+]
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -481,6 +495,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     board = sub.add_parser("board", help="open the live board")
     _common(board)
+    from d2a_tui.cli_board import add_print_arguments
+
+    add_print_arguments(board)
     board.set_defaults(handler=cmd_board)
 
     demo = sub.add_parser(
@@ -581,6 +598,11 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--delay", help="delay reason code")
     listing.add_argument(
         "--stuck", action="store_true", help="only amber and red journeys, worst first"
+    )
+    listing.add_argument(
+        "--where",
+        metavar="FILTER",
+        help="the board's filter language, e.g. 'ward:7B red ready>1d', or @VIEW",
     )
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(handler=cmd_list)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -129,3 +130,78 @@ def _read_config_file(path: Path) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"config file {path}: {error}") from None
+
+
+# --- saved views: named filters in the config file's [views] table ------------------------------
+
+_VIEW_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}")
+
+
+def saved_views(path: Path | None = None) -> dict[str, str]:
+    """Named filters, in the order they were saved (the board cycles through them so)."""
+    views = _read_config_file(path or config_path()).get("views", {})
+    if not isinstance(views, dict):
+        raise ConfigError('[views] in the config file must be a table of name = "filter"')
+    return {str(name): str(text) for name, text in views.items()}
+
+
+def save_view(name: str, text: str, path: Path | None = None) -> None:
+    """Keep `text` under `name` (replacing one of that name). The filter is checked first, and
+    the rest of the file (comments, order, other tables) is kept as the user wrote it."""
+    from d2a_tui.domain.query import parse
+
+    if not _VIEW_NAME.fullmatch(name):
+        raise ConfigError(
+            f"view name {name!r}: use letters, digits, - and _ (up to 40), starting with a "
+            "letter or digit"
+        )
+    query = parse(text)
+    if not query:
+        raise ConfigError("a view needs a filter, e.g. 'red ready>1d'")
+    document = _edit_config(path)
+    views = document.get("views")
+    if views is None:
+        import tomlkit
+
+        views = tomlkit.table()
+        document["views"] = views
+    views[name] = str(query)
+    _write_config(document, path)
+
+
+def delete_view(name: str, path: Path | None = None) -> None:
+    document = _edit_config(path)
+    views = document.get("views")
+    if views is None or name not in views:
+        raise ConfigError(f"no saved view {name!r} (d2a view list shows them)")
+    del views[name]
+    _write_config(document, path)
+
+
+def _edit_config(path: Path | None) -> Any:
+    import tomlkit
+
+    target = path or config_path()
+    try:
+        text = target.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return tomlkit.document()
+    except OSError as error:
+        raise ConfigError(f"cannot read config file {target}: {error.strerror}") from None
+    try:
+        return tomlkit.parse(text)
+    except tomlkit.exceptions.ParseError as error:
+        raise ConfigError(f"config file {target}: {error}") from None
+
+
+def _write_config(document: Any, path: Path | None) -> None:
+    import tomlkit
+
+    target = path or config_path()
+    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    # Written beside and renamed over, so a crash never leaves half a config file.
+    temporary = target.with_name(target.name + ".tmp")
+    descriptor = os.open(temporary, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(tomlkit.dumps(document))
+    os.replace(temporary, target)

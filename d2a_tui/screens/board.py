@@ -26,6 +26,7 @@ from d2a_tui.domain.timefmt import humanise
 from d2a_tui.hub import Change
 from d2a_tui.screens.actions import QUICK_BINDINGS, QuickActions
 from d2a_tui.screens.base import DatabaseBanner, HubScreen
+from d2a_tui.screens.board_filter import FILTER_BINDINGS, FILTER_HELP, BoardFilter
 from d2a_tui.views import Card
 from d2a_tui.widgets.board_column import BoardColumn, CardClicked
 from d2a_tui.widgets.board_model import SORTS, BoardModel
@@ -47,14 +48,13 @@ OTHER_SCREENS: dict[str, tuple[str, str, str]] = {
 
 MIN_COLUMN_WIDTH = 20
 PLACES_EVERY = 30.0  # seconds between reads of the capacity reports behind the headers' gap
-FILTER_HELP = "filter: name, NHS number, ward, P1, delay code, stuck, red, amber, mine"
 
 
 class BoardScroll(HorizontalScroll, can_focus=False):
     """Holds the columns; scrolls sideways when they do not all fit (80 columns, many columns)."""
 
 
-class BoardScreen(QuickActions, HubScreen[None]):
+class BoardScreen(BoardFilter, QuickActions, HubScreen[None]):
     app: HostApp
     SHOWING = "the board"
     AUTO_FOCUS = ""  # keys belong to the board, not to the hidden filter box
@@ -73,8 +73,7 @@ class BoardScreen(QuickActions, HubScreen[None]):
         # Enter opens, as everywhere: the footer's room goes to keys nobody could guess.
         Binding("enter", "open", "Open", show=False, id="board.open"),
         Binding("N", "refer", "Refer", id="board.refer"),
-        Binding("slash", "filter", "Filter", id="board.filter"),
-        Binding("escape", "clear_filter", "Clear filter", show=False, id="board.clear_filter"),
+        *FILTER_BINDINGS,
         Binding("s", "sort", "Sort", show=False, id="board.sort"),
         Binding("ctrl+r", "reload", "Reload board", show=False, id="board.reload"),
         *QUICK_BINDINGS,
@@ -105,7 +104,7 @@ class BoardScreen(QuickActions, HubScreen[None]):
 
     def compose(self) -> ComposeResult:
         app = self.app
-        self.model = BoardModel(app.hub.flow, app.hub.stuck, app.hub.actor.user)
+        self.model = BoardModel(app.hub.flow, app.hub.stuck, app.hub.actor.user, app.hub.calendar)
         self.columns = [
             BoardColumn(column, self.model, app.settings.privacy) for column in self.model.columns
         ]
@@ -113,6 +112,7 @@ class BoardScreen(QuickActions, HubScreen[None]):
         search = Input(placeholder=FILTER_HELP, id="filter", compact=True)
         search.cursor_blink = False
         yield search
+        yield Static("", id="filter-bar")
         with BoardScroll(id="columns"):
             yield from self.columns
         self._size_columns()  # before the first layout, so the screen is laid out once
@@ -466,9 +466,7 @@ class BoardScreen(QuickActions, HubScreen[None]):
             return
         model = self.model
         parts = [f"{len(model.cards)} open", f"sort: {dict(SORTS)[model.sort]}"]
-        if model.filter_text.strip():
-            shown = sum(len(order) for order in model.order.values())
-            parts.append(f"filter “{model.filter_text.strip()}”: {shown}")
+        self.refresh_filter_bar()
         card = self.selected_card()
         if card is not None:
             stuck = self.app.hub.stuck(card, model.now)
@@ -481,54 +479,7 @@ class BoardScreen(QuickActions, HubScreen[None]):
                 )
         self.query_one("#why", Static).update(" · ".join(parts), layout=False)
 
-    # --- filter and sort -----------------------------------------------------------------------
-
-    def action_filter(self) -> None:
-        search = self.query_one("#filter", Input)
-        search.display = True
-        search.focus()
-
-    def on_input_changed(self, event: Input.Changed) -> None:
-        if event.input.id != "filter" or self.model is None:
-            return
-        index = self._index()
-        self.model.set_filter(event.value)
-        for column in self.columns:
-            column.sync()
-        if (
-            self.selected is not None
-            and self.model.index_of(self.active_column.column.id, self.selected) is not None
-        ):
-            self.select(self.active, self.selected)
-        else:
-            self._reselect_near(index)
-        self.refresh_why()
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        if event.input.id == "filter":
-            event.stop()
-            self.set_focus(None)
-            if not event.value.strip():
-                event.input.display = False
-
-    def on_key(self, event: events.Key) -> None:
-        search = self.query_one("#filter", Input)
-        if event.key == "escape" and search.has_focus:
-            event.stop()
-            self.action_clear_filter()
-
-    def action_clear_filter(self) -> None:
-        search = self.query_one("#filter", Input)
-        had_filter = bool(search.value)
-        search.value = ""  # posts Changed, which re-filters
-        search.display = False
-        self.set_focus(None)
-        if self.model is not None and had_filter:
-            self.model.set_filter("")
-            for column in self.columns:
-                column.sync()
-            if self.selected is not None:
-                self.follow(self.selected)
+    # --- sort ---------------------------------------------------------------------------------
 
     def action_sort(self) -> None:
         if self.model is None:

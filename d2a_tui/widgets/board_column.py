@@ -192,7 +192,7 @@ class ColumnBody(ScrollView, can_focus=False):
         plain, cursor = self._card_styles()
         if index >= len(order) or sub >= CARD_LINES:
             if line == 0 and not order:
-                words = "no match" if model.filter_text else "no journeys"
+                words = "no match" if model.query else "no journeys"
                 return Strip([Segment(f"   {words}".ljust(width), plain.dim)], width)
             return Strip.blank(width, plain.base)
         journey_id = order[index]

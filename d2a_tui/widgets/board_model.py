@@ -10,7 +10,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from d2a_tui.domain.calendar import HubCalendar
+from d2a_tui.domain.errors import InvalidInput
 from d2a_tui.domain.flow import Column, Flow
+from d2a_tui.domain.query import EVERYTHING, Context, Query, parse
 from d2a_tui.domain.stuck import Level, Stuck
 from d2a_tui.views import Card
 
@@ -34,20 +37,24 @@ class ColumnStats:
 
 
 class BoardModel:
-    def __init__(self, flow: Flow, assess: Assess, me: str) -> None:
+    def __init__(
+        self, flow: Flow, assess: Assess, me: str, calendar: HubCalendar | None = None
+    ) -> None:
         self.flow = flow
+        self.calendar = calendar or HubCalendar()
         self.columns: tuple[Column, ...] = flow.open_columns
         self._assess = assess
         self.me = me
         self.now = datetime.min
         self.cards: dict[str, Card] = {}
         self.levels: dict[str, Level] = {}
-        self._haystack: dict[str, str] = {}
         self.members: dict[str, dict[str, Card]] = {column.id: {} for column in self.columns}
         self.order: dict[str, list[str]] = {column.id: [] for column in self.columns}
         self._index: dict[str, dict[str, int]] = {column.id: {} for column in self.columns}
-        self.filter_text = ""
-        self._terms: list[str] = []
+        self.filter_text = ""  # as typed
+        self.query: Query = EVERYTHING  # the last filter that parsed: what the board applies
+        self.filter_error: str | None = None  # why what is typed does not parse, if it does not
+        self._column_names = {column.id: column.name for column in flow.columns}
         self.sort = SORTS[0][0]
         # Places open to admissions per pathway (capacity reports), set by the screen; with
         # `awaiting` they give the demand-against-capacity gap the dashboard shows too.
@@ -60,7 +67,6 @@ class BoardModel:
         self.now = now
         self.cards = {}
         self.levels = {}
-        self._haystack = {}
         self.members = {column.id: {} for column in self.columns}
         self.awaiting = {}
         for card in cards:
@@ -98,20 +104,6 @@ class BoardModel:
         self.members[card.column][journey_id] = card
         self.levels[journey_id] = self._assess(card, self.now).level
         self._count_awaiting(card, 1)
-        self._haystack[journey_id] = " ".join(
-            part.lower()
-            for part in (
-                card.name,
-                card.nhs_number,
-                card.ward,
-                card.bed,
-                card.pathway,
-                card.delay_reason,
-                card.assigned_to,
-                card.journey_id[:8],
-            )
-            if part
-        )
 
     def _count_awaiting(self, card: Card, step: int) -> None:
         # As the capacity desk counts it: in hospital, with a pathway proposed or decided.
@@ -126,15 +118,22 @@ class BoardModel:
 
     # --- filter and sort -----------------------------------------------------------------------
 
-    def set_filter(self, text: str) -> None:
+    def set_filter(self, text: str) -> str | None:
+        """Filter by `text` (the filter language); on a term that does not parse, keep the last
+        good filter and return why, so typing `provider:"Re` does not empty the board."""
         self.filter_text = text
-        stripped = text.strip().lower()
-        if stripped.replace(" ", "").isdigit():
-            # An NHS number typed with its usual spaces is one term, not three.
-            self._terms = [stripped.replace(" ", "")]
-        else:
-            self._terms = stripped.split()
+        try:
+            query = parse(text)
+        except InvalidInput as error:
+            self.filter_error = str(error)
+            return self.filter_error
+        self.filter_error = None
+        self.query = query
         self._reorder(self.members)
+        return None
+
+    def shown_count(self) -> int:
+        return sum(len(order) for order in self.order.values())
 
     def cycle_sort(self) -> str:
         keys = [key for key, _ in SORTS]
@@ -142,23 +141,15 @@ class BoardModel:
         self._reorder(self.members)
         return dict(SORTS)[self.sort]
 
-    def matches(self, journey_id: str) -> bool:
-        if not self._terms:
+    def context(self) -> Context:
+        return Context(self.now, self.calendar, self.me, self._column_names)
+
+    def matches(self, journey_id: str, context: Context | None = None) -> bool:
+        if not self.query:
             return True
-        level = self.levels[journey_id]
-        haystack = self._haystack[journey_id]
-        for term in self._terms:
-            if term == "stuck":
-                ok = level is not Level.OK
-            elif term in ("red", "amber"):
-                ok = level is (Level.RED if term == "red" else Level.AMBER)
-            elif term in ("mine", "@me"):
-                ok = self.cards[journey_id].assigned_to == self.me
-            else:
-                ok = term in haystack
-            if not ok:
-                return False
-        return True
+        return self.query.matches(
+            self.cards[journey_id], self.levels[journey_id], context or self.context()
+        )
 
     def _sort_key(self) -> Callable[[Card], tuple[object, ...]]:
         levels = self.levels
@@ -173,10 +164,11 @@ class BoardModel:
 
     def _reorder(self, column_ids: Iterable[str]) -> None:
         key = self._sort_key()
+        context = self.context()
         for column_id in column_ids:
             members = self.members[column_id].values()
-            if self._terms:
-                members = [card for card in members if self.matches(card.journey_id)]  # type: ignore[assignment]
+            if self.query:
+                members = [card for card in members if self.matches(card.journey_id, context)]  # type: ignore[assignment]
             ids = [card.journey_id for card in sorted(members, key=key)]
             self.order[column_id] = ids
             self._index[column_id] = {journey_id: i for i, journey_id in enumerate(ids)}

@@ -1,0 +1,201 @@
+"""The board's filter, saved views and export, as a mixin of the board screen.
+
+`/` types a filter in the filter language (d2a_tui.domain.query); the header says what is
+applied and how many journeys it leaves, or why what is typed does not parse (the board keeps
+the last filter that did). `v` steps through the views saved with `d2a view save`, `esc`
+clears, and `e` writes exactly what the board shows to a file (text, Markdown or HTML).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.widgets import Input, Static
+
+from d2a_tui import board_print
+from d2a_tui.config import data_dir, saved_views
+from d2a_tui.domain.errors import D2AError
+from d2a_tui.domain.query import HELP, hint
+
+if TYPE_CHECKING:
+    from d2a_tui.app import D2AApp
+    from d2a_tui.widgets.board_column import BoardColumn
+    from d2a_tui.widgets.board_model import BoardModel
+
+FILTER_HELP = f"filter: {HELP}"
+
+FILTER_BINDINGS: list[BindingType] = [
+    Binding("slash", "filter", "Filter", id="board.filter"),
+    Binding("escape", "clear_filter", "Clear filter", show=False, id="board.clear_filter"),
+    Binding("v", "next_view", "Next saved view", show=False, id="board.next_view"),
+    Binding("e", "export", "Export", show=False, id="board.export"),
+]
+
+
+class BoardFilter:
+    """Needs the board's `model`, `columns`, selection helpers and `app` (see BoardScreen)."""
+
+    app: D2AApp
+    model: BoardModel | None
+    columns: list[BoardColumn]
+    selected: str | None
+    active: int
+    view_name: str | None = None  # the saved view applied, while the filter is still its own
+    view_text = ""
+    BINDINGS: ClassVar[list[BindingType]]
+
+    # --- typing a filter -----------------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        search = self.query_one("#filter", Input)  # type: ignore[attr-defined]
+        search.display = True
+        search.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id != "filter" or self.model is None:
+            return
+        self.apply_filter(event.value)
+
+    def apply_filter(self, text: str) -> None:
+        assert self.model is not None
+        if self.view_name is not None and self.view_text != text:
+            self.view_name = None  # edited: no longer the saved view
+        index = self._index()  # type: ignore[attr-defined]
+        self.model.set_filter(text)
+        for column in self.columns:
+            column.sync()
+        active_id = self.columns[self.active].column.id
+        if self.selected is not None and self.model.index_of(active_id, self.selected) is not None:
+            self.select(self.active, self.selected)  # type: ignore[attr-defined]
+        else:
+            self._reselect_near(index)  # type: ignore[attr-defined]
+        self.refresh_why()  # type: ignore[attr-defined]
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "filter":
+            event.stop()
+            self.set_focus(None)  # type: ignore[attr-defined]
+            event.input.display = False  # the header says what is applied
+            self.refresh_filter_bar()
+
+    def on_key(self, event: events.Key) -> None:
+        search = self.query_one("#filter", Input)  # type: ignore[attr-defined]
+        if event.key == "escape" and search.has_focus:
+            event.stop()
+            self.action_clear_filter()
+
+    def action_clear_filter(self) -> None:
+        search = self.query_one("#filter", Input)  # type: ignore[attr-defined]
+        self.view_name = None
+        with search.prevent(Input.Changed):
+            search.value = ""
+        search.display = False
+        self.set_focus(None)  # type: ignore[attr-defined]
+        if self.model is not None and self.model.filter_text:
+            self.apply_filter("")
+            if self.selected is not None:
+                self.follow(self.selected)  # type: ignore[attr-defined]
+        self.refresh_filter_bar()
+
+    # --- the header ----------------------------------------------------------------------------
+
+    def refresh_filter_bar(self) -> None:
+        model = self.model
+        if model is None or not self.columns:
+            return
+        bar = self.query_one("#filter-bar", Static)  # type: ignore[attr-defined]
+        bar.display = bool(model.filter_text.strip())
+        if not bar.display:
+            return
+        applied = str(model.query) or "nothing"
+        label = f"View {self.view_name}" if self.view_name else "Filter"
+        text = f"{label}: {applied} — {model.shown_count()} of {len(model.cards)} · esc clears"
+        nudge = hint(model.query)
+        if nudge:
+            text += f" · {nudge}"
+        if model.filter_error:
+            text = f"⚠ {model.filter_error} · still showing {label.lower()}: {applied}"
+        bar.set_class(model.filter_error is not None, "-error")
+        bar.update(text)
+
+    # --- saved views ---------------------------------------------------------------------------
+
+    def action_next_view(self) -> None:
+        try:
+            views = saved_views()
+        except D2AError as error:
+            self.app.notify(str(error), severity="error")
+            return
+        if not views:
+            self.app.notify(
+                "No saved views yet: d2a view save NAME 'red ready>1d' keeps one", timeout=5
+            )
+            return
+        names = list(views)
+        position = names.index(self.view_name) + 1 if self.view_name in views else 0
+        if position >= len(names):  # after the last view, the whole board again
+            self.action_clear_filter()
+            self.app.notify("All open journeys", timeout=2)
+            return
+        name = names[position]
+        search = self.query_one("#filter", Input)  # type: ignore[attr-defined]
+        with search.prevent(Input.Changed):
+            search.value = views[name]
+        self.view_name, self.view_text = name, views[name]
+        self.apply_filter(views[name])
+        if self.model is not None and self.model.filter_error:
+            self.app.notify(f"View {name}: {self.model.filter_error}", severity="error")
+
+    # --- export --------------------------------------------------------------------------------
+
+    def action_export(self) -> None:
+        from d2a_tui.screens.pickers import TextPrompt
+
+        if self.model is None:
+            return
+        stamp = self.app.hub.now().astimezone(self.app.hub.calendar.zone)
+        default = data_dir() / "exports" / f"board-{stamp:%Y-%m-%d-%H%M}.txt"
+
+        def check(value: str) -> str | None:
+            return None if value.strip() else "give a file name"
+
+        self.app.push_screen(
+            TextPrompt(
+                "Export what the board shows to",
+                value=str(default),
+                hint=".txt text (80 columns) · .md Markdown · .html a page · enter export · esc cancel",
+                check=check,
+            ),
+            self._export_to,
+        )
+
+    def _export_to(self, answer: str | None) -> None:
+        model = self.model
+        if answer is None or model is None:
+            return
+        path = Path(answer.strip()).expanduser()
+        hub = self.app.hub
+        printed = board_print.build(
+            (
+                (column, [model.cards[j] for j in model.order[column.id]])
+                for column in model.columns
+            ),
+            hub.stuck,
+            model.now if model.now != datetime.min else hub.now(),
+            hub.calendar,
+            total_open=len(model.cards),
+            filter_text=str(model.query),
+            privacy=self.app.settings.privacy,
+        )
+        try:
+            written = board_print.write_private(
+                path, board_print.render(printed, board_print.format_for(path))
+            )
+        except OSError as error:
+            self.app.notify(f"Could not write {path}: {error.strerror}", severity="error")
+            return
+        self.app.notify(f"Exported {printed.shown} journeys to {written}", timeout=8)
