@@ -380,7 +380,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 Registrar = Callable[[argparse._SubParsersAction], None]  # type: ignore[type-arg]
 # Feature areas add their sub-commands here (capacity and reports, sync) without editing this file's body.
-EXTRA_COMMANDS: list[str] = ["d2a_tui.sync.cli", "d2a_tui.cli_reports"]
+EXTRA_COMMANDS: list[str] = ["d2a_tui.sync.cli", "d2a_tui.cli_reports", "d2a_tui.interop.cli"]
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
