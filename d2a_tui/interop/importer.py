@@ -137,7 +137,10 @@ class Planner:
                 numbers = ", ".join(str(r.number) for r in rows)
                 for row in rows:
                     plan.refused.append(
-                        Refusal(row.number, f"NHS number …{nhs[-4:]} is on rows {numbers}: keep one row per person")
+                        Refusal(
+                            row.number,
+                            f"NHS number …{nhs[-4:]} is on rows {numbers}: keep one row per person",
+                        )
                     )
                 continue
             try:
@@ -173,11 +176,15 @@ class Planner:
             raise InvalidInput(f"in its column since {since}, before the referral on {referred}")
         ready = self._past(v, "discharge_ready_date", "discharge-ready date")
         if ready is not None and ready < admitted:
-            raise InvalidInput(f"discharge-ready date {ready} is before the admission date {admitted}")
+            raise InvalidInput(
+                f"discharge-ready date {ready} is before the admission date {admitted}"
+            )
         pathway = parse_pathway(v.get("pathway"))
         column = self._column(v.get("column"), pathway)
         if column is not None and column.pathway and pathway and column.pathway != pathway:
-            raise InvalidInput(f"column {column.name} is {column.pathway}, but the pathway says {pathway}")
+            raise InvalidInput(
+                f"column {column.name} is {column.pathway}, but the pathway says {pathway}"
+            )
         delay = parse_delay_reason(v.get("delay_reason"))
         return _Row(
             number=raw.number,
@@ -197,7 +204,9 @@ class Planner:
             locality=text_value(v.get("locality")),
         )
 
-    def _past(self, values: dict[str, Any], key: str, what: str, *, required: bool = False) -> date | None:
+    def _past(
+        self, values: dict[str, Any], key: str, what: str, *, required: bool = False
+    ) -> date | None:
         value = parse_sheet_date(values.get(key), what)
         if value is None:
             if required:
@@ -280,7 +289,9 @@ class Planner:
         if row.delay:
             # When the delay began is not in a sheet; it holds from the journey's latest known step.
             steps.append(Step("set_delay", {"code": row.delay}, steps[-1].at))
-        return RowPlan(row.number, "create", row.nhs, None, target.id, tuple(steps), _describe(row, target))
+        return RowPlan(
+            row.number, "create", row.nhs, None, target.id, tuple(steps), _describe(row, target)
+        )
 
     def _update(self, row: _Row, state: JourneyState) -> RowPlan:
         column = self.flow.column(state.column)
@@ -355,9 +366,7 @@ class Planner:
         return found
 
 
-def apply_import(
-    store: JourneyStore, plan: ImportPlan, actor: Actor, recorded_at: datetime
-) -> int:
+def apply_import(store: JourneyStore, plan: ImportPlan, actor: Actor, recorded_at: datetime) -> int:
     """Every planned step in one transaction; the number of events written. Refuses a plan with
     refused rows: an import is all or nothing."""
     if plan.refused:

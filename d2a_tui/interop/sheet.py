@@ -90,7 +90,7 @@ def load_mapping(path: Path | None) -> dict[str, str]:
         raise InvalidInput(f"mapping file {path} is not valid TOML: {error}") from None
     columns = data.get("columns", {})
     if not isinstance(columns, dict):
-        raise InvalidInput(f"mapping file {path}: [columns] must be a table of field = \"header\"")
+        raise InvalidInput(f'mapping file {path}: [columns] must be a table of field = "header"')
     unknown = sorted(set(columns) - set(FIELDS))
     if unknown:
         raise InvalidInput(
@@ -106,7 +106,9 @@ def _match_headers(headers: list[Any], mapping: dict[str, str]) -> dict[int, str
     for name, header in mapping.items():
         index = by_key.get(_key(header))
         if index is None:
-            raise InvalidInput(f"the mapping names column {header!r} for {name}, but the sheet has none")
+            raise InvalidInput(
+                f"the mapping names column {header!r} for {name}, but the sheet has none"
+            )
         matched[index] = name
     taken = set(matched.values())
     for name, synonyms in _SYNONYMS.items():
@@ -158,7 +160,9 @@ def read_sheet(
     has_name = "name" in columns.values() or "surname" in columns.values()
     if missing or not has_name:
         missing += [] if has_name else ["name"]
-        raise InvalidInput(f"the sheet has no column for {', '.join(missing)} (name it in a --map file)")
+        raise InvalidInput(
+            f"the sheet has no column for {', '.join(missing)} (name it in a --map file)"
+        )
     headers = grid[header_index]
     sheet = Sheet([], {name: str(headers[index]) for index, name in columns.items()})
     for offset, raw in enumerate(grid[header_index + 1 :], start=header_index + 2):
@@ -190,13 +194,17 @@ def _read_xlsx(path: Path, sheet_name: str | None) -> tuple[list[list[Any]], set
         # Not read-only: only a full load knows the merged ranges, and a caseload is small.
         book = load_workbook(path, data_only=True)
     except (InvalidFileException, OSError, KeyError, ValueError) as error:
-        raise InvalidInput(f"{path.name} is not a readable Excel file ({type(error).__name__})") from None
+        raise InvalidInput(
+            f"{path.name} is not a readable Excel file ({type(error).__name__})"
+        ) from None
     if sheet_name is None:
         sheet = book.worksheets[0]
     elif sheet_name in book.sheetnames:
         sheet = book[sheet_name]
     else:
-        raise InvalidInput(f"{path.name} has no sheet {sheet_name!r}; sheets: {', '.join(book.sheetnames)}")
+        raise InvalidInput(
+            f"{path.name} has no sheet {sheet_name!r}; sheets: {', '.join(book.sheetnames)}"
+        )
     merged: set[int] = set()
     for cell_range in sheet.merged_cells.ranges:
         merged.update(range(cell_range.min_row, cell_range.max_row + 1))

@@ -82,7 +82,9 @@ def parse_pathway(value: Any) -> str | None:
         text = str(int(value))
     match = _PATHWAY.fullmatch(text.replace("-", " ").strip())
     if match is None:
-        raise InvalidInput(f"pathway {text!r} is not one of {', '.join(PATHWAYS)} (or Pathway 1, pw1)")
+        raise InvalidInput(
+            f"pathway {text!r} is not one of {', '.join(PATHWAYS)} (or Pathway 1, pw1)"
+        )
     return f"P{match.group(1)}"
 
 

@@ -18,7 +18,9 @@ from d2a_tui.hub import Hub
 from d2a_tui.interop.importer import ImportPlan, Planner, apply_import
 from d2a_tui.interop.sheet import load_mapping, read_sheet
 
-HEADER = "NHS No,Patient Name,DOB,Admission Date,Ward,Bed,Pathway,Status,Referral date,DRD,Delay reason"
+HEADER = (
+    "NHS No,Patient Name,DOB,Admission Date,Ward,Bed,Pathway,Status,Referral date,DRD,Delay reason"
+)
 EDNA = "943 476 5919,Edna Example,04/03/1938,01/11/2026,Ward 7,B3,Pathway 1,Awaiting P1,10/11/2026,9-Nov-26,P1CARE"
 BOB = "9434765870,Bob Builder,1940-01-02,46320,Ward 9,,pw2,,12/11/2026,15/11/2026,Pathway 2: awaiting availability of rehabilitation bed in community hospital or other bedded setting"
 
@@ -138,7 +140,9 @@ def test_a_clash_while_applying_rolls_the_whole_import_back(hub: Hub, tmp_path: 
     # Between the dry run and the real run, someone refers Edna by hand with another admission.
     hub.refer("9434765919", "Edna Example", "1938-03-04", admitted_on="2026-11-20")
     head = hub.head_position()
-    with pytest.raises(D2AError, match=r"row 3: .*already has an open journey.*nothing was imported"):
+    with pytest.raises(
+        D2AError, match=r"row 3: .*already has an open journey.*nothing was imported"
+    ):
         apply_import(hub.store, plan, hub.actor, hub.now())
     assert hub.head_position() == head
     assert [card.name for card in hub.board()] == ["Edna Example"]
@@ -150,8 +154,12 @@ def test_excel_dates_serials_named_sheet_and_merged_cells(hub: Hub, tmp_path: Pa
     sheet = book.create_sheet("Caseload")
     sheet.append(["Transfer of care hub caseload (synthetic)"])
     sheet.merge_cells("A1:F1")  # a merged title above the header is fine
-    sheet.append(["NHS Number", "Surname", "Forename", "Date of birth", "Admitted", "Proposed pathway"])
-    sheet.append(["9434765919", "Example", "Edna", datetime(1938, 3, 4), datetime(2026, 11, 14), "P1"])
+    sheet.append(
+        ["NHS Number", "Surname", "Forename", "Date of birth", "Admitted", "Proposed pathway"]
+    )
+    sheet.append(
+        ["9434765919", "Example", "Edna", datetime(1938, 3, 4), datetime(2026, 11, 14), "P1"]
+    )
     sheet.append([9434765870, "Builder", "Bob", datetime(1940, 1, 2), 46340, "Pathway 2"])
     sheet.append(["9990000018", "Merged", "Mo", datetime(1950, 1, 1), datetime(2026, 11, 15), "P3"])
     sheet.merge_cells("F5:F6")
@@ -168,8 +176,12 @@ def test_excel_dates_serials_named_sheet_and_merged_cells(hub: Hub, tmp_path: Pa
 
 def test_a_mapping_file_names_the_sheets_own_headers(hub: Hub, tmp_path: Path) -> None:
     mapping = tmp_path / "map.toml"
-    mapping.write_text('[columns]\nnhs_number = "Identifier"\nadmitted_on = "Came in"\nname = "Who"\n')
-    path = write(tmp_path, "Identifier,Who,DOB,Came in", "9434765919,Edna Example,04/03/1938,14/11/2026")
+    mapping.write_text(
+        '[columns]\nnhs_number = "Identifier"\nadmitted_on = "Came in"\nname = "Who"\n'
+    )
+    path = write(
+        tmp_path, "Identifier,Who,DOB,Came in", "9434765919,Edna Example,04/03/1938,14/11/2026"
+    )
     sheet = read_sheet(path, mapping=load_mapping(mapping))
     assert sheet.fields["admitted_on"] == "Came in"
     plan = Planner(hub.store, hub.calendar, hub.now()).plan(sheet)
