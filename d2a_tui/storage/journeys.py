@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, func, select, update
+from sqlalchemy import Connection, Engine, Row, bindparam, func, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from d2a_tui.domain.commands import compensate, decide
@@ -160,17 +160,10 @@ class UnitOfWork:
         self.on_applied = on_applied
 
     def next_position(self) -> int:
-        return self.connection.execute(
-            update(counter_table)
-            .where(counter_table.c.name == EVENTS_COUNTER)
-            .values(value=counter_table.c.value + 1)
-            .returning(counter_table.c.value)
-        ).scalar_one()
+        return self.connection.execute(_NEXT_POSITION).scalar_one()
 
     def load(self, journey_id: str) -> JourneyState:
-        row = self.connection.execute(
-            select(journey_table).where(journey_table.c.id == journey_id)
-        ).first()
+        row = self.connection.execute(_LOAD_JOURNEY, {"_id": journey_id}).first()
         if row is None:
             raise NotFound(f"no journey {journey_id[:8]}")
         return state_from_row(row)
@@ -255,20 +248,20 @@ class UnitOfWork:
             patient = event.payload["patient"]
             if not patient.get("existing"):
                 self.connection.execute(
-                    patient_table.insert().values(
-                        id=patient["id"],
-                        nhs_number=patient["nhs_number"],
-                        name=patient["name"],
-                        date_of_birth=date.fromisoformat(patient["date_of_birth"]),
-                        locality=patient.get("locality"),
-                    )
+                    _INSERT_PATIENT,
+                    {
+                        "id": patient["id"],
+                        "nhs_number": patient["nhs_number"],
+                        "name": patient["name"],
+                        "date_of_birth": date.fromisoformat(patient["date_of_birth"]),
+                        "locality": patient.get("locality"),
+                    },
                 )
-            self.connection.execute(journey_table.insert().values(**row_from_state(new, position)))
+            self.connection.execute(_INSERT_JOURNEY, row_from_state(new, position))
         else:
             result = self.connection.execute(
-                update(journey_table)
-                .where(journey_table.c.id == new.id, journey_table.c.version == old.version)
-                .values(**row_from_state(new, position))
+                _UPDATE_JOURNEY,
+                {"_id": new.id, "_version": old.version, **row_from_state(new, position)},
             )
             if result.rowcount != 1:
                 current = self.load(new.id)
@@ -280,16 +273,14 @@ class UnitOfWork:
                     current.updated_at or recorded_at,
                 )
         self.connection.execute(
-            event_table.insert().values(**row_from_event(event, position, device_id, recorded_at))
+            _INSERT_EVENT, row_from_event(event, position, device_id, recorded_at)
         )
 
     def _patient_for_referral(self, patient: dict[str, Any], today: date) -> dict[str, Any]:
         from d2a_tui.domain.nhs_number import normalise
 
         digits = normalise(str(patient.get("nhs_number", "")))
-        existing = self.connection.execute(
-            select(patient_table).where(patient_table.c.nhs_number == digits)
-        ).first()
+        existing = self.connection.execute(_PATIENT_BY_NHS, {"_nhs": digits}).first()
         if existing is None:
             return {**patient, "nhs_number": digits, "id": patient.get("id") or new_journey_id()}
         open_journey = self.connection.execute(
@@ -315,6 +306,24 @@ class UnitOfWork:
             "locality": existing.locality,
             "existing": True,
         }
+
+
+# Built once: a statement given its values as parameters is compiled once and cached, where
+# `.values(**row)` rebuilds and re-keys the statement for every event (most of a command's time).
+_NEXT_POSITION = (
+    update(counter_table)
+    .where(counter_table.c.name == EVENTS_COUNTER)
+    .values(value=counter_table.c.value + 1)
+    .returning(counter_table.c.value)
+)
+_LOAD_JOURNEY = select(journey_table).where(journey_table.c.id == bindparam("_id"))
+_INSERT_JOURNEY = journey_table.insert()
+_INSERT_EVENT = event_table.insert()
+_INSERT_PATIENT = patient_table.insert()
+_PATIENT_BY_NHS = select(patient_table).where(patient_table.c.nhs_number == bindparam("_nhs"))
+_UPDATE_JOURNEY = update(journey_table).where(
+    journey_table.c.id == bindparam("_id"), journey_table.c.version == bindparam("_version")
+)
 
 
 class JourneyStore:
