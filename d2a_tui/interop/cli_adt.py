@@ -1,5 +1,218 @@
+"""`d2a adt listen|load|exceptions|resolve|refer`: the hospital's ADT feed and what it holds."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+from pathlib import Path
 from typing import Any
+
+from d2a_tui.cli import open_hub, print_json
+from d2a_tui.domain.errors import InvalidInput, NotFound
 
 
 def add_adt_commands(sub: Any) -> None:
-    pass
+    adt = sub.add_parser("adt", help="the hospital's ADT feed (HL7 v2 over MLLP)")
+    actions = adt.add_subparsers(dest="adt_action", metavar="ACTION", required=True)
+
+    listen = actions.add_parser("listen", help="accept ADT messages over MLLP and acknowledge each")
+    listen.add_argument("--port", type=int, default=2575)
+    listen.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: loopback)"
+    )
+    listen.add_argument("--db", metavar="URL")
+    listen.set_defaults(handler=cmd_listen)
+
+    load = actions.add_parser("load", help="apply a file of ADT messages (a replay), as if sent")
+    load.add_argument("file", type=Path)
+    load.add_argument("--db", metavar="URL")
+    load.add_argument("--quiet", action="store_true", help="only the summary")
+    load.set_defaults(handler=cmd_load)
+
+    queue = actions.add_parser("exceptions", help="what the feed holds for a person, oldest first")
+    queue.add_argument("--all", action="store_true", help="resolved ones too")
+    queue.add_argument("--json", action="store_true")
+    queue.add_argument("--db", metavar="URL")
+    queue.set_defaults(handler=cmd_exceptions)
+
+    resolve = actions.add_parser("resolve", help="mark an exception dealt with")
+    resolve.add_argument("id", help="exception id, or its first or last characters")
+    resolve.add_argument("--note", required=True, help="what was done")
+    resolve.add_argument("--db", metavar="URL")
+    resolve.add_argument("--user")
+    resolve.set_defaults(handler=cmd_resolve)
+
+    refer = actions.add_parser(
+        "refer", help="refer someone the feed admitted (an 'admitted' entry)"
+    )
+    refer.add_argument("id", help="exception id, or its first or last characters")
+    refer.add_argument("--pathway", help="proposed pathway: P0, P1, P2 or P3")
+    refer.add_argument("--db", metavar="URL")
+    refer.add_argument("--user")
+    refer.set_defaults(handler=cmd_refer_admitted)
+
+
+def _feed(hub: Any) -> Any:
+    from d2a_tui.interop.adt import AdtFeed
+
+    return AdtFeed(hub.store, hub.calendar, hub.actor.device_id, hub.clock)
+
+
+def cmd_listen(args: argparse.Namespace) -> int:
+    from d2a_tui.interop.mllp import MllpListener
+
+    hub = open_hub(args)
+    listener = MllpListener(
+        _feed(hub),
+        on_outcome=lambda outcome, text: print(
+            f"{outcome.code} {'(duplicate) ' if outcome.duplicate else ''}{_control(text)}",
+            flush=True,
+        ),
+    )
+
+    async def serve() -> None:
+        port = await listener.start(args.host, args.port)
+        print(f"listening for ADT over MLLP on {args.host}:{port} ({hub.backend()})", flush=True)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await listener.close()
+
+    try:
+        asyncio.run(serve())
+    except OSError as error:
+        raise InvalidInput(f"cannot listen on {args.host}:{args.port}: {error.strerror}") from None
+    return 0
+
+
+def _control(text: str) -> str:
+    """`ADT^A01 MSG0001`: the message type and control id, never anything about the patient."""
+    fields = text.split("\r", 1)[0].split("\n", 1)[0].split("|")
+    return f"{fields[8] if len(fields) > 8 else '?'} {fields[9] if len(fields) > 9 else '?'}"
+
+
+def split_messages(data: str) -> list[str]:
+    """Messages from a file: MLLP frames, or plain text where each message starts with MSH."""
+    if "\x0b" in data:
+        return [frame.strip("\r\n") for frame in re.findall(r"\x0b(.*?)\x1c\r?", data, re.S)]
+    data = data.replace("\r\n", "\n").replace("\r", "\n")
+    messages, current = [], []  # type: ignore[var-annotated]
+    for line in data.split("\n"):
+        if line.startswith("MSH") and current:
+            messages.append("\r".join(current))
+            current = []
+        if line.strip():
+            current.append(line)
+    if current:
+        messages.append("\r".join(current))
+    return messages
+
+
+def cmd_load(args: argparse.Namespace) -> int:
+    from d2a_tui.interop.adt import processing_summary
+
+    try:
+        data = args.file.read_bytes()
+    except OSError as error:
+        raise InvalidInput(f"cannot read {args.file}: {error.strerror}") from None
+    from d2a_tui.interop.mllp import decode
+
+    messages = split_messages(decode(data))
+    if not messages:
+        raise InvalidInput(f"{args.file} holds no HL7 messages")
+    feed = _feed(open_hub(args))
+    outcomes = []
+    for number, text in enumerate(messages, start=1):
+        outcome = feed.process(text)
+        outcomes.append(outcome)
+        if not args.quiet and (outcome.code != "AA" or outcome.duplicate):
+            print(f"message {number} ({_control(text)}): {outcome.code} {outcome.detail}")
+    counts = processing_summary(outcomes)
+    print(
+        f"{len(messages)} message(s): "
+        + ", ".join(f"{key} {value}" for key, value in sorted(counts.items()))
+    )
+    return 0
+
+
+def _exception_row(hub: Any, reference: str) -> Any:
+    from sqlalchemy import select
+
+    from d2a_tui.interop.tables import adt_exception
+
+    prefix = reference.strip().lower()
+    if len(prefix) < 4:
+        raise InvalidInput("give at least the first 4 characters of the exception id")
+    with hub.store.engine.connect() as connection:
+        rows = connection.execute(
+            select(adt_exception)
+            .where(adt_exception.c.id.like(f"{prefix}%") | adt_exception.c.id.like(f"%{prefix}"))
+            .limit(2)
+        ).all()
+    if not rows:
+        raise NotFound(f"no ADT exception {reference}")
+    if len(rows) > 1:
+        raise InvalidInput(f"exception prefix {reference!r} is ambiguous; type more of it")
+    return rows[0]
+
+
+def cmd_exceptions(args: argparse.Namespace) -> int:
+    from d2a_tui.interop.queue import exception_rows
+
+    hub = open_hub(args)
+    rows = exception_rows(hub.store.engine, include_resolved=args.all)
+    if args.json:
+        print_json(rows)
+        return 0
+    if not rows:
+        print("no ADT exceptions waiting")
+        return 0
+    for row in rows:
+        nhs = row["nhs_number"] or "??????????"
+        done = f"  resolved: {row['resolution']}" if row["resolved_at"] else ""
+        print(
+            f"{row['id'][-12:]}  {row['kind']:<10} {row['created_at']:%d %b %H:%M}  "
+            f"{nhs[:3]} {nhs[3:6]} {nhs[6:]}  {row['name'] or '-'}  {row['reason']}{done}"
+        )
+    return 0
+
+
+def _resolve(hub: Any, row_id: str, note: str) -> None:
+    from sqlalchemy import update
+
+    from d2a_tui.interop.tables import adt_exception
+
+    with hub.store.engine.begin() as connection:
+        done = connection.execute(
+            update(adt_exception)
+            .where(adt_exception.c.id == row_id, adt_exception.c.resolved_at.is_(None))
+            .values(resolved_at=hub.now(), resolved_by=hub.actor.user, resolution=note)
+        )
+        if done.rowcount != 1:
+            raise InvalidInput("that exception is resolved already")
+
+
+def cmd_resolve(args: argparse.Namespace) -> int:
+    hub = open_hub(args)
+    row = _exception_row(hub, args.id)
+    _resolve(hub, row.id, args.note)
+    print(f"resolved {row.id[-12:]}")
+    return 0
+
+
+def cmd_refer_admitted(args: argparse.Namespace) -> int:
+    hub = open_hub(args)
+    row = _exception_row(hub, args.id)
+    if row.kind != "admitted" or row.resolved_at is not None:
+        raise InvalidInput("only a waiting 'admitted' entry can be referred")
+    if not (row.nhs_number and row.name and row.date_of_birth):
+        raise InvalidInput("the admission lacks an NHS number, name or date of birth to refer with")
+    admitted = hub.calendar.day(row.admitted_at) if row.admitted_at else None
+    change = hub.refer(
+        row.nhs_number, row.name, row.date_of_birth, ward=row.ward, bed=row.bed,
+        pathway=args.pathway, admitted_on=admitted,
+    )  # fmt: skip
+    _resolve(hub, row.id, f"referred as journey {change.card.journey_id[:8]}")
+    print(change.card.journey_id)
+    return 0

@@ -275,6 +275,35 @@ class UnitOfWork:
         self.connection.execute(
             _INSERT_EVENT, row_from_event(event, position, device_id, recorded_at)
         )
+        if event.kind in (EventKind.DEMOGRAPHICS_UPDATED, EventKind.PATIENT_MERGED):
+            self._patient_change(event)
+
+    def _patient_change(self, event: Event) -> None:
+        """The patient row beside an ADT update (name, date of birth) or merge (a surviving
+        patient this database has not seen yet)."""
+        payload = event.payload
+        if event.kind is EventKind.DEMOGRAPHICS_UPDATED:
+            self.connection.execute(
+                update(patient_table)
+                .where(patient_table.c.id == payload["patient_id"])
+                .values(
+                    name=payload["name"],
+                    date_of_birth=date.fromisoformat(payload["date_of_birth"]),
+                )
+            )
+            return
+        patient = payload["patient"]
+        if not patient.get("existing"):
+            self.connection.execute(
+                _INSERT_PATIENT,
+                {
+                    "id": patient["id"],
+                    "nhs_number": patient["nhs_number"],
+                    "name": patient["name"],
+                    "date_of_birth": date.fromisoformat(patient["date_of_birth"]),
+                    "locality": patient.get("locality"),
+                },
+            )
 
     def _patient_for_referral(self, patient: dict[str, Any], today: date) -> dict[str, Any]:
         from d2a_tui.domain.nhs_number import normalise
