@@ -71,15 +71,22 @@ class AdtFeed:
 
     def handle(self, text: str) -> tuple[Outcome, bytes]:
         """Apply one message; its outcome and the ACK to send (after the commit)."""
-        outcome = self.process(text)
-        return outcome, ack(text, outcome.code, outcome.detail, self.clock())
+        try:
+            message = read_message(text, self.calendar.zone)
+        except Rejected as error:
+            return Outcome("AR", str(error)), ack(text, "AR", str(error), self.clock())
+        outcome = self._apply(message)
+        return outcome, ack(message.parsed, outcome.code, outcome.detail, self.clock())
 
     def process(self, text: str) -> Outcome:
-        now = self.clock()
         try:
             message = read_message(text, self.calendar.zone)
         except Rejected as error:
             return Outcome("AR", str(error))
+        return self._apply(message)
+
+    def _apply(self, message: AdtMessage) -> Outcome:
+        now = self.clock()
         try:
             with self.store.unit_of_work() as work:
                 done = work.connection.execute(

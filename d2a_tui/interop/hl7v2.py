@@ -49,6 +49,7 @@ class AdtMessage:
     admitted_at: datetime | None
     discharged_at: datetime | None
     prior: Identity | None  # A40: MRG-1, the record merged away
+    parsed: hl7.Message  # kept to answer with an ACK without parsing twice
 
     @property
     def message_type(self) -> str:
@@ -169,6 +170,7 @@ def read_message(text: str, zone: ZoneInfo) -> AdtMessage:
         admitted_at=parse_timestamp(_get(message, "PV1.F44.R1.C1"), zone),
         discharged_at=parse_timestamp(_get(message, "PV1.F45.R1.C1"), zone),
         prior=prior,
+        parsed=message,
     )
 
 
@@ -176,10 +178,15 @@ def _clean(text: str) -> str:
     return re.sub(r"[|^~\\&\r\n]", " ", text)[:200]
 
 
-def ack(text: str, code: str, detail: str, now: datetime) -> bytes:
-    """An original-mode ACK for `text`: MSA-1 `code`, MSA-2 its control id, MSA-3 the reason."""
+def ack(text: str | hl7.Message, code: str, detail: str, now: datetime) -> bytes:
+    """An original-mode ACK for a message (its text, or as parsed): MSA-1 `code`, MSA-2 its control
+    id, MSA-3 the reason."""
     try:
-        message = hl7.parse(text.replace("\r\n", "\r").replace("\n", "\r").strip("\r\x0b\x1c "))
+        message = (
+            text
+            if isinstance(text, hl7.Message)
+            else hl7.parse(text.replace("\r\n", "\r").replace("\n", "\r").strip("\r\x0b\x1c "))
+        )
         reply = message.create_ack(code, message_id=f"D2A{now:%Y%m%d%H%M%S%f}", application="D2A")
         reply.segment("MSA").assign_field(_clean(detail), 3)
         return str(reply).encode("utf-8")
