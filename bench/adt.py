@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import platform
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from datetime import UTC, datetime
@@ -30,12 +33,9 @@ from hl7.mllp import open_hl7_connection
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from d2a_tui.domain.calendar import HubCalendar
 from d2a_tui.domain.flow import load_flow
 from d2a_tui.domain.nhs_number import next_synthetic
 from d2a_tui.hub import Hub
-from d2a_tui.interop.adt import AdtFeed
-from d2a_tui.interop.mllp import MllpListener
 from d2a_tui.storage.db import ensure_schema, make_engine
 from d2a_tui.storage.journeys import Actor, JourneyStore
 from tests.interop.hl7_samples import adt
@@ -73,21 +73,31 @@ async def send(port: int, messages: list[str]) -> Counter[str]:
 async def one_run(url: str, messages: int, connections: int) -> tuple[float, Counter[str]]:
     engine = make_engine(url)
     ensure_schema(engine)
-    store = JourneyStore(engine, load_flow())
-    hub = Hub(store, Actor("bench", "bench"), lambda: NOW)
+    hub = Hub(JourneyStore(engine, load_flow()), Actor("bench", "bench"), lambda: NOW)
     patients = [next_synthetic(serial * 11)[1] for serial in range(1, 201)]
     for index, nhs in enumerate(patients):
         hub.refer(nhs, f"Synthetic Person {index}", "1941-05-06", admitted_on="2026-11-20")
+    engine.dispose()
     strangers = [next_synthetic(serial * 11)[1] for serial in range(500, 520)]
     mix = day_of_messages(patients, strangers, messages)
-    listener = MllpListener(AdtFeed(store, HubCalendar(), "bench", lambda: NOW))
-    port = await listener.start("127.0.0.1", 0)
-    lanes = [mix[i::connections] for i in range(connections)]
-    started = time.perf_counter()
-    results = await asyncio.gather(*(send(port, lane) for lane in lanes))
-    elapsed = time.perf_counter() - started
-    await listener.close()
-    engine.dispose()
+    # The listener runs as `d2a adt listen` does, in its own process: the sender's parsing and
+    # framing do not share its interpreter.
+    listener = subprocess.Popen(
+        [sys.executable, "-m", "d2a_tui", "adt", "listen", "--port", "0", "--db", url],
+        stdout=subprocess.PIPE, text=True, env={**os.environ, "D2A_USER": "bench"},
+    )  # fmt: skip
+    try:
+        assert listener.stdout is not None
+        first = listener.stdout.readline()
+        port = int(first.split(":")[1].split()[0])
+        threading.Thread(target=listener.stdout.read, daemon=True).start()  # drain its lines
+        lanes = [mix[i::connections] for i in range(connections)]
+        started = time.perf_counter()
+        results = await asyncio.gather(*(send(port, lane) for lane in lanes))
+        elapsed = time.perf_counter() - started
+    finally:
+        listener.terminate()
+        listener.wait(timeout=10)
     return messages / elapsed, sum(results, Counter())
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from d2a_tui.domain.calendar import HubCalendar
 from d2a_tui.domain.errors import D2AError
@@ -32,10 +32,12 @@ from d2a_tui.storage.journeys import (
     Actor,
     JourneyStore,
     UnitOfWork,
+    counter_table,
     event_table,
     journey_table,
     patient_table,
 )
+from d2a_tui.storage.models import EVENTS_COUNTER
 
 Clock = Callable[[], datetime]
 
@@ -71,50 +73,91 @@ class AdtFeed:
 
     def handle(self, text: str) -> tuple[Outcome, bytes]:
         """Apply one message; its outcome and the ACK to send (after the commit)."""
-        try:
-            message = read_message(text, self.calendar.zone)
-        except Rejected as error:
-            return Outcome("AR", str(error)), ack(text, "AR", str(error), self.clock())
-        outcome = self._apply(message)
-        return outcome, ack(message.parsed, outcome.code, outcome.detail, self.clock())
+        return self.handle_many([text])[0]
 
     def process(self, text: str) -> Outcome:
-        try:
-            message = read_message(text, self.calendar.zone)
-        except Rejected as error:
-            return Outcome("AR", str(error))
-        return self._apply(message)
+        return self.handle_many([text])[0][0]
 
-    def _apply(self, message: AdtMessage) -> Outcome:
+    def handle_many(self, texts: list[str]) -> list[tuple[Outcome, bytes]]:
+        """Apply messages in order in ONE transaction (a group commit: messages arriving together
+        on several connections share a commit), each inside its own savepoint, so a message that
+        cannot be applied (AE) takes nothing else with it. Every ACK is made after the commit; if
+        the commit fails, every message is answered AE and nothing is saved."""
         now = self.clock()
-        try:
-            with self.store.unit_of_work() as work:
-                done = work.connection.execute(
-                    select(adt_message.c.outcome, adt_message.c.journey_id).where(
-                        adt_message.c.sender == message.sender,
-                        adt_message.c.control_id == message.control_id,
-                    )
-                ).first()
-                if done is not None:
-                    return Outcome(
-                        "AA", "already applied; nothing changed", done.journey_id, duplicate=True
-                    )
-                step = _Step(self, work, message, now)
-                outcome = step.run()
-                work.connection.execute(
-                    adt_message.insert().values(
-                        sender=message.sender,
-                        control_id=message.control_id,
-                        message_type=message.message_type,
-                        received_at=now,
-                        outcome=step.kind,
-                        detail=outcome.detail,
-                        journey_id=outcome.journey_id,
-                    )
-                )
-            return outcome
-        except D2AError as error:
-            return Outcome("AE", str(error))
+        read: list[AdtMessage | Outcome] = []
+        for text in texts:
+            try:
+                read.append(read_message(text, self.calendar.zone))
+            except Rejected as error:
+                read.append(Outcome("AR", str(error)))
+        outcomes: list[Outcome] = [item for item in read if isinstance(item, Outcome)]
+        if len(outcomes) < len(read):
+            try:
+                outcomes = self._apply_all(read, now)
+            except D2AError as error:
+                outcomes = [
+                    item if isinstance(item, Outcome) else Outcome("AE", str(error))
+                    for item in read
+                ]
+        replies = []
+        for text, item, outcome in zip(texts, read, outcomes, strict=True):
+            source = item.parsed if isinstance(item, AdtMessage) else text
+            replies.append((outcome, ack(source, outcome.code, outcome.detail, self.clock())))
+        return replies
+
+    def _apply_all(self, read: list[AdtMessage | Outcome], now: datetime) -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        with self.store.unit_of_work() as work:
+            # A write first: it takes SQLite's write lock and PostgreSQL's counter row lock before
+            # anything is read, and opens the transaction the savepoints below nest in.
+            work.connection.execute(_TOUCH_COUNTER)
+            for item in read:
+                if isinstance(item, Outcome):
+                    outcomes.append(item)
+                    continue
+                savepoint = work.connection.begin_nested()
+                try:
+                    outcomes.append(self._apply_one(work, item, now))
+                    savepoint.commit()
+                except D2AError as error:
+                    savepoint.rollback()
+                    outcomes.append(Outcome("AE", str(error)))
+        return outcomes
+
+    def _apply_one(self, work: UnitOfWork, message: AdtMessage, now: datetime) -> Outcome:
+        done = work.connection.execute(
+            _DONE, {"sender": message.sender, "control_id": message.control_id}
+        ).first()
+        if done is not None:
+            return Outcome(
+                "AA", "already applied; nothing changed", done.journey_id, duplicate=True
+            )
+        step = _Step(self, work, message, now)
+        outcome = step.run()
+        work.connection.execute(
+            _RECORD,
+            {
+                "sender": message.sender,
+                "control_id": message.control_id,
+                "message_type": message.message_type,
+                "received_at": now,
+                "outcome": step.kind,
+                "detail": outcome.detail,
+                "journey_id": outcome.journey_id,
+            },
+        )
+        return outcome
+
+
+_TOUCH_COUNTER = (
+    update(counter_table)
+    .where(counter_table.c.name == EVENTS_COUNTER)
+    .values(value=counter_table.c.value)
+)
+_DONE = select(adt_message.c.outcome, adt_message.c.journey_id).where(
+    adt_message.c.sender == bindparam("sender"), adt_message.c.control_id == bindparam("control_id")
+)
+_RECORD = adt_message.insert()
 
 
 class _Step:

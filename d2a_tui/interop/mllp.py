@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import queue
+import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 from hl7.mllp import InvalidBlockError, start_hl7_server
@@ -33,15 +34,22 @@ def decode(block: bytes) -> str:
 
 
 class MllpListener:
+    MAX_BATCH = 200
+
     def __init__(
         self, feed: AdtFeed, on_outcome: Callable[[Outcome, str], None] | None = None
     ) -> None:
         self.feed = feed
         self.on_outcome = on_outcome
-        self._database = ThreadPoolExecutor(max_workers=1, thread_name_prefix="adt-db")
+        self._inbox: queue.Queue[tuple[str, asyncio.Future[tuple[Outcome, bytes]]] | None] = (
+            queue.Queue()
+        )
+        self._worker = threading.Thread(target=self._work, name="adt-db", daemon=True)
         self.server: asyncio.AbstractServer | None = None
 
     async def start(self, host: str, port: int) -> int:
+        self._loop = asyncio.get_running_loop()
+        self._worker.start()
         self.server = await start_hl7_server(
             self._connection, host=host, port=port, limit=MAX_MESSAGE_BYTES
         )
@@ -51,7 +59,40 @@ class MllpListener:
         if self.server is not None:
             self.server.close()
             await self.server.wait_closed()
-        self._database.shutdown(wait=True)
+        self._inbox.put(None)
+        await asyncio.to_thread(self._worker.join)
+
+    def _work(self) -> None:
+        """The one database thread: takes what has arrived, applies it in one transaction, then
+        answers each message's future (whose ACK the connection then sends)."""
+        while True:
+            first = self._inbox.get()
+            if first is None:
+                return
+            batch = [first]
+            while len(batch) < self.MAX_BATCH:
+                try:
+                    item = self._inbox.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    self._inbox.put(None)
+                    break
+                batch.append(item)
+            try:
+                results = self.feed.handle_many([text for text, _ in batch])
+            except Exception as error:  # never leave a sender without an answer
+                log.error("ADT batch failed: %s", type(error).__name__)
+                now = datetime.now(UTC)
+                results = [
+                    (
+                        Outcome("AE", "internal error; nothing saved"),
+                        ack(t, "AE", "internal error", now),
+                    )
+                    for t, _ in batch
+                ]
+            for (_, future), result in zip(batch, results, strict=True):
+                self._loop.call_soon_threadsafe(_settle, future, result)
 
     async def _connection(self, reader, writer) -> None:  # type: ignore[no-untyped-def]
         loop = asyncio.get_running_loop()
@@ -67,12 +108,26 @@ class MllpListener:
                     await writer.drain()
                     continue
                 text = decode(block)
-                outcome, reply = await loop.run_in_executor(self._database, self.feed.handle, text)
+                future: asyncio.Future[tuple[Outcome, bytes]] = loop.create_future()
+                self._inbox.put((text, future))
+                outcome, reply = await future
                 writer.writeblock(reply)
                 await writer.drain()
+                log.info("%s %s", outcome.code, _summary(text))
                 if self.on_outcome is not None:
                     self.on_outcome(outcome, text)
         except (ConnectionError, asyncio.CancelledError):
             return
         finally:
             writer.close()
+
+
+def _settle(future: asyncio.Future[tuple[Outcome, bytes]], result: tuple[Outcome, bytes]) -> None:
+    if not future.done():
+        future.set_result(result)
+
+
+def _summary(text: str) -> str:
+    """`ADT^A01 MSG0001`: the message type and control id, never anything about the patient."""
+    fields = text.split("\r", 1)[0].split("\n", 1)[0].split("|")
+    return f"{fields[8] if len(fields) > 8 else '?'} {fields[9] if len(fields) > 9 else '?'}"

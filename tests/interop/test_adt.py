@@ -181,3 +181,20 @@ def test_bad_messages_get_a_specific_answer_and_change_nothing(
     assert hub.head_position() == head
     # A refused message is not recorded as processed: once fixed, it can be sent again.
     assert exception_rows(hub.store.engine) == []
+
+
+def test_messages_sharing_a_commit_keep_apart(hub: Hub, feed: AdtFeed) -> None:
+    journey = edna(hub)
+    first = adt("A02", EDNA, ward="WARD2", msg_id="GROUP001")
+    results = feed.handle_many(
+        [first, adt("A02", BOB, msg_id="GROUP002"), adt("A02", EDNA, ward="WARD3", msg_id="GROUP003"),
+         first, "garbage"]
+    )  # fmt: skip
+    assert [(o.code, o.duplicate) for o, _ in results] == [
+        ("AA", False), ("AE", False), ("AA", False), ("AA", True), ("AR", False)
+    ]  # fmt: skip
+    # The refused message took nothing with it; both transfers and nothing else were applied.
+    kinds = [e.kind for e in hub.store.events(journey)]
+    assert kinds.count(EventKind.WARD_SET) == 2
+    assert hub.store.card(journey).ward == "WARD3"
+    assert [r.decode().split("MSA|")[1][:2] for _, r in results] == ["AA", "AE", "AA", "AA", "AR"]
