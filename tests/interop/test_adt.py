@@ -6,10 +6,13 @@ times are UTC times.
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime
 
 import hl7
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from d2a_tui.domain.events import EventKind
 from d2a_tui.hub import Hub
@@ -198,3 +201,41 @@ def test_messages_sharing_a_commit_keep_apart(hub: Hub, feed: AdtFeed) -> None:
     assert kinds.count(EventKind.WARD_SET) == 2
     assert hub.store.card(journey).ward == "WARD3"
     assert [r.decode().split("MSA|")[1][:2] for _, r in results] == ["AA", "AE", "AA", "AA", "AR"]
+
+
+_SERIALS = itertools.count(1)
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_resending_any_messages_in_any_order_applies_each_once(
+    sqlite_url: str, data: st.DataObject
+) -> None:
+    """However often an engine resends, the journey ends as if each message came once, in the
+    order of first arrival."""
+    from d2a_tui.domain.flow import load_flow
+    from d2a_tui.domain.nhs_number import next_synthetic
+    from d2a_tui.storage.db import make_engine
+    from d2a_tui.storage.journeys import Actor, JourneyStore
+    from tests.conftest import FrozenClock
+
+    hub = Hub(JourneyStore(make_engine(sqlite_url), load_flow()), Actor("t", "d"), FrozenClock())
+    serial = next(_SERIALS)  # a new patient per example: the database is shared by the examples
+    nhs = next_synthetic(serial * 11)[1]
+    journey = refer_someone(hub, serial, nhs_number=nhs)
+    feed = AdtFeed(hub.store, hub.calendar, "adt-device", hub.clock)
+    count = data.draw(st.integers(min_value=1, max_value=6), label="messages")
+    originals = [adt("A02", nhs, dob="19410506", ward=f"W{serial}-{i}", msg_id=f"H{serial}-{i}")
+                 for i in range(count)]  # fmt: skip
+    sends = originals + data.draw(st.lists(st.sampled_from(originals), max_size=6), label="resends")
+    order = data.draw(st.permutations(sends), label="order")
+    for message in order:
+        assert feed.process(message).code == "AA"
+    first_seen = list(dict.fromkeys(order))
+    card = hub.store.card(journey)
+    assert card.ward == f"W{serial}-{originals.index(first_seen[-1])}"
+    wards = [e for e in hub.store.events(journey) if e.kind is EventKind.WARD_SET]
+    assert len(wards) == count
+    hub.close()
