@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from d2a_tui.cli import open_hub, print_json
-from d2a_tui.domain.errors import InvalidInput, NotFound
+from d2a_tui.domain.errors import InvalidInput
 
 
 def add_adt_commands(sub: Any) -> None:
@@ -136,27 +136,6 @@ def cmd_load(args: argparse.Namespace) -> int:
     return 0
 
 
-def _exception_row(hub: Any, reference: str) -> Any:
-    from sqlalchemy import select
-
-    from d2a_tui.interop.tables import adt_exception
-
-    prefix = reference.strip().lower()
-    if len(prefix) < 4:
-        raise InvalidInput("give at least the first 4 characters of the exception id")
-    with hub.store.engine.connect() as connection:
-        rows = connection.execute(
-            select(adt_exception)
-            .where(adt_exception.c.id.like(f"{prefix}%") | adt_exception.c.id.like(f"%{prefix}"))
-            .limit(2)
-        ).all()
-    if not rows:
-        raise NotFound(f"no ADT exception {reference}")
-    if len(rows) > 1:
-        raise InvalidInput(f"exception prefix {reference!r} is ambiguous; type more of it")
-    return rows[0]
-
-
 def cmd_exceptions(args: argparse.Namespace) -> int:
     from d2a_tui.interop.queue import exception_rows
 
@@ -178,41 +157,18 @@ def cmd_exceptions(args: argparse.Namespace) -> int:
     return 0
 
 
-def _resolve(hub: Any, row_id: str, note: str) -> None:
-    from sqlalchemy import update
-
-    from d2a_tui.interop.tables import adt_exception
-
-    with hub.store.engine.begin() as connection:
-        done = connection.execute(
-            update(adt_exception)
-            .where(adt_exception.c.id == row_id, adt_exception.c.resolved_at.is_(None))
-            .values(resolved_at=hub.now(), resolved_by=hub.actor.user, resolution=note)
-        )
-        if done.rowcount != 1:
-            raise InvalidInput("that exception is resolved already")
-
-
 def cmd_resolve(args: argparse.Namespace) -> int:
-    hub = open_hub(args)
-    row = _exception_row(hub, args.id)
-    _resolve(hub, row.id, args.note)
+    from d2a_tui.interop.desk import AdtDesk
+
+    desk = AdtDesk(open_hub(args))
+    row = desk.find(args.id)
+    desk.resolve(row.id, args.note)
     print(f"resolved {row.id[-12:]}")
     return 0
 
 
 def cmd_refer_admitted(args: argparse.Namespace) -> int:
-    hub = open_hub(args)
-    row = _exception_row(hub, args.id)
-    if row.kind != "admitted" or row.resolved_at is not None:
-        raise InvalidInput("only a waiting 'admitted' entry can be referred")
-    if not (row.nhs_number and row.name and row.date_of_birth):
-        raise InvalidInput("the admission lacks an NHS number, name or date of birth to refer with")
-    admitted = hub.calendar.day(row.admitted_at) if row.admitted_at else None
-    change = hub.refer(
-        row.nhs_number, row.name, row.date_of_birth, ward=row.ward, bed=row.bed,
-        pathway=args.pathway, admitted_on=admitted,
-    )  # fmt: skip
-    _resolve(hub, row.id, f"referred as journey {change.card.journey_id[:8]}")
-    print(change.card.journey_id)
+    from d2a_tui.interop.desk import AdtDesk
+
+    print(AdtDesk(open_hub(args)).refer(args.id, args.pathway))
     return 0

@@ -41,6 +41,7 @@ OTHER_SCREENS: dict[str, tuple[str, str, str]] = {
     "dashboard": ("d2a_tui.screens.dashboard", "DashboardScreen", "The dashboard"),
     "alerts": ("d2a_tui.screens.alerts", "AlertsScreen", "Alerts"),
     "conflicts": ("d2a_tui.screens.conflicts", "ConflictsScreen", "Conflicts"),
+    "adt": ("d2a_tui.screens.adt_exceptions", "AdtExceptionsScreen", "ADT exceptions"),
 }
 
 MIN_COLUMN_WIDTH = 20
@@ -81,6 +82,7 @@ class BoardScreen(QuickActions, Screen[None]):
         ),
         Binding("C", "open_screen('conflicts')", "Conflicts", show=False, id="board.conflicts"),
         Binding("S", "sync", "Sync now", show=False, id="board.sync"),
+        Binding("x", "open_screen('adt')", "ADT exceptions", show=False, id="board.adt"),
     ]
 
     def __init__(self) -> None:
