@@ -32,7 +32,7 @@ from typing import Any
 from d2a_tui.reports.days import hub_zone
 
 # Bump when the rules below change: stored summaries of an older fold are rebuilt from the log.
-FOLD_VERSION = 1
+FOLD_VERSION = 2  # 2: an admission date recorded by the ADT feed moves the LoS cohorts
 COHORTS = (7, 14, 21)
 
 DeltaKey = tuple[str, date, str, str, str]  # metric, day, locality, pathway, key
@@ -154,6 +154,8 @@ class Folder:
             new["reason"] = payload.get("code")
         elif kind == "delay_cleared":
             new["reason"] = None
+        elif kind == "admission_recorded":
+            new["adm"] = payload.get("admitted_on") or cursor["adm"]
         else:
             return cursor
         new["since"] = at.isoformat()

@@ -239,3 +239,15 @@ def test_resending_any_messages_in_any_order_applies_each_once(
     wards = [e for e in hub.store.events(journey) if e.kind is EventKind.WARD_SET]
     assert len(wards) == count
     hub.close()
+
+
+def test_an_admission_date_from_the_feed_moves_the_sitrep_cohorts(hub: Hub, feed: AdtFeed) -> None:
+    refer_someone(hub, nhs_number=EDNA, date_of_birth="1938-03-04", admitted_on="2026-11-20",
+                  discharge_ready_date="2026-11-21")  # fmt: skip
+    cohorts = hub.reports.sitrep("2026-11-23", week=True).table("weekly_cohorts")
+    assert cohorts.row("7+ days")[1] == 0  # LoS 3 days (20 -> 23 Nov)
+    # The PAS says she came in on 1 Nov: LoS 22 days at the end of 23 Nov, so 7+, 14+ and 21+,
+    # each with 2 bed days since the ready date (21 -> 23 Nov).
+    assert feed.process(adt("A01", EDNA, admitted="20261101103000")).code == "AA"
+    cohorts = hub.reports.sitrep("2026-11-23", week=True).table("weekly_cohorts")
+    assert [cohorts.row(f"{d}+ days")[1:] for d in (7, 14, 21)] == [(1, 2)] * 3
