@@ -28,6 +28,7 @@ from d2a_tui.domain.calendar import HubCalendar
 from d2a_tui.domain.errors import D2AError, InvalidInput
 from d2a_tui.domain.events import JourneyState
 from d2a_tui.domain.flow import Column, Flow
+from d2a_tui.interop.batch import batched_unit_of_work
 from d2a_tui.interop.sheet import Sheet, SheetRow
 from d2a_tui.interop.values import (
     parse_delay_reason,
@@ -374,7 +375,8 @@ def apply_import(store: JourneyStore, plan: ImportPlan, actor: Actor, recorded_a
             f"{len(plan.refused)} row(s) cannot be imported (see above); nothing was imported"
         )
     written = 0
-    with store.unit_of_work() as work:
+    with batched_unit_of_work(store) as work:
+        work.prefetch([row.nhs_number for row in plan.rows if row.action == "create"])
         for row in plan.rows:
             journey_id = row.journey_id
             for step in row.steps:
