@@ -106,6 +106,15 @@ class AdtFeed:
         return replies
 
     def _apply_all(self, read: list[AdtMessage | Outcome], now: datetime) -> list[Outcome]:
+        messages = [item for item in read if isinstance(item, AdtMessage)]
+        if len(messages) == 1:
+            # Alone in its transaction: a refusal rolls the whole of it back, no savepoint needed.
+            try:
+                with self.store.unit_of_work() as work:
+                    alone = self._apply_one(work, messages[0], now)
+            except D2AError as error:
+                alone = Outcome("AE", str(error))
+            return [alone if isinstance(item, AdtMessage) else item for item in read]
         outcomes: list[Outcome] = []
         with self.store.unit_of_work() as work:
             # A write first: it takes SQLite's write lock and PostgreSQL's counter row lock before
