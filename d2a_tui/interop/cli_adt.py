@@ -60,13 +60,13 @@ def _feed(hub: Any) -> Any:
 
 
 def cmd_listen(args: argparse.Namespace) -> int:
-    from d2a_tui.interop.mllp import MllpListener
+    from d2a_tui.interop.mllp import MllpListener, summary
 
     hub = open_hub(args)
     listener = MllpListener(
         _feed(hub),
         on_outcome=lambda outcome, text: print(
-            f"{outcome.code} {'(duplicate) ' if outcome.duplicate else ''}{_control(text)}",
+            f"{outcome.code} {'(duplicate) ' if outcome.duplicate else ''}{summary(text)}",
             flush=True,
         ),
     )
@@ -84,12 +84,6 @@ def cmd_listen(args: argparse.Namespace) -> int:
     except OSError as error:
         raise InvalidInput(f"cannot listen on {args.host}:{args.port}: {error.strerror}") from None
     return 0
-
-
-def _control(text: str) -> str:
-    """`ADT^A01 MSG0001`: the message type and control id, never anything about the patient."""
-    fields = text.split("\r", 1)[0].split("\n", 1)[0].split("|")
-    return f"{fields[8] if len(fields) > 8 else '?'} {fields[9] if len(fields) > 9 else '?'}"
 
 
 def split_messages(data: str) -> list[str]:
@@ -116,7 +110,7 @@ def cmd_load(args: argparse.Namespace) -> int:
         data = args.file.read_bytes()
     except OSError as error:
         raise InvalidInput(f"cannot read {args.file}: {error.strerror}") from None
-    from d2a_tui.interop.mllp import decode
+    from d2a_tui.interop.mllp import decode, summary
 
     messages = split_messages(decode(data))
     if not messages:
@@ -127,7 +121,7 @@ def cmd_load(args: argparse.Namespace) -> int:
         outcome = feed.process(text)
         outcomes.append(outcome)
         if not args.quiet and (outcome.code != "AA" or outcome.duplicate):
-            print(f"message {number} ({_control(text)}): {outcome.code} {outcome.detail}")
+            print(f"message {number} ({summary(text)}): {outcome.code} {outcome.detail}")
     counts = processing_summary(outcomes)
     print(
         f"{len(messages)} message(s): "

@@ -113,7 +113,7 @@ class MllpListener:
                 outcome, reply = await future
                 writer.writeblock(reply)
                 await writer.drain()
-                log.info("%s %s", outcome.code, _summary(text))
+                log.info("%s %s", outcome.code, summary(text))
                 if self.on_outcome is not None:
                     self.on_outcome(outcome, text)
         except (ConnectionError, asyncio.CancelledError):
@@ -127,7 +127,7 @@ def _settle(future: asyncio.Future[tuple[Outcome, bytes]], result: tuple[Outcome
         future.set_result(result)
 
 
-def _summary(text: str) -> str:
+def summary(text: str) -> str:
     """`ADT^A01 MSG0001`: the message type and control id, never anything about the patient."""
     fields = text.split("\r", 1)[0].split("\n", 1)[0].split("|")
     return f"{fields[8] if len(fields) > 8 else '?'} {fields[9] if len(fields) > 9 else '?'}"
