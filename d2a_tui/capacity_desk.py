@@ -19,7 +19,7 @@ from d2a_tui.reports.capacity_store import (
     CapacityView,
     ServiceView,
 )
-from d2a_tui.reports.days import days_between, end_of_day, local_day
+from d2a_tui.reports.days import days_between
 
 if TYPE_CHECKING:
     from d2a_tui.hub import Hub
@@ -179,7 +179,7 @@ class CapacityDesk:
 
     def gap_by_pathway(self) -> dict[str, Gap]:
         """For the board's column headers and the dashboard: P1, P2 and P3."""
-        today = local_day(self.hub.clock())
+        today = self.hub.calendar.day(self.hub.clock())
         awaiting = self.awaiting_now()
         summary = self.reports.current_summary()
         arrivals = summary.counts(
@@ -202,18 +202,18 @@ class CapacityDesk:
 
     def trend(self, days: int = TREND_DAYS) -> dict[str, list[GapDay]]:
         """Awaiting, available places and the gap at the end of each of the last `days` days."""
-        today = local_day(self.hub.clock())
+        today = self.hub.calendar.day(self.hub.clock())
         first = today - timedelta(days=days - 1)
         summary = self.reports.current_summary()
         awaiting = summary.level_series("awaiting", first, today, locality=None)
         by_id = {s.id: s for s in self.store.services(include_inactive=True)}
-        start = end_of_day(first - timedelta(days=1))
+        start = self.hub.calendar.end_of_day(first - timedelta(days=1))
         current = dict(self.store.latest(before=start))
-        changes = self.store.reports_between(start, max(end_of_day(today), self.hub.clock()))
+        changes = self.store.reports_between(start, max(self.hub.calendar.end_of_day(today), self.hub.clock()))
         out: dict[str, list[GapDay]] = {p: [] for p in CAPACITY_PATHWAYS}
         index = 0
         for day in days_between(first, today):
-            cutoff = end_of_day(day)
+            cutoff = self.hub.calendar.end_of_day(day)
             while index < len(changes) and changes[index].reported_at < cutoff:
                 current[changes[index].service_id] = changes[index]
                 index += 1

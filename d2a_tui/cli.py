@@ -228,7 +228,9 @@ def cmd_list(args: argparse.Namespace) -> int:
     styles = {"ok": "", "amber": "yellow", "red": "bold red"}
     for card, stuck in rows:
         ready = (
-            f"{(now.date() - card.discharge_ready_date).days}d" if card.discharge_ready_date else ""
+            f"{hub.calendar.days_since(card.discharge_ready_date, now)}d"
+            if card.discharge_ready_date
+            else ""
         )
         table.add_row(
             card.short_id,

@@ -296,14 +296,19 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.kind == "sitrep":
         if args.first or args.last:
             raise InvalidInput("the sitrep is for one day: use --date, not --from/--to")
-        report = reports.sitrep(args.date, week=args.week, month=args.month, locality=args.locality)
+        report = reports.sitrep(
+            args.date, week=args.week, month=args.month, locality=args.locality,
+            as_known_at=args.as_known_at,
+        )  # fmt: skip
     else:
         if args.date or args.week or args.month:
             raise InvalidInput(
                 f"`report {args.kind}` takes --from and --to, not --date/--week/--month"
             )
-        method = reports.los if args.kind == "los" else reports.flow
-        report = method(args.first, args.last, locality=args.locality)
+        method = {"los": reports.los, "flow": reports.flow, "transitions": reports.transitions}
+        report = method[args.kind](
+            args.first, args.last, locality=args.locality, as_known_at=args.as_known_at
+        )
     _write(render(report, args.format))
     return 0
 
@@ -377,12 +382,13 @@ def register(sub: Any) -> None:
 
     report = sub.add_parser(
         "report",
-        help="sitrep, length of stay and flow reports from the event log",
+        help="sitrep, length of stay, flow and transitions reports from the event log",
         description="Figures are computed from the event log, so a past date gives the "
-        "figures as they stood at the end of that day.",
+        "figures as they stood at the end of that day, as now known (with changes recorded "
+        "late); --as-known-at gives them as they stood with only what was recorded by then.",
     )
     _common(report)
-    report.add_argument("kind", choices=("sitrep", "los", "flow", "rebuild"))
+    report.add_argument("kind", choices=("sitrep", "los", "flow", "transitions", "rebuild"))
     report.add_argument("--date", help="sitrep day, YYYY-MM-DD (default today)")
     report.add_argument("--week", action="store_true", help="sitrep: add the weekly snapshot")
     report.add_argument("--month", action="store_true", help="sitrep: add discharge destinations")
@@ -390,4 +396,10 @@ def register(sub: Any) -> None:
     report.add_argument("--to", dest="last", help="last day, YYYY-MM-DD (default today)")
     report.add_argument("--locality", help="only this locality's journeys")
     report.add_argument("--format", choices=FORMATS, default="table")
+    report.add_argument(
+        "--as-known-at",
+        metavar="TIMESTAMP",
+        help="the figures as they stood with only what had been recorded by then, e.g. "
+        "2026-11-24T09:00 (hub time) or 2026-11-24 (its end); default: as now known",
+    )
     report.set_defaults(handler=cmd_report)

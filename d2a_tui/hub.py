@@ -48,6 +48,7 @@ class Hub:
         self.actor = actor
         self.clock = clock
         self.calendar = calendar or HubCalendar()
+        store.calendar = self.calendar  # command checks count "today" in the hub's days too
         # Capacity, reports and alerts (issue 4): facades over the same engine and clock.
         from d2a_tui.capacity_desk import CapacityDesk
         from d2a_tui.reports.alerts import Alerts
@@ -250,6 +251,7 @@ class Hub:
             card.entered_column_at,
             card.discharge_ready_date,
             card.admitted_on,
+            self.calendar,
         )
 
     def list_cards(

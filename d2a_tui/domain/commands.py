@@ -174,7 +174,10 @@ def _reopen(flow: Flow, state: JourneyState, args: dict[str, Any], today: date) 
         "previous_pathway": state.pathway,
         "previous_outcome": state.outcome,
         "previous_destination": state.destination,
-        "undischarged": bool(args.get("undischarged", False)),
+        # Reopening into a hospital column resumes the same stay: the close was a mistake, so
+        # its discharge is undone and the real one, later, is a discharge again.
+        "undischarged": bool(args.get("undischarged", False))
+        or (target.in_hospital and state.discharged_at is not None),
     }
 
 

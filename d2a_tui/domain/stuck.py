@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import IntEnum
 
+from d2a_tui.domain.calendar import LONDON, HubCalendar
 from d2a_tui.domain.flow import Column, Limits
 from d2a_tui.domain.timefmt import humanise
 
@@ -51,7 +52,10 @@ def assess(
     entered_column_at: datetime,
     discharge_ready_date: date | None = None,
     admitted_on: date | None = None,
+    calendar: HubCalendar = LONDON,
 ) -> Stuck:
+    """Days since ready and the length of stay are counted in `calendar`'s days (the hub's), by
+    `HubCalendar.days_since`, the one function the board, alerts and dashboard use as well."""
     if column.is_closed:
         return OK
     level = Level.OK
@@ -70,7 +74,7 @@ def assess(
         )
 
     if column.in_hospital and discharge_ready_date is not None:
-        days_ready = (now.date() - discharge_ready_date).days
+        days_ready = calendar.days_since(discharge_ready_date, now)
         if days_ready >= limits.ready_red_days:
             level = Level.RED
             reasons.append(
@@ -83,7 +87,7 @@ def assess(
             )
 
     if column.in_hospital and admitted_on is not None:
-        los = (now.date() - admitted_on).days
+        los = calendar.days_since(admitted_on, now)
         band = los_band(los)
         if los >= limits.los_red_days:
             level = Level.RED

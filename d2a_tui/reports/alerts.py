@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 from d2a_tui.domain.errors import InvalidInput
 from d2a_tui.domain.flow import parse_duration
 from d2a_tui.domain.stuck import Level, los_band
-from d2a_tui.reports.days import local_day
 
 if TYPE_CHECKING:
     from d2a_tui.hub import Change, Hub
@@ -85,7 +84,7 @@ class Alerts:
     def list(self, *, include_snoozed: bool = True, red_only: bool = False) -> list[Alert]:
         hub = self.hub
         now = hub.clock()
-        today = local_day(now)
+        calendar = hub.calendar
         alerts = []
         for card in hub.store.open_cards():
             stuck = hub.stuck(card, now)
@@ -95,9 +94,9 @@ class Alerts:
             days_ready = los = None
             if column.in_hospital:
                 if card.discharge_ready_date is not None:
-                    days_ready = (today - card.discharge_ready_date).days
+                    days_ready = calendar.days_since(card.discharge_ready_date, now)
                 if card.admitted_on is not None:
-                    los = (today - card.admitted_on).days
+                    los = calendar.days_since(card.admitted_on, now)
             until = card.acknowledged_until
             snoozed_until = until if until is not None and until > now else None
             if snoozed_until and not include_snoozed:

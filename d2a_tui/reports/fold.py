@@ -7,7 +7,18 @@ that changes any of these ends the current *span* and starts a new one. A span c
 ends, so that the level at the end of day D is the sum of changes on days <= D. An event can also
 add *counts* on its day (a referral, a discharge, a length-of-stay histogram bucket).
 
-Days are the hub's local days, and "at the end of day D" is what the sitrep means by a snapshot.
+Days are the hub's local days (the `HubCalendar` from the settings), and "at the end of day D" is
+what the sitrep means by a snapshot.
+
+Order: a journey's events are folded in the order they *happened*, not the order they reached the
+log, so an event synced late lands on the day it happened whatever was recorded in between. Its
+time is its `occurred_at` (for a discharge-ready date entered late, the start of that date: the
+figures for a past day are as now known), with three floors: its own `recorded_at` (a device whose clock runs
+ahead cannot place an event after it was received), the referral (nothing happens to a journey
+before it exists), and the previous change *of the same thing* in log order (the column, the
+discharge-ready date, the delay reason), so that the last value of each is the one the board shows.
+When such an event sorts before what is already folded, the journey is folded again from its log
+(`replay`), taking back what the earlier order counted.
 A discharge-ready date in the future (or an admission 7 days ago for the stranded cohort) simply
 makes the span's first counted day later: no event is needed on that day.
 
@@ -16,7 +27,10 @@ Metrics (pathway is the journey's pathway at the time; key as noted):
   `nctr` (in hospital, no longer meets the criteria to reside; key = delay reason),
   `nctr_los7|14|21` (the same, length of stay at least 7/14/21 days; key = delay reason) and
   `nctr_los7|14|21_rd` (the sum of their discharge-ready dates as day ordinals, for bed days lost);
-- counts: `referrals`, `became_awaiting` (demand arriving for a pathway), `discharges`
+- counts: `referrals`, `deaths` (key = "hospital" or "community"; a death is never a
+  discharge), `los_death` (key = whole days from admission to a death in hospital),
+  `moves` (key = "from>to:hours", the whole hours spent in the source column, to the day after
+  48 hours),  `became_awaiting` (demand arriving for a pathway), `discharges`
   (key = destination code, "" when not yet recorded), `nctr_discharges`, `los_hospital`
   (key = whole days from admission to discharge), `ready_wait` (key = whole days from the
   discharge-ready date to discharge), `los_stage` (key = whole days spent in the community on the
@@ -26,18 +40,30 @@ Metrics (pathway is the journey's pathway at the time; key as noted):
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from d2a_tui.reports.days import hub_zone
+from d2a_tui.domain.calendar import LONDON, HubCalendar
 
 # Bump when the rules below change: stored summaries of an older fold are rebuilt from the log.
-FOLD_VERSION = 2  # 2: an admission date recorded by the ADT feed moves the LoS cohorts
+# 2: the hub's calendar from the settings; events in the order they happened; a reopen into
+# hospital resumes the stay; deaths are not discharges; moves between columns.
+# 3: an admission date recorded by the ADT feed moves the length-of-stay cohorts.
+FOLD_VERSION = 3
 COHORTS = (7, 14, 21)
 
 DeltaKey = tuple[str, date, str, str, str]  # metric, day, locality, pathway, key
 Deltas = dict[DeltaKey, int]
 Cursor = dict[str, Any]
+# A row of the log as the fold needs it: kind, payload, occurred_at, recorded_at (None: unknown).
+LogEvent = tuple[str, dict[str, Any], datetime, datetime | None]
+
+# What each kind changes; two changes of the same thing keep their log order (see above).
+GROUP = {
+    "moved": "col", "closed": "col", "reopened": "col",
+    "ready_date_set": "ready", "delay_set": "delay", "delay_cleared": "delay",
+    "admission_recorded": "adm",
+}  # fmt: skip
 
 # Events that change nothing a report counts: folding them would only churn spans.
 _IGNORED = frozenset(
@@ -82,13 +108,74 @@ class Folder:
     """Folds events into `deltas`. `in_hospital(column_id)` says whether a referral's first
     column is on a ward (it is in any sensible flow; unknown columns count as hospital)."""
 
-    def __init__(self, in_hospital: Callable[[str], bool]) -> None:
+    def __init__(self, in_hospital: Callable[[str], bool], calendar: HubCalendar = LONDON) -> None:
         self.in_hospital = in_hospital
         self.deltas: Deltas = {}
-        self.zone = hub_zone()
+        self.zone = calendar.zone
 
     def _day(self, moment: datetime) -> date:
         return moment.astimezone(self.zone).date()
+
+    # --- ordering ------------------------------------------------------------------------------
+
+    def effective(
+        self,
+        cursor: Cursor | None,
+        kind: str,
+        payload: dict[str, Any],
+        occurred_at: datetime,
+        recorded_at: datetime | None,
+    ) -> datetime:
+        """When the event counts as having happened (see the module docstring)."""
+        at = occurred_at if recorded_at is None or occurred_at <= recorded_at else recorded_at
+        if cursor is None or kind == "referred":
+            return at
+        if kind == "ready_date_set" and payload.get("date"):
+            # A discharge-ready date entered late is read as now known: from the date itself.
+            start = datetime.combine(date.fromisoformat(payload["date"]), time.min, self.zone)
+            if start < at:
+                at = start
+        floors = [cursor.get("ref"), (cursor.get("g") or {}).get(GROUP.get(kind, ""))]
+        for floor in floors:
+            if floor:
+                moment = datetime.fromisoformat(floor)
+                if moment > at:
+                    at = moment
+        return at
+
+    def is_late(
+        self,
+        cursor: Cursor | None,
+        kind: str,
+        payload: dict[str, Any],
+        occurred_at: datetime,
+        recorded_at: datetime | None,
+    ) -> bool:
+        """True when the event happened before what the cursor already holds: the journey
+        must be folded again from its log (`replay`) rather than appended to."""
+        if cursor is None or kind not in GROUP:
+            return False
+        since = datetime.fromisoformat(cursor["since"])
+        return self.effective(cursor, kind, payload, occurred_at, recorded_at) < since
+
+    def replay(self, events: list[LogEvent]) -> Cursor | None:
+        """Fold one journey's events (in log order) into `deltas`, in the order they happened."""
+        placed: list[tuple[datetime, int, str, dict[str, Any]]] = []
+        shadow: Cursor | None = None
+        for index, (kind, payload, occurred_at, recorded_at) in enumerate(events):
+            at = self.effective(shadow, kind, payload, occurred_at, recorded_at)
+            if kind == "referred":
+                shadow = {"ref": at.isoformat(), "g": {}}
+            elif shadow is not None and kind in GROUP:
+                shadow["g"][GROUP[kind]] = at.isoformat()
+            placed.append((at, index, kind, payload))
+        placed.sort(key=lambda item: (item[0], item[1]))
+        cursor: Cursor | None = None
+        for at, _, kind, payload in placed:
+            cursor = self._fold_at(cursor, kind, payload, at)
+        if cursor is not None and shadow is not None:
+            cursor["ref"], cursor["g"] = shadow["ref"], dict(shadow["g"])
+        return cursor
 
     def _add(self, metric: str, day: date, locality: str, pathway: str, key: str, v: int) -> None:
         k = (metric, day, locality, pathway, key)
@@ -131,22 +218,39 @@ class Folder:
             )
 
     def fold(
-        self, cursor: Cursor | None, kind: str, payload: dict[str, Any], occurred_at: datetime
+        self,
+        cursor: Cursor | None,
+        kind: str,
+        payload: dict[str, Any],
+        occurred_at: datetime,
+        recorded_at: datetime | None = None,
     ) -> Cursor | None:
-        """The journey's cursor after the event; deltas accumulate on `self.deltas`."""
+        """The journey's cursor after appending the event (which must not be `is_late`);
+        deltas accumulate on `self.deltas`."""
+        if cursor is not None and kind != "referred" and kind not in GROUP:
+            return cursor
+        at = self.effective(cursor, kind, payload, occurred_at, recorded_at)
+        new = self._fold_at(cursor, kind, payload, at)
+        if new is not None and kind in GROUP and new is not cursor:
+            new["g"] = {**(new.get("g") or {}), GROUP[kind]: at.isoformat()}
+        return new
+
+    def _fold_at(
+        self, cursor: Cursor | None, kind: str, payload: dict[str, Any], at: datetime
+    ) -> Cursor | None:
         if kind == "referred":
-            return self._refer(payload, occurred_at)
+            return self._refer(payload, at)
         if cursor is None or kind in _IGNORED:
             return cursor  # an event of a journey whose referral is not in the log: nothing to add
-        # A device with a slow clock can stamp an event before the previous one; a span cannot
-        # run backwards, so the later of the two is used.
         since = datetime.fromisoformat(cursor["since"])
-        if occurred_at >= since:
-            at, day = occurred_at, self._day(occurred_at)
-        else:
+        if at >= since:
+            day = self._day(at)
+        else:  # never after `effective` and `replay`; kept so that a span cannot run backwards
             at, day = since, date.fromisoformat(cursor["day"])
         new = dict(cursor)
         if kind in ("moved", "closed", "reopened"):
+            self._transition(cursor, payload, at, day)
+            new["ent"] = at.isoformat()
             self._move(cursor, new, kind, payload, day)
         elif kind == "ready_date_set":
             new["ready"] = payload.get("date")
@@ -182,8 +286,12 @@ class Folder:
             "adm": payload.get("admitted_on") or day.isoformat(),
             "since": at.isoformat(),
             "day": day.isoformat(),  # the local day of `since`, kept to save recomputing it
+            "ent": at.isoformat(),  # when the journey entered its column
+            "ref": at.isoformat(),
+            "g": {},
             "stage": None,
             "dis": None,
+            "death": None,
         }
         self._add("referrals", day, cursor["loc"], cursor["pw"] or "", "", 1)
         if cursor["hosp"] and cursor["pw"]:
@@ -202,31 +310,59 @@ class Folder:
         elif kind == "reopened":
             new["closed"] = False
         loc = old["loc"]
-        if payload.get("discharged") and old["hosp"]:
+        died = kind == "closed" and payload.get("outcome") == "died"
+        # A reopen into a hospital column resumes the same stay (the same admission), whatever
+        # the event says: the close it reverses was a mistake, so its discharge never happened.
+        resumed = kind == "reopened" and self.in_hospital(new["col"])
+        if old.get("death"):
+            # A reopened death never happened either.
+            death = old["death"]
+            self._add("deaths", date.fromisoformat(death["day"]), loc, death["pw"], death["at"], -1)
+            new["death"] = None
+        # A stay resumed by a reopen recorded before reopens said so is discharged by the next
+        # move out of hospital, whatever that move's own flag says.
+        leaves = old.get("resumed") and not self.in_hospital(new["col"])
+        if (payload.get("discharged") or leaves) and old["hosp"]:
+            new["resumed"] = False
             new["hosp"] = False
             pathway = new["pw"] or ""
             admitted = _d(old["adm"]) or day
             ready = _d(old["ready"])
-            nctr = ready is not None and ready <= day
+            nctr = ready is not None and ready <= day and not died
             dis = {
                 "day": day.isoformat(),
                 "pw": pathway,
-                "dest": payload.get("destination"),
+                "dest": None if died else payload.get("destination"),
                 "los": max((day - admitted).days, 0),
                 "wait": (day - ready).days if nctr and ready else None,
                 "nctr": nctr,
+                "died": died,
+                "was_nctr": died and ready is not None and ready <= day,
             }
             self._discharge(loc, dis, 1)
             new["dis"] = dis
-        elif payload.get("undischarged") and not old["hosp"]:
+        elif (payload.get("undischarged") or resumed) and not old["hosp"]:
             # An undone discharge never happened: take back everything it counted.
             new["hosp"] = True
+            new["resumed"] = resumed and not payload.get("undischarged")
             if old["dis"]:
                 self._discharge(loc, old["dis"], -1)
             new["dis"] = None
+            if old.get("shut"):
+                self._fill_gap(old["shut"], loc, day)
+        elif died:
+            # A death after discharge, in the community: its own line, never a discharge.
+            new["death"] = {"day": day.isoformat(), "pw": new["pw"] or "", "at": "community"}
+            self._add("deaths", day, loc, new["pw"] or "", "community", 1)
+        # What the journey held when it was closed from a ward, so that a reopen into hospital
+        # can count the days between as the hospital days they were.
+        new["shut"] = None
+        if kind == "closed" and old["hosp"]:
+            kept = {name: old[name] for name in ("pw", "hosp", "ready", "reason", "adm")}
+            new["shut"] = {**kept, "closed": False, "day": day.isoformat()}
         destination = payload.get("destination")
         dis = new["dis"]
-        if kind == "closed" and destination and dis and not dis["dest"]:
+        if kind == "closed" and destination and dis and not dis["dest"] and not dis.get("died"):
             # The destination is often known only when the community stage ends; the discharge
             # moves to its category on the day it happened.
             when = date.fromisoformat(dis["day"])
@@ -234,9 +370,37 @@ class Folder:
             self._add("discharges", when, loc, dis["pw"], destination, 1)
             new["dis"] = {**dis, "dest": destination}
 
+    def _fill_gap(self, shut: Cursor, loc: str, day: date) -> None:
+        """The levels a ward stay held, from the day it was closed by mistake to `day`."""
+        start = date.fromisoformat(shut["day"])
+        for metric, pathway, key, floor, value in _levels(shut):
+            first = start if floor is None or floor < start else floor
+            if day > first:
+                self._add(metric, first, loc, pathway, key, value)
+                self._add(metric, day, loc, pathway, key, -value)
+
+    def _transition(self, old: Cursor, payload: dict[str, Any], at: datetime, day: date) -> None:
+        """A move between columns, with the whole hours spent in the one it left."""
+        target = payload.get("to", old["col"])
+        if target == old["col"]:
+            return
+        entered = datetime.fromisoformat(old.get("ent") or old["since"])
+        hours = max(int((at - entered).total_seconds() // 3600), 0)
+        if hours >= 48:  # beyond two days, whole days are enough and keep the summaries small
+            hours -= hours % 24
+        key = f"{old['col']}>{target}:{hours}"
+        self._add("moves", day, old["loc"], old["pw"] or "", key, 1)
+
     def _discharge(self, loc: str, dis: dict[str, Any], sign: int) -> None:
         day = date.fromisoformat(dis["day"])
         pathway = dis["pw"]
+        if dis.get("died"):
+            # Deaths are not discharges: their own line and their own length-of-stay row.
+            self._add("deaths", day, loc, pathway, "hospital", sign)
+            if dis.get("was_nctr"):
+                self._add("deaths_nctr", day, loc, pathway, "hospital", sign)
+            self._add("los_death", day, loc, pathway, str(dis["los"]), sign)
+            return
         self._add("discharges", day, loc, pathway, dis["dest"] or "", sign)
         self._add("los_hospital", day, loc, pathway, str(dis["los"]), sign)
         if dis["nctr"]:

@@ -25,6 +25,9 @@ STAGES = (
 )
 
 
+DIED = "Hospital stays that ended in death"
+
+
 @dataclass(frozen=True)
 class Spread:
     count: int
@@ -98,12 +101,15 @@ def los_tables(
         for (stage, label) in STAGES
         for s in [spreads[stage]]
     )
+    died = Spread.of(_merge(list(histograms(summary, "los_death", first, last, locality).values())))
+    stage_rows += ((DIED, died.count, died.median, died.p90, died.maximum),)
     stages = Table(
         "los_stages",
         f"Length of stay by stage, stays ended {first:%d %b %Y} to {last:%d %b %Y} (days)",
         ("Stage", "Stays ended", "Median", "90th percentile", "Maximum"),
         stage_rows,
-        note="Community stages (P1, P2, P3) count the days on that pathway after discharge.",
+        note="Community stages (P1, P2, P3) count the days on that pathway after discharge. "
+        "A stay that ended in death is not a discharge: it has its own row.",
     )
     waits = histograms(summary, "ready_wait", first, last, locality)
     rows = []
@@ -131,6 +137,7 @@ class FlowDay:
     referrals: int
     discharges: dict[str, int]
     nctr: dict[str, int]
+    deaths: int = 0
 
 
 def flow_days(summary: Summary, first: date, last: date, locality: str | None) -> list[FlowDay]:
@@ -142,8 +149,19 @@ def flow_days(summary: Summary, first: date, last: date, locality: str | None) -
         bucket = by_day.setdefault(_day(day), {})
         bucket[pathway] = bucket.get(pathway, 0) + value
     referral_days = {_day(key[0]): value for key, value in referrals.items()}
+    deaths: dict[date, int] = {}
+    for (day,), value in summary.counts(
+        "deaths", first, last, by=("day",), locality=locality
+    ).items():
+        deaths[_day(day)] = deaths.get(_day(day), 0) + value
     return [
-        FlowDay(day, referral_days.get(day, 0), by_day.get(day, {}), nctr.get(day, {}))
+        FlowDay(
+            day,
+            referral_days.get(day, 0),
+            by_day.get(day, {}),
+            nctr.get(day, {}),
+            deaths.get(day, 0),
+        )
         for day in days_between(first, last)
     ]
 
@@ -159,6 +177,7 @@ def flow_table(summary: Summary, first: date, last: date, locality: str | None) 
                 sum(item.discharges.values()),
                 *(item.nctr.get(p, 0) for p in PATHWAYS),
                 sum(item.nctr.values()),
+                item.deaths,
             )
         )
     return Table(
@@ -166,10 +185,11 @@ def flow_table(summary: Summary, first: date, last: date, locality: str | None) 
         f"Daily flow, {first:%d %b %Y} to {last:%d %b %Y}",
         ("Date", "Referrals",
          *(f"Discharges {p}" for p in PATHWAYS), "Discharges total",
-         *(f"NCTR {p}" for p in PATHWAYS), "NCTR total"),
+         *(f"NCTR {p}" for p in PATHWAYS), "NCTR total", "Deaths"),
         tuple(rows),
         note="NCTR: patients remaining in hospital at the end of the day who no longer meet "
-        "the criteria to reside (totals include those whose pathway is not yet decided).",
+        "the criteria to reside (totals include those whose pathway is not yet decided). "
+        "Deaths, in hospital or on a pathway, are never discharges.",
     )  # fmt: skip
 
 

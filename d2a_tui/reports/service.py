@@ -10,8 +10,7 @@ from typing import TYPE_CHECKING
 from d2a_tui.domain.errors import InvalidInput
 from d2a_tui.domain.flow import PATHWAYS
 from d2a_tui.domain.stuck import Level, assess
-from d2a_tui.reports import open_now, period, sitrep
-from d2a_tui.reports.days import local_day, parse_day
+from d2a_tui.reports import moves, open_now, period, sitrep
 from d2a_tui.reports.open_now import OpenJourney
 from d2a_tui.reports.summary import Summary
 from d2a_tui.reports.tables import Report, Table
@@ -67,25 +66,53 @@ class Strategic:
     delay_days: dict[str, int]  # NCTR patient-days in the period, by delay reason code ("" none)
     shares: dict[str, float]  # % of discharges by pathway
     discharges: dict[str, int] = field(default_factory=dict)
+    # Moves between columns in the period, busiest first (where flow blocks).
+    transitions: tuple[moves.Transition, ...] = ()
 
 
 class Reports:
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
-        self.summary = Summary(hub.store.engine, hub.flow)
+        self.calendar = hub.calendar
+        self.summary = Summary(hub.store.engine, hub.flow, hub.calendar)
 
     def today(self) -> date:
-        return local_day(self.hub.clock())
+        return self.calendar.day(self.hub.clock())
 
-    def current_summary(self) -> Summary:
-        """The summaries, after folding any events committed since they were last read."""
+    def current_summary(self, as_known_at: datetime | None = None) -> Summary:
+        """The summaries, after folding any events committed since they were last read; as
+        they stood with only what had been recorded by `as_known_at`, if given."""
         self.summary.catch_up()
+        if as_known_at is not None:
+            return self.summary.as_known_at(as_known_at)
         return self.summary
+
+    def known_at(self, value: str | datetime | None) -> datetime | None:
+        """`--as-known-at`: an ISO timestamp (hub-local when it has no offset), or a date,
+        meaning the end of that hub day."""
+        if value is None or value == "":
+            return None
+        if isinstance(value, datetime):
+            moment = value
+        else:
+            text = str(value).strip()
+            try:
+                moment = datetime.fromisoformat(text)
+            except ValueError:
+                day = self.calendar.parse_date(text, "--as-known-at", now=self.hub.clock())
+                return self.calendar.end_of_day(day)
+            if len(text) == 10:  # a bare date: what was known by the end of that day
+                return self.calendar.end_of_day(moment.date())
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=self.calendar.zone)
+        if moment > self.hub.clock():
+            raise InvalidInput(f"--as-known-at {value} is in the future")
+        return moment
 
     # --- validation ----------------------------------------------------------------------------
 
     def _day(self, value: str | date | None, what: str) -> date:
-        day = parse_day(value, what, today=self.today())
+        day = self.calendar.parse_date(value or "today", what, now=self.hub.clock())
         if day > self.today():
             raise InvalidInput(f"{what} {day} is in the future: figures exist up to today")
         return day
@@ -93,7 +120,9 @@ class Reports:
     def _period(self, first: str | date | None, last: str | date | None) -> tuple[date, date]:
         end = self._day(last, "--to date")
         start = (
-            parse_day(first, "--from date") if first not in (None, "") else end - timedelta(days=29)
+            self.calendar.parse_date(first, "--from date", now=self.hub.clock())
+            if first not in (None, "")
+            else end - timedelta(days=29)
         )
         if start > end:
             raise InvalidInput(f"--from {start} is after --to {end}")
@@ -119,11 +148,16 @@ class Reports:
         week: bool = False,
         month: bool = False,
         locality: str | None = None,
+        as_known_at: str | datetime | None = None,
     ) -> Report:
         when = self._day(day, "sitrep date")
         place = self._locality(locality)
-        summary = self.current_summary()
-        tables: list[Table] = [sitrep.daily_table(summary, when, place)]
+        known = self.known_at(as_known_at)
+        summary = self.current_summary(known)
+        tables: list[Table] = [
+            sitrep.daily_table(summary, when, place),
+            sitrep.deaths_table(summary, when, place),
+        ]
         if week:
             tables.extend(sitrep.weekly_tables(summary, when, place))
         if month:
@@ -131,8 +165,9 @@ class Reports:
         return Report(
             "sitrep",
             f"Discharge sitrep as at the end of {when:%A %d %B %Y}"
-            + (f", {place}" if place else ""),
-            {"date": when, "week": week, "month": month, "locality": place},
+            + (f", {place}" if place else "")
+            + self._known_title(known),
+            {"date": when, "week": week, "month": month, "locality": place, "as_known_at": known},
             tuple(tables),
             self.hub.clock(),
         )
@@ -143,14 +178,18 @@ class Reports:
         last: str | date | None = None,
         *,
         locality: str | None = None,
+        as_known_at: str | datetime | None = None,
     ) -> Report:
         start, end = self._period(first, last)
         place = self._locality(locality)
-        tables = period.los_tables(self.current_summary(), start, end, place)
+        known = self.known_at(as_known_at)
+        tables = period.los_tables(self.current_summary(known), start, end, place)
         return Report(
             "los",
-            f"Length of stay, {start:%d %b %Y} to {end:%d %b %Y}" + (f", {place}" if place else ""),
-            {"from": start, "to": end, "locality": place},
+            f"Length of stay, {start:%d %b %Y} to {end:%d %b %Y}"
+            + (f", {place}" if place else "")
+            + self._known_title(known),
+            {"from": start, "to": end, "locality": place, "as_known_at": known},
             tables,
             self.hub.clock(),
         )
@@ -161,17 +200,50 @@ class Reports:
         last: str | date | None = None,
         *,
         locality: str | None = None,
+        as_known_at: str | datetime | None = None,
     ) -> Report:
         start, end = self._period(first, last)
         place = self._locality(locality)
-        table = period.flow_table(self.current_summary(), start, end, place)
+        known = self.known_at(as_known_at)
+        tables = [period.flow_table(self.current_summary(known), start, end, place)]
         return Report(
             "flow",
-            f"Flow, {start:%d %b %Y} to {end:%d %b %Y}" + (f", {place}" if place else ""),
-            {"from": start, "to": end, "locality": place},
-            (table,),
+            f"Flow, {start:%d %b %Y} to {end:%d %b %Y}"
+            + (f", {place}" if place else "")
+            + self._known_title(known),
+            {"from": start, "to": end, "locality": place, "as_known_at": known},
+            tuple(tables),
             self.hub.clock(),
         )
+
+    def transitions(
+        self,
+        first: str | date | None = None,
+        last: str | date | None = None,
+        *,
+        locality: str | None = None,
+        as_known_at: str | datetime | None = None,
+    ) -> Report:
+        """Moves between columns in the period, and the time spent before each."""
+        start, end = self._period(first, last)
+        place = self._locality(locality)
+        known = self.known_at(as_known_at)
+        summary = self.current_summary(known)
+        return Report(
+            "transitions",
+            f"Moves between columns, {start:%d %b %Y} to {end:%d %b %Y}"
+            + (f", {place}" if place else "")
+            + self._known_title(known),
+            {"from": start, "to": end, "locality": place, "as_known_at": known},
+            moves.transition_tables(summary, self.hub.flow, start, end, place),
+            self.hub.clock(),
+        )
+
+    def _known_title(self, known: datetime | None) -> str:
+        if known is None:
+            return ""
+        local = known.astimezone(self.calendar.zone)
+        return f", as known at {local:%d %b %Y %H:%M}"
 
     # --- dashboards ----------------------------------------------------------------------------
 
@@ -179,7 +251,7 @@ class Reports:
         hub = self.hub
         flow = hub.flow
         now = hub.clock()
-        today = local_day(now)
+        today = self.calendar.day(now)
         counts: dict[str, list[int]] = {c.id: [0, 0, 0] for c in flow.open_columns}
         nctr: dict[str, int] = {}
         waits: list[tuple[tuple[int, float], OpenJourney, int | None]] = []
@@ -188,7 +260,7 @@ class Reports:
             # What `Hub.stuck` decides for a card, from the few columns read here.
             level = assess(
                 column, flow.limits, now, journey.entered_column_at,
-                journey.discharge_ready_date, journey.admitted_on,
+                journey.discharge_ready_date, journey.admitted_on, self.calendar,
             ).level  # fmt: skip
             bucket = counts.setdefault(journey.column, [0, 0, 0])
             bucket[0] += 1
@@ -196,7 +268,7 @@ class Reports:
             bucket[2] += level is Level.RED
             days_ready = None
             if column.in_hospital and journey.discharge_ready_date is not None:
-                days_ready = (today - journey.discharge_ready_date).days
+                days_ready = self.calendar.days_since(journey.discharge_ready_date, now)
                 if days_ready >= 0:
                     key = journey.pathway or ""
                     nctr[key] = nctr.get(key, 0) + 1
@@ -253,7 +325,11 @@ class Reports:
                 discharges[pathway] = discharges.get(pathway, 0) + count
         total = sum(discharges.get(p, 0) for p in PATHWAYS)
         shares = {p: (100.0 * discharges.get(p, 0) / total if total else 0.0) for p in PATHWAYS}
-        return Strategic(start, end, tuple(flow), stages, delay_days, shares, discharges)
+        found = moves.transitions(summary, start, end, None)
+        found.sort(key=lambda t: (-t.count, t.source, t.target))
+        return Strategic(
+            start, end, tuple(flow), stages, delay_days, shares, discharges, tuple(found)
+        )
 
     def rebuild(self) -> int:
         """Empty the summaries and fold the whole log again (after a flow file changes)."""

@@ -9,6 +9,9 @@
   meet the criteria to reside, by delay reason (the sitrep's 18 in order, then the community
   additions, then "No delay reason recorded").
 - Monthly: discharges by the 12 destination categories, for the month up to and including the day.
+
+Deaths are not discharges: a person who dies is in none of the discharge figures (daily, monthly,
+by pathway); deaths are a line of their own, and a death in hospital ends the NCTR span.
 """
 
 from __future__ import annotations
@@ -58,6 +61,26 @@ def daily_table(summary: Summary, day: date, locality: str | None) -> Table:
         ("Pathway", NCTR, DISCHARGED, REMAINING),
         tuple(rows),
         note="Remaining = in hospital at the end of the day with a discharge-ready date on or before it.",
+    )
+
+
+DIED_IN_HOSPITAL = "Died in hospital"
+DIED_NCTR = "Of those, no longer meeting the criteria to reside"
+DIED_COMMUNITY = "Died in the community, on a pathway"
+
+
+def deaths_table(summary: Summary, day: date, locality: str | None) -> Table:
+    found = summary.counts("deaths", day, day, by=("key",), locality=locality)
+    nctr = summary.counts("deaths_nctr", day, day, by=("key",), locality=locality)
+    return Table(
+        "deaths",
+        f"Deaths, {day:%a %d %b %Y} (not discharges: in none of the figures above)",
+        ("Deaths", "People"),
+        (
+            (DIED_IN_HOSPITAL, found.get(("hospital",), 0)),
+            (DIED_NCTR, nctr.get(("hospital",), 0)),
+            (DIED_COMMUNITY, found.get(("community",), 0)),
+        ),
     )
 
 
@@ -120,6 +143,8 @@ def monthly_table(summary: Summary, day: date, locality: str | None) -> Table:
                 (pathway_label(pathway), "Destination not yet recorded", unrecorded[pathway])
             )
     rows.append(("Total", "", sum(by_code.values()) + sum(unrecorded.values())))
+    died = summary.counts("deaths", first, day, by=("key",), locality=locality)
+    rows.append(("Died in hospital (not a discharge)", "", died.get(("hospital",), 0)))
     return Table(
         "monthly",
         f"Discharges by destination, {first:%d %b} to {day:%d %b %Y}",

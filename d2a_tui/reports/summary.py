@@ -9,6 +9,12 @@ lock instead of counting an event twice. Every read first folds whatever the log
 watermark, so a report always covers every committed event, whichever process wrote it (the hub,
 the sync server, the seed's bulk COPY). If the fold's rules change (`FOLD_VERSION`), the summaries
 are emptied and rebuilt from the log.
+
+An event that happened before what a journey's summary already holds (a late sync) makes that
+journey be folded again from its log: what the old order counted is taken back and the new order
+counted, in the same transaction. "As known at T" (`as_known_at`) reads the same summaries with an
+overlay: for each journey with anything recorded after T, minus its fold from the whole log plus
+its fold from what had been recorded by T.
 """
 
 from __future__ import annotations
@@ -23,8 +29,9 @@ from sqlalchemy import Connection, Engine, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from d2a_tui.domain.calendar import LONDON, HubCalendar
 from d2a_tui.domain.flow import Flow
-from d2a_tui.reports.fold import FOLD_VERSION, Cursor, Deltas, Folder
+from d2a_tui.reports.fold import FOLD_VERSION, GROUP, Cursor, Deltas, Folder, LogEvent
 from d2a_tui.storage.db import DatabaseUnavailable, safe_url
 from d2a_tui.storage.models import JourneyEvent, ReportDaily, ReportJourney, ReportWatermark
 
@@ -39,9 +46,20 @@ _IN_BATCH = 800  # ids per IN (...) list: well under SQLite's variable limit
 
 
 class Summary:
-    def __init__(self, engine: Engine, flow: Flow) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        flow: Flow,
+        calendar: HubCalendar = LONDON,
+        overlay: Deltas | None = None,
+        known_at: datetime | None = None,
+    ) -> None:
         self.engine = engine
         self.flow = flow
+        self.calendar = calendar
+        # As known at `known_at`: changes to add to what the table holds (see the docstring).
+        self.overlay = overlay or {}
+        self.known_at = known_at
 
     # --- folding -------------------------------------------------------------------------------
 
@@ -119,6 +137,7 @@ class Summary:
                 events.c.kind,
                 events.c.payload,
                 events.c.occurred_at,
+                events.c.recorded_at,
             )
             .where(events.c.position > position)
             .order_by(events.c.position)
@@ -137,16 +156,115 @@ class Summary:
             ):
                 state[found.journey_id] = found.state
         existing = set(state)
-        folder = Folder(self._in_hospital)
+        folder = self.folder()
+        late = self._late_journeys(folder, rows, state)
         for row in rows:
-            state[row.journey_id] = folder.fold(
-                state.get(row.journey_id), row.kind, row.payload, row.occurred_at
-            )
+            if row.journey_id not in late:
+                state[row.journey_id] = folder.fold(
+                    state.get(row.journey_id), row.kind, row.payload, _utc(row.occurred_at),
+                    _utc(row.recorded_at),
+                )  # fmt: skip
+        if late:
+            last = rows[-1].position
+            logs = self._logs(connection, late, events.c.position <= last)
+            taken_back = self.folder()
+            for journey_id, log in logs.items():
+                old = [event for at, event in log if at <= position]
+                taken_back.replay(old)
+                state[journey_id] = folder.replay([event for _, event in log])
+            for key, value in taken_back.deltas.items():
+                folder.deltas[key] = folder.deltas.get(key, 0) - value
         self._write_deltas(connection, folder.deltas)
         changed = [(jid, value) for jid, value in state.items() if value is not None]
         self._write_cursors(connection, changed, existing)
         self._set_watermark(connection, rows[-1].position)
         return len(rows)
+
+    def folder(self) -> Folder:
+        return Folder(self._in_hospital, self.calendar)
+
+    @staticmethod
+    def _late_journeys(
+        folder: Folder, rows: list[Any], state: dict[str, Cursor | None]
+    ) -> set[str]:
+        """Journeys with an event in `rows` that happened before what is folded before it."""
+        late: set[str] = set()
+        shadow: dict[str, Cursor | None] = {}
+        for row in rows:
+            jid = row.journey_id
+            if jid in late:
+                continue
+            cursor = shadow[jid] if jid in shadow else state.get(jid)
+            occurred, recorded = _utc(row.occurred_at), _utc(row.recorded_at)
+            if folder.is_late(cursor, row.kind, row.payload, occurred, recorded):
+                late.add(jid)
+                continue
+            if row.kind == "referred":
+                at = occurred if recorded is None or occurred <= recorded else recorded
+                shadow[jid] = {"since": at.isoformat(), "ref": at.isoformat(), "g": {}}
+            elif cursor is not None and row.kind in GROUP:
+                at = folder.effective(cursor, row.kind, row.payload, occurred, recorded).isoformat()
+                marks = {**(cursor.get("g") or {}), GROUP[row.kind]: at}
+                shadow[jid] = {"since": at, "ref": cursor.get("ref"), "g": marks}
+        return late
+
+    def _logs(
+        self, connection: Connection, journey_ids: Iterable[str], *conditions: Any
+    ) -> dict[str, list[tuple[int, LogEvent]]]:
+        """Each journey's events in log order, with their positions."""
+        out: dict[str, list[tuple[int, LogEvent]]] = {}
+        ids = list(journey_ids)
+        for start in range(0, len(ids), _IN_BATCH):
+            query = (
+                select(
+                    events.c.journey_id,
+                    events.c.position,
+                    events.c.kind,
+                    events.c.payload,
+                    events.c.occurred_at,
+                    events.c.recorded_at,
+                )
+                .where(events.c.journey_id.in_(ids[start : start + _IN_BATCH]), *conditions)
+                .order_by(events.c.position)
+            )
+            for row in connection.execute(query):
+                out.setdefault(row.journey_id, []).append(
+                    (row.position, (row.kind, row.payload, _utc(row.occurred_at),
+                                    _utc(row.recorded_at)))
+                )  # fmt: skip
+        return out
+
+    def as_known_at(self, moment: datetime) -> Summary:
+        """The summaries as they stood with only what had been recorded by `moment`."""
+        self.catch_up()
+        with self._translated(), self.engine.connect() as connection:
+            head = (
+                connection.execute(
+                    select(watermark.c.position).where(watermark.c.name == WATERMARK)
+                ).scalar()
+                or 0
+            )
+            touched = (
+                connection.execute(
+                    select(events.c.journey_id)
+                    .where(events.c.recorded_at > moment, events.c.position <= head)
+                    .distinct()
+                )
+                .scalars()
+                .all()
+            )
+            logs = self._logs(connection, touched, events.c.position <= head)
+        now_known, then_known = self.folder(), self.folder()
+        for log in logs.values():
+            everything = [event for _, event in log]
+            now_known.replay(everything)
+            recorded = [e for e in everything if e[3] is None or e[3] <= moment]
+            then_known.replay(recorded)
+        overlay = dict(then_known.deltas)
+        for key, value in now_known.deltas.items():
+            overlay[key] = overlay.get(key, 0) - value
+        overlay = {key: value for key, value in overlay.items() if value}
+        return Summary(self.engine, self.flow, self.calendar, overlay, moment)
 
     def _set_watermark(self, connection: Connection, position: int) -> None:
         connection.execute(
@@ -203,7 +321,7 @@ class Summary:
         )
         if locality:
             query = query.where(daily.c.locality == locality)
-        return self._pairs(query)
+        return self._overlaid(self._pairs(query), metric, None, day, tuple(by), locality)
 
     def counts(
         self,
@@ -223,7 +341,33 @@ class Summary:
         )
         if locality:
             query = query.where(daily.c.locality == locality)
-        return self._pairs(query)
+        return self._overlaid(self._pairs(query), metric, first, last, tuple(by), locality)
+
+    def _overlaid(
+        self,
+        found: dict[tuple[Any, ...], int],
+        metric: str,
+        first: date | None,
+        last: date,
+        by: tuple[str, ...],
+        locality: str | None,
+    ) -> dict[tuple[Any, ...], int]:
+        if not self.overlay:
+            return found
+        out = {tuple(_as_date(v) if name == "day" else v for name, v in zip(by, key,
+                                                                           strict=True)): value
+               for key, value in found.items()}  # fmt: skip
+        position = {"metric": 0, "day": 1, "locality": 2, "pathway": 3, "key": 4}
+        for delta_key, value in self.overlay.items():
+            if delta_key[0] != metric or delta_key[1] > last:
+                continue
+            if first is not None and delta_key[1] < first:
+                continue
+            if locality and delta_key[2] != locality:
+                continue
+            group = tuple(delta_key[position[name]] for name in by)
+            out[group] = out.get(group, 0) + value
+        return {key: value for key, value in out.items() if value}
 
     def level_series(
         self, metric: str, first: date, last: date, *, by: str = "pathway", locality: str | None
@@ -267,6 +411,13 @@ def translated(engine: Engine) -> Iterator[None]:
             f"database {safe_url(str(engine.url))} is unavailable: "
             f"{first[0] if first else type(error).__name__}"
         ) from None
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes for what was stored as UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
 
 
 def _as_date(value: Any) -> date:

@@ -81,6 +81,9 @@ class DashboardScreen(Screen[None]):
                     yield BarChart("Pathway share of discharges", label_width=8, id="shares")
                 yield BarChart("Delayed days by reason (patient-days NCTR)", label_width=34,
                                id="reasons")  # fmt: skip
+                yield BarChart("Moves between columns (red: 90th percentile wait before the "
+                               "move past the column's red time)", label_width=34,
+                               id="moves")  # fmt: skip
         yield Footer()
 
     def on_mount(self) -> None:
@@ -173,6 +176,7 @@ class DashboardScreen(Screen[None]):
                 f"{texts.get(code, 'No delay reason recorded')}: {count} patient-days")
             for code, count in reasons
         ])  # fmt: skip
+        self.query_one("#moves", BarChart).set_data(_move_bars(self.hub.flow, strategic))
 
     # --- actions -------------------------------------------------------------------------------
 
@@ -197,7 +201,8 @@ class DashboardScreen(Screen[None]):
 
 class ReportScreen(Screen[None]):
     """The reports, from the dashboard: `s` sitrep (today, with the weekly and monthly parts),
-    `l` length of stay and `f` flow over the dashboard's period; `e` saves the one shown as CSV."""
+    `l` length of stay, `f` flow and `t` moves between columns over the dashboard's period; `e`
+    saves the one shown as CSV."""
 
     DEFAULT_CSS = """
     ReportScreen #report-title { height: auto; padding: 0 1; text-style: bold; }
@@ -208,6 +213,7 @@ class ReportScreen(Screen[None]):
         Binding("s", "show('sitrep')", "Sitrep", id="report.sitrep"),
         Binding("l", "show('los')", "Length of stay", id="report.los"),
         Binding("f", "show('flow')", "Flow", id="report.flow"),
+        Binding("t", "show('transitions')", "Moves", id="report.transitions"),
         Binding("e", "export", "Save CSV", id="report.export"),
     ]
 
@@ -238,6 +244,8 @@ class ReportScreen(Screen[None]):
             self.report = reports.sitrep(last, week=True, month=True)
         elif name == "los":
             self.report = reports.los(first, last)
+        elif name == "transitions":
+            self.report = reports.transitions(first, last)
         else:
             self.report = reports.flow(first, last)
         self.query_one("#report-title", Static).update(self.report.title)
@@ -284,3 +292,13 @@ def _off_plan(pathway: str, share: float) -> bool:
 
     low, high = PLANNING_LIMIT[pathway]
     return (low is not None and share < low) or (high is not None and share > high)
+
+
+
+def _move_bars(flow: Any, strategic: Any) -> list[Bar]:
+    from d2a_tui.reports.moves import busiest
+
+    return [
+        Bar(row.label, float(row.count), row.detail, style="red" if row.slow else "cyan")
+        for row in busiest(flow, strategic.transitions)
+    ]

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Row, bindparam, func, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
+from d2a_tui.domain.calendar import LONDON, HubCalendar
 from d2a_tui.domain.commands import compensate, decide
 from d2a_tui.domain.errors import D2AError, InvalidInput, NotAllowed, NotFound
 from d2a_tui.domain.events import Event, EventKind, JourneyState, apply
@@ -152,10 +153,15 @@ class UnitOfWork:
     """One transaction's worth of commands; see the module docstring for the locking order."""
 
     def __init__(
-        self, connection: Connection, flow: Flow, on_applied: AppliedHook | None = None
+        self,
+        connection: Connection,
+        flow: Flow,
+        on_applied: AppliedHook | None = None,
+        calendar: HubCalendar = LONDON,
     ) -> None:
         self.connection = connection
         self.flow = flow
+        self.calendar = calendar
         # Sync: a replica queues each change in its outbox here, inside the same transaction.
         self.on_applied = on_applied
 
@@ -198,7 +204,7 @@ class UnitOfWork:
             journey_id = journey_id or new_journey_id()
             args = {
                 **args,
-                "patient": self._patient_for_referral(args["patient"], occurred_at.date()),
+                "patient": self._patient_for_referral(args["patient"], self.calendar.day(occurred_at)),
             }
         else:
             if journey_id is None:
@@ -216,7 +222,7 @@ class UnitOfWork:
             assert state is not None
             kind, payload = compensate(state, self.event(undo_event_id))
         else:
-            kind, payload = decide(self.flow, state, command, args, occurred_at.date())
+            kind, payload = decide(self.flow, state, command, args, self.calendar.day(occurred_at))
         event = Event(
             event_id=event_id or uuid7(),
             journey_id=journey_id,
@@ -356,15 +362,16 @@ _UPDATE_JOURNEY = update(journey_table).where(
 
 
 class JourneyStore:
-    def __init__(self, engine: Engine, flow: Flow) -> None:
+    def __init__(self, engine: Engine, flow: Flow, calendar: HubCalendar = LONDON) -> None:
         self.engine = engine
         self.flow = flow
+        self.calendar = calendar
         self.on_applied: AppliedHook | None = None  # set by a sync replica
 
     @contextmanager
     def unit_of_work(self) -> Iterator[UnitOfWork]:
         with self._translated_errors(), self.engine.begin() as connection:
-            yield UnitOfWork(connection, self.flow, self.on_applied)
+            yield UnitOfWork(connection, self.flow, self.on_applied, self.calendar)
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:

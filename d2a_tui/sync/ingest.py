@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, select, update
 
+from d2a_tui.domain.calendar import LONDON, HubCalendar
 from d2a_tui.domain.errors import D2AError
 from d2a_tui.domain.events import Event, EventKind, JourneyState
 from d2a_tui.domain.flow import Flow
@@ -78,9 +79,10 @@ class PushResult:
 
 
 class Ingest:
-    def __init__(self, engine: Engine, flow: Flow) -> None:
+    def __init__(self, engine: Engine, flow: Flow, calendar: HubCalendar = LONDON) -> None:
         self.engine = engine
         self.flow = flow
+        self.calendar = calendar
         # SQLite has one writer anyway; queueing in-process spares it busy-waiting on its lock.
         self._sqlite_lock = threading.Lock() if engine.dialect.name == "sqlite" else None
 
@@ -131,7 +133,7 @@ class Ingest:
                     expected_seq=expected,
                 )
             stored = self._stored_receipts(connection, device_id, mutations, expected)
-            work = UnitOfWork(connection, self.flow)
+            work = UnitOfWork(connection, self.flow, calendar=self.calendar)
             new_rows: list[dict[str, Any]] = []
             for mutation in mutations:
                 if mutation.client_seq < expected:
@@ -264,7 +266,7 @@ class Ingest:
                     patient["id"] = new_journey_id()
                 args = {
                     **args,
-                    "patient": work._patient_for_referral(patient, m.occurred_at.date()),
+                    "patient": work._patient_for_referral(patient, self.calendar.day(m.occurred_at)),
                 }
             except (D2AError, KeyError, TypeError, ValueError, AttributeError) as error:
                 return _refused(m, reason_code(error), str(error))
@@ -294,6 +296,7 @@ class Ingest:
             occurred_at=m.occurred_at,
             undo_target=undo_target,
             undo_event_id=m.undo_event_id,
+            calendar=self.calendar,
         )
         if verdict.outcome == "applied":
             assert verdict.event is not None and verdict.state is not None

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from d2a_tui.domain.calendar import LONDON, HubCalendar
 from d2a_tui.domain.commands import compensate, decide
 from d2a_tui.domain.errors import D2AError, InvalidInput, NotAllowed, NotFound
 from d2a_tui.domain.events import Event, EventKind, JourneyState, ReplayError, apply
@@ -92,6 +93,7 @@ def judge(
     occurred_at: datetime,
     undo_target: Callable[[str], Event] | None = None,
     undo_event_id: str | None = None,
+    calendar: HubCalendar = LONDON,
 ) -> Verdict:
     """The outcome of one mutation on `state`, and the event it makes. Pure: writes nothing."""
     if state is not None and seen:
@@ -112,7 +114,7 @@ def judge(
                 raise InvalidInput("undo needs a journey and the event to undo")
             kind, payload = compensate(state, undo_target(undo_event_id))
         else:
-            kind, payload = decide(flow, state, command, args, occurred_at.date())
+            kind, payload = decide(flow, state, command, args, calendar.day(occurred_at))
         event = Event(
             event_id=mutation_id,
             journey_id=journey_id,

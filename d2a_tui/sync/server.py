@@ -28,6 +28,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from d2a_tui import __version__
+from d2a_tui.domain.calendar import HubCalendar
 from d2a_tui.domain.errors import D2AError
 from d2a_tui.domain.flow import Flow, load_flow
 from d2a_tui.storage.db import SCHEMA_HEAD, SchemaMismatch, current_revision, make_engine
@@ -194,6 +195,7 @@ def create_app(
     flow: Flow | None = None,
     max_body_bytes: int = MAX_BODY_BYTES,
     clock: Clock | None = None,
+    calendar: HubCalendar | None = None,
 ) -> FastAPI:
     """The API on a database of this code's schema; refuses any other (SchemaMismatch)."""
     engine = make_engine(engine_or_url) if isinstance(engine_or_url, str) else engine_or_url
@@ -205,7 +207,7 @@ def create_app(
         )
     flow = flow or load_flow()
     now: Clock = clock or (lambda: datetime.now(UTC))
-    ingest = Ingest(engine, flow)
+    ingest = Ingest(engine, flow, calendar or HubCalendar())
     notifier = Notifier()
 
     app = FastAPI(

@@ -13,6 +13,7 @@ from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 
+from d2a_tui.domain.calendar import LONDON, HubCalendar
 from d2a_tui.domain.events import Event, EventKind
 from d2a_tui.domain.flow import Flow
 from d2a_tui.domain.outcomes import OUTCOMES
@@ -48,10 +49,12 @@ def who(card: Card, privacy: str) -> str:
     return card.initials if privacy == "initials" else card.name
 
 
-def days_since_ready(card: Card, now: datetime) -> int | None:
+def days_since_ready(
+    card: Card, now: datetime, calendar: HubCalendar = LONDON
+) -> int | None:
     if card.discharge_ready_date is None:
         return None
-    return (now.date() - card.discharge_ready_date).days
+    return calendar.days_since(card.discharge_ready_date, now)
 
 
 def _width(parts: list[tuple[str, Style]]) -> int:

@@ -40,7 +40,7 @@ def test_service_add_capacity_report_and_json(
         (("capacity", "elm-lodge", "--total", "3", "--occupied", "5"), "cannot be more than the total"),
         (("capacity", "nowhere", "--total", "3", "--occupied", "1"), "no service 'nowhere'"),
         (("capacity", "elm-lodge", "--total", "3"), "needs --total and --occupied"),
-        (("report", "sitrep", "--date", "23/11/2026"), "is not a date"),
+        (("report", "sitrep", "--date", "31/02/2026"), "is not a date"),
         (("report", "los", "--from", "2026-11-20", "--to", "2026-11-01"), "is after"),
     ],
 )  # fmt: skip

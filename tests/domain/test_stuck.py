@@ -56,3 +56,28 @@ def test_closed_journeys_are_never_stuck() -> None:
         FLOW.closed, FLOW.limits, NOW, NOW - timedelta(days=400), date(2025, 1, 1), date(2025, 1, 1)
     )
     assert closed.level is Level.OK and closed.reasons == ()
+
+
+def test_half_past_midnight_in_summer_counts_days_since_ready_on_the_london_day() -> None:
+    # 00:30 BST on Tue 16 June 2026 is 23:30 UTC on Mon 15 June. Ready on Mon 15 June:
+    # London day 16 June - 15 June = 1 day since ready = amber (amber after 1, red after 3);
+    # by the UTC date it would be 0 days and ok.
+    half_past_midnight = datetime(2026, 6, 15, 23, 30, tzinfo=UTC)
+    entered = half_past_midnight - timedelta(minutes=5)
+    result = assess(
+        FLOW.column("await_p1"), FLOW.limits, half_past_midnight, entered, date(2026, 6, 15)
+    )
+    assert result.level is Level.AMBER
+    assert result.reasons == ("1 days since discharge-ready (amber after 1)",)
+
+
+def test_length_of_stay_band_turns_on_the_london_day() -> None:
+    # Admitted 2 June; at 00:30 BST on 16 June (23:30 UTC on 15 June) the stay is 14 London
+    # days (16 - 2), amber at 14; the UTC date gives 13 and no band.
+    half_past_midnight = datetime(2026, 6, 15, 23, 30, tzinfo=UTC)
+    result = assess(
+        FLOW.column("await_p1"), FLOW.limits, half_past_midnight, half_past_midnight,
+        admitted_on=date(2026, 6, 2),
+    )  # fmt: skip
+    assert result.level is Level.AMBER
+    assert result.reasons == ("length of stay 14 days (14+)",)

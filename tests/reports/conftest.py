@@ -19,11 +19,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from d2a_tui.hub import Hub
 from tests.conftest import FROZEN_NOW, FrozenClock, refer_someone
+
+# The sync tests' real server, for the late-sync scenarios.
+from tests.sync.conftest import any_sync_env, sync_env_factory  # noqa: F401
 
 
 @dataclass
@@ -90,3 +94,23 @@ def build(hub: Hub, clock: FrozenClock, *, read_between: bool = False) -> dict[s
 def scenario(make_hub: Callable[..., Hub], clock: FrozenClock) -> Scenario:
     hub = make_hub()
     return Scenario(hub, clock, build(hub, clock))
+
+
+LONDON_ZONE = ZoneInfo("Europe/London")
+
+
+def local(when: str) -> datetime:
+    """A hub-local wall-clock time ("2026-06-16 00:30") as the UTC instant it is."""
+    return datetime.fromisoformat(when).replace(tzinfo=LONDON_ZONE).astimezone(UTC)
+
+
+def run_timeline(clock: FrozenClock, steps: list[tuple[str, Callable[[], object]]]) -> None:
+    """Each step at its hub-local time, through the hub's own commands."""
+    for when, step in steps:
+        clock.now = local(when)
+        step()
+
+
+def daily_row(hub: Hub, day: str, pathway: str, **known: object) -> tuple[int, ...]:
+    """The daily sitrep's (a) NCTR, (b) discharged, (c) remaining for one pathway."""
+    return tuple(hub.reports.sitrep(day, **known).table("daily").row(pathway)[1:])  # type: ignore[arg-type]

@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import text
 
+from d2a_tui.domain.calendar import LONDON
 from d2a_tui.hub import Hub
-from d2a_tui.reports.days import local_day
 from d2a_tui.seed import seed_database
 from d2a_tui.storage.db import make_engine
 from tests.reports.conftest import Scenario
@@ -34,7 +34,7 @@ def seeded(database_url: str, make_hub: Callable[..., Hub]) -> Hub:
 def operational_from_cards(hub: Hub, oldest: int = 10) -> dict[str, object]:
     """The operational figures worked out the obvious way: every board card, `Hub.stuck`."""
     now = hub.clock()
-    today = local_day(now)
+    today = LONDON.day(now)
     columns: dict[str, list[int]] = {c.id: [0, 0, 0] for c in hub.flow.open_columns}
     nctr: dict[str, int] = {}
     waits = []
