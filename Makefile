@@ -36,6 +36,8 @@ bench: $(STAMP)
 		--region $(PG)/d2a_bench_region_365d
 	$(BIN)/python bench/reports.py
 	$(BIN)/python bench/sync.py
+	$(BIN)/python bench/import_sheet.py
+	$(BIN)/python bench/adt.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache
