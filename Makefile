@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/sync.py
 	$(BIN)/python bench/import_sheet.py
 	$(BIN)/python bench/adt.py
+	$(BIN)/python bench/fuzz_api.py --examples 500
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -70,18 +70,26 @@ def card_json(card: Any, stuck: Stuck) -> dict[str, Any]:
 # --- journeys ----------------------------------------------------------------------------------
 
 
+def _day(hub: Any, value: str | None, what: str) -> date | None:
+    """A date typed on the command line, read as the TUI reads it (`today`, `yesterday`,
+    `2026-11-24`, `24/11/2026`), on the hub's calendar."""
+    if value is None:
+        return None
+    return hub.calendar.parse_date(value, what, now=hub.clock())
+
+
 def cmd_refer(args: argparse.Namespace) -> int:
     hub = open_hub(args)
     change = hub.refer(
         args.nhs,
         args.name,
-        args.dob,
+        hub.calendar.parse_date(args.dob, "date of birth", now=hub.clock()),
         ward=args.ward,
         bed=args.bed,
         pathway=args.pathway,
-        admitted_on=args.admitted,
-        discharge_ready_date=args.ready,
-        expected_discharge_date=args.expected,
+        admitted_on=_day(hub, args.admitted, "admission date"),
+        discharge_ready_date=_day(hub, args.ready, "discharge-ready date"),
+        expected_discharge_date=_day(hub, args.expected, "expected discharge date"),
         locality=args.locality,
     )
     if args.json:
@@ -134,7 +142,7 @@ def cmd_note(args: argparse.Namespace) -> int:
 
 def cmd_ready(args: argparse.Namespace) -> int:
     hub = open_hub(args)
-    ready = None if args.clear else args.date
+    ready = None if args.clear else _day(hub, args.date, "discharge-ready date")
     if ready is None and not args.clear:
         raise D2AError(
             "give the discharge-ready date, or --clear if the person meets the criteria to reside again"
@@ -152,7 +160,9 @@ def cmd_expected(args: argparse.Namespace) -> int:
         args,
         hub,
         hub.set_expected_date(
-            hub.resolve(args.journey), args.date, base_version=args.expect_version
+            hub.resolve(args.journey),
+            _day(hub, args.date, "expected discharge date"),
+            base_version=args.expect_version,
         ),
     )
 
@@ -453,13 +463,13 @@ def build_parser() -> argparse.ArgumentParser:
     _common(refer)
     refer.add_argument("--nhs", required=True, help="NHS number (10 digits, spaces allowed)")
     refer.add_argument("--name", required=True)
-    refer.add_argument("--dob", required=True, help="date of birth, YYYY-MM-DD")
+    refer.add_argument("--dob", required=True, help="date of birth, YYYY-MM-DD or DD/MM/YYYY")
     refer.add_argument("--ward")
     refer.add_argument("--bed")
     refer.add_argument("--pathway", help="proposed pathway: P0, P1, P2 or P3")
-    refer.add_argument("--admitted", help="admission date, YYYY-MM-DD")
-    refer.add_argument("--ready", help="discharge-ready date, YYYY-MM-DD")
-    refer.add_argument("--expected", help="expected discharge date, YYYY-MM-DD")
+    refer.add_argument("--admitted", help="admission date: today, yesterday, YYYY-MM-DD, DD/MM/YYYY")
+    refer.add_argument("--ready", help="discharge-ready date (same forms)")
+    refer.add_argument("--expected", help="expected discharge date (same forms)")
     refer.add_argument("--locality")
     refer.add_argument("--json", action="store_true")
     refer.set_defaults(handler=cmd_refer)
@@ -483,13 +493,13 @@ def build_parser() -> argparse.ArgumentParser:
     ready = _journey_command(
         sub, "ready", cmd_ready, "set the discharge-ready date (no criteria to reside from)"
     )
-    ready.add_argument("date", nargs="?", help="YYYY-MM-DD")
+    ready.add_argument("date", nargs="?", help="today, yesterday, YYYY-MM-DD or DD/MM/YYYY")
     ready.add_argument(
         "--clear", action="store_true", help="the person meets the criteria to reside again"
     )
 
     expected = _journey_command(sub, "expected", cmd_expected, "set the expected date of discharge")
-    expected.add_argument("date", nargs="?", help="YYYY-MM-DD; omit to clear")
+    expected.add_argument("date", nargs="?", help="today, YYYY-MM-DD or DD/MM/YYYY; omit to clear")
 
     close = _journey_command(sub, "close", cmd_close, "close a journey with its outcome")
     close.add_argument(

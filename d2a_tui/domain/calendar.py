@@ -19,7 +19,7 @@ from d2a_tui.domain.errors import InvalidInput
 
 DEFAULT_TIMEZONE = "Europe/London"
 
-_DAY_MONTH_YEAR = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
+_DAY_MONTH_YEAR = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4}|\d{2})")
 
 
 @lru_cache(maxsize=8)
@@ -66,22 +66,34 @@ class HubCalendar:
         """A date a person typed: `today`, `yesterday`, `2026-11-24` or `24/11/2026`."""
         if isinstance(value, date):
             return value
-        text = (value or "").strip().lower()
-        today = self.day(now)
-        if text == "today":
-            return today
-        if text == "yesterday":
-            return today - timedelta(days=1)
+        return parse_day(value or "", self.day(now), what)
+
+
+def parse_day(text: str, today: date, what: str = "date") -> date:
+    """The one reading of a date a person types, on the board and on the command line alike:
+    `today` (`t`), `yesterday` (`y`), `2026-11-24`, `24/11/2026` (also `24-11-2026`,
+    `24.11.2026`, and `24/11/26` for the nearest such year not after this one)."""
+    value = text.strip().lower()
+    if value in ("today", "t"):
+        return today
+    if value in ("yesterday", "y"):
+        return today - timedelta(days=1)
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        pass
+    match = _DAY_MONTH_YEAR.fullmatch(value)
+    if match:
+        day, month, year = (int(part) for part in match.groups())
+        if year < 100:
+            year += 2000 if 2000 + year <= today.year else 1900
         try:
-            match = _DAY_MONTH_YEAR.fullmatch(text)
-            if match:
-                day, month, year = (int(part) for part in match.groups())
-                return date(year, month, day)
-            return date.fromisoformat(text)
+            return date(year, month, day)
         except ValueError:
-            raise InvalidInput(
-                f"{what} {value!r} is not a date: use today, yesterday, YYYY-MM-DD or DD/MM/YYYY"
-            ) from None
+            pass
+    raise InvalidInput(
+        f"{what} {text!r} is not a date: use today, yesterday, YYYY-MM-DD or DD/MM/YYYY"
+    )
 
 
 LONDON = HubCalendar()

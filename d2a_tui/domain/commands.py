@@ -7,7 +7,8 @@ arrives.
 
 from __future__ import annotations
 
-from datetime import date
+import re
+from datetime import date, datetime
 from typing import Any
 
 from d2a_tui.domain import nhs_number
@@ -15,10 +16,10 @@ from d2a_tui.domain.delays import delay_reason
 from d2a_tui.domain.errors import InvalidInput, NotAllowed
 from d2a_tui.domain.events import Event, EventKind, JourneyState
 from d2a_tui.domain.flow import PATHWAYS, Flow
+from d2a_tui.domain.limits import MAX_NOTE_LENGTH, FieldRejected, check_date, check_offset
 from d2a_tui.domain.outcomes import destination as discharge_destination
 from d2a_tui.domain.outcomes import outcome_text
 
-MAX_NOTE_LENGTH = 4000
 COMMANDS = (
     "refer",
     "move",
@@ -39,6 +40,42 @@ COMMANDS = (
     "merge_patient",
 )
 Decision = tuple[EventKind, dict[str, Any]]
+# The arguments each command takes; any other key is refused rather than silently dropped, so a
+# client that believes it sent something learns that it did not.
+ARGS: dict[str, frozenset[str]] = {
+    "refer": frozenset(
+        {
+            "patient",
+            "ward",
+            "bed",
+            "pathway",
+            "admitted_on",
+            "discharge_ready_date",
+            "expected_discharge_date",
+        }
+    ),
+    "move": frozenset({"to", "outcome", "destination"}),
+    "close": frozenset({"outcome", "destination"}),
+    "reopen": frozenset({"to", "undischarged"}),
+    "set_delay": frozenset({"code"}),
+    "clear_delay": frozenset(),
+    "set_ready_date": frozenset({"date"}),
+    "set_expected_date": frozenset({"date"}),
+    "set_ward": frozenset({"ward", "bed"}),
+    "add_note": frozenset({"text"}),
+    "retract_note": frozenset({"note_event_id", "text"}),
+    "assign": frozenset({"to"}),
+    "acknowledge": frozenset({"reason", "until"}),
+    # From the hospital's ADT feed (d2a_tui/interop):
+    "record_admission": frozenset({"admitted_on", "ward", "bed", "cancels"}),
+    "record_hospital_discharge": frozenset({"at", "ward", "cancels"}),
+    "update_demographics": frozenset(
+        {"name", "date_of_birth", "previous_name", "previous_date_of_birth"}
+    ),
+    "merge_patient": frozenset({"patient", "previous_nhs_number"}),
+}
+PATIENT_FIELDS = frozenset({"nhs_number", "name", "date_of_birth", "locality", "id", "existing"})
+_EVENT_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def _iso(value: date | None) -> str | None:
@@ -48,12 +85,28 @@ def _iso(value: date | None) -> str | None:
 def parse_date(value: Any, what: str) -> date | None:
     if value is None or value == "":
         return None
+    if isinstance(value, datetime):
+        value = value.date()
     if isinstance(value, date):
-        return value
+        return check_date(value, what)
+    if not isinstance(value, str):
+        raise FieldRejected("bad_field", f"{what} must be a date like 2026-11-23")
     try:
-        return date.fromisoformat(str(value))
+        parsed = date.fromisoformat(value)
     except ValueError:
         raise InvalidInput(f"{what} must be a date like 2026-11-23, got {value!r}") from None
+    return check_date(parsed, what)
+
+
+def _check_keys(given: Any, allowed: frozenset[str], what: str) -> dict[str, Any]:
+    if not isinstance(given, dict):
+        raise FieldRejected("bad_field", f"{what} must be an object")
+    unknown = sorted(str(key) for key in given if key not in allowed)
+    if unknown:
+        raise FieldRejected(
+            "unknown_field", f"{what} has fields this version does not know: {', '.join(unknown)}"
+        )
+    return given
 
 
 def _not_future(value: date | None, what: str, today: date) -> None:
@@ -82,6 +135,7 @@ def decide(
     handler = _HANDLERS.get(command)
     if handler is None:
         raise InvalidInput(f"unknown command {command!r}; known: {', '.join(COMMANDS)}")
+    _check_keys(args, ARGS[command], f"{command}'s arguments")
     return handler(flow, state, args, today)
 
 
@@ -90,7 +144,8 @@ def _ids(flow: Flow) -> set[str]:
 
 
 def _refer(flow: Flow, args: dict[str, Any], today: date) -> Decision:
-    patient = dict(args["patient"])
+    _check_keys(args, ARGS["refer"], "refer's arguments")
+    patient = dict(_check_keys(args.get("patient"), PATIENT_FIELDS, "the patient"))
     patient["nhs_number"] = nhs_number.normalise(str(patient.get("nhs_number", "")))
     name = str(patient.get("name") or "").strip()
     if not name:
@@ -130,6 +185,8 @@ def _refer(flow: Flow, args: dict[str, Any], today: date) -> Decision:
 
 
 def _text_or_none(value: Any) -> str | None:
+    if value is not None and not isinstance(value, str | int):
+        raise FieldRejected("bad_field", "expected text")
     text = str(value).strip() if value is not None else ""
     return text or None
 
@@ -244,10 +301,13 @@ def _add_note(flow: Flow, state: JourneyState, args: dict[str, Any], today: date
 def _retract_note(flow: Flow, state: JourneyState, args: dict[str, Any], today: date) -> Decision:
     if state.notes <= 0:
         raise NotAllowed("the journey has no note to retract")
-    return EventKind.NOTE_RETRACTED, {
-        "note_event_id": args["note_event_id"],
-        "text": args.get("text", ""),
-    }
+    target = args.get("note_event_id")
+    if not isinstance(target, str) or not _EVENT_ID.fullmatch(target):
+        raise FieldRejected("bad_field", "retracting a note needs the note's event id")
+    text = args.get("text", "")
+    if not isinstance(text, str):
+        raise FieldRejected("bad_field", "a retracted note's text must be text")
+    return EventKind.NOTE_RETRACTED, {"note_event_id": target, "text": text}
 
 
 def _assign(flow: Flow, state: JourneyState, args: dict[str, Any], today: date) -> Decision:
@@ -263,7 +323,18 @@ def _acknowledge(flow: Flow, state: JourneyState, args: dict[str, Any], today: d
     reason = str(args.get("reason") or "").strip()
     if not reason:
         raise InvalidInput("acknowledging an alert needs a reason")
-    return EventKind.ALERT_ACKNOWLEDGED, {"until": args.get("until"), "reason": reason}
+    until = args.get("until")
+    if until is not None:
+        try:
+            moment = datetime.fromisoformat(str(until))
+        except ValueError:
+            raise FieldRejected(
+                "bad_timestamp", "an acknowledgement's end must be a time"
+            ) from None
+        check_offset(moment, "the acknowledgement's end")
+        check_date(moment.date(), "the acknowledgement's end")
+        until = moment.isoformat()
+    return EventKind.ALERT_ACKNOWLEDGED, {"until": until, "reason": reason}
 
 
 def _record_admission(
@@ -355,6 +426,9 @@ def compensate(state: JourneyState, target: Event) -> Decision:
 
     Undo never deletes: it appends the inverse, so undoing an undo redoes, and the log keeps both.
     """
+    if target.journey_id != state.id:
+        # An event of another journey: undoing it here would write that journey's inverse here.
+        raise FieldRejected("wrong_journey", "cannot undo: that change belongs to another journey")
     if target.seq != state.version:
         raise NotAllowed(
             f"cannot undo: the journey has changed since (by {state.updated_by}), undo their change first"

@@ -22,10 +22,14 @@ def check_digit(first_nine: str) -> int | None:
 
 def normalise(raw: str) -> str:
     """Validated ten digits, accepting the spaces and hyphens people type between groups."""
+    if not isinstance(raw, str):
+        raise InvalidNhsNumber("NHS number must be text")
     digits = raw.replace(" ", "").replace("-", "").strip()
     if not digits:
         raise InvalidNhsNumber("NHS number is empty")
-    if not digits.isdigit():
+    # ASCII only: str.isdigit() also passes full-width and other scripts' digits, which would
+    # pass the check digit and open a second journey under a number no one can type again.
+    if not (digits.isascii() and digits.isdigit()):
         raise InvalidNhsNumber(f"NHS number must be digits only, got {len(digits)} characters")
     if len(digits) != 10:
         raise InvalidNhsNumber(f"NHS number must have 10 digits, got {len(digits)}")

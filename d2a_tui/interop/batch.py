@@ -21,24 +21,16 @@ from sqlalchemy import bindparam, select, update
 from d2a_tui.domain.events import Event, EventKind, JourneyState
 from d2a_tui.domain.ids import new_journey_id
 from d2a_tui.domain.nhs_number import normalise
+from d2a_tui.storage.event_log import EventLog, check, translated_errors
 from d2a_tui.storage.journeys import (
     JourneyStore,
     UnitOfWork,
-    counter_table,
-    event_table,
     journey_table,
     patient_table,
     row_from_event,
     row_from_state,
 )
-from d2a_tui.storage.models import EVENTS_COUNTER
 
-_LOCK_COUNTER = (
-    update(counter_table)
-    .where(counter_table.c.name == EVENTS_COUNTER)
-    .values(value=counter_table.c.value)
-    .returning(counter_table.c.value)
-)
 _UPDATE_JOURNEY = update(journey_table).where(
     journey_table.c.id == bindparam("_id"), journey_table.c.version == bindparam("_version")
 )
@@ -47,6 +39,10 @@ _UPDATE_JOURNEY = update(journey_table).where(
 class BatchedUnitOfWork(UnitOfWork):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # `execute` appends through `self.log`: here that defers to `store`, and the event log
+        # itself (field limits, the counter, the multi-row insert) is `self.events`.
+        self.events = EventLog(self.connection)
+        self.log = _Deferred(self)  # type: ignore[assignment]
         self._position: int | None = None
         self._states: dict[str, JourneyState] = {}
         self._new: set[str] = set()  # journeys first written in this batch
@@ -62,7 +58,7 @@ class BatchedUnitOfWork(UnitOfWork):
         if self._position is None:
             # The counter's row lock, held to the commit: no other writer runs meanwhile, so the
             # positions handed out here stay gap-free and in commit order.
-            self._position = self.connection.execute(_LOCK_COUNTER).scalar_one()
+            self._position = self.events.lock()
         self._position += 1
         return self._position
 
@@ -86,7 +82,7 @@ class BatchedUnitOfWork(UnitOfWork):
     def prefetch(self, numbers: list[str]) -> None:
         """Note which of these NHS numbers have no patient yet: their referrals skip the lookup."""
         if self._position is None:  # under the counter lock, so no writer adds one meanwhile
-            self._position = self.connection.execute(_LOCK_COUNTER).scalar_one()
+            self._position = self.events.lock()
         unknown = set(numbers)
         for start in range(0, len(numbers), 500):
             batch = numbers[start : start + 500]
@@ -105,6 +101,7 @@ class BatchedUnitOfWork(UnitOfWork):
         device_id: str,
         recorded_at: datetime,
     ) -> None:
+        check(event, recorded_at)
         if old is None:
             self._write_patient(event)
             self._new.add(new.id)
@@ -115,7 +112,7 @@ class BatchedUnitOfWork(UnitOfWork):
         self._dirty.add(new.id)
         self._events.append(row_from_event(event, position, device_id, recorded_at))
         if event.kind in (EventKind.DEMOGRAPHICS_UPDATED, EventKind.PATIENT_MERGED):
-            self._patient_change(event)
+            self.events._patient_change(event)
 
     def _write_patient(self, event: Event) -> None:
         patient = event.payload["patient"]
@@ -148,14 +145,9 @@ class BatchedUnitOfWork(UnitOfWork):
             done = connection.execute(_UPDATE_JOURNEY, updates)
             if connection.dialect.supports_sane_multi_rowcount and done.rowcount != len(updates):
                 raise RuntimeError("a journey changed under the import's lock")
-        if self._events:
-            connection.execute(event_table.insert(), self._events)
+        self.events.insert_rows(self._events)
         if self._position is not None:
-            connection.execute(
-                update(counter_table)
-                .where(counter_table.c.name == EVENTS_COUNTER)
-                .values(value=self._position)
-            )
+            self.events.set_head(self._position)
         # Everything is in the rows now: later commands read them as any unit of work does.
         self._stored_version = {j: s.version for j, s in self._states.items()}
         self._new.clear()
@@ -163,9 +155,27 @@ class BatchedUnitOfWork(UnitOfWork):
         self._events = []
 
 
+class _Deferred:
+    """What `UnitOfWork.execute` appends through, in a batch: the work's own deferred store."""
+
+    def __init__(self, work: BatchedUnitOfWork) -> None:
+        self.work = work
+
+    def append(
+        self,
+        event: Event,
+        old: JourneyState | None,
+        new: JourneyState,
+        position: int,
+        device_id: str,
+        recorded_at: datetime,
+    ) -> None:
+        self.work.store(event, old, new, position, device_id, recorded_at)
+
+
 @contextmanager
 def batched_unit_of_work(store: JourneyStore) -> Iterator[BatchedUnitOfWork]:
-    with store._translated_errors(), store.engine.begin() as connection:
-        work = BatchedUnitOfWork(connection, store.flow, store.on_applied)
+    with translated_errors(store.engine), store.engine.begin() as connection:
+        work = BatchedUnitOfWork(connection, store.flow, store.on_applied, store.calendar)
         yield work
         work.flush()

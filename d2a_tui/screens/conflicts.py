@@ -114,6 +114,8 @@ class ConflictsScreen(Screen[None]):
             if view.resolved_at is not None:
                 mark = RESOLUTION_WORDS.get(view.resolution or "", "✓ resolved")
                 line.append(f"{mark}  ", style="dim")
+            elif view.outcome == "rejected":
+                line.append("✗ rejected  ", style="bold")
             else:
                 line.append("⚠ ", style="bold")
             line.append(self._words(view))
@@ -156,8 +158,9 @@ class ConflictsScreen(Screen[None]):
             )
         else:
             detail.update(
-                f"The server refused this outright ({view.message or view.reason}): "
-                "t dismisses it; it cannot be re-applied"
+                f"Rejected by the server ({view.reason}): {view.message or view.reason}\n"
+                f"The change was: {self.hub.what_it_was(view)}\n"
+                "t dismisses it; it cannot be re-applied (the rest of your changes went through)"
             )
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -18,7 +18,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from d2a_tui.domain.errors import InvalidInput
+from d2a_tui.domain.calendar import parse_day
 
 CLEAR = "\x00clear"  # a choice value no real code can collide with: "clear the current value"
 
@@ -158,25 +158,7 @@ class TextPrompt(ModalScreen[str | None]):
 
 
 def parse_user_date(text: str, today: date) -> date | None:
-    """A date as people type it here: 2026-11-23, 23/11/2026, 23/11/26, today, yesterday; blank is None."""
-    value = text.strip().lower()
-    if not value:
+    """A date as people type it (the CLI's reading too: `calendar.parse_day`); blank is None."""
+    if not text.strip():
         return None
-    if value in ("today", "t"):
-        return today
-    if value in ("yesterday", "y"):
-        return today - timedelta(days=1)
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        pass
-    parts = value.replace("-", "/").replace(".", "/").split("/")
-    if len(parts) == 3 and all(part.isdigit() for part in parts):
-        day, month, year = (int(part) for part in parts)
-        if year < 100:
-            year += 2000 if 2000 + year <= today.year else 1900
-        try:
-            return date(year, month, day)
-        except ValueError:
-            pass
-    raise InvalidInput(f"{text.strip()!r} is not a date: type 23/11/2026, 2026-11-23 or today")
+    return parse_day(text, today)

@@ -1,39 +1,45 @@
 """Command handlers and queries for journeys.
 
 A command runs in one transaction: take the event counter's row lock (so writers queue and every
-event gets a gap-free, commit-ordered position), read the journey, let the domain decide, append
-the event and update the projection, both or neither. The optimistic `version` check is made after
-the lock, against what is really stored, so a stale screen can never overwrite a newer change.
+event gets a gap-free, commit-ordered position), read the journey, let the domain decide, and
+append the event and the projection through the event log (`event_log.py`, the one writer of
+events), both or neither. The optimistic `version` check is made after the lock, against what is
+really stored, so a stale screen can never overwrite a newer change.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, bindparam, func, select, update
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy import Connection, Engine, func, select
 
 from d2a_tui.domain.calendar import LONDON, HubCalendar
 from d2a_tui.domain.commands import compensate, decide
-from d2a_tui.domain.errors import D2AError, InvalidInput, NotAllowed, NotFound
+from d2a_tui.domain.errors import InvalidInput, NotAllowed, NotFound
 from d2a_tui.domain.events import Event, EventKind, JourneyState, apply
 from d2a_tui.domain.flow import Flow
 from d2a_tui.domain.ids import new_journey_id, uuid7
+from d2a_tui.domain.limits import FieldRejected
 from d2a_tui.domain.nhs_number import format_nhs_number
-from d2a_tui.storage.db import DatabaseUnavailable, safe_url
-from d2a_tui.storage.models import EVENTS_COUNTER, Counter, Journey, JourneyEvent, Patient
+from d2a_tui.storage.event_log import (  # noqa: F401  (re-exported: the tables and mappings)
+    EventLog,
+    VersionConflict,
+    counter_table,
+    event_table,
+    journey_table,
+    patient_table,
+    row_from_event,
+    row_from_state,
+    state_from_row,
+    translated_errors,
+)
+from d2a_tui.storage.models import EVENTS_COUNTER
 from d2a_tui.views import Card, JourneyView, TimelineEntry
 
-journey_table = Journey.__table__  # type: ignore[attr-defined]
-event_table = JourneyEvent.__table__  # type: ignore[attr-defined]
-patient_table = Patient.__table__  # type: ignore[attr-defined]
-counter_table = Counter.__table__  # type: ignore[attr-defined]
-
-_STATE_FIELDS = [f.name for f in fields(JourneyState)]
 _CARD_COLUMNS = [
     journey_table.c.id.label("journey_id"),
     journey_table.c.column_id.label("column"),
@@ -66,58 +72,6 @@ _CARD_COLUMNS = [
 class Actor:
     user: str
     device_id: str
-
-
-class VersionConflict(D2AError):
-    """Someone else changed the journey after the user last saw it. Nothing was saved."""
-
-    def __init__(
-        self, journey_id: str, expected: int, actual: int, changed_by: str, changed_at: datetime
-    ):
-        self.journey_id = journey_id
-        self.expected = expected
-        self.actual = actual
-        self.changed_by = changed_by
-        self.changed_at = changed_at
-        super().__init__(
-            f"journey {journey_id[:8]} was changed by {changed_by} at "
-            f"{changed_at.astimezone().strftime('%d %b %H:%M')} (now version {actual}, you saw {expected}); "
-            "nothing was saved: look again and retry"
-        )
-
-
-def state_from_row(row: Any) -> JourneyState:
-    mapping = row._mapping if isinstance(row, Row) else row
-    values = {
-        name: mapping[name] for name in _STATE_FIELDS if name not in ("column",) and name in mapping
-    }
-    values["column"] = mapping["column_id"]
-    return JourneyState(**values)
-
-
-def row_from_state(state: JourneyState, change_position: int) -> dict[str, Any]:
-    values = {name: getattr(state, name) for name in _STATE_FIELDS}
-    values["column_id"] = values.pop("column")
-    values["change_position"] = change_position
-    return values
-
-
-def row_from_event(
-    event: Event, position: int, device_id: str, recorded_at: datetime
-) -> dict[str, Any]:
-    """The journey_event row for an event: the one mapping every writer uses."""
-    return {
-        "position": position,
-        "event_id": event.event_id,
-        "journey_id": event.journey_id,
-        "seq": event.seq,
-        "kind": str(event.kind),
-        "payload": event.payload,
-        "actor": event.actor,
-        "device_id": device_id,
-        "occurred_at": event.occurred_at,
-        "recorded_at": recorded_at,
-    }
 
 
 def event_from_row(row: Any) -> Event:
@@ -161,15 +115,18 @@ class UnitOfWork:
     ) -> None:
         self.connection = connection
         self.flow = flow
+        self.log = EventLog(connection)
         self.calendar = calendar
         # Sync: a replica queues each change in its outbox here, inside the same transaction.
         self.on_applied = on_applied
 
     def next_position(self) -> int:
-        return self.connection.execute(_NEXT_POSITION).scalar_one()
+        return self.log.reserve()
 
     def load(self, journey_id: str) -> JourneyState:
-        row = self.connection.execute(_LOAD_JOURNEY, {"_id": journey_id}).first()
+        row = self.connection.execute(
+            select(journey_table).where(journey_table.c.id == journey_id)
+        ).first()
         if row is None:
             raise NotFound(f"no journey {journey_id[:8]}")
         return state_from_row(row)
@@ -233,7 +190,7 @@ class UnitOfWork:
             seq=1 if state is None else state.version + 1,
         )
         new_state = apply(state, event)
-        self.store(
+        self.log.append(
             event, state, new_state, position, actor.device_id, recorded_at or occurred_at
         )
         applied = Applied(event, new_state, position)
@@ -241,83 +198,26 @@ class UnitOfWork:
             self.on_applied(self, command, requested_args, state, applied, undo_event_id)
         return applied
 
-    def store(
-        self,
-        event: Event,
-        old: JourneyState | None,
-        new: JourneyState,
-        position: int,
-        device_id: str,
-        recorded_at: datetime,
-    ) -> None:
-        if old is None:
-            patient = event.payload["patient"]
-            if not patient.get("existing"):
-                self.connection.execute(
-                    _INSERT_PATIENT,
-                    {
-                        "id": patient["id"],
-                        "nhs_number": patient["nhs_number"],
-                        "name": patient["name"],
-                        "date_of_birth": date.fromisoformat(patient["date_of_birth"]),
-                        "locality": patient.get("locality"),
-                    },
-                )
-            self.connection.execute(_INSERT_JOURNEY, row_from_state(new, position))
-        else:
-            result = self.connection.execute(
-                _UPDATE_JOURNEY,
-                {"_id": new.id, "_version": old.version, **row_from_state(new, position)},
-            )
-            if result.rowcount != 1:
-                current = self.load(new.id)
-                raise VersionConflict(
-                    new.id,
-                    old.version,
-                    current.version,
-                    current.updated_by or "?",
-                    current.updated_at or recorded_at,
-                )
-        self.connection.execute(
-            _INSERT_EVENT, row_from_event(event, position, device_id, recorded_at)
-        )
-        if event.kind in (EventKind.DEMOGRAPHICS_UPDATED, EventKind.PATIENT_MERGED):
-            self._patient_change(event)
-
-    def _patient_change(self, event: Event) -> None:
-        """The patient row beside an ADT update (name, date of birth) or merge (a surviving
-        patient this database has not seen yet)."""
-        payload = event.payload
-        if event.kind is EventKind.DEMOGRAPHICS_UPDATED:
-            self.connection.execute(
-                update(patient_table)
-                .where(patient_table.c.id == payload["patient_id"])
-                .values(
-                    name=payload["name"],
-                    date_of_birth=date.fromisoformat(payload["date_of_birth"]),
-                )
-            )
-            return
-        patient = payload["patient"]
-        if not patient.get("existing"):
-            self.connection.execute(
-                _INSERT_PATIENT,
-                {
-                    "id": patient["id"],
-                    "nhs_number": patient["nhs_number"],
-                    "name": patient["name"],
-                    "date_of_birth": date.fromisoformat(patient["date_of_birth"]),
-                    "locality": patient.get("locality"),
-                },
-            )
-
     def _patient_for_referral(self, patient: dict[str, Any], today: date) -> dict[str, Any]:
         from d2a_tui.domain.nhs_number import normalise
 
         digits = normalise(str(patient.get("nhs_number", "")))
-        existing = self.connection.execute(_PATIENT_BY_NHS, {"_nhs": digits}).first()
+        existing = self.connection.execute(
+            select(patient_table).where(patient_table.c.nhs_number == digits)
+        ).first()
+        claimed = patient.get("existing")
+        if claimed is not None and bool(claimed) != (existing is not None):
+            # Only this lookup says whether a person is on record; a client that believes
+            # otherwise holds a different record, and its referral must not guess which.
+            raise FieldRejected(
+                "patient_mismatch",
+                "the referral says the person is "
+                + ("" if claimed else "not ")
+                + "on record, but the records say otherwise",
+            )
         if existing is None:
-            return {**patient, "nhs_number": digits, "id": patient.get("id") or new_journey_id()}
+            fresh = {key: value for key, value in patient.items() if key != "existing"}
+            return {**fresh, "nhs_number": digits, "id": patient.get("id") or new_journey_id()}
         open_journey = self.connection.execute(
             select(journey_table.c.id, journey_table.c.column_id).where(
                 journey_table.c.patient_id == existing.id, journey_table.c.closed_at.is_(None)
@@ -343,24 +243,6 @@ class UnitOfWork:
         }
 
 
-# Built once: a statement given its values as parameters is compiled once and cached, where
-# `.values(**row)` rebuilds and re-keys the statement for every event (most of a command's time).
-_NEXT_POSITION = (
-    update(counter_table)
-    .where(counter_table.c.name == EVENTS_COUNTER)
-    .values(value=counter_table.c.value + 1)
-    .returning(counter_table.c.value)
-)
-_LOAD_JOURNEY = select(journey_table).where(journey_table.c.id == bindparam("_id"))
-_INSERT_JOURNEY = journey_table.insert()
-_INSERT_EVENT = event_table.insert()
-_INSERT_PATIENT = patient_table.insert()
-_PATIENT_BY_NHS = select(patient_table).where(patient_table.c.nhs_number == bindparam("_nhs"))
-_UPDATE_JOURNEY = update(journey_table).where(
-    journey_table.c.id == bindparam("_id"), journey_table.c.version == bindparam("_version")
-)
-
-
 class JourneyStore:
     def __init__(self, engine: Engine, flow: Flow, calendar: HubCalendar = LONDON) -> None:
         self.engine = engine
@@ -370,32 +252,13 @@ class JourneyStore:
 
     @contextmanager
     def unit_of_work(self) -> Iterator[UnitOfWork]:
-        with self._translated_errors(), self.engine.begin() as connection:
+        with translated_errors(self.engine), self.engine.begin() as connection:
             yield UnitOfWork(connection, self.flow, self.on_applied, self.calendar)
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
-        with self._translated_errors(), self.engine.connect() as connection:
+        with translated_errors(self.engine), self.engine.connect() as connection:
             yield connection
-
-    @contextmanager
-    def _translated_errors(self) -> Iterator[None]:
-        try:
-            yield
-        except IntegrityError as error:
-            # Two writers raced past the version check on a backend without the counter lock
-            # (should not happen); report it as a conflict-like refusal rather than a traceback.
-            raise NotAllowed(
-                f"the change clashed with another one and was not saved ({_brief(error)})"
-            ) from None
-        except (OperationalError, DBAPIError) as error:
-            if _disk_full(error):
-                raise DatabaseUnavailable(
-                    "the disk is full: nothing was saved; free some space and retry"
-                ) from None
-            raise DatabaseUnavailable(
-                f"database {safe_url(str(self.engine.url))} is unavailable: {_brief(error)}; nothing was saved"
-            ) from None
 
     # --- queries -------------------------------------------------------------------------------
 
@@ -493,14 +356,3 @@ class JourneyStore:
                 f"journey prefix {reference!r} is ambiguous: {shown}…; type more of it"
             )
         return ids[0]
-
-
-def _brief(error: Exception) -> str:
-    original = getattr(error, "orig", None) or error
-    text = str(original).strip()
-    return text.splitlines()[0] if text else type(original).__name__
-
-
-def _disk_full(error: Exception) -> bool:
-    text = str(getattr(error, "orig", error)).lower()
-    return "database or disk is full" in text or "no space left" in text or "disk full" in text

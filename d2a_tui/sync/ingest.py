@@ -17,23 +17,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, select, update
+from sqlalchemy import Connection, Engine, select, update
 
 from d2a_tui.domain.calendar import LONDON, HubCalendar
 from d2a_tui.domain.errors import D2AError
-from d2a_tui.domain.events import Event, EventKind, JourneyState
+from d2a_tui.domain.events import EventKind
 from d2a_tui.domain.flow import Flow
 from d2a_tui.domain.ids import new_journey_id
-from d2a_tui.storage.journeys import (
-    UnitOfWork,
-    counter_table,
-    event_table,
-    journey_table,
-    row_from_event,
-    row_from_state,
-)
-from d2a_tui.storage.models import EVENTS_COUNTER, AppUser, CapacityReport, Patient, Service
-from d2a_tui.sync.models import SyncDevice, SyncReceipt
+from d2a_tui.domain.limits import check_occurred_at, check_text
+from d2a_tui.storage.event_log import WriteBehind, translated_errors
+from d2a_tui.storage.journeys import UnitOfWork, event_table, journey_table
+from d2a_tui.storage.models import AppUser, CapacityReport, Patient, Service
+from d2a_tui.sync.models import SyncDevice
 from d2a_tui.sync.protocol import (
     CapacityMutation,
     CommandMutation,
@@ -42,31 +37,28 @@ from d2a_tui.sync.protocol import (
     ResolveMutation,
     Theirs,
 )
-from d2a_tui.sync.rules import KINDS_BY_FIELD, Verdict, judge, reason_code
+from d2a_tui.sync.receipts import (
+    PushRefused,
+    receipt_row,
+    receipt_table,
+    refuse_reused_ids,
+    refused,
+    stored_receipts,
+)
+from d2a_tui.sync.rules import (  # noqa: F401  (ROLES: re-exported for the admin commands)
+    KINDS_BY_FIELD,
+    ROLES,
+    Verdict,
+    judge,
+    reason_code,
+    refusal_for_role,
+)
 
 device_table = SyncDevice.__table__  # type: ignore[attr-defined]
-receipt_table = SyncReceipt.__table__  # type: ignore[attr-defined]
 user_table = AppUser.__table__  # type: ignore[attr-defined]
 patient_table = Patient.__table__  # type: ignore[attr-defined]
 service_table = Service.__table__  # type: ignore[attr-defined]
 capacity_table = CapacityReport.__table__  # type: ignore[attr-defined]
-
-JOURNEY_ROLES = frozenset({"coordinator", "night"})
-CAPACITY_ROLES = frozenset({"coordinator", "provider"})
-ROLES = ("coordinator", "night", "provider", "manager", "viewer")
-
-
-class PushRefused(D2AError):
-    """The whole batch is refused before anything is applied (HTTP 4xx)."""
-
-    def __init__(self, status: int, error: str, detail: str, expected_seq: int | None = None):
-        self.status, self.error, self.detail, self.expected_seq = (
-            status,
-            error,
-            detail,
-            expected_seq,
-        )
-        super().__init__(detail)
 
 
 @dataclass
@@ -98,17 +90,13 @@ class Ingest:
             return self._push(device_id, mutations, received_at)
 
     def _push(self, device_id: str, mutations: list[Mutation], received_at: datetime) -> PushResult:
-        with self.engine.begin() as connection:
+        with translated_errors(self.engine), self.engine.begin() as connection:
             # The lock first: every read below is then what the commit will be based on. Holding
             # it for the whole batch, positions are handed out here and the counter is written
             # once at the end: a round trip per mutation saved.
-            top = connection.execute(
-                update(counter_table)
-                .where(counter_table.c.name == EVENTS_COUNTER)
-                .values(value=counter_table.c.value)
-                .returning(counter_table.c.value)
-            ).scalar_one()
-            batch = _Batch(top)
+            work = UnitOfWork(connection, self.flow, calendar=self.calendar)
+            top = work.log.lock()
+            batch = WriteBehind(work.log, top)
             device = connection.execute(
                 select(
                     device_table.c.next_seq, device_table.c.revoked_at, device_table.c.user_id
@@ -132,8 +120,8 @@ class Ingest:
                     f"expected client_seq {expected}, got {mutations[0].client_seq}",
                     expected_seq=expected,
                 )
-            stored = self._stored_receipts(connection, device_id, mutations, expected)
-            work = UnitOfWork(connection, self.flow, calendar=self.calendar)
+            stored = stored_receipts(connection, device_id, mutations, expected)
+            refuse_reused_ids(connection, [m for m in mutations if m.client_seq >= expected])
             new_rows: list[dict[str, Any]] = []
             for mutation in mutations:
                 if mutation.client_seq < expected:
@@ -144,17 +132,13 @@ class Ingest:
                 )
                 result.receipts.append(receipt)
                 result.outcomes[receipt.outcome] += 1
-                new_rows.append(_receipt_row(device_id, mutation, receipt, received_at))
+                new_rows.append(receipt_row(device_id, mutation, receipt, received_at))
                 expected += 1
-            batch.flush(connection)
+            batch.flush()
             if new_rows:
                 connection.execute(receipt_table.insert(), new_rows)
             if batch.position != top:
-                connection.execute(
-                    update(counter_table)
-                    .where(counter_table.c.name == EVENTS_COUNTER)
-                    .values(value=batch.position)
-                )
+                work.log.set_head(batch.position)
             connection.execute(
                 update(device_table)
                 .where(device_table.c.id == device_id)
@@ -165,61 +149,28 @@ class Ingest:
             result.head = batch.position
         return result
 
-    def _stored_receipts(
-        self, connection: Connection, device_id: str, mutations: list[Mutation], expected: int
-    ) -> dict[int, Receipt]:
-        seen = [m for m in mutations if m.client_seq < expected]
-        if not seen:
-            return {}
-        rows = connection.execute(
-            select(receipt_table).where(
-                receipt_table.c.device_id == device_id,
-                receipt_table.c.client_seq.between(seen[0].client_seq, seen[-1].client_seq),
-            )
-        ).all()
-        by_seq = {row.client_seq: row for row in rows}
-        receipts: dict[int, Receipt] = {}
-        for mutation in seen:
-            row = by_seq.get(mutation.client_seq)
-            if row is None or row.mutation_id != mutation.mutation_id:
-                raise PushRefused(
-                    409,
-                    "seq_reused",
-                    f"client_seq {mutation.client_seq} was used by another mutation",
-                    expected_seq=expected,
-                )
-            receipts[mutation.client_seq] = Receipt(
-                mutation_id=row.mutation_id,
-                client_seq=row.client_seq,
-                outcome=row.outcome,
-                reason=row.reason,
-                message=row.message,
-                journey_id=row.journey_id,
-                position=row.position,
-                journey_version=row.journey_version,
-                theirs=Theirs(**row.theirs) if row.theirs else None,
-            )
-        return receipts
-
     # --- one mutation --------------------------------------------------------------------------
 
     def _apply(
         self,
         work: UnitOfWork,
-        batch: _Batch,
+        batch: WriteBehind,
         device_id: str,
         role: str | None,
         organisation: str | None,
         mutation: Mutation,
         now: datetime,
     ) -> Receipt:
+        refusal = refusal_for_role(role, mutation.kind)
+        if refusal is not None:
+            return refused(mutation, "forbidden", refusal)
+        try:
+            check_occurred_at(mutation.occurred_at, now)
+        except D2AError as error:
+            return refused(mutation, reason_code(error), str(error))
         if isinstance(mutation, CommandMutation):
-            if role not in JOURNEY_ROLES:
-                return _refused(mutation, "forbidden", f"a {role} cannot change journeys")
             return self._command(work, batch, device_id, mutation, now)
         if isinstance(mutation, ResolveMutation):
-            if role not in JOURNEY_ROLES:
-                return _refused(mutation, "forbidden", f"a {role} cannot resolve conflicts")
             known = work.connection.execute(
                 select(receipt_table.c.outcome, receipt_table.c.journey_id).where(
                     receipt_table.c.mutation_id == mutation.resolves,
@@ -227,7 +178,7 @@ class Ingest:
                 )
             ).first()
             if known is None or known.outcome not in ("conflict", "rejected"):
-                return _refused(mutation, "not_found", "no such conflict from this device")
+                return refused(mutation, "not_found", "no such conflict from this device")
             return Receipt(
                 mutation_id=mutation.mutation_id,
                 client_seq=mutation.client_seq,
@@ -238,20 +189,25 @@ class Ingest:
         return self._capacity(work, device_id, role, organisation, mutation, now)
 
     def _command(
-        self, work: UnitOfWork, batch: _Batch, device_id: str, m: CommandMutation, now: datetime
+        self,
+        work: UnitOfWork,
+        batch: WriteBehind,
+        device_id: str,
+        m: CommandMutation,
+        now: datetime,
     ) -> Receipt:
         connection = work.connection
         args = m.args
         if m.journey_id is None:
-            return _refused(m, "invalid_input", f"{m.command} needs a journey_id")
+            return refused(m, "invalid_input", f"{m.command} needs a journey_id")
         state = None
         if m.command == "refer":
-            batch.flush(connection)  # the patient and open-journey checks read the tables
+            batch.flush()  # the patient and open-journey checks read the tables
             exists = connection.execute(
                 select(journey_table.c.id).where(journey_table.c.id == m.journey_id)
             ).first()
             if exists is not None:
-                return _refused(m, "duplicate_journey", "a journey with this id exists")
+                return refused(m, "duplicate_journey", "a journey with this id exists")
             try:
                 patient = dict(args["patient"])
                 patient_id = patient.get("id")
@@ -269,18 +225,18 @@ class Ingest:
                     "patient": work._patient_for_referral(patient, self.calendar.day(m.occurred_at)),
                 }
             except (D2AError, KeyError, TypeError, ValueError, AttributeError) as error:
-                return _refused(m, reason_code(error), str(error))
+                return refused(m, reason_code(error), str(error))
         else:
             state = batch.states.get(m.journey_id)
             if state is None:
                 try:
                     state = work.load(m.journey_id)
                 except D2AError as error:
-                    return _refused(m, reason_code(error), str(error))
+                    return refused(m, reason_code(error), str(error))
                 batch.states[m.journey_id] = state
 
         def undo_target(event_id: str) -> Any:
-            batch.flush(connection)
+            batch.flush()
             return work.event(event_id)
 
         verdict = judge(
@@ -296,13 +252,14 @@ class Ingest:
             occurred_at=m.occurred_at,
             undo_target=undo_target,
             undo_event_id=m.undo_event_id,
+            now=now,
             calendar=self.calendar,
         )
         if verdict.outcome == "applied":
             assert verdict.event is not None and verdict.state is not None
             position = batch.next_position()
             if state is None:  # a referral: its patient and journey rows are written now
-                work.store(verdict.event, state, verdict.state, position, device_id, now)
+                work.log.append(verdict.event, state, verdict.state, position, device_id, now)
                 batch.states[m.journey_id] = verdict.state
             else:
                 batch.write(verdict.event, state, verdict.state, position, device_id, now)
@@ -316,7 +273,7 @@ class Ingest:
             )
         theirs = None
         if verdict.outcome == "conflict" and state is not None:
-            batch.flush(connection)
+            batch.flush()
             theirs = self._theirs(connection, m.journey_id, verdict)
         return Receipt(
             mutation_id=m.mutation_id,
@@ -360,17 +317,27 @@ class Ingest:
         m: CapacityMutation,
         now: datetime,
     ) -> Receipt:
-        if role not in CAPACITY_ROLES:
-            return _refused(m, "forbidden", f"a {role} cannot report capacity")
+        try:
+            if m.note is not None:
+                check_text("note", m.note, "the note")
+        except D2AError as error:
+            return refused(m, reason_code(error), str(error))
         service = work.connection.execute(
             select(service_table.c.organisation_id).where(service_table.c.id == m.service_id)
         ).first()
         if service is None:
-            return _refused(m, "not_found", f"no service {m.service_id}")
+            return refused(m, "not_found", f"no service {m.service_id}")
         if role == "provider" and (organisation is None or service.organisation_id != organisation):
-            return _refused(m, "forbidden", "a provider reports capacity for its own services only")
+            return refused(m, "forbidden", "a provider reports capacity for its own services only")
         if m.occupied + m.closed > m.total:
-            return _refused(m, "invalid_input", "occupied and closed beds exceed the total")
+            return refused(m, "invalid_input", "occupied and closed beds exceed the total")
+        if work.connection.execute(
+            select(capacity_table.c.id).where(capacity_table.c.report_id == m.report_id)
+        ).first():
+            # The same report under a new mutation id: it is stored once, whatever the retries.
+            return refused(
+                m, "duplicate_report", f"capacity report {m.report_id} is stored already"
+            )
         work.connection.execute(
             capacity_table.insert().values(
                 report_id=m.report_id,
@@ -385,92 +352,3 @@ class Ingest:
             )
         )
         return Receipt(mutation_id=m.mutation_id, client_seq=m.client_seq, outcome="applied")
-
-
-class _Batch:
-    """One push's working set, valid while it holds the counter lock: no other writer can move
-    the counter or change a journey meanwhile, so what this batch wrote is what the rows hold.
-
-    Changes to existing journeys are written behind: their events in one multi-row insert and
-    each journey's row once, with its final state, at `flush`. Building a statement per event
-    and per row update cost more than the database did. Whatever reads the event, patient or
-    journey tables in the batch (a referral, a conflict, an undo) flushes first.
-    """
-
-    def __init__(self, position: int) -> None:
-        self.position = position
-        self.states: dict[str, JourneyState] = {}
-        self._events: list[dict[str, Any]] = []
-        # journey id -> (the version its row holds now, its newest state, that event's position)
-        self._journeys: dict[str, tuple[int, JourneyState, int]] = {}
-
-    def next_position(self) -> int:
-        self.position += 1
-        return self.position
-
-    def write(
-        self,
-        event: Event,
-        old: JourneyState,
-        new: JourneyState,
-        position: int,
-        device_id: str,
-        recorded_at: datetime,
-    ) -> None:
-        """What `UnitOfWork.store` writes for a change to an existing journey, deferred."""
-        stored_version = self._journeys.get(new.id, (old.version,))[0]
-        self._journeys[new.id] = (stored_version, new, position)
-        self.states[new.id] = new
-        self._events.append(row_from_event(event, position, device_id, recorded_at))
-
-    def flush(self, connection: Connection) -> None:
-        if self._journeys:
-            rows = [
-                {"_id": journey_id, "_version": version, **row_from_state(state, position)}
-                for journey_id, (version, state, position) in self._journeys.items()
-            ]
-            done = connection.execute(_JOURNEY_UPDATE, rows)
-            if connection.dialect.supports_sane_multi_rowcount and done.rowcount != len(rows):
-                # Cannot happen while the counter lock is held; if it does, apply nothing.
-                raise RuntimeError("a journey changed under the push's lock")
-            self._journeys.clear()
-        if self._events:
-            connection.execute(event_table.insert(), self._events)
-            self._events = []
-
-
-_JOURNEY_UPDATE = update(journey_table).where(
-    journey_table.c.id == bindparam("_id"), journey_table.c.version == bindparam("_version")
-)
-
-
-def _refused(mutation: Mutation, reason: str, message: str) -> Receipt:
-    return Receipt(
-        mutation_id=mutation.mutation_id,
-        client_seq=mutation.client_seq,
-        outcome="rejected",
-        reason=reason,
-        message=message,
-        journey_id=getattr(mutation, "journey_id", None),
-    )
-
-
-def _receipt_row(
-    device_id: str, mutation: Mutation, receipt: Receipt, received_at: datetime
-) -> dict[str, Any]:
-    return {
-        "mutation_id": mutation.mutation_id,
-        "device_id": device_id,
-        "client_seq": mutation.client_seq,
-        "kind": mutation.kind,
-        "outcome": receipt.outcome,
-        "reason": receipt.reason,
-        "message": receipt.message,
-        "journey_id": receipt.journey_id,
-        "position": receipt.position,
-        "journey_version": receipt.journey_version,
-        "theirs": receipt.theirs.model_dump(mode="json") if receipt.theirs else None,
-        "mutation": mutation.model_dump(mode="json"),
-        "actor": mutation.actor,
-        "received_at": received_at,
-    }

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from d2a_tui.domain.commands import COMMANDS
+from d2a_tui.domain.limits import MAX_LENGTH, MAX_PLACES
 
 PROTOCOL_VERSION = 1
 SUPPORTED_VERSIONS = (1,)
@@ -82,10 +83,10 @@ class CapacityMutation(_MutationBase):
     kind: Literal["capacity"]
     report_id: Uuid
     service_id: Annotated[str, Field(min_length=1, max_length=64)]
-    total: int = Field(ge=0)
-    occupied: int = Field(ge=0)
-    closed: int = Field(default=0, ge=0)
-    note: Annotated[str, Field(max_length=1000)] | None = None
+    total: int = Field(ge=0, le=MAX_PLACES)
+    occupied: int = Field(ge=0, le=MAX_PLACES)
+    closed: int = Field(default=0, ge=0, le=MAX_PLACES)
+    note: Annotated[str, Field(max_length=MAX_LENGTH["note"])] | None = None
 
 
 Mutation = Annotated[
@@ -116,7 +117,15 @@ class Receipt(BaseModel):
     mutation_id: str
     client_seq: int
     outcome: Outcome
-    reason: str | None = Field(default=None, description="machine-readable, for refusals")
+    reason: str | None = Field(
+        default=None,
+        description=(
+            "machine-readable, for refusals: a rule (not_allowed, not_found, invalid_input, "
+            "forbidden, changed_since, wrong_journey, duplicate_report, patient_mismatch) or a "
+            "field limit (too_long, control_characters, date_out_of_range, bad_timestamp, "
+            "future_timestamp, unknown_field, bad_field)"
+        ),
+    )
     message: str | None = None
     journey_id: str | None = None
     position: int | None = Field(default=None, description="server_seq of the event it made")
@@ -187,7 +196,14 @@ class EnrolResponse(BaseModel):
 
 
 class ErrorBody(BaseModel):
-    error: str = Field(description="machine-readable reason, e.g. seq_gap, body_too_large")
+    """The one shape of every 4xx (and 503) the API answers; nothing was stored."""
+
+    error: str = Field(
+        description=(
+            "machine-readable reason, e.g. seq_gap, seq_reused, mutation_changed, "
+            "mutation_id_reused, invalid_payload, body_too_large, not_found, no_token"
+        )
+    )
     detail: str
     expected_seq: int | None = None
     errors: list[dict[str, Any]] | None = None

@@ -1,11 +1,9 @@
-"""A replica's local side of sync: the outbox, pulled events, and the rebase of pending changes.
+"""A replica's local side of sync: the outbox, the server's answers, and pulled pages.
 
-The local database holds the server's events ("confirmed") and, on top, the events of this
-device's changes the server has not yet sent back ("provisional": their ids are in the outbox,
-unconfirmed). When the server's events for a journey arrive, or the server answers that one of
-our changes conflicted, the journey is rebuilt: confirmed events, then our pending changes judged
-again by the server's own rule (`rules.judge`). So the user keeps seeing their pending changes,
-on top of everyone else's, until the server has decided.
+Every change made here is queued in the outbox in the transaction that makes it locally: journey
+commands (through the `UnitOfWork` hook), conflict decisions, and capacity reports. The server
+answers per change; what it did not apply is undone locally and listed with its reason
+(`conflict_views.py`). Pulled events are folded into the journeys by `rebuild.Rebuilder`.
 
 Every method runs in one local transaction that first takes the event counter's lock, like a
 local command does: the cursor moves with the events it covers, and settling receipts, absorbing
@@ -17,77 +15,30 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, func, select, update
 
-from d2a_tui.domain.events import Event, EventKind, JourneyState, ReplayError, apply
+from d2a_tui.domain.errors import NotFound
+from d2a_tui.domain.events import JourneyState
 from d2a_tui.domain.flow import Flow
-from d2a_tui.storage.journeys import (
-    Applied,
-    UnitOfWork,
-    counter_table,
-    event_from_row,
-    event_table,
-    journey_table,
-    patient_table,
-    row_from_state,
+from d2a_tui.storage.event_log import EventLog
+from d2a_tui.storage.journeys import Applied, UnitOfWork
+from d2a_tui.storage.models import CapacityReport
+from d2a_tui.sync import conflict_views
+from d2a_tui.sync.conflict_views import (
+    ConflictView,
+    ReplicaState,
+    conflict_table,
 )
-from d2a_tui.storage.models import EVENTS_COUNTER
-from d2a_tui.sync.models import SyncConflict, SyncOutbox, SyncReplica
+from d2a_tui.sync.models import SyncReplica
 from d2a_tui.sync.protocol import PulledEvent, Receipt
-from d2a_tui.sync.rules import judge, seen_and_want
+from d2a_tui.sync.rebuild import LIVE, Rebuilder, outbox_table
+from d2a_tui.sync.rules import seen_and_want
 
-outbox_table = SyncOutbox.__table__  # type: ignore[attr-defined]
 replica_table = SyncReplica.__table__  # type: ignore[attr-defined]
-conflict_table = SyncConflict.__table__  # type: ignore[attr-defined]
-LIVE = ("pending", "applied")  # statuses whose change still shows locally
-
-
-@dataclass(frozen=True, slots=True)
-class ReplicaState:
-    cursor: int
-    pending: int
-    unconfirmed: int
-    conflicts: int
-    last_success_at: datetime | None
-    last_attempt_at: datetime | None
-    last_error: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class ConflictView:
-    """A change of ours the server did not apply, as the conflicts screen shows it."""
-
-    mutation_id: str
-    journey_id: str | None
-    outcome: str
-    reason: str | None
-    message: str | None
-    command: str
-    args: dict[str, Any]
-    seen: dict[str, Any]
-    want: dict[str, Any]
-    actor: str
-    occurred_at: datetime
-    theirs_actor: str | None
-    theirs_at: datetime | None
-    theirs_kind: str | None
-    theirs_values: dict[str, Any]
-    created_at: datetime
-    resolved_at: datetime | None
-    resolution: str | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]
-
-
-def _dt(value: Any) -> datetime | None:
-    if value is None or isinstance(value, datetime):
-        return value
-    return datetime.fromisoformat(str(value))
+capacity_table = CapacityReport.__table__  # type: ignore[attr-defined]
 
 
 class Replica:
@@ -95,17 +46,14 @@ class Replica:
         self.engine = engine
         self.flow = flow
         self.device_id = device_id
+        self.rebuilder = Rebuilder(flow, device_id)
         # Set while a conflict is being re-applied: the new mutation names it.
         self.resolving: str | None = None
 
     @contextmanager
     def _locked(self) -> Iterator[Connection]:
         with self.engine.begin() as connection:
-            connection.execute(
-                update(counter_table)
-                .where(counter_table.c.name == EVENTS_COUNTER)
-                .values(value=counter_table.c.value)
-            )
+            EventLog(connection).lock()
             yield connection
 
     # --- the write path ------------------------------------------------------------------------
@@ -169,6 +117,50 @@ class Replica:
             )
         )
 
+    def queue_capacity(
+        self,
+        connection: Connection,
+        *,
+        report_id: str,
+        service_id: str,
+        total: int,
+        occupied: int,
+        closed: int,
+        note: str | None,
+        actor: str,
+        occurred_at: datetime,
+        mutation_id: str,
+    ) -> None:
+        """A capacity report made here, queued in the transaction that stores it locally. The
+        report's id travels with it, so however often it is sent the server stores it once."""
+        seq = self._next_seq(connection)
+        body: dict[str, Any] = {
+            "kind": "capacity",
+            "mutation_id": mutation_id,
+            "client_seq": seq,
+            "actor": actor,
+            "occurred_at": occurred_at.isoformat(),
+            "report_id": report_id,
+            "service_id": service_id,
+            "total": total,
+            "occupied": occupied,
+            "closed": closed,
+        }
+        if note is not None:
+            body["note"] = note
+        connection.execute(
+            outbox_table.insert().values(
+                mutation_id=mutation_id,
+                client_seq=seq,
+                kind="capacity",
+                journey_id=None,
+                body=body,
+                created_at=occurred_at,
+                status="pending",
+                confirmed=True,  # it makes no journey event: nothing to wait for in a pull
+            )
+        )
+
     def record_decision(
         self, conflict_id: str, decision: str, actor: str, occurred_at: datetime, mutation_id: str
     ) -> None:
@@ -179,8 +171,6 @@ class Replica:
                 select(conflict_table).where(conflict_table.c.mutation_id == conflict_id)
             ).first()
             if row is None or row.resolved_at is not None:
-                from d2a_tui.domain.errors import NotFound
-
                 raise NotFound("no such unresolved conflict")
             seq = self._next_seq(connection)
             body = {
@@ -268,6 +258,13 @@ class Replica:
                 )
                 if receipt.outcome == "applied":
                     continue
+                if row.kind == "capacity":
+                    # Not on the server, so not here either: the list shows it as rejected.
+                    connection.execute(
+                        delete(capacity_table).where(
+                            capacity_table.c.report_id == row.body.get("report_id")
+                        )
+                    )
                 if row.journey_id and row.kind == "command":
                     rebuild.add(row.journey_id)
                 if receipt.outcome in ("conflict", "rejected") and row.kind != "resolve":
@@ -285,7 +282,7 @@ class Replica:
                         )
                     )
             for journey_id in sorted(rebuild):
-                self._rebuild(connection, journey_id, [])
+                self.rebuilder.rebuild(connection, journey_id, [])
 
     # --- pull side -----------------------------------------------------------------------------
 
@@ -311,7 +308,7 @@ class Replica:
             for event in fresh:
                 by_journey[event.journey_id].append(event)
             for journey_id, journey_events in by_journey.items():
-                if not self._integrate(connection, journey_id, journey_events):
+                if not self.rebuilder.integrate(connection, journey_id, journey_events):
                     missing.add(journey_id)
             if cursor > current:
                 connection.execute(
@@ -326,212 +323,7 @@ class Replica:
             for event in events:
                 by_journey[event.journey_id].append(event)
             for journey_id, journey_events in by_journey.items():
-                self._integrate(connection, journey_id, journey_events)
-
-    def _integrate(
-        self, connection: Connection, journey_id: str, pulled: list[PulledEvent]
-    ) -> bool:
-        local = connection.execute(
-            select(event_table.c.event_id, event_table.c.seq, event_table.c.payload)
-            .where(event_table.c.journey_id == journey_id)
-            .order_by(event_table.c.seq)
-        ).all()
-        unconfirmed = self._unconfirmed(connection, journey_id)
-        confirmed_ids = {row.event_id for row in local if row.event_id not in unconfirmed}
-        new = sorted(
-            (event for event in pulled if event.event_id not in confirmed_ids),
-            key=lambda event: event.seq,
-        )
-        if not new:
-            return True
-        confirmed_top = max((row.seq for row in local if row.event_id in confirmed_ids), default=0)
-        if new[0].seq != confirmed_top + 1:
-            return False  # we lack the journey's start: fetch it whole
-        provisional = [row for row in local if row.event_id in unconfirmed]
-        # Fast path, the common case: the server sends back our own changes as we made them.
-        if len(new) <= len(provisional) and all(
-            event.event_id == row.event_id and event.seq == row.seq and event.payload == row.payload
-            for event, row in zip(new, provisional, strict=False)
-        ):
-            connection.execute(
-                update(outbox_table)
-                .where(outbox_table.c.mutation_id.in_([event.event_id for event in new]))
-                .values(confirmed=True)
-            )
-            return True
-        self._rebuild(connection, journey_id, new)
-        return True
-
-    def _unconfirmed(self, connection: Connection, journey_id: str) -> dict[str, Any]:
-        return {
-            row.mutation_id: row
-            for row in connection.execute(
-                select(outbox_table)
-                .where(
-                    outbox_table.c.journey_id == journey_id,
-                    outbox_table.c.kind == "command",
-                    outbox_table.c.confirmed.is_(False),
-                )
-                .order_by(outbox_table.c.client_seq)
-            )
-        }
-
-    def _rebuild(self, connection: Connection, journey_id: str, new: list[PulledEvent]) -> None:
-        """Journey = confirmed events + `new` server events + our live changes judged again."""
-        rows = connection.execute(
-            select(event_table)
-            .where(event_table.c.journey_id == journey_id)
-            .order_by(event_table.c.seq)
-        ).all()
-        unconfirmed = self._unconfirmed(connection, journey_id)
-        confirmed = [event_from_row(row) for row in rows if row.event_id not in unconfirmed]
-        kept_devices = {row.event_id: row.device_id for row in rows}
-        incoming = [event_from_row(event) for event in new]  # a pulled event has the row's names
-        history = confirmed + incoming
-        state: JourneyState | None = None
-        try:
-            for event in history:
-                state = apply(state, event)
-        except ReplayError:
-            # Never expected (the server's log replays by construction); keep the old
-            # projection rather than write a wrong one, and let a later pull repair it.
-            return
-        by_id = {event.event_id: event for event in history}
-        provisional: list[Event] = []
-        arrived = {event.event_id for event in incoming}
-        for row in unconfirmed.values():
-            if row.status not in LIVE or row.mutation_id in arrived:
-                continue  # settled without effect, or the server's copy is in `incoming`
-            body = row.body
-            if body["command"] == "refer":
-                if state is not None or not row.local_payload:
-                    continue
-                event = Event(
-                    row.mutation_id,
-                    journey_id,
-                    EventKind.REFERRED,
-                    row.local_payload,
-                    body["actor"],
-                    datetime.fromisoformat(body["occurred_at"]),
-                    1,
-                )
-                state = apply(None, event)
-                provisional.append(event)
-                by_id[event.event_id] = event
-                continue
-            verdict = judge(
-                self.flow,
-                state,
-                mutation_id=row.mutation_id,
-                command=body["command"],
-                journey_id=journey_id,
-                args=body.get("args", {}),
-                seen=body.get("seen", {}),
-                want=body.get("want", {}),
-                actor=body["actor"],
-                occurred_at=datetime.fromisoformat(body["occurred_at"]),
-                undo_target=by_id.__getitem__,
-                undo_event_id=body.get("undo_event_id"),
-            )
-            if verdict.outcome == "applied" and verdict.event is not None:
-                provisional.append(verdict.event)
-                by_id[verdict.event.event_id] = verdict.event
-                state = verdict.state
-            # Otherwise it stays queued but unseen: the server will most likely refuse it too,
-            # and will say so; a change never shows on a journey it cannot apply to.
-
-        # Write: drop every unconfirmed event, then the projection, then the events.
-        if unconfirmed:
-            connection.execute(
-                delete(event_table).where(
-                    event_table.c.journey_id == journey_id,
-                    event_table.c.event_id.in_(list(unconfirmed)),
-                )
-            )
-        to_insert = incoming + provisional
-        count = max(len(to_insert), 1)
-        top = connection.execute(
-            update(counter_table)
-            .where(counter_table.c.name == EVENTS_COUNTER)
-            .values(value=counter_table.c.value + count)
-            .returning(counter_table.c.value)
-        ).scalar_one()
-        positions = range(top - count + 1, top + 1)
-        exists = connection.execute(
-            select(journey_table.c.patient_id).where(journey_table.c.id == journey_id)
-        ).first()
-        if state is None:
-            if exists is not None:
-                connection.execute(delete(journey_table).where(journey_table.c.id == journey_id))
-                self._drop_orphan_patient(connection, exists.patient_id)
-        else:
-            values = row_from_state(state, top)
-            referral = history[0] if history else provisional[0]
-            values["patient_id"] = self._ensure_patient(connection, referral.payload["patient"])
-            if exists is None:
-                connection.execute(journey_table.insert().values(**values))
-            else:
-                connection.execute(
-                    update(journey_table).where(journey_table.c.id == journey_id).values(**values)
-                )
-        if to_insert:
-            incoming_devices = {event.event_id: event.device_id for event in new}
-            recorded = {event.event_id: event.recorded_at for event in new}
-            connection.execute(
-                event_table.insert(),
-                [
-                    {
-                        "position": position,
-                        "event_id": event.event_id,
-                        "journey_id": journey_id,
-                        "seq": event.seq,
-                        "kind": str(event.kind),
-                        "payload": event.payload,
-                        "actor": event.actor,
-                        "device_id": incoming_devices.get(
-                            event.event_id, kept_devices.get(event.event_id, self.device_id)
-                        ),
-                        "occurred_at": event.occurred_at,
-                        "recorded_at": recorded.get(event.event_id, event.occurred_at),
-                    }
-                    for position, event in zip(positions, to_insert, strict=False)
-                ],
-            )
-        if new:
-            connection.execute(
-                update(outbox_table)
-                .where(outbox_table.c.mutation_id.in_([event.event_id for event in new]))
-                .values(confirmed=True)
-            )
-
-    def _ensure_patient(self, connection: Connection, patient: dict[str, Any]) -> str:
-        """The local id of the referral's patient, adding them if new here. Matched by NHS
-        number, as the server does: a patient first referred offline keeps this replica's id."""
-        found = connection.execute(
-            select(patient_table.c.id).where(patient_table.c.nhs_number == patient["nhs_number"])
-        ).first()
-        if found is not None:
-            return found.id
-        connection.execute(
-            patient_table.insert().values(
-                id=patient["id"],
-                nhs_number=patient["nhs_number"],
-                name=patient["name"],
-                date_of_birth=date.fromisoformat(patient["date_of_birth"]),
-                locality=patient.get("locality"),
-            )
-        )
-        return patient["id"]
-
-    def _drop_orphan_patient(self, connection: Connection, patient_id: str) -> None:
-        # A patient typed into a referral the server refused: keep no data about them.
-        others = connection.execute(
-            select(func.count())
-            .select_from(journey_table)
-            .where(journey_table.c.patient_id == patient_id)
-        ).scalar_one()
-        if not others:
-            connection.execute(delete(patient_table).where(patient_table.c.id == patient_id))
+                self.rebuilder.integrate(connection, journey_id, journey_events)
 
     # --- status and conflicts ------------------------------------------------------------------
 
@@ -588,45 +380,10 @@ class Replica:
             )
 
     def conflicts(self, include_resolved: bool = False) -> list[ConflictView]:
-        query = select(conflict_table).order_by(conflict_table.c.created_at)
-        if not include_resolved:
-            query = query.where(conflict_table.c.resolved_at.is_(None))
-        with self.engine.connect() as connection:
-            rows = connection.execute(query).all()
-        views = []
-        for row in rows:
-            body, theirs = row.mutation, row.theirs or {}
-            views.append(
-                ConflictView(
-                    mutation_id=row.mutation_id,
-                    journey_id=row.journey_id,
-                    outcome=row.outcome,
-                    reason=row.reason,
-                    message=row.message,
-                    command=body.get("command", body.get("kind", "?")),
-                    args=body.get("args", {}),
-                    seen=body.get("seen", {}),
-                    want=body.get("want", {}),
-                    actor=body.get("actor", "?"),
-                    occurred_at=_dt(body.get("occurred_at")) or row.created_at,
-                    theirs_actor=theirs.get("actor"),
-                    theirs_at=_dt(theirs.get("at")),
-                    theirs_kind=theirs.get("kind"),
-                    theirs_values=theirs.get("values", {}),
-                    created_at=row.created_at,
-                    resolved_at=row.resolved_at,
-                    resolution=row.resolution,
-                )
-            )
-        return views
+        return conflict_views.conflicts(self.engine, include_resolved)
 
     def conflict(self, mutation_id: str) -> ConflictView:
-        from d2a_tui.domain.errors import NotFound
-
-        for view in self.conflicts(include_resolved=True):
-            if view.mutation_id == mutation_id or view.mutation_id.startswith(mutation_id):
-                return view
-        raise NotFound(f"no conflict {mutation_id}")
+        return conflict_views.conflict(self.engine, mutation_id)
 
 
 def _jsonable(value: Any) -> Any:

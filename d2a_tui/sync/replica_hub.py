@@ -32,6 +32,8 @@ from d2a_tui.sync.client import (
 )
 from d2a_tui.sync.login import Login
 from d2a_tui.sync.replica import ConflictView, Replica
+from d2a_tui.sync.replica_capacity import ReplicaCapacityStore
+from d2a_tui.sync.rules import refusal_for_role
 
 
 class ReplicaHub(Hub):
@@ -50,6 +52,9 @@ class ReplicaHub(Hub):
         self.login = login
         self.replica = Replica(store.engine, store.flow, actor.device_id)
         store.on_applied = self.replica.record
+        # Capacity reports go through the outbox too (and are refused here for a role that may
+        # not make them, as the server would refuse them).
+        self.capacity.store = ReplicaCapacityStore(self.capacity.store, self.replica, login.role)
         self.client = client or SyncClient(login.server_url, login.token, transport=transport)
         self.synchroniser = Synchroniser(self.replica, self.client)
         self.worker = SyncWorker(self.synchroniser)
@@ -82,6 +87,11 @@ class ReplicaHub(Hub):
         super().close()
 
     def _run(self, *args: Any, **kwargs: Any) -> Change:
+        # Refused at the keyboard with the server's own words, rather than queued to come
+        # back as a conflict at the next sync.
+        refusal = refusal_for_role(self.login.role, "command")
+        if refusal is not None:
+            raise NotAllowed(refusal)
         change = super()._run(*args, **kwargs)
         if self.worker.running:
             self.worker.trigger()  # push soon, in the background
@@ -157,6 +167,11 @@ class ReplicaHub(Hub):
         """The conflict in words, for screens (which do not import the sync modules)."""
         return describe(view, self.flow, self.clock(), who=who)
 
+    def what_it_was(self, view: ConflictView) -> str:
+        """The refused change's own values, printable whatever they hold (a rejected change may
+        be there precisely because it held control characters or was too long)."""
+        return what_it_was(view)
+
     def resolve_conflict(self, mutation_id: str, keep: str) -> Change | None:
         """`keep="mine"` re-applies my change on the journey as it is now (a new mutation);
         `keep="theirs"` leaves the journey as it is and records the decision."""
@@ -180,6 +195,9 @@ class ReplicaHub(Hub):
                 self.replica.resolving = None
         if keep != "theirs":
             raise NotAllowed("keep 'mine' or 'theirs'")
+        refusal = refusal_for_role(self.login.role, "resolve")
+        if refusal is not None:
+            raise NotAllowed(refusal)
         decision = "keep_theirs" if view.outcome == "conflict" else "dismiss"
         self.replica.record_decision(
             view.mutation_id, decision, self.actor.user, self.clock(), uuid7()
@@ -187,6 +205,21 @@ class ReplicaHub(Hub):
         if self.worker.running:
             self.worker.trigger()
         return None
+
+
+def _printable(value: Any, limit: int = 40) -> str:
+    text = "".join(ch if ch.isprintable() else "\N{REPLACEMENT CHARACTER}" for ch in str(value))
+    return text if len(text) <= limit else f"{text[: limit - 1]}… ({len(text)} characters)"
+
+
+def what_it_was(view: ConflictView) -> str:
+    args = dict(view.args)
+    patient = args.pop("patient", None)
+    parts = [view.command.replace("_", " ")]
+    if isinstance(patient, dict):
+        parts += [f"{key} {_printable(value)}" for key, value in patient.items() if value]
+    parts += [f"{key} {_printable(value)}" for key, value in args.items() if value is not None]
+    return ", ".join(parts)
 
 
 def describe(

@@ -21,6 +21,24 @@ from d2a_tui.domain.commands import compensate, decide
 from d2a_tui.domain.errors import D2AError, InvalidInput, NotAllowed, NotFound
 from d2a_tui.domain.events import Event, EventKind, JourneyState, ReplayError, apply
 from d2a_tui.domain.flow import Flow
+from d2a_tui.domain.limits import check_event_fields, check_occurred_at
+
+ROLES = ("coordinator", "night", "provider", "manager", "viewer")
+JOURNEY_ROLES = frozenset({"coordinator", "night"})
+CAPACITY_ROLES = frozenset({"coordinator", "provider"})
+
+
+def refusal_for_role(role: str | None, kind: str) -> str | None:
+    """Why a user of `role` may not make a change of this kind (command, resolve, capacity), or
+    None. The server refuses with it; a replica refuses at the keyboard with the same words."""
+    if kind == "capacity":
+        return None if role in CAPACITY_ROLES else f"a {role} cannot report capacity"
+    if role in JOURNEY_ROLES:
+        return None
+    if kind == "resolve":
+        return f"a {role} cannot resolve conflicts"
+    return f"a {role} cannot change journeys"
+
 
 # Which fields each kind of event changes: what the user "saw" before their change.
 FIELDS_BY_KIND: dict[EventKind, tuple[str, ...]] = {
@@ -70,6 +88,9 @@ class Verdict:
 
 
 def reason_code(error: Exception) -> str:
+    reason = getattr(error, "reason", None)
+    if isinstance(reason, str):
+        return reason  # a field limit names its own (too_long, control_characters, ...)
     if isinstance(error, NotFound):
         return "not_found"
     if isinstance(error, InvalidInput):
@@ -93,9 +114,11 @@ def judge(
     occurred_at: datetime,
     undo_target: Callable[[str], Event] | None = None,
     undo_event_id: str | None = None,
+    now: datetime | None = None,
     calendar: HubCalendar = LONDON,
 ) -> Verdict:
-    """The outcome of one mutation on `state`, and the event it makes. Pure: writes nothing."""
+    """The outcome of one mutation on `state`, and the event it makes. Pure: writes nothing.
+    `now` is the receiver's clock: a change made after it (beyond clock drift) is refused."""
     if state is not None and seen:
         current = values(state, seen)
         if current != seen:
@@ -109,6 +132,7 @@ def judge(
                 current=current,
             )
     try:
+        check_occurred_at(occurred_at, now)
         if command == "undo":
             if state is None or undo_event_id is None or undo_target is None:
                 raise InvalidInput("undo needs a journey and the event to undo")
@@ -124,8 +148,9 @@ def judge(
             occurred_at=occurred_at,
             seq=1 if state is None else state.version + 1,
         )
+        check_event_fields(payload, actor, occurred_at, now)
         return Verdict("applied", event=event, state=apply(state, event))
-    except (D2AError, ReplayError, KeyError, TypeError, ValueError) as error:
+    except (D2AError, ReplayError, KeyError, TypeError, ValueError, OverflowError) as error:
         # KeyError/TypeError/ValueError: args a well-behaved client never sends (a referral
         # without a patient); refused like a rule, never a 500 that blocks the outbox forever.
         return Verdict("rejected", state=state, reason=reason_code(error), message=str(error))

@@ -24,6 +24,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, or_, select
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -31,7 +32,13 @@ from d2a_tui import __version__
 from d2a_tui.domain.calendar import HubCalendar
 from d2a_tui.domain.errors import D2AError
 from d2a_tui.domain.flow import Flow, load_flow
-from d2a_tui.storage.db import SCHEMA_HEAD, SchemaMismatch, current_revision, make_engine
+from d2a_tui.storage.db import (
+    SCHEMA_HEAD,
+    DatabaseUnavailable,
+    SchemaMismatch,
+    current_revision,
+    make_engine,
+)
 from d2a_tui.storage.journeys import counter_table, event_table, journey_table
 from d2a_tui.storage.models import EVENTS_COUNTER
 from d2a_tui.sync import admin
@@ -57,8 +64,10 @@ from d2a_tui.sync.protocol import (
 log = logging.getLogger("d2a.sync.server")
 Clock = Callable[[], datetime]
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorBody} for code in (400, 401, 403, 409, 413, 415, 422)
+    code: {"model": ErrorBody} for code in (400, 401, 403, 409, 413, 415, 422, 503)
 }
+# The reason code for a refusal Starlette makes itself (no route, wrong method, ...).
+HTTP_REASONS = {404: "not_found", 405: "method_not_allowed", 406: "not_acceptable"}
 
 
 class ApiError(Exception):
@@ -226,6 +235,26 @@ def create_app(
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
         return _validation_response(error)
+
+    # Every refusal has the one error shape (ErrorBody), including those the framework makes.
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, error: StarletteHTTPException) -> Response:
+        if error.status_code < 400:
+            return Response(status_code=error.status_code, headers=error.headers)
+        reason = HTTP_REASONS.get(error.status_code, f"http_{error.status_code}")
+        response = _error(error.status_code, reason, str(error.detail))
+        if error.headers:
+            response.headers.update(error.headers)
+        return response
+
+    @app.exception_handler(DatabaseUnavailable)
+    async def _unavailable(request: Request, error: DatabaseUnavailable) -> JSONResponse:
+        return _error(503, "database_unavailable", "the database is unavailable; nothing was saved")
+
+    @app.exception_handler(D2AError)
+    async def _refused(request: Request, error: D2AError) -> JSONResponse:
+        # A storage refusal the ingest could not pin on one change (a clash on a unique id).
+        return _error(409, "refused", str(error))
 
     def caller(request: Request) -> DeviceContext:
         header = request.headers.get("authorization")

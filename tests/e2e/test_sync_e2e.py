@@ -6,11 +6,14 @@ processes, the CLI and the database are the real ones.
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 
 from d2a_tui.domain.nhs_number import format_nhs_number, next_synthetic
 from d2a_tui.storage.db import SCHEMA_HEAD
+from d2a_tui.storage.models import CapacityReport
 from tests.conftest import drop_database, private_database
 from tests.e2e.conftest import CliReplica, Hub, cli_env, d2a, free_port
 
@@ -175,3 +178,33 @@ def test_the_server_refuses_a_database_of_another_schema(
     assert "Traceback" not in message and len(message.splitlines()) == 1
     assert SCHEMA_HEAD in message and "d2a db upgrade" in message
     assert ("'empty'" if schema == "empty" else "0001_long_gone") in message
+
+
+def test_capacity_reported_offline_reaches_the_real_server_exactly_once(
+    e2e_hub: Hub, day: CliReplica
+) -> None:
+    service = ("service", "add", "Meadowbank Unit", "--kind", "intermediate_care")
+    service += ("--pathway", "P2", "--unit", "beds", "--id", "meadowbank-e2e")
+    d2a(*service, "--db", e2e_hub.server.database_url, env=e2e_hub.admin_env)
+    day.run(*service)  # the replica's own list of services
+    before = e2e_hub.count(CapacityReport.__table__)  # type: ignore[attr-defined]
+
+    e2e_hub.server.stop()
+    try:
+        day.run("capacity", "meadowbank-e2e", "--total", "20", "--occupied", "15")
+        day.run("capacity", "meadowbank-e2e", "--vacant", "3")
+        assert day.status()["pending"] == 2
+    finally:
+        e2e_hub.server.start()
+
+    first = day.json("sync", "--once")
+    assert first["pushed"] == 2 and first["outcomes"] == {"applied": 2}
+    again = day.json("sync", "--once")
+    assert again["pushed"] == 0 and again["status"]["pending"] == 0
+    assert e2e_hub.count(CapacityReport.__table__) == before + 2  # type: ignore[attr-defined]
+    # The server's latest for the service is the later report: 20 beds, 3 vacant.
+    server_view = d2a(
+        "service", "list", "--json", "--db", e2e_hub.server.database_url, env=e2e_hub.admin_env
+    )
+    [latest] = [s for s in json.loads(server_view.stdout) if s["id"] == "meadowbank-e2e"]
+    assert (latest["total"], latest["occupied"]) == (20, 17)

@@ -108,15 +108,17 @@ def test_a_device_clock_running_ahead_is_held_to_when_the_server_received_the_ch
     day_team.move(k, "await_p1")
     nina = env.replica("nina")
     nina.sync_now(wait=True)
-    # nina's device thinks it is 08:00 on Fri 27 Nov; the server receives the discharge at
-    # 10:00 on Tue 24 Nov. The discharge counts on 24 Nov (its receipt), not on 27 Nov.
-    clock.now = local("2026-11-27 08:00")
+    # nina's device thinks it is 02:00 on Wed 25 Nov; the server receives the discharge at
+    # 10:00 on Tue 24 Nov, 16 hours earlier (within the seven days of drift the server accepts; a
+    # clock further ahead is refused as future_timestamp and shown on the device as rejected).
+    # The discharge counts on 24 Nov (its receipt), not on 25 Nov.
+    clock.now = local("2026-11-25 02:00")
     nina.move(k, "on_p1")
     server.now = local("2026-11-24 10:00")
     nina.sync_now(wait=True)
     clock.now = local("2026-11-27 12:00")
     assert daily_row(day_team, "2026-11-24", "P1") == (1, 1, 0)
-    assert daily_row(day_team, "2026-11-27", "P1") == (0, 0, 0)
+    assert daily_row(day_team, "2026-11-25", "P1") == (0, 0, 0)
     # Length of stay 24 - 20 = 4 days; ready 23 Nov, so a wait of 1 day.
     row = day_team.reports.los("2026-11-20", "2026-11-27").table("los_pathways").row("P1")
     assert row[1:] == (1, 4, 4, 4, 1, 1, 1)

@@ -85,13 +85,14 @@ class SyncEnv:
         *,
         device: tuple[str, str] | None = None,
         transport: httpx.BaseTransport | None = None,
+        role: str = "night",
     ) -> ReplicaHub:
         device_id, token = device or self.token(user_id)
         path = self.tmp / f"{name or device_id}.db"
         url = f"sqlite:///{path}"
         engine = make_engine(url)
         ensure_schema(engine)
-        login = Login(BASE_URL, token, device_id, user_id, user_id, "night", url)
+        login = Login(BASE_URL, token, device_id, user_id, user_id, role, url)
         client = SyncClient(
             BASE_URL, token, transport=transport or self.switch, retries=3, sleep=lambda _: None
         )

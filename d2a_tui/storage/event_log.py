@@ -1,0 +1,383 @@
+"""The one owner of the journey event log: nothing else inserts into `journey_event`.
+
+Every writer appends here: the hub's commands (TUI and CLI), the seed, a replica's local changes
+and the server's events it pulls, and the server's ingest. Appending means: check the event
+against the domain's field limits (`domain/limits.py`, the same on a replica and on the server),
+take the next gap-free position from the counter row (whose row lock orders the writers), write
+the event and the journey's projection in the caller's transaction, and turn database errors
+into the errors a person can act on, in one place (`translated_errors`).
+
+The rules themselves (`decide`, `compensate`) are the domain's; this module only makes sure no
+event reaches the table without having been through them and the limits.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import fields
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Row, bindparam, delete, update
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+
+from d2a_tui.domain.errors import D2AError, NotAllowed
+from d2a_tui.domain.events import Event, EventKind, JourneyState
+from d2a_tui.domain.limits import check_event_fields
+from d2a_tui.storage.db import DatabaseUnavailable, safe_url
+from d2a_tui.storage.models import EVENTS_COUNTER, Counter, Journey, JourneyEvent, Patient
+
+journey_table = Journey.__table__  # type: ignore[attr-defined]
+event_table = JourneyEvent.__table__  # type: ignore[attr-defined]
+patient_table = Patient.__table__  # type: ignore[attr-defined]
+counter_table = Counter.__table__  # type: ignore[attr-defined]
+
+_STATE_FIELDS = [f.name for f in fields(JourneyState)]
+
+
+class VersionConflict(D2AError):
+    """Someone else changed the journey after the user last saw it. Nothing was saved."""
+
+    def __init__(
+        self, journey_id: str, expected: int, actual: int, changed_by: str, changed_at: datetime
+    ):
+        self.journey_id = journey_id
+        self.expected = expected
+        self.actual = actual
+        self.changed_by = changed_by
+        self.changed_at = changed_at
+        super().__init__(
+            f"journey {journey_id[:8]} was changed by {changed_by} at "
+            f"{changed_at.astimezone().strftime('%d %b %H:%M')} (now version {actual}, you saw {expected}); "
+            "nothing was saved: look again and retry"
+        )
+
+
+# --- rows ----------------------------------------------------------------------------------------
+
+
+def state_from_row(row: Any) -> JourneyState:
+    mapping = row._mapping if isinstance(row, Row) else row
+    values = {
+        name: mapping[name] for name in _STATE_FIELDS if name not in ("column",) and name in mapping
+    }
+    values["column"] = mapping["column_id"]
+    return JourneyState(**values)
+
+
+def row_from_state(state: JourneyState, change_position: int) -> dict[str, Any]:
+    values = {name: getattr(state, name) for name in _STATE_FIELDS}
+    values["column_id"] = values.pop("column")
+    values["change_position"] = change_position
+    return values
+
+
+def row_from_event(
+    event: Event, position: int, device_id: str, recorded_at: datetime
+) -> dict[str, Any]:
+    """The journey_event row for an event: the one mapping every writer uses."""
+    return {
+        "position": position,
+        "event_id": event.event_id,
+        "journey_id": event.journey_id,
+        "seq": event.seq,
+        "kind": str(event.kind),
+        "payload": event.payload,
+        "actor": event.actor,
+        "device_id": device_id,
+        "occurred_at": event.occurred_at,
+        "recorded_at": recorded_at,
+    }
+
+
+def check(event: Event, now: datetime | None) -> None:
+    """The field limits; raises `FieldRejected` (an InvalidInput) naming the first one broken."""
+    check_event_fields(event.payload, event.actor, event.occurred_at, now)
+
+
+# --- database errors, translated once -------------------------------------------------------------
+
+
+@contextmanager
+def translated_errors(engine: Engine) -> Iterator[None]:
+    """A database error as a person can act on it; nothing was saved in either case."""
+    try:
+        yield
+    except IntegrityError as error:
+        # A unique id used twice, or two writers past the version check on a backend without
+        # the counter lock (should not happen): a refusal rather than a traceback.
+        raise NotAllowed(
+            f"the change clashed with another one and was not saved ({brief(error)})"
+        ) from None
+    except (OperationalError, DBAPIError) as error:
+        if _disk_full(error):
+            raise DatabaseUnavailable(
+                "the disk is full: nothing was saved; free some space and retry"
+            ) from None
+        raise DatabaseUnavailable(
+            f"database {safe_url(str(engine.url))} is unavailable: {brief(error)}; nothing was saved"
+        ) from None
+
+
+def brief(error: Exception) -> str:
+    original = getattr(error, "orig", None) or error
+    text = str(original).strip()
+    return text.splitlines()[0] if text else type(original).__name__
+
+
+def _disk_full(error: Exception) -> bool:
+    text = str(getattr(error, "orig", error)).lower()
+    return "database or disk is full" in text or "no space left" in text or "disk full" in text
+
+
+# --- appending -----------------------------------------------------------------------------------
+
+
+class EventLog:
+    """The event log within one transaction (`connection`)."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def lock(self) -> int:
+        """Take the counter's row lock (writers queue here) and return the head position."""
+        return self.connection.execute(
+            update(counter_table)
+            .where(counter_table.c.name == EVENTS_COUNTER)
+            .values(value=counter_table.c.value)
+            .returning(counter_table.c.value)
+        ).scalar_one()
+
+    def reserve(self, count: int = 1) -> int:
+        """Move the head on by `count` positions; returns the last one reserved."""
+        return self.connection.execute(
+            update(counter_table)
+            .where(counter_table.c.name == EVENTS_COUNTER)
+            .values(value=counter_table.c.value + count)
+            .returning(counter_table.c.value)
+        ).scalar_one()
+
+    def set_head(self, position: int) -> None:
+        self.connection.execute(
+            update(counter_table)
+            .where(counter_table.c.name == EVENTS_COUNTER)
+            .values(value=position)
+        )
+
+    def append(
+        self,
+        event: Event,
+        old: JourneyState | None,
+        new: JourneyState,
+        position: int,
+        device_id: str,
+        recorded_at: datetime,
+    ) -> None:
+        """One event and the projection it makes, after the limits; `old` is the journey as
+        the caller read it (None for a referral), checked again against the row."""
+        check(event, recorded_at)
+        if old is None:
+            patient = event.payload["patient"]
+            if not patient.get("existing"):
+                self.connection.execute(
+                    patient_table.insert().values(
+                        id=patient["id"],
+                        nhs_number=patient["nhs_number"],
+                        name=patient["name"],
+                        date_of_birth=date.fromisoformat(patient["date_of_birth"]),
+                        locality=patient.get("locality"),
+                    )
+                )
+            self.connection.execute(journey_table.insert().values(**row_from_state(new, position)))
+        else:
+            result = self.connection.execute(
+                update(journey_table)
+                .where(journey_table.c.id == new.id, journey_table.c.version == old.version)
+                .values(**row_from_state(new, position))
+            )
+            if result.rowcount != 1:
+                row = self.connection.execute(
+                    journey_table.select().where(journey_table.c.id == new.id)
+                ).first()
+                current = state_from_row(row) if row is not None else old
+                raise VersionConflict(
+                    new.id,
+                    old.version,
+                    current.version,
+                    current.updated_by or "?",
+                    current.updated_at or recorded_at,
+                )
+        self.connection.execute(
+            event_table.insert().values(**row_from_event(event, position, device_id, recorded_at))
+        )
+        if event.kind in (EventKind.DEMOGRAPHICS_UPDATED, EventKind.PATIENT_MERGED):
+            self._patient_change(event)
+
+    def _patient_change(self, event: Event) -> None:
+        """The patient row beside an ADT update (a new name) or merge (a surviving patient this
+        database has not seen yet), in the event's transaction."""
+        payload = event.payload
+        if event.kind is EventKind.DEMOGRAPHICS_UPDATED:
+            self.connection.execute(
+                update(patient_table)
+                .where(patient_table.c.id == payload["patient_id"])
+                .values(
+                    name=payload["name"],
+                    date_of_birth=date.fromisoformat(payload["date_of_birth"]),
+                )
+            )
+            return
+        patient = payload["patient"]
+        if not patient.get("existing"):
+            self.connection.execute(
+                patient_table.insert().values(
+                    id=patient["id"],
+                    nhs_number=patient["nhs_number"],
+                    name=patient["name"],
+                    date_of_birth=date.fromisoformat(patient["date_of_birth"]),
+                    locality=patient.get("locality"),
+                )
+            )
+
+    def insert_rows(self, rows: list[dict[str, Any]]) -> None:
+        """Events already checked and already applied to their journeys' rows by the caller
+        (`WriteBehind`, a replica's rebuild): one multi-row insert."""
+        if rows:
+            self.connection.execute(event_table.insert(), rows)
+
+    def drop(self, journey_id: str, event_ids: Iterable[str]) -> None:
+        """A replica's provisional events, about to be written again on top of the server's."""
+        ids = list(event_ids)
+        if ids:
+            self.connection.execute(
+                delete(event_table).where(
+                    event_table.c.journey_id == journey_id, event_table.c.event_id.in_(ids)
+                )
+            )
+
+    # --- a history at once (the seed) ------------------------------------------------------------
+
+    def bulk_load(
+        self,
+        patients: list[dict[str, Any]],
+        journeys: list[dict[str, Any]],
+        events: list[dict[str, Any]],
+    ) -> None:
+        """Whole generated histories, replayed by the caller: each event is checked, then the
+        rows go in by COPY (PostgreSQL) or the driver's executemany (SQLite), which is what
+        makes a seeded region year take minutes rather than hours."""
+        for row in events:
+            check_event_fields(row["payload"], row["actor"], row["occurred_at"], None)
+        if self.connection.dialect.name == "postgresql":
+            _copy(self.connection, "patient", patients)
+            _copy(self.connection, "journey", journeys)
+            _copy(self.connection, "journey_event", events)
+        else:
+            _insert_sqlite(self.connection, "patient", patients)
+            _insert_sqlite(self.connection, "journey", journeys)
+            _insert_sqlite(self.connection, "journey_event", events)
+
+
+class WriteBehind:
+    """Changes to existing journeys, written behind while the caller holds the counter lock
+    (the server's ingest of a push): their events in one multi-row insert and each journey's
+    row once, with its final state, at `flush`. No other writer can move the counter or change
+    a journey meanwhile, so what was written is what the rows hold. Whatever reads the event,
+    patient or journey tables in the meantime flushes first."""
+
+    def __init__(self, log: EventLog, position: int) -> None:
+        self.log = log
+        self.position = position
+        self.states: dict[str, JourneyState] = {}
+        self._events: list[dict[str, Any]] = []
+        # journey id -> (the version its row holds now, its newest state, that event's position)
+        self._journeys: dict[str, tuple[int, JourneyState, int]] = {}
+
+    def next_position(self) -> int:
+        self.position += 1
+        return self.position
+
+    def write(
+        self,
+        event: Event,
+        old: JourneyState,
+        new: JourneyState,
+        position: int,
+        device_id: str,
+        recorded_at: datetime,
+    ) -> None:
+        """What `EventLog.append` writes for a change to an existing journey, deferred."""
+        check(event, recorded_at)
+        stored_version = self._journeys.get(new.id, (old.version,))[0]
+        self._journeys[new.id] = (stored_version, new, position)
+        self.states[new.id] = new
+        self._events.append(row_from_event(event, position, device_id, recorded_at))
+
+    def flush(self) -> None:
+        connection = self.log.connection
+        if self._journeys:
+            rows = [
+                {"_id": journey_id, "_version": version, **row_from_state(state, position)}
+                for journey_id, (version, state, position) in self._journeys.items()
+            ]
+            done = connection.execute(_JOURNEY_UPDATE, rows)
+            if connection.dialect.supports_sane_multi_rowcount and done.rowcount != len(rows):
+                # Cannot happen while the counter lock is held; if it does, apply nothing.
+                raise RuntimeError("a journey changed under the push's lock")
+            self._journeys.clear()
+        if self._events:
+            self.log.insert_rows(self._events)
+            self._events = []
+
+
+_JOURNEY_UPDATE = update(journey_table).where(
+    journey_table.c.id == bindparam("_id"), journey_table.c.version == bindparam("_version")
+)
+
+
+def _insert_sqlite(connection: Connection, table: str, rows: list[dict[str, Any]]) -> None:
+    """Plain executemany on the driver: SQLAlchemy's per-value type processing is most of the
+    cost of a seeded year. Values are written in the exact text forms SQLAlchemy reads back."""
+    if not rows:
+        return
+    columns = list(rows[0])
+    raw = connection.connection.dbapi_connection
+    assert raw is not None
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+    raw.executemany(sql, [[_sqlite_value(row[column]) for column in columns] for row in rows])
+
+
+def _sqlite_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        # isoformat is several times faster than strftime, and SQLAlchemy reads both forms.
+        return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return json.dumps(value)
+    return value
+
+
+def _copy(connection: Connection, table: str, rows: list[dict[str, Any]]) -> None:
+    """PostgreSQL COPY: an order of magnitude faster than INSERTs for a year of history."""
+    if not rows:
+        return
+    columns = list(rows[0])
+    raw = connection.connection.dbapi_connection
+    assert raw is not None
+    with (
+        raw.cursor() as cursor,
+        cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
+    ):
+        for row in rows:
+            copy.write_row([_copy_value(row[column]) for column in columns])
+
+
+def _copy_value(value: Any) -> Any:
+    if isinstance(value, dict):
+        return json.dumps(value, separators=(",", ":"))
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).replace(tzinfo=None)
+    return value
