@@ -13,12 +13,13 @@ what the sitrep means by a snapshot.
 Order: a journey's events are folded in the order they *happened*, not the order they reached the
 log, so an event synced late lands on the day it happened whatever was recorded in between. Its
 time is its `occurred_at` (for a discharge-ready date entered late, the start of that date: the
-figures for a past day are as now known), with three floors: its own `recorded_at` (a device whose clock runs
-ahead cannot place an event after it was received), the referral (nothing happens to a journey
-before it exists), and the previous change *of the same thing* in log order (the column, the
-discharge-ready date, the delay reason), so that the last value of each is the one the board shows.
-When such an event sorts before what is already folded, the journey is folded again from its log
-(`replay`), taking back what the earlier order counted.
+figures for a past day are as now known), with three floors: its own `recorded_at` (a device whose
+clock runs ahead cannot place an event after it was received), the referral (nothing happens to a
+journey before it exists), and the previous change *of the same thing* in log order (the column,
+the discharge-ready date, the delay reason), so that the last value of each is the one the board
+shows. When such an event sorts before what is already folded, the journey is folded again from its
+log (`replay`), taking back what the earlier order counted.
+
 A discharge-ready date in the future (or an admission 7 days ago for the stranded cohort) simply
 makes the span's first counted day later: no event is needed on that day.
 
@@ -29,8 +30,8 @@ Metrics (pathway is the journey's pathway at the time; key as noted):
   `nctr_los7|14|21_rd` (the sum of their discharge-ready dates as day ordinals, for bed days lost);
 - counts: `referrals`, `deaths` (key = "hospital" or "community"; a death is never a
   discharge), `los_death` (key = whole days from admission to a death in hospital),
-  `moves` (key = "from>to:hours", the whole hours spent in the source column, to the day after
-  48 hours),  `became_awaiting` (demand arriving for a pathway), `discharges`
+  `moves` (key = "from>to:hours", the whole hours spent in the source column, whole days beyond
+  48 hours), `became_awaiting` (demand arriving for a pathway), `discharges`
   (key = destination code, "" when not yet recorded), `nctr_discharges`, `los_hospital`
   (key = whole days from admission to discharge), `ready_wait` (key = whole days from the
   discharge-ready date to discharge), `los_stage` (key = whole days spent in the community on the

@@ -92,20 +92,23 @@ class Reports:
         meaning the end of that hub day."""
         if value is None or value == "":
             return None
+        now = self.hub.clock()
         if isinstance(value, datetime):
             moment = value
         else:
             text = str(value).strip()
             try:
                 moment = datetime.fromisoformat(text)
+                day = moment.date() if len(text) == 10 else None
             except ValueError:
-                day = self.calendar.parse_date(text, "--as-known-at", now=self.hub.clock())
-                return self.calendar.end_of_day(day)
-            if len(text) == 10:  # a bare date: what was known by the end of that day
-                return self.calendar.end_of_day(moment.date())
+                day = self.calendar.parse_date(text, "--as-known-at", now=now)
+            if day is not None:  # a date: what was known by the end of that day
+                if day > self.calendar.day(now):
+                    raise InvalidInput(f"--as-known-at {value} is in the future")
+                return min(self.calendar.end_of_day(day), now)
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=self.calendar.zone)
-        if moment > self.hub.clock():
+        if moment > now:
             raise InvalidInput(f"--as-known-at {value} is in the future")
         return moment
 

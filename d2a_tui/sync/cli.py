@@ -41,8 +41,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from d2a_tui.config import Settings
     from d2a_tui.sync.server import serve
 
+    settings = Settings.load(database_url=args.db)
     serve(
-        Settings.load(database_url=args.db).database_url,
+        settings.database_url,
+        calendar=settings.calendar,
         host=args.host,
         port=args.port,
         log_level=args.log_level,

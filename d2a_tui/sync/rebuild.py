@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, select, update
 
+from d2a_tui.domain.calendar import LONDON, HubCalendar
 from d2a_tui.domain.events import Event, EventKind, JourneyState, ReplayError, apply
 from d2a_tui.domain.flow import Flow
 from d2a_tui.storage.event_log import EventLog, row_from_event
@@ -43,6 +44,7 @@ class Rebuilder:
     def __init__(self, flow: Flow, device_id: str) -> None:
         self.flow = flow
         self.device_id = device_id
+        self.calendar: HubCalendar = LONDON  # the hub's; its rebase checks "today" in its days
 
     def integrate(self, connection: Connection, journey_id: str, pulled: list[PulledEvent]) -> bool:
         local = connection.execute(
@@ -146,6 +148,7 @@ class Rebuilder:
                 occurred_at=datetime.fromisoformat(body["occurred_at"]),
                 undo_target=by_id.__getitem__,
                 undo_event_id=body.get("undo_event_id"),
+                calendar=self.calendar,
             )
             if verdict.outcome == "applied" and verdict.event is not None:
                 provisional.append(verdict.event)

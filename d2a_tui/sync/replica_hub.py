@@ -51,6 +51,7 @@ class ReplicaHub(Hub):
         super().__init__(store, actor, clock, calendar)
         self.login = login
         self.replica = Replica(store.engine, store.flow, actor.device_id)
+        self.replica.rebuilder.calendar = self.calendar
         store.on_applied = self.replica.record
         # Capacity reports go through the outbox too (and are refused here for a role that may
         # not make them, as the server would refuse them).

@@ -459,7 +459,13 @@ def _validation_response(error: RequestValidationError) -> JSONResponse:
     return _error(422, "invalid_payload", "the body does not match the schema", errors=cleaned)
 
 
-def serve(url: str, host: str = "127.0.0.1", port: int = 8765, log_level: str = "info") -> None:
+def serve(
+    url: str,
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    log_level: str = "info",
+    calendar: HubCalendar | None = None,
+) -> None:
     """Run the API under uvicorn until interrupted; refuses a database of the wrong schema."""
     import uvicorn
 
@@ -467,6 +473,6 @@ def serve(url: str, host: str = "127.0.0.1", port: int = 8765, log_level: str = 
         level=getattr(logging, log_level.upper(), logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    app = create_app(url)
+    app = create_app(url, calendar=calendar)
     log.info("d2a %s serving schema %s on http://%s:%d", __version__, SCHEMA_HEAD, host, port)
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)

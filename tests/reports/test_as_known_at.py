@@ -124,7 +124,9 @@ def test_as_known_at_on_the_command_line_in_every_format(
         code = main(["report", kind, "--from", "2026-11-10", "--to", "2026-11-14",
                      "--as-known-at", "2026-11-14", "--format", "csv", *db])  # fmt: skip
         assert code == 0
-    capsys.readouterr()
-    assert main(["report", "flow", "--as-known-at", "yesterday at noon", *db]) == 1
-    err = capsys.readouterr().err
-    assert err.startswith("d2a: ") and "--as-known-at" in err and len(err.splitlines()) == 1
+    for bad, why in (("yesterday at noon", "is not a date"), ("2099-01-01", "in the future"),
+                     ("2099-01-01T09:00", "in the future")):  # fmt: skip
+        capsys.readouterr()
+        assert main(["report", "flow", "--as-known-at", bad, *db]) == 1
+        out, err = capsys.readouterr()
+        assert out == "" and err.startswith("d2a: ") and why in err and len(err.splitlines()) == 1

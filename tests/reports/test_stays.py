@@ -25,6 +25,7 @@ def test_a_reopen_into_hospital_resumes_the_stay_and_the_real_discharge_counts_o
 ) -> None:
     hub = make_hub()
     ids: dict[str, str] = {}
+    same_moment: list[tuple[object, ...]] = []
     run_timeline(clock, [
         # R: admitted Thu 5 Nov, discharge-ready Mon 9 Nov, proposed P1
         ("2026-11-10 09:00", lambda: ids.setdefault("R", refer_someone(
@@ -36,9 +37,18 @@ def test_a_reopen_into_hospital_resumes_the_stay_and_the_real_discharge_counts_o
             ids["R"], "home_independent", destination="P1_HOME")),
         # Fri 13 Nov: reopened into Awaiting P1 — the same stay, the same admission
         ("2026-11-13 10:00", lambda: hub.reopen(ids["R"], "await_p1")),
+        # Sat 14 Nov, noon: the dashboard, the alerts and the sitrep read at the same moment
+        ("2026-11-14 12:00", lambda: same_moment.append((
+            hub.reports.operational().nctr.get("P1", 0),
+            daily_row(hub, "2026-11-14", "P1")[2],
+            [a.days_ready for a in hub.alerts.list() if a.card.journey_id == ids["R"]],
+        ))),
         # Mon 16 Nov: the real discharge, home on P1 (destination not yet recorded)
         ("2026-11-16 11:00", lambda: hub.move(ids["R"], "on_p1")),
     ])  # fmt: skip
+    # At noon on 14 Nov R is on the ward, NCTR for 14 - 9 = 5 days: the dashboard's NCTR now,
+    # the sitrep's remaining and the alert agree.
+    assert same_moment == [(1, 1, [5])]
     clock.now = local("2026-11-23 09:30")
     # Daily sitrep, P1 (a = b + c): R is NCTR and on the ward every day from 10 to 15 Nov,
     # the mistaken close included; discharged on 16 Nov; gone from 17 Nov.
