@@ -47,6 +47,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/reports.py
 	$(BIN)/python bench/sync.py
 	$(BIN)/python bench/filter.py
+	$(BIN)/python bench/import_sheet.py
+	$(BIN)/python bench/adt.py
 	$(BIN)/python bench/fuzz_api.py --examples 500
 
 clean:

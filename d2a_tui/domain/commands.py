@@ -34,6 +34,10 @@ COMMANDS = (
     "retract_note",
     "assign",
     "acknowledge",
+    "record_admission",
+    "record_hospital_discharge",
+    "update_demographics",
+    "merge_patient",
 )
 Decision = tuple[EventKind, dict[str, Any]]
 # The arguments each command takes; any other key is refused rather than silently dropped, so a
@@ -62,6 +66,13 @@ ARGS: dict[str, frozenset[str]] = {
     "retract_note": frozenset({"note_event_id", "text"}),
     "assign": frozenset({"to"}),
     "acknowledge": frozenset({"reason", "until"}),
+    # From the hospital's ADT feed (d2a_tui/interop):
+    "record_admission": frozenset({"admitted_on", "ward", "bed", "cancels"}),
+    "record_hospital_discharge": frozenset({"at", "ward", "cancels"}),
+    "update_demographics": frozenset(
+        {"name", "date_of_birth", "previous_name", "previous_date_of_birth"}
+    ),
+    "merge_patient": frozenset({"patient", "previous_nhs_number"}),
 }
 PATIENT_FIELDS = frozenset({"nhs_number", "name", "date_of_birth", "locality", "id", "existing"})
 _EVENT_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -113,7 +124,13 @@ def decide(
     if state is None:
         raise InvalidInput(f"{command} needs an existing journey")
     closed = flow.column(state.column).is_closed if state.column in _ids(flow) else False
-    if closed and command not in ("reopen", "add_note", "retract_note"):
+    if closed and command not in (
+        "reopen",
+        "add_note",
+        "retract_note",
+        "update_demographics",
+        "merge_patient",
+    ):
         raise NotAllowed("the journey is closed; reopen it first")
     handler = _HANDLERS.get(command)
     if handler is None:
@@ -323,6 +340,70 @@ def _acknowledge(flow: Flow, state: JourneyState, args: dict[str, Any], today: d
     return EventKind.ALERT_ACKNOWLEDGED, {"until": until, "reason": reason}
 
 
+def _record_admission(
+    flow: Flow, state: JourneyState, args: dict[str, Any], today: date
+) -> Decision:
+    admitted = parse_date(args.get("admitted_on"), "admitted date")
+    _not_future(admitted, "admitted date", today)
+    if admitted and state.discharge_ready_date and admitted > state.discharge_ready_date:
+        raise InvalidInput("the admission is after the discharge-ready date")
+    return EventKind.ADMISSION_RECORDED, {
+        "admitted_on": _iso(admitted),
+        "ward": _text_or_none(args.get("ward")),
+        "bed": _text_or_none(args.get("bed")),
+        "previous_admitted_on": _iso(state.admitted_on),
+        "previous_ward": state.ward,
+        "previous_bed": state.bed,
+        **_cancels(args),
+    }
+
+
+def _record_hospital_discharge(
+    flow: Flow, state: JourneyState, args: dict[str, Any], today: date
+) -> Decision:
+    at = args.get("at")  # None: the hospital cancelled its discharge (A13)
+    return EventKind.HOSPITAL_DISCHARGE_RECORDED, {
+        "at": at,
+        "ward": _text_or_none(args.get("ward")),
+        **_cancels(args),
+    }
+
+
+def _update_demographics(
+    flow: Flow, state: JourneyState, args: dict[str, Any], today: date
+) -> Decision:
+    name = _text_or_none(args.get("name"))
+    if not name:
+        raise InvalidInput("name is required")
+    born = parse_date(args.get("date_of_birth"), "date of birth")
+    if born is None:
+        raise InvalidInput("date of birth is required")
+    _not_future(born, "date of birth", today)
+    return EventKind.DEMOGRAPHICS_UPDATED, {
+        "patient_id": state.patient_id,
+        "name": name,
+        "date_of_birth": born.isoformat(),
+        "previous_name": args.get("previous_name"),
+        "previous_date_of_birth": args.get("previous_date_of_birth"),
+    }
+
+
+def _merge_patient(flow: Flow, state: JourneyState, args: dict[str, Any], today: date) -> Decision:
+    patient = dict(args["patient"])
+    patient["nhs_number"] = nhs_number.normalise(str(patient.get("nhs_number", "")))
+    if patient.get("id") == state.patient_id:
+        raise NotAllowed("the journey is already under that patient")
+    return EventKind.PATIENT_MERGED, {
+        "patient": patient,
+        "previous_patient_id": state.patient_id,
+        "previous_nhs_number": args.get("previous_nhs_number"),
+    }
+
+
+def _cancels(args: dict[str, Any]) -> dict[str, Any]:
+    return {"cancels": args["cancels"]} if args.get("cancels") else {}
+
+
 _HANDLERS = {
     "move": _move,
     "close": _close,
@@ -336,6 +417,10 @@ _HANDLERS = {
     "retract_note": _retract_note,
     "assign": _assign,
     "acknowledge": _acknowledge,
+    "record_admission": _record_admission,
+    "record_hospital_discharge": _record_hospital_discharge,
+    "update_demographics": _update_demographics,
+    "merge_patient": _merge_patient,
 }
 
 

@@ -26,6 +26,11 @@ class EventKind(StrEnum):
     CLOSED = "closed"
     REOPENED = "reopened"
     ALERT_ACKNOWLEDGED = "alert_acknowledged"
+    # From the hospital's ADT feed (d2a_tui/interop/adt.py):
+    ADMISSION_RECORDED = "admission_recorded"
+    HOSPITAL_DISCHARGE_RECORDED = "hospital_discharge_recorded"
+    DEMOGRAPHICS_UPDATED = "demographics_updated"
+    PATIENT_MERGED = "patient_merged"
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +163,18 @@ def _changes(state: JourneyState, event: Event) -> dict[str, Any]:
             return {"assigned_to": payload.get("to")}
         case EventKind.ALERT_ACKNOWLEDGED:
             return {"acknowledged_until": _datetime(payload.get("until"))}
+        case EventKind.ADMISSION_RECORDED:
+            return {
+                "admitted_on": _date(payload.get("admitted_on")),
+                "ward": payload.get("ward"),
+                "bed": payload.get("bed"),
+            }
+        case EventKind.HOSPITAL_DISCHARGE_RECORDED | EventKind.DEMOGRAPHICS_UPDATED:
+            # The hospital's discharge informs the hub, which decides the move; a name or date of
+            # birth lives on the patient row, written beside this event.
+            return {}
+        case EventKind.PATIENT_MERGED:
+            return {"patient_id": payload["patient"]["id"]}
     raise ReplayError(f"unknown event kind {event.kind!r}")
 
 

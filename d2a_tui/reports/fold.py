@@ -49,7 +49,8 @@ from d2a_tui.domain.calendar import LONDON, HubCalendar
 # Bump when the rules below change: stored summaries of an older fold are rebuilt from the log.
 # 2: the hub's calendar from the settings; events in the order they happened; a reopen into
 # hospital resumes the stay; deaths are not discharges; moves between columns.
-FOLD_VERSION = 2
+# 3: an admission date recorded by the ADT feed moves the length-of-stay cohorts.
+FOLD_VERSION = 3
 COHORTS = (7, 14, 21)
 
 DeltaKey = tuple[str, date, str, str, str]  # metric, day, locality, pathway, key
@@ -62,6 +63,7 @@ LogEvent = tuple[str, dict[str, Any], datetime, datetime | None]
 GROUP = {
     "moved": "col", "closed": "col", "reopened": "col",
     "ready_date_set": "ready", "delay_set": "delay", "delay_cleared": "delay",
+    "admission_recorded": "adm",
 }  # fmt: skip
 
 # Events that change nothing a report counts: folding them would only churn spans.
@@ -257,6 +259,8 @@ class Folder:
             new["reason"] = payload.get("code")
         elif kind == "delay_cleared":
             new["reason"] = None
+        elif kind == "admission_recorded":
+            new["adm"] = payload.get("admitted_on") or cursor["adm"]
         else:
             return cursor
         new["since"] = at.isoformat()

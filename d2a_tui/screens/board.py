@@ -44,6 +44,7 @@ OTHER_SCREENS: dict[str, tuple[str, str, str]] = {
     "conflicts": ("d2a_tui.screens.conflicts", "ConflictsScreen", "Conflicts"),
     "find": ("d2a_tui.screens.find", "FindScreen", "Find"),
     "handover": ("d2a_tui.screens.handover", "HandoverScreen", "Handover"),
+    "adt": ("d2a_tui.screens.adt_exceptions", "AdtExceptionsScreen", "ADT exceptions"),
 }
 
 MIN_COLUMN_WIDTH = 20
@@ -87,6 +88,7 @@ class BoardScreen(BoardFilter, QuickActions, HubScreen[None]):
         Binding("C", "open_screen('conflicts')", "Conflicts", id="board.conflicts"),
         Binding("f", "open_screen('find')", "Find", show=False, id="board.find"),
         Binding("O", "open_screen('handover')", "Handover", show=False, id="board.handover"),
+        Binding("x", "open_screen('adt')", "ADT exceptions", show=False, id="board.adt"),
     ]
 
     def __init__(self) -> None:

@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Engine, Row, bindparam, delete, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from d2a_tui.domain.errors import D2AError, NotAllowed
-from d2a_tui.domain.events import Event, JourneyState
+from d2a_tui.domain.events import Event, EventKind, JourneyState
 from d2a_tui.domain.limits import check_event_fields
 from d2a_tui.storage.db import DatabaseUnavailable, safe_url
 from d2a_tui.storage.models import EVENTS_COUNTER, Counter, Journey, JourneyEvent, Patient
@@ -212,6 +212,34 @@ class EventLog:
         self.connection.execute(
             event_table.insert().values(**row_from_event(event, position, device_id, recorded_at))
         )
+        if event.kind in (EventKind.DEMOGRAPHICS_UPDATED, EventKind.PATIENT_MERGED):
+            self._patient_change(event)
+
+    def _patient_change(self, event: Event) -> None:
+        """The patient row beside an ADT update (a new name) or merge (a surviving patient this
+        database has not seen yet), in the event's transaction."""
+        payload = event.payload
+        if event.kind is EventKind.DEMOGRAPHICS_UPDATED:
+            self.connection.execute(
+                update(patient_table)
+                .where(patient_table.c.id == payload["patient_id"])
+                .values(
+                    name=payload["name"],
+                    date_of_birth=date.fromisoformat(payload["date_of_birth"]),
+                )
+            )
+            return
+        patient = payload["patient"]
+        if not patient.get("existing"):
+            self.connection.execute(
+                patient_table.insert().values(
+                    id=patient["id"],
+                    nhs_number=patient["nhs_number"],
+                    name=patient["name"],
+                    date_of_birth=date.fromisoformat(patient["date_of_birth"]),
+                    locality=patient.get("locality"),
+                )
+            )
 
     def insert_rows(self, rows: list[dict[str, Any]]) -> None:
         """Events already checked and already applied to their journeys' rows by the caller

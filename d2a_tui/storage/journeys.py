@@ -150,7 +150,10 @@ class UnitOfWork:
         base_version: int | None = None,
         event_id: str | None = None,
         undo_event_id: str | None = None,
+        recorded_at: datetime | None = None,
     ) -> Applied:
+        """`recorded_at` defaults to `occurred_at`; an import or a feed that back-dates events
+        passes the real moment, so "as known at" reports stay honest."""
         position = self.next_position()
         requested_args = args
         if command == "refer":
@@ -187,7 +190,9 @@ class UnitOfWork:
             seq=1 if state is None else state.version + 1,
         )
         new_state = apply(state, event)
-        self.log.append(event, state, new_state, position, actor.device_id, occurred_at)
+        self.log.append(
+            event, state, new_state, position, actor.device_id, recorded_at or occurred_at
+        )
         applied = Applied(event, new_state, position)
         if self.on_applied is not None:
             self.on_applied(self, command, requested_args, state, applied, undo_event_id)

@@ -1,0 +1,317 @@
+"""What each ADT trigger does to the journeys, inside its message's transaction (see adt.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, select, update
+
+from d2a_tui.domain.errors import D2AError
+from d2a_tui.domain.events import EventKind
+from d2a_tui.domain.ids import new_journey_id, uuid7
+from d2a_tui.interop.hl7v2 import AdtMessage, Identity
+from d2a_tui.interop.tables import adt_exception
+from d2a_tui.storage.journeys import (
+    Actor,
+    UnitOfWork,
+    event_table,
+    journey_table,
+    patient_table,
+)
+
+if TYPE_CHECKING:
+    from d2a_tui.interop.adt import AdtFeed
+
+
+class AdtError(D2AError):
+    """The message cannot be applied as it stands (AE); nothing is saved."""
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    code: str  # AA, AE or AR
+    detail: str
+    journey_id: str | None = None
+    duplicate: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Patient:
+    id: str
+    nhs_number: str
+    name: str
+    date_of_birth: Any
+
+
+class TriggerStep:
+    """One message's work inside its transaction."""
+
+    def __init__(self, feed: AdtFeed, work: UnitOfWork, message: AdtMessage, now: datetime):
+        self.feed, self.work, self.m, self.now = feed, work, message, now
+        self.c: Connection = work.connection
+        self.actor = Actor(f"adt:{message.sender}", feed.device_id)
+        self.kind = "applied"
+
+    def run(self) -> Outcome:
+        m = self.m
+        if m.trigger == "A40":
+            return self._merge()
+        patient = self._patient(
+            m.patient, required=m.trigger not in ("A01", "A04", "A11", "A02", "A03")
+        )
+        if patient is not None and self._mismatch(patient, m.patient):
+            return self._hold(
+                "mismatch", "the date of birth differs from the hub's record", patient
+            )
+        handler = {
+            "A01": self._admit, "A04": self._admit, "A02": self._transfer, "A03": self._discharge,
+            "A08": self._update, "A11": self._cancel_admit, "A13": self._cancel_discharge,
+        }[m.trigger]  # fmt: skip
+        return handler(patient)
+
+    # --- lookups ---------------------------------------------------------------------------------
+
+    def _patient(self, identity: Identity, *, required: bool) -> _Patient | None:
+        if identity.bad_nhs_number:
+            raise AdtError("the NHS number in PID-3 fails validation (modulus 11)")
+        if identity.nhs_number is None:
+            raise AdtError("no NHS number in PID-3 (assigning authority NHS, type NH)")
+        row = self.c.execute(
+            select(patient_table).where(patient_table.c.nhs_number == identity.nhs_number)
+        ).first()
+        if row is None:
+            if required:
+                raise AdtError(f"no patient with NHS number …{identity.nhs_number[-4:]} on the hub")
+            return None
+        return _Patient(row.id, row.nhs_number, row.name, row.date_of_birth)
+
+    @staticmethod
+    def _mismatch(patient: _Patient, identity: Identity) -> bool:
+        return (
+            identity.date_of_birth is not None and identity.date_of_birth != patient.date_of_birth
+        )
+
+    def _journeys(self, patient: _Patient, *, open_only: bool) -> list[Any]:
+        query = select(journey_table).where(journey_table.c.patient_id == patient.id)
+        if open_only:
+            query = query.where(journey_table.c.closed_at.is_(None))
+        return list(self.c.execute(query.order_by(journey_table.c.referred_at)))
+
+    def _open_journey(self, patient: _Patient | None) -> Any | None:
+        if patient is None:
+            return None
+        journeys = self._journeys(patient, open_only=True)
+        return journeys[-1] if journeys else None
+
+    def _pending(self, nhs: str) -> Any | None:
+        return self.c.execute(
+            select(adt_exception).where(
+                adt_exception.c.kind == "admitted",
+                adt_exception.c.nhs_number == nhs,
+                adt_exception.c.resolved_at.is_(None),
+            )
+        ).first()
+
+    def _execute(self, command: str, args: dict[str, Any], journey_id: str) -> Outcome:
+        applied = self.work.execute(
+            command, args, self.actor, self.m.occurred_at,
+            journey_id=journey_id, recorded_at=self.now,
+        )  # fmt: skip
+        return Outcome("AA", f"{applied.event.kind} on journey {journey_id[:8]}", journey_id)
+
+    def _hold(
+        self, kind: str, reason: str, patient: _Patient | None, journey_id: str | None = None
+    ) -> Outcome:
+        m = self.m
+        self.kind = "held" if kind != "admitted" else "pending"
+        self.c.execute(
+            adt_exception.insert().values(
+                id=uuid7(), kind=kind, created_at=self.now, sender=m.sender,
+                control_id=m.control_id, message_type=m.message_type, reason=reason,
+                nhs_number=m.patient.nhs_number or (patient.nhs_number if patient else None),
+                name=m.patient.name, date_of_birth=m.patient.date_of_birth, ward=m.ward, bed=m.bed,
+                admitted_at=m.admitted_at or (m.occurred_at if kind == "admitted" else None),
+                journey_id=journey_id, message=m.text,
+            )
+        )  # fmt: skip
+        prefix = "listed for the hub" if kind in ("admitted", "discharged") else "held for a person"
+        return Outcome("AA", f"{prefix}: {reason}", journey_id)
+
+    def _resolve(self, row_id: str, resolution: str) -> None:
+        self.c.execute(
+            update(adt_exception)
+            .where(adt_exception.c.id == row_id)
+            .values(resolved_at=self.now, resolved_by=self.actor.user, resolution=resolution)
+        )
+
+    # --- the triggers ----------------------------------------------------------------------------
+
+    def _admit(self, patient: _Patient | None) -> Outcome:
+        m = self.m
+        journey = self._open_journey(patient)
+        admitted = self.feed.calendar.day(m.admitted_at or m.occurred_at)
+        if journey is None:
+            pending = self._pending(m.patient.nhs_number or "")
+            if pending is not None:
+                self._resolve(pending.id, f"replaced by {m.message_type} {m.control_id}")
+            return self._hold(
+                "admitted", f"admitted {admitted:%d %b %Y}, not referred yet", patient
+            )
+        args = {"admitted_on": admitted.isoformat(), "ward": m.ward, "bed": m.bed}
+        return self._execute("record_admission", args, journey.id)
+
+    def _transfer(self, patient: _Patient | None) -> Outcome:
+        m = self.m
+        journey = self._open_journey(patient)
+        if journey is None:
+            pending = self._pending(m.patient.nhs_number or "")
+            if pending is None:
+                raise AdtError(
+                    f"no open journey or admission for NHS number …{(m.patient.nhs_number or '')[-4:]}"
+                )
+            self.c.execute(
+                update(adt_exception)
+                .where(adt_exception.c.id == pending.id)
+                .values(ward=m.ward, bed=m.bed)
+            )
+            self.kind = "pending"
+            return Outcome("AA", "moved ward before referral: the admission list is updated")
+        return self._execute("set_ward", {"ward": m.ward, "bed": m.bed}, journey.id)
+
+    def _discharge(self, patient: _Patient | None) -> Outcome:
+        m = self.m
+        journey = self._open_journey(patient)
+        at = m.discharged_at or m.occurred_at
+        if journey is None:
+            pending = self._pending(m.patient.nhs_number or "")
+            if pending is None:
+                raise AdtError(
+                    f"no open journey or admission for NHS number …{(m.patient.nhs_number or '')[-4:]}"
+                )
+            self._resolve(pending.id, "discharged by the hospital before a referral")
+            self.kind = "pending"
+            return Outcome("AA", "discharged before referral: taken off the admission list")
+        outcome = self._execute(
+            "record_hospital_discharge",
+            {"at": at.astimezone(UTC).isoformat(), "ward": m.ward},
+            journey.id,
+        )
+        column = self.work.flow.column(journey.column_id)
+        if column.in_hospital:
+            local = at.astimezone(self.feed.calendar.zone)
+            self._hold(
+                "discharged",
+                f"the hospital discharged the person at {local:%d %b %H:%M} while the journey waits "
+                f"in {column.name}: move or close it",
+                patient, journey.id,
+            )  # fmt: skip
+            self.kind = "applied"
+        return outcome
+
+    def _update(self, patient: _Patient | None) -> Outcome:
+        assert patient is not None
+        m = self.m
+        name = m.patient.name or patient.name
+        if name == patient.name:
+            self.kind = "ignored"
+            return Outcome("AA", "no change to the name or date of birth")
+        journeys = self._journeys(patient, open_only=False)
+        if not journeys:
+            raise AdtError("the patient has no journey to record the change on")
+        args = {
+            "name": name, "date_of_birth": patient.date_of_birth.isoformat(),
+            "previous_name": patient.name, "previous_date_of_birth": patient.date_of_birth.isoformat(),
+        }  # fmt: skip
+        return self._execute("update_demographics", args, journeys[-1].id)
+
+    def _latest(self, journey_id: str, kind: EventKind) -> Any | None:
+        return self.c.execute(
+            select(event_table)
+            .where(event_table.c.journey_id == journey_id, event_table.c.kind == str(kind))
+            .order_by(event_table.c.seq.desc())
+            .limit(1)
+        ).first()
+
+    def _cancel_admit(self, patient: _Patient | None) -> Outcome:
+        m = self.m
+        journey = self._open_journey(patient)
+        if journey is None:
+            pending = self._pending(m.patient.nhs_number or "")
+            if pending is None:
+                raise AdtError("no admission to cancel for this patient")
+            self._resolve(pending.id, f"admission cancelled ({m.message_type} {m.control_id})")
+            self.kind = "pending"
+            return Outcome("AA", "admission cancelled: taken off the admission list")
+        event = self._latest(journey.id, EventKind.ADMISSION_RECORDED)
+        if event is None or event.payload.get("cancels"):
+            raise AdtError(f"journey {journey.id[:8]} has no admission from the feed to cancel")
+        p = event.payload
+        args = {
+            "admitted_on": p.get("previous_admitted_on"), "ward": p.get("previous_ward"),
+            "bed": p.get("previous_bed"), "cancels": event.event_id,
+        }  # fmt: skip
+        return self._execute("record_admission", args, journey.id)
+
+    def _cancel_discharge(self, patient: _Patient | None) -> Outcome:
+        assert patient is not None
+        journeys = self._journeys(patient, open_only=False)
+        for journey in reversed(journeys):
+            event = self._latest(journey.id, EventKind.HOSPITAL_DISCHARGE_RECORDED)
+            if event is not None and event.payload.get("at"):
+                for row in self.c.execute(
+                    select(adt_exception.c.id).where(
+                        adt_exception.c.journey_id == journey.id,
+                        adt_exception.c.kind == "discharged",
+                        adt_exception.c.resolved_at.is_(None),
+                    )
+                ):
+                    self._resolve(row.id, "the hospital cancelled the discharge (A13)")
+                args = {"at": None, "cancels": event.event_id}
+                return self._execute("record_hospital_discharge", args, journey.id)
+        raise AdtError("no hospital discharge to cancel for this patient")
+
+    def _merge(self) -> Outcome:
+        m = self.m
+        assert m.prior is not None
+        prior = self._patient(m.prior, required=True)
+        assert prior is not None
+        surviving = self._patient(m.patient, required=False)
+        if surviving is not None and surviving.id == prior.id:
+            self.kind = "ignored"
+            return Outcome("AA", "the two records are already one")
+        old = self._journeys(prior, open_only=False)
+        if (
+            surviving is not None
+            and self._open_journey(surviving)
+            and any(j.closed_at is None for j in old)
+        ):
+            return self._hold(
+                "merge", "both records have an open journey: join them by hand", surviving
+            )
+        if surviving is None:
+            born = m.patient.date_of_birth or prior.date_of_birth
+            target = {
+                "id": new_journey_id(), "nhs_number": m.patient.nhs_number,
+                "name": m.patient.name or prior.name, "date_of_birth": born.isoformat(),
+                "existing": False,
+            }  # fmt: skip
+        else:
+            target = {
+                "id": surviving.id, "nhs_number": surviving.nhs_number, "name": surviving.name,
+                "date_of_birth": surviving.date_of_birth.isoformat(), "existing": True,
+            }  # fmt: skip
+        last: Outcome | None = None
+        for journey in old:
+            args = {"patient": dict(target), "previous_nhs_number": prior.nhs_number}
+            last = self._execute("merge_patient", args, journey.id)
+            target["existing"] = True
+        if last is None:
+            self.kind = "ignored"
+            return Outcome("AA", "the merged-away record has no journeys")
+        return Outcome(
+            "AA",
+            f"{len(old)} journey(s) joined under NHS number …{target['nhs_number'][-4:]}",
+            last.journey_id,
+        )

@@ -1,0 +1,74 @@
+"""The interop commands: `d2a import`, `d2a adt …`, `d2a export fhir`, and the sitrep's
+submission format on `d2a report sitrep`. Registered by `d2a_tui.cli` like the other feature areas."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from d2a_tui.cli import open_hub
+from d2a_tui.domain.errors import InvalidInput
+
+
+def register(sub: Any) -> None:
+    add_interop_commands(sub)
+
+
+def add_interop_commands(sub: Any) -> None:
+    from d2a_tui.interop.cli_adt import add_adt_commands
+    from d2a_tui.interop.cli_out import add_export_commands, extend_report_command
+
+    importing = sub.add_parser(
+        "import",
+        help="bring a caseload spreadsheet (CSV or Excel) in as journeys",
+        description="Bring a hub's caseload sheet in: rows are matched to journeys by NHS number "
+        "and admission date, so importing the same file again changes nothing. All or nothing.",
+    )
+    importing.add_argument("file", type=Path, help="a .csv or .xlsx file")
+    importing.add_argument("--sheet", help="the Excel sheet to read (default: the first)")
+    importing.add_argument(
+        "--map", type=Path, metavar="MAP.toml", help="a [columns] table naming the sheet's headers"
+    )
+    importing.add_argument(
+        "--dry-run", action="store_true", help="print what would change and every refused row"
+    )
+    importing.add_argument("--db", metavar="URL")
+    importing.add_argument("--user")
+    importing.set_defaults(handler=cmd_import)
+    add_adt_commands(sub)
+    add_export_commands(sub)
+    extend_report_command(sub)
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from d2a_tui.interop.importer import Planner, apply_import
+    from d2a_tui.interop.sheet import load_mapping, read_sheet
+
+    sheet = read_sheet(args.file, sheet_name=args.sheet, mapping=load_mapping(args.map))
+    hub = open_hub(args)
+    now = hub.now()
+    plan = Planner(hub.store, hub.calendar, now).plan(sheet)
+    verb = "would " if args.dry_run else ""
+    if args.dry_run or plan.refused:
+        for row in plan.rows:
+            if row.action != "unchanged" or args.dry_run:
+                print(f"row {row.row:>5}  {row.action:<9} …{row.nhs_number[-4:]}  {row.detail}")
+        for refusal in plan.refused:
+            print(f"row {refusal.row:>5}  refused   {refusal.reason}")
+    created, updated, unchanged = (len(plan.of(a)) for a in ("create", "update", "unchanged"))
+    skipped = f"; {len(plan.blank_rows)} blank row(s) skipped" if plan.blank_rows else ""
+    summary = (
+        f"{verb}create {created}, {verb}update {updated}, unchanged {unchanged}, "
+        f"refused {len(plan.refused)}{skipped}"
+    )
+    if args.dry_run:
+        print(summary)
+        if plan.refused:
+            raise InvalidInput(f"{len(plan.refused)} row(s) cannot be imported as they stand")
+        return 0
+    written = apply_import(hub.store, plan, hub.actor, now)
+    print(f"imported: {summary} ({written} events)")
+    sys.stdout.flush()
+    return 0

@@ -1,0 +1,66 @@
+"""The ADT exceptions queue as the board and the CLI act on it: list, resolve, refer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select, update
+
+from d2a_tui.domain.errors import InvalidInput, NotFound
+from d2a_tui.interop.queue import exception_rows
+from d2a_tui.interop.tables import adt_exception
+
+
+class AdtDesk:
+    def __init__(self, hub: Any) -> None:
+        self.hub = hub
+
+    def exceptions(self, *, include_resolved: bool = False) -> list[dict[str, Any]]:
+        return exception_rows(self.hub.store.engine, include_resolved=include_resolved)
+
+    def find(self, reference: str) -> Any:
+        """An exception by its id, or the id's first or last characters (at least 4)."""
+        key = reference.strip().lower()
+        if len(key) < 4:
+            raise InvalidInput("give at least 4 characters of the exception id")
+        with self.hub.store.engine.connect() as connection:
+            rows = connection.execute(
+                select(adt_exception)
+                .where(adt_exception.c.id.like(f"{key}%") | adt_exception.c.id.like(f"%{key}"))
+                .limit(2)
+            ).all()
+        if not rows:
+            raise NotFound(f"no ADT exception {reference}")
+        if len(rows) > 1:
+            raise InvalidInput(f"exception {reference!r} is ambiguous; give more of its id")
+        return rows[0]
+
+    def resolve(self, exception_id: str, note: str) -> None:
+        if not note.strip():
+            raise InvalidInput("say what was done: the note is kept with the exception")
+        with self.hub.store.engine.begin() as connection:
+            done = connection.execute(
+                update(adt_exception)
+                .where(adt_exception.c.id == exception_id, adt_exception.c.resolved_at.is_(None))
+                .values(
+                    resolved_at=self.hub.now(), resolved_by=self.hub.actor.user, resolution=note
+                )
+            )
+            if done.rowcount != 1:
+                raise InvalidInput("that exception is resolved already")
+
+    def refer(self, exception_id: str, pathway: str | None = None) -> str:
+        """Refer the person an `admitted` entry holds, with the feed's admission and ward; the
+        entry is resolved naming the new journey. Returns the journey id."""
+        row = self.find(exception_id)
+        if row.kind != "admitted" or row.resolved_at is not None:
+            raise InvalidInput("only a waiting 'admitted' entry can be referred")
+        if not (row.nhs_number and row.name and row.date_of_birth):
+            raise InvalidInput("the admission lacks an NHS number, name or date of birth")
+        admitted = self.hub.calendar.day(row.admitted_at) if row.admitted_at else None
+        change = self.hub.refer(
+            row.nhs_number, row.name, row.date_of_birth, ward=row.ward, bed=row.bed,
+            pathway=pathway, admitted_on=admitted,
+        )  # fmt: skip
+        self.resolve(row.id, f"referred as journey {change.card.journey_id[:8]}")
+        return str(change.card.journey_id)

@@ -1,0 +1,231 @@
+"""`d2a export fhir`: journeys as a FHIR R4 Bundle shaped by UK Core.
+
+Per journey: the Patient (UK Core Patient: the NHS number under `https://fhir.nhs.uk/Id/nhs-number`
+with the UK Core verification-status extension), the hospital stay as an Encounter (UK Core
+Encounter: inpatient, admitted to discharged, at its ward) and the D2A journey itself as an
+EpisodeOfCare (base R4: UK Core has no EpisodeOfCare profile) whose status history is read from the
+journey's events. The pathway, the delay reason and the discharge-ready date are coded against
+d2a's own code systems and extensions under `BASE` (documented in the README); the delay reason
+also carries the national acute sitrep's code. Every resource is checked with `fhir.resources`
+(R4B models, which match R4 for these three resources) before it is written.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.encounter import Encounter
+from fhir.resources.R4B.episodeofcare import EpisodeOfCare
+from fhir.resources.R4B.patient import Patient
+from sqlalchemy import select
+
+from d2a_tui.domain.delays import delay_reason
+from d2a_tui.domain.errors import NotFound
+from d2a_tui.domain.events import EventKind
+from d2a_tui.domain.flow import Flow
+from d2a_tui.interop.sitrep_submission import spec_code
+from d2a_tui.storage.journeys import journey_table
+from d2a_tui.views import JourneyView
+
+# A reserved, unresolvable domain (RFC 2606): a hub publishing these resources replaces it with
+# its own canonical base. Code systems and extensions below are described in the README.
+BASE = "https://d2a.invalid/fhir"
+NHS_NUMBER = "https://fhir.nhs.uk/Id/nhs-number"
+UK_CORE = "https://fhir.hl7.org.uk/StructureDefinition"
+VERIFICATION = f"{UK_CORE}/Extension-UKCore-NHSNumberVerificationStatus"
+VERIFICATION_CODES = "https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland"
+PATHWAY_SYSTEM = f"{BASE}/CodeSystem/d2a-pathway"
+DELAY_SYSTEM = f"{BASE}/CodeSystem/d2a-delay-reason"
+SITREP_DELAY_SYSTEM = f"{BASE}/CodeSystem/acute-sitrep-delay-reason"
+DELAY_EXTENSION = f"{BASE}/StructureDefinition/d2a-delay-reason"
+READY_EXTENSION = f"{BASE}/StructureDefinition/d2a-discharge-ready-date"
+COLUMN_EXTENSION = f"{BASE}/StructureDefinition/d2a-board-column"
+PATHWAYS = {
+    "P0": "Pathway 0: home, no new support",
+    "P1": "Pathway 1: home with new support",
+    "P2": "Pathway 2: short-term bed with recovery support",
+    "P3": "Pathway 3: new long-term care home placement",
+}
+_CHANGES_COLUMN = (EventKind.REFERRED, EventKind.MOVED, EventKind.CLOSED, EventKind.REOPENED)
+
+
+def export_bundle(
+    hub: Any, *, journey: str | None = None, since: str | None = None
+) -> dict[str, Any]:
+    ids = [hub.resolve(journey)] if journey is not None else _journey_ids(hub, since)
+    entries: list[dict[str, Any]] = []
+    patients: set[str] = set()
+    for journey_id in ids:
+        view = hub.journey(journey_id)
+        patient_id = hub.store.state(journey_id).patient_id
+        resources = journey_resources(view, patient_id, hub.flow)
+        for resource in resources:
+            if resource["resourceType"] == "Patient":
+                if resource["id"] in patients:
+                    continue
+                patients.add(resource["id"])
+            entries.append(
+                {
+                    "fullUrl": f"{BASE}/{resource['resourceType']}/{resource['id']}",
+                    "resource": resource,
+                }
+            )
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "timestamp": hub.now().astimezone(UTC).isoformat(),
+        "entry": entries,
+    }
+    return Bundle.model_validate(bundle).model_dump(mode="json", exclude_none=True)
+
+
+def _journey_ids(hub: Any, since: str | None) -> list[str]:
+    query = select(journey_table.c.id).order_by(journey_table.c.referred_at)
+    if since is None:
+        query = query.where(journey_table.c.closed_at.is_(None))
+    else:
+        day = hub.calendar.parse_date(since, "--since", now=hub.now())
+        query = query.where(journey_table.c.updated_at >= hub.calendar.start_of_day(day))
+    with hub.store.engine.connect() as connection:
+        return list(connection.execute(query).scalars())
+
+
+def journey_resources(view: JourneyView, patient_id: str, flow: Flow) -> list[dict[str, Any]]:
+    """Patient, Encounter and EpisodeOfCare for one journey, each validated."""
+    card = view.card
+    patient = {
+        "resourceType": "Patient",
+        "id": patient_id,
+        "meta": {"profile": [f"{UK_CORE}/UKCore-Patient"]},
+        "identifier": [
+            {
+                "system": NHS_NUMBER,
+                "value": card.nhs_number,
+                "extension": [
+                    {
+                        "url": VERIFICATION,
+                        # d2a checks the modulus 11 digit but does not trace the number on PDS.
+                        "valueCodeableConcept": {
+                            "coding": [
+                                {
+                                    "system": VERIFICATION_CODES,
+                                    "code": "02",
+                                    "display": "Number present but not traced",
+                                }
+                            ]
+                        },
+                    }
+                ],
+            }
+        ],
+        "name": [_name(card.name)],
+        "birthDate": card.date_of_birth.isoformat(),
+    }
+    episode_id = card.journey_id
+    stay_id = f"{card.journey_id}-stay"
+    location = ", ".join(
+        part for part in (card.ward, f"bed {card.bed}" if card.bed else None) if part
+    )
+    encounter: dict[str, Any] = {
+        "resourceType": "Encounter",
+        "id": stay_id,
+        "meta": {"profile": [f"{UK_CORE}/UKCore-Encounter"]},
+        "status": "finished" if card.discharged_at else "in-progress",
+        "class": {
+            "system": "http://terminology.hl7.org/CodeSystem/v3-ActCode",
+            "code": "IMP",
+            "display": "inpatient encounter",
+        },
+        "subject": {"reference": f"Patient/{patient_id}"},
+        "episodeOfCare": [{"reference": f"EpisodeOfCare/{episode_id}"}],
+        "period": _period(card.admitted_on, card.discharged_at),
+    }
+    if location:
+        encounter["location"] = [{"location": {"display": location}}]
+    episode: dict[str, Any] = {
+        "resourceType": "EpisodeOfCare",
+        "id": episode_id,
+        "identifier": [{"system": f"{BASE}/Id/journey", "value": card.journey_id}],
+        "status": _status(flow, card.column, closed=card.closed_at is not None),
+        "statusHistory": _history(view, flow),
+        "patient": {"reference": f"Patient/{patient_id}"},
+        "period": _period(card.referred_at, card.closed_at),
+        "extension": [{"url": COLUMN_EXTENSION, "valueString": flow.column(card.column).name}],
+    }
+    if card.pathway:
+        episode["type"] = [{"coding": [{
+            "system": PATHWAY_SYSTEM, "code": card.pathway, "display": PATHWAYS.get(card.pathway, card.pathway),
+        }]}]  # fmt: skip
+    if card.delay_reason:
+        reason = delay_reason(card.delay_reason)
+        episode["extension"].append({"url": DELAY_EXTENSION, "valueCodeableConcept": {
+            "coding": [
+                {"system": DELAY_SYSTEM, "code": reason.code, "display": reason.text},
+                {"system": SITREP_DELAY_SYSTEM, "code": spec_code(reason.code)},
+            ],
+            "text": reason.text,
+        }})  # fmt: skip
+    if card.discharge_ready_date:
+        episode["extension"].append(
+            {"url": READY_EXTENSION, "valueDate": card.discharge_ready_date.isoformat()}
+        )
+    checked = []
+    for model, resource in ((Patient, patient), (Encounter, encounter), (EpisodeOfCare, episode)):
+        checked.append(model.model_validate(resource).model_dump(mode="json", exclude_none=True))
+    return checked
+
+
+def _name(full: str) -> dict[str, Any]:
+    parts = full.split()
+    name: dict[str, Any] = {"use": "official", "text": full}
+    if len(parts) > 1:
+        name |= {"family": parts[-1], "given": parts[:-1]}
+    return name
+
+
+def _instant(value: date | datetime) -> str:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    return value.isoformat()
+
+
+def _period(start: date | datetime | None, end: date | datetime | None) -> dict[str, str]:
+    period = {}
+    if start is not None:
+        period["start"] = _instant(start)
+    if end is not None:
+        period["end"] = _instant(end)
+    return period
+
+
+def _status(flow: Flow, column_id: str, *, closed: bool) -> str:
+    """A journey waiting in hospital is `waitlist` (for its pathway's service); on a pathway in the
+    community it is `active`; closed is `finished`."""
+    if closed:
+        return "finished"
+    try:
+        column = flow.column(column_id)
+    except NotFound:  # a column a locality has since removed from its flow
+        return "active"
+    return "waitlist" if column.in_hospital else "active"
+
+
+def _history(view: JourneyView, flow: Flow) -> list[dict[str, Any]]:
+    spans: list[tuple[str, datetime]] = []
+    for entry in view.timeline:
+        event = entry.event
+        if event.kind not in _CHANGES_COLUMN:
+            continue
+        column = event.payload.get("to") or event.payload.get("column")
+        status = _status(flow, column, closed=event.kind is EventKind.CLOSED)
+        if not spans or spans[-1][0] != status:
+            spans.append((status, event.occurred_at))
+    history = []
+    for index, (status, start) in enumerate(spans):
+        period = {"start": _instant(start)}
+        if index + 1 < len(spans):
+            period["end"] = _instant(spans[index + 1][1])
+        history.append({"status": status, "period": period})
+    return history

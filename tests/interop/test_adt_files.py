@@ -1,0 +1,42 @@
+"""`d2a adt load`: the files replays come in, framed or plain."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from d2a_tui.cli import main
+from d2a_tui.interop.cli_adt import split_messages
+from tests.interop.hl7_samples import adt
+
+
+def test_plain_files_split_at_each_msh_whatever_the_line_endings() -> None:
+    one, two = adt("A02", "9434765919", msg_id="F1"), adt("A03", "9434765919", msg_id="F2")
+    for joiner in ("\n", "\r\n", "\r"):
+        text = "\n\n".join(m.replace("\r", joiner) for m in (one, two)) + joiner
+        assert split_messages(text) == [one, two]
+
+
+def test_mllp_framed_files_split_at_each_frame() -> None:
+    one, two = adt("A02", "9434765919", msg_id="F3"), adt("A08", "9434765919", msg_id="F4")
+    text = "".join(f"\x0b{m}\x1c\r" for m in (one, two))
+    assert split_messages(text) == [one, two]
+
+
+def test_load_reports_each_refusal_and_a_file_without_messages_is_one_line(
+    sqlite_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "day.hl7"
+    path.write_text(
+        adt("A02", "9434765919", msg_id="F5") + "\n" + adt("A05", "9434765919", msg_id="F6")
+    )
+    assert main(["adt", "load", str(path), "--db", sqlite_url]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("message 1 (ADT^A02^ADT_A02 F5): AE no open journey or admission")
+    assert out[1].startswith("message 2 (ADT^A05^ADT_A05 F6): AR ADT^A05 is not supported")
+    assert out[2] == "2 message(s): AE 1, AR 1"
+    empty = tmp_path / "empty.hl7"
+    empty.write_text("\n")
+    assert main(["adt", "load", str(empty), "--db", sqlite_url]) == 1
+    assert capsys.readouterr().err == f"d2a: {empty} holds no HL7 messages\n"

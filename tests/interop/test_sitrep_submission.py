@@ -1,0 +1,82 @@
+"""`d2a report sitrep --format submission`: the national return's items and codes, for a day
+worked by hand from the reports' scenario (tests/reports/conftest.py: journeys A to E)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+
+import pytest
+
+from d2a_tui.cli import main
+from d2a_tui.domain.delays import DELAY_REASONS
+from d2a_tui.hub import Hub
+from d2a_tui.interop.sitrep_submission import SPEC_CODES, render_submission, spec_code
+from tests.conftest import FrozenClock
+from tests.reports.conftest import build
+
+
+@pytest.fixture
+def scenario_hub(make_hub: Callable[..., Hub], clock: FrozenClock) -> Hub:
+    hub = make_hub()
+    build(hub, clock)
+    return hub
+
+
+def items(text: str) -> dict[tuple[str, str], str]:
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert {row["organisation_code"] for row in rows} == {"RXX"}
+    return {(row["item"], row["breakdown"]): row["value"] for row in rows}
+
+
+def test_submission_for_16_november_worked_by_hand(scenario_hub: Hub) -> None:
+    report = scenario_hub.reports.sitrep("2026-11-16", week=True, month=True)
+    got = items(render_submission(report, "RXX"))
+    # Daily, end of 16 Nov: A (P1, ready again 15 Nov), B (P2, ready 5 Nov) and D (P3, ready
+    # 16 Nov) are in hospital and NCTR; nobody NCTR left hospital that day.
+    assert [got[("1a", p)] for p in ("P0", "P1", "P2", "P3", "ALL")] == ["0", "1", "1", "1", "3"]
+    assert got[("1b", "ALL")] == "0"
+    assert got[("1c", "ALL")] == "3"
+    # Weekly cohorts: A LoS 15 (1 -> 16 Nov), 1 day past ready; B LoS 22, 11 days; D LoS 4.
+    # 7+: A and B, 1 + 11 = 12 bed days; 14+: the same; 21+: B alone, 11.
+    assert (got[("2a", "LOS7+")], got[("2b", "LOS7+")]) == ("2", "12")
+    assert (got[("2a", "LOS14+")], got[("2b", "LOS14+")]) == ("2", "12")
+    assert (got[("2a", "LOS21+")], got[("2b", "LOS21+")]) == ("1", "11")
+    # LoS 14+ by delay reason: A with P1CARE = the 13th reason in the published list, B with
+    # P2BED = the 14th; nothing else.
+    assert got[("3", "13")] == "1" and got[("3", "14")] == "1"
+    assert sum(int(v) for (item, code), v in got.items() if item == "3" and code != "ALL") == 2
+    assert got[("3", "ALL")] == "2"
+    # Monthly, 1-16 Nov: C home without reablement on 12 Nov (P0 domestic home, category 01);
+    # E left for a P2 bed on 13 Nov and its destination (community rehab, category 09) was
+    # recorded on 22 Nov, after this day: as known now it counts under 09.
+    assert got[("4", "01")] == "1"
+    assert got[("4", "09")] == "1"
+    assert got[("4", "ALL")] == "2"
+
+
+def test_every_delay_reason_has_a_specification_code() -> None:
+    acute = [r.code for r in DELAY_REASONS if r.sitrep == "acute"]
+    assert [SPEC_CODES[code] for code in acute] == [f"{n:02d}" for n in range(1, 19)]
+    assert spec_code("P1CONT") == spec_code("P1CARE") == "13"
+    assert spec_code("HOUSING") == "10"
+    assert spec_code("CHC") == "99"  # no acute equivalent: reported, not dropped
+    assert spec_code(None) == "00"
+
+
+def test_cli_writes_the_submission_and_refuses_other_reports(
+    database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        ["report", "sitrep", "--format", "submission", "--org", "RXX", "--db", database_url]
+    )
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert (
+        out.splitlines()[0]
+        == "organisation_code,period_end,section,item,breakdown,description,value"
+    )
+    assert main(["report", "los", "--format", "submission", "--db", database_url]) == 1
+    assert capsys.readouterr().err.strip() == "d2a: --format submission is for `report sitrep` only"
+    assert main(["report", "sitrep", "--format", "table", "--db", database_url]) == 0
