@@ -22,7 +22,7 @@ from d2a_tui.domain.errors import D2AError
 from d2a_tui.domain.query import HELP, hint
 
 if TYPE_CHECKING:
-    from d2a_tui.app import D2AApp
+    from d2a_tui.screens.base import HostApp
     from d2a_tui.widgets.board_column import BoardColumn
     from d2a_tui.widgets.board_model import BoardModel
 
@@ -39,7 +39,7 @@ FILTER_BINDINGS: list[BindingType] = [
 class BoardFilter:
     """Needs the board's `model`, `columns`, selection helpers and `app` (see BoardScreen)."""
 
-    app: D2AApp
+    app: HostApp
     model: BoardModel | None
     columns: list[BoardColumn]
     selected: str | None

@@ -23,14 +23,14 @@ from d2a_tui.domain.errors import D2AError
 from d2a_tui.views import Card
 
 if TYPE_CHECKING:
-    from d2a_tui.app import D2AApp
+    from d2a_tui.screens.base import HostApp
 
 TYPING_PAUSE = 0.25  # seconds after the last key before searching
 HINT = "type a name, an NHS number, a journey id or a ward · ↓ results · enter open · esc back"
 
 
 class FindScreen(Screen[None]):
-    app: D2AApp
+    app: HostApp
     DEFAULT_CSS = """
     FindScreen #find-input { margin: 0 1; }
     FindScreen #find-count { padding: 0 1; color: $text-muted; }

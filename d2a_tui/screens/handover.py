@@ -22,11 +22,11 @@ from d2a_tui.domain.errors import D2AError
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from d2a_tui.app import D2AApp
+    from d2a_tui.screens.base import HostApp
 
 
 class HandoverScreen(Screen[None]):
-    app: D2AApp
+    app: HostApp
     DEFAULT_CSS = """
     HandoverScreen #handover-text { padding: 0 1; width: auto; }
     """
