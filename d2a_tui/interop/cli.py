@@ -46,7 +46,10 @@ def cmd_import(args: argparse.Namespace) -> int:
     from d2a_tui.interop.importer import Planner, apply_import
     from d2a_tui.interop.sheet import load_mapping, read_sheet
 
-    sheet = read_sheet(args.file, sheet_name=args.sheet, mapping=load_mapping(args.map))
+    try:
+        sheet = read_sheet(args.file, sheet_name=args.sheet, mapping=load_mapping(args.map))
+    except IsADirectoryError as error:
+        raise InvalidInput(f"{error.filename or args.file!r} is a folder, not a file") from None
     hub = open_hub(args)
     now = hub.now()
     plan = Planner(hub.store, hub.calendar, now).plan(sheet)

@@ -19,6 +19,8 @@ from d2a_tui.hub import Hub
 
 # Long-running, interactive or networked: the board, seeding, the server and a replica's login.
 SKIPPED = {"board", "demo", "seed", "serve", "login", "web", "sync"}
+# Sub-commands that serve until stopped (the ADT feed's MLLP listener).
+SKIPPED_PATHS = {("adt", "listen")}
 # Options the test keeps to itself: where the database is, and who acts.
 KEPT = {"--db", "--user", "--help", "-h", "--version", "--output", "--watch"}
 
@@ -30,7 +32,8 @@ def _commands() -> list[tuple[list[str], argparse.ArgumentParser]]:
     def walk(path: list[str], parser: argparse.ArgumentParser) -> None:
         subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
         if not subs:
-            found.append((path, parser))
+            if tuple(path) not in SKIPPED_PATHS:
+                found.append((path, parser))
             return
         for name, child in subs[0].choices.items():
             if not path and name in SKIPPED:
