@@ -31,6 +31,13 @@ class EventKind(StrEnum):
     HOSPITAL_DISCHARGE_RECORDED = "hospital_discharge_recorded"
     DEMOGRAPHICS_UPDATED = "demographics_updated"
     PATIENT_MERGED = "patient_merged"
+    # Hand-offs to providers (d2a_tui/domain/offers.py): the offer and its answer are part of the
+    # journey's history; none of them moves the card by itself.
+    OFFER_MADE = "offer_made"
+    OFFER_ACCEPTED = "offer_accepted"
+    OFFER_DECLINED = "offer_declined"
+    OFFER_WITHDRAWN = "offer_withdrawn"
+    OFFER_QUESTION = "offer_question"
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +176,14 @@ def _changes(state: JourneyState, event: Event) -> dict[str, Any]:
                 "ward": payload.get("ward"),
                 "bed": payload.get("bed"),
             }
+        case (
+            EventKind.OFFER_MADE
+            | EventKind.OFFER_ACCEPTED
+            | EventKind.OFFER_DECLINED
+            | EventKind.OFFER_WITHDRAWN
+            | EventKind.OFFER_QUESTION
+        ):
+            return {}
         case EventKind.HOSPITAL_DISCHARGE_RECORDED | EventKind.DEMOGRAPHICS_UPDATED:
             # The hospital's discharge informs the hub, which decides the move; a name or date of
             # birth lives on the patient row, written beside this event.
