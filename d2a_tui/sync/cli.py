@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from d2a_tui.domain.errors import D2AError
@@ -43,6 +44,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from d2a_tui.config import Settings
     from d2a_tui.sync.server import serve
 
+    if (args.certfile is None) != (args.keyfile is None):
+        raise D2AError("HTTPS needs both --certfile and --keyfile")
+    if args.certfile is not None:
+        import ssl
+
+        try:  # uvicorn would say this with a traceback
+            ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(
+                args.certfile, args.keyfile
+            )
+        except ssl.SSLError as error:  # before OSError, of which it is a kind
+            raise D2AError(
+                f"the certificate and key do not make a TLS identity ({error.reason})"
+            ) from None
+        except OSError as error:
+            raise D2AError(f"cannot read the certificate or key: {error.strerror}") from None
     settings = Settings.load(database_url=args.db)
     serve(
         settings.database_url,
@@ -50,6 +66,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         log_level=args.log_level,
+        certfile=args.certfile,
+        keyfile=args.keyfile,
     )
     return 0
 
@@ -117,10 +135,14 @@ def cmd_login(args: argparse.Namespace) -> int:
     from d2a_tui.storage.db import ensure_schema, make_engine
     from d2a_tui.storage.journeys import event_table
     from d2a_tui.sync.admin import ENROL_PREFIX
-    from d2a_tui.sync.client import SyncClient, SyncError
+    from d2a_tui.sync.client import SyncClient, SyncError, check_server_url, tls_context
     from d2a_tui.sync.login import Login, load_login, save_login
     from d2a_tui.sync.replica import outbox_table, replica_table
 
+    check_server_url(args.server, insecure_http=args.insecure_http)
+    ca_file = str(Path(args.ca_file).absolute()) if args.ca_file else None
+    if ca_file is not None:
+        tls_context(ca_file)  # a CA file that cannot be read is said now, not at the first sync
     settings = Settings.load(database_url=args.db)
     url = settings.database_url
     refuse_foreign_database(url)
@@ -142,7 +164,8 @@ def cmd_login(args: argparse.Namespace) -> int:
         raise D2AError(
             f"this machine is logged in to {previous.server_url}; sync and `d2a logout` first"
         )
-    client = SyncClient(args.server, retries=1)
+    tls = {"ca_file": ca_file, "insecure_http": args.insecure_http}
+    client = SyncClient(args.server, retries=1, **tls)
     try:
         if args.token.startswith(ENROL_PREFIX):
             enrolled = client.enrol(args.token, args.label)
@@ -150,14 +173,16 @@ def cmd_login(args: argparse.Namespace) -> int:
             user_id, name, role = enrolled.user_id, enrolled.name, enrolled.role
         else:  # an existing device token, e.g. moving a device to a new replica file
             token = args.token
-            client = SyncClient(args.server, token, retries=1)
+            client = SyncClient(args.server, token, retries=1, **tls)
             me = client.me()
             device_id, user_id, name, role = me.device_id, me.user_id, me.name, me.role
     except SyncError as error:
         raise D2AError(f"login failed: {error}") from None
     finally:
         client.close()
-    path = save_login(Login(args.server, token, device_id, user_id, name, role, url))
+    path = save_login(
+        Login(args.server, token, device_id, user_id, name, role, url, **tls)  # type: ignore[arg-type]
+    )
     print(f"logged in to {args.server} as {name} ({role}), device {device_id}")
     print(f"this machine's database is now a replica; login kept in {path}", file=sys.stderr)
     if not args.no_sync:
@@ -217,12 +242,22 @@ def _status_line(status: Any) -> str:
     return line + (f" ({status.message})" if status.message else "")
 
 
+def _warn_plain_http(hub: Any) -> None:
+    from d2a_tui.sync.client import plain_http_warning
+
+    warning = plain_http_warning(hub.login.server_url)
+    if warning is not None:
+        print(f"d2a: warning: {warning}", file=sys.stderr, flush=True)
+
+
 def cmd_sync(args: argparse.Namespace) -> int:
     from d2a_tui.cli import print_json
     from d2a_tui.sync.client import SyncError, SyncRefused
 
     hub = _replica_hub(args)
     try:
+        if not args.status:
+            _warn_plain_http(hub)
         if args.status:
             status = hub.sync_status()
             print_json(status.to_dict()) if args.json else print(_status_line(status))
@@ -251,6 +286,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
             try:
                 report = hub.synchroniser.run_once(wait=25 if failures == 0 else 0)
                 if report.pushed or report.pulled:
+                    _warn_plain_http(hub)
                     print(
                         f"{time.strftime('%H:%M:%S')} pushed {report.pushed}, pulled {report.pulled}",
                         flush=True,
@@ -315,6 +351,8 @@ def register(sub: Any) -> None:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8765)
     serve.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+    serve.add_argument("--certfile", metavar="FILE", help="serve HTTPS: the certificate (PEM)")
+    serve.add_argument("--keyfile", metavar="FILE", help="serve HTTPS: its private key (PEM)")
     serve.set_defaults(handler=cmd_serve)
 
     server = sub.add_parser("server", help="administer the central server: users and devices")
@@ -350,6 +388,14 @@ def register(sub: Any) -> None:
     login.add_argument("--label", help="name this device on the server")
     login.add_argument("--force", action="store_true")
     login.add_argument("--no-sync", action="store_true", help="do not sync right away")
+    login.add_argument(
+        "--ca-file", metavar="FILE", help="trust the server's certificate from this CA (PEM)"
+    )
+    login.add_argument(
+        "--insecure-http",
+        action="store_true",
+        help="allow plain http:// to another machine (warned about on every sync)",
+    )
     login.set_defaults(handler=cmd_login)
 
     logout = sub.add_parser(

@@ -12,15 +12,18 @@ cursor only moves with the events it covers.
 from __future__ import annotations
 
 import gzip
+import ipaddress
 import json
 import logging
 import random
+import ssl
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -57,6 +60,70 @@ class SyncRefused(SyncError):
     """The server answered, and said no (401, 403, 409, 4xx)."""
 
 
+class UntrustedServer(SyncRefused):
+    """The server's certificate did not verify: nothing was sent, and retrying cannot help."""
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_server_url(url: str, *, insecure_http: bool = False) -> str:
+    """The server URL, if patients' details may be sent to it; a one-line refusal if not.
+
+    Plain http:// is allowed to this machine only (a server on the same box, or the far end of
+    an SSH tunnel), or when the user says `--insecure-http` and so accepts the warnings."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise D2AError(f"not a server URL: {url!r} (want https://host[:port])")
+    if parts.scheme == "http" and not is_loopback(parts.hostname) and not insecure_http:
+        raise D2AError(
+            f"refusing plain http:// to {parts.hostname}: patients' details would cross the "
+            "network unencrypted; use https:// (or --insecure-http on a network you trust)"
+        )
+    return url
+
+
+def plain_http_warning(url: str) -> str | None:
+    """The warning shown on every sync over plain http:// to another machine, else None."""
+    parts = urlsplit(url)
+    if parts.scheme == "http" and parts.hostname and not is_loopback(parts.hostname):
+        return (
+            f"syncing over plain http:// to {parts.hostname}: patients' details cross the "
+            "network unencrypted"
+        )
+    return None
+
+
+def tls_context(ca_file: str | None = None) -> ssl.SSLContext:
+    """Certificates verified against the system's store, or against `ca_file` (a local CA)."""
+    try:
+        return ssl.create_default_context(cafile=ca_file)
+    except (OSError, ssl.SSLError) as error:
+        raise D2AError(
+            f"cannot use the CA file {ca_file}: {getattr(error, 'strerror', None) or error}"
+        ) from None
+
+
+def _certificate_problem(error: BaseException) -> str | None:
+    """The certificate check that failed, if that is why the connection did not open."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return current.verify_message or current.reason or "certificate did not verify"
+        if isinstance(current, ssl.SSLError) and "WRONG_VERSION_NUMBER" in str(current):
+            return "the server does not speak TLS at this address"
+        current = current.__cause__ or current.__context__
+    return None
+
+
 @dataclass
 class Traffic:
     """Bytes on the wire (compressed), for the bench and the status line."""
@@ -79,13 +146,26 @@ class SyncClient:
         max_backoff: float = 30.0,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
+        ca_file: str | None = None,
+        insecure_http: bool = False,
     ) -> None:
+        # An in-process transport (tests, the bench) never leaves this machine.
+        self.plain_http_refusal: str | None = None
+        if transport is None:
+            try:
+                check_server_url(base_url, insecure_http=insecure_http)
+            except D2AError as error:
+                self.plain_http_refusal = str(error)
         headers = {"User-Agent": f"d2a/{__version__}", "Accept-Encoding": "gzip"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
         self.base_url = base_url.rstrip("/")
         self.http = httpx.Client(
-            base_url=self.base_url, headers=headers, transport=transport, timeout=timeout
+            base_url=self.base_url,
+            headers=headers,
+            transport=transport,
+            timeout=timeout,
+            verify=tls_context(ca_file) if self.base_url.startswith("https:") else True,
         )
         self.timeout = timeout
         self.retries = retries
@@ -115,6 +195,8 @@ class SyncClient:
         headers: dict[str, str] | None = None,
         timeout: float | None = None,
     ) -> httpx.Response:
+        if self.plain_http_refusal is not None:
+            raise SyncRefused(self.plain_http_refusal, reason="plain_http")
         content = None
         sent_headers = dict(headers or {})
         if body is not None:
@@ -137,6 +219,13 @@ class SyncClient:
                 self.traffic.sent += len(content or b"")
                 self.traffic.received += response.num_bytes_downloaded
             except httpx.TransportError as error:
+                problem = _certificate_problem(error)
+                if problem is not None:
+                    raise UntrustedServer(
+                        f"the server at {self.base_url} is not trusted ({problem}); nothing "
+                        "was sent: check the address, or give its CA with --ca-file",
+                        reason="untrusted_certificate",
+                    ) from None
                 last = f"cannot reach the server at {self.base_url} ({type(error).__name__})"
             else:
                 if response.status_code not in RETRY_STATUSES:
@@ -309,6 +398,7 @@ class SyncStatus:
     conflicts: int
     message: str | None = None
     server: str | None = None
+    plain_http: bool = False  # syncing unencrypted to another machine (--insecure-http)
 
     def to_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]

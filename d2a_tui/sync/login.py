@@ -26,6 +26,8 @@ class Login:
     name: str
     role: str
     database_url: str
+    ca_file: str | None = None  # a local CA the server's certificate is checked against
+    insecure_http: bool = False  # the user accepted plain http:// to another machine
 
     def __repr__(self) -> str:  # never print the token
         return f"Login({self.user_id}@{self.server_url}, device {self.device_id})"

@@ -29,6 +29,7 @@ from d2a_tui.sync.client import (
     SyncReport,
     SyncStatus,
     SyncWorker,
+    plain_http_warning,
 )
 from d2a_tui.sync.login import Login
 from d2a_tui.sync.replica import ConflictView, Replica
@@ -56,7 +57,13 @@ class ReplicaHub(Hub):
         # Capacity reports go through the outbox too (and are refused here for a role that may
         # not make them, as the server would refuse them).
         self.capacity.store = ReplicaCapacityStore(self.capacity.store, self.replica, login.role)
-        self.client = client or SyncClient(login.server_url, login.token, transport=transport)
+        self.client = client or SyncClient(
+            login.server_url,
+            login.token,
+            transport=transport,
+            ca_file=login.ca_file,
+            insecure_http=login.insecure_http,
+        )
         self.synchroniser = Synchroniser(self.replica, self.client)
         self.worker = SyncWorker(self.synchroniser)
         # Sync-now runs beside the worker; while one runs, the status says "syncing".
@@ -154,6 +161,7 @@ class ReplicaHub(Hub):
             conflicts=local.conflicts,
             message=message,
             server=self.login.server_url,
+            plain_http=plain_http_warning(self.login.server_url) is not None,
         )
 
     def pending_journeys(self) -> set[str]:

@@ -466,13 +466,24 @@ def serve(
     port: int = 8765,
     log_level: str = "info",
     calendar: HubCalendar | None = None,
+    certfile: str | None = None,
+    keyfile: str | None = None,
 ) -> None:
-    """Run the API under uvicorn until interrupted; refuses a database of the wrong schema."""
+    """Run the API under uvicorn until interrupted; refuses a database of the wrong schema.
+    With `certfile` and `keyfile` it speaks HTTPS only."""
     import uvicorn
 
     server_logging.configure_logging(log_level)
     app = create_app(url, calendar=calendar)
-    log.info("d2a %s serving schema %s on http://%s:%d", __version__, SCHEMA_HEAD, host, port)
+    scheme = "https" if certfile else "http"
+    log.info("d2a %s serving schema %s on %s://%s:%d", __version__, SCHEMA_HEAD, scheme, host, port)
     uvicorn.run(
-        app, host=host, port=port, log_level=log_level, access_log=False, log_config=None
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=False,
+        log_config=None,
+        ssl_certfile=certfile,
+        ssl_keyfile=keyfile,
     )

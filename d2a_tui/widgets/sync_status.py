@@ -88,6 +88,9 @@ def status_line(status: SyncStatus | Unreadable, now: datetime, *, compact: bool
         if not compact:
             line.append(f" · {since(status.last_success, now)}")
     line.append(f" · {status.pending} pending")
+    if getattr(status, "plain_http", False):
+        line.append(" · ")
+        line.append("⚠ plain http", style="bold reverse")
     if status.conflicts:
         plural = "" if status.conflicts == 1 else "s"
         words = (

@@ -82,10 +82,12 @@ class ServerProcess:
     env: dict[str, str]
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    tls: tuple[Path, Path] | None = None  # (certificate, key): serve HTTPS
+    host_name: str = "127.0.0.1"  # the name clients use (a certificate names it)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.host_name}:{self.port}"
 
     def start(self, timeout: float = 20.0) -> None:
         self.launch()
@@ -106,6 +108,11 @@ class ServerProcess:
                     str(self.port),
                     "--log-level",
                     "debug",
+                    *(
+                        ["--certfile", str(self.tls[0]), "--keyfile", str(self.tls[1])]
+                        if self.tls
+                        else []
+                    ),
                 ],
                 env=self.env,
                 stdout=log,
@@ -119,7 +126,9 @@ class ServerProcess:
             if self.process.poll() is not None:
                 raise AssertionError(f"d2a serve exited {self.process.returncode}:\n{self.log()}")
             try:
-                if httpx.get(f"{self.url}/v1/health", timeout=1.0).status_code == 200:
+                # Only "is it up": whether its certificate is trusted is what the tests ask.
+                health = httpx.get(f"{self.url}/v1/health", timeout=1.0, verify=False)
+                if health.status_code == 200:
                     return
             except httpx.TransportError:
                 pass
