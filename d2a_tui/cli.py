@@ -396,12 +396,31 @@ def cmd_db(args: argparse.Namespace) -> int:
 
     url = Settings.load(database_url=args.db).database_url
     refuse_foreign_database(url)
+    if args.action == "encrypt":
+        return _encrypt_database(url)
     engine = make_engine(url)
     if args.action == "upgrade":
         ensure_schema(engine)
         print(f"{safe_url(str(engine.url))} is at schema {SCHEMA_HEAD}")
     else:
         print(current_revision(engine) or "empty")
+    return 0
+
+
+def _encrypt_database(url: str) -> int:
+    from pathlib import Path
+
+    from d2a_tui.storage import cipher
+    from d2a_tui.storage.db import normalise_url
+
+    url = normalise_url(url)
+    if not url.startswith("sqlite:///"):
+        raise D2AError("only a local SQLite database file can be encrypted")
+    path = Path(url.removeprefix("sqlite:///"))
+    if not path.is_file() or path.stat().st_size == 0:
+        raise D2AError(f"{path} does not exist yet: `d2a login` makes a new replica encrypted")
+    tables = cipher.encrypt_in_place(path, cipher.passphrase(path, confirm=True))
+    print(f"{path} is encrypted ({tables} tables); its key file is {cipher.key_path(path)}")
     return 0
 
 
@@ -462,7 +481,17 @@ EXTRA_COMMANDS: list[str] = [
 ]
 
 
+def _passphrase_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--passphrase-file",
+        metavar="FILE",
+        default=argparse.SUPPRESS,
+        help="an encrypted database's passphrase, from this file (or D2A_PASSPHRASE)",
+    )
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
+    _passphrase_option(parser)
     parser.add_argument(
         "--db",
         metavar="URL",
@@ -492,6 +521,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="d2a", description="Discharge to Assess transfer of care hub, in the terminal."
     )
     parser.add_argument("--version", action="version", version=f"d2a {__version__}")
+    _passphrase_option(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     board = sub.add_parser("board", help="open the live board")
@@ -622,8 +652,9 @@ def build_parser() -> argparse.ArgumentParser:
     flow.set_defaults(handler=cmd_flow)
 
     db = sub.add_parser("db", help="database schema")
-    db.add_argument("action", choices=("upgrade", "current"))
+    db.add_argument("action", choices=("upgrade", "current", "encrypt"))
     db.add_argument("--db", metavar="URL")
+    _passphrase_option(db)
     db.set_defaults(handler=cmd_db)
 
     for module_name in EXTRA_COMMANDS:
@@ -652,6 +683,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help()
         return EXIT_USAGE
+    if getattr(args, "passphrase_file", None):
+        import os
+
+        os.environ["D2A_PASSPHRASE_FILE"] = args.passphrase_file
     try:
         return _run_with_progress(handler, args)
     except D2AError as error:

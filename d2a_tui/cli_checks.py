@@ -68,6 +68,10 @@ def refuse_foreign_database(url: str | None) -> None:
         return  # the engine says what is wrong with it
     if not os.access(path, os.R_OK):
         raise InvalidInput(f"{path} cannot be read: check its permissions")
+    from d2a_tui.storage.cipher import is_encrypted
+
+    if is_encrypted(path):
+        return  # no header to read: opening it checks the passphrase and that it decrypts
     try:
         with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as connection:
             tables = {

@@ -12,6 +12,7 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.pool import QueuePool
 
 from d2a_tui.domain.errors import D2AError
 
@@ -59,6 +60,55 @@ def _prepare_sqlite_file(path: Path) -> None:
         os.close(descriptor)
 
 
+def _encrypted_engine(path: Path) -> Engine:
+    """An engine on SQLCipher file `path`, checked to open: a wrong passphrase, a damaged key
+    file or a damaged database is one line here rather than a driver error later."""
+    from d2a_tui.storage import cipher
+
+    key = _keys.get(path)
+    if key is None:
+        key = cipher.unlock(path, cipher.passphrase(path))
+    try:
+        import sqlcipher3  # the dialect's driver
+    except ImportError:
+        raise DatabaseUnavailable(
+            f"{path} is encrypted and the sqlcipher3 package is not installed"
+        ) from None
+    # SQLCipher writes its own lines to stderr when a page fails its check (a wrong key, a
+    # damaged file); the one `d2a:` line says it instead. The level is process-wide.
+    quiet = sqlcipher3.connect(":memory:")
+    quiet.execute("PRAGMA cipher_log_level = NONE")
+    quiet.close()
+    _keys[path] = key
+    return create_engine(
+        cipher.cipher_url(path, key), connect_args={"timeout": 15}, poolclass=QueuePool
+    )
+
+
+def _check_decrypts(engine: Engine, path: Path) -> None:
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT count(*) FROM sqlite_master")).scalar()
+    except SQLAlchemyError:
+        engine.dispose()
+        _keys.pop(path, None)
+        raise DatabaseUnavailable(
+            f"{path} cannot be decrypted with its key: the file is damaged or truncated"
+        ) from None
+
+
+# Keys this process has unlocked, by file: the passphrase is asked for once per run.
+_keys: dict[Path, bytes] = {}
+
+
+def remember_key(path: Path, key: bytes) -> None:
+    _keys[path.absolute()] = key
+
+
+def forget_keys() -> None:
+    _keys.clear()
+
+
 def make_engine(url: str) -> Engine:
     url = normalise_url(url)
     try:
@@ -66,6 +116,8 @@ def make_engine(url: str) -> Engine:
     except ArgumentError:
         raise DatabaseUnavailable(f"not a database URL: {url!r}") from None
     if parsed.get_backend_name() == "sqlite":
+        from d2a_tui.storage.cipher import is_encrypted
+
         database = parsed.database
         if database and database != ":memory:":
             try:
@@ -74,7 +126,11 @@ def make_engine(url: str) -> Engine:
                 raise DatabaseUnavailable(
                     f"cannot create database file {database}: {error.strerror}"
                 ) from None
-        engine = create_engine(url, connect_args={"timeout": 15})
+        encrypted = database and database != ":memory:" and is_encrypted(Path(database).absolute())
+        if encrypted:
+            engine = _encrypted_engine(Path(database).absolute())
+        else:
+            engine = create_engine(url, connect_args={"timeout": 15})
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -85,6 +141,8 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA busy_timeout=15000")
             cursor.close()
 
+        if encrypted:
+            _check_decrypts(engine, Path(str(database)).absolute())
         return engine
     if parsed.get_backend_name() == "postgresql":
         return create_engine(

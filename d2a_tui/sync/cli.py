@@ -149,6 +149,7 @@ def cmd_login(args: argparse.Namespace) -> int:
     if not url.startswith("sqlite") and "://" in url:
         raise D2AError("a replica is a local SQLite database: give --db a file, not a server URL")
     previous = load_login()
+    _encrypt_new_replica(url, args.unencrypted)
     engine = make_engine(url)
     ensure_schema(engine)
     with engine.connect() as connection:
@@ -196,6 +197,26 @@ def cmd_login(args: argparse.Namespace) -> int:
         except SyncError as error:
             print(f"first sync failed ({error}); `d2a sync` later", file=sys.stderr)
     return 0
+
+
+def _encrypt_new_replica(url: str, unencrypted: bool) -> None:
+    """A new replica is encrypted from its first byte; an existing plain one is said to be."""
+    from d2a_tui.storage import cipher
+    from d2a_tui.storage.db import normalise_url, remember_key
+
+    path = Path(normalise_url(url).removeprefix("sqlite:///"))
+    if cipher.is_encrypted(path):
+        return  # opening it asks for its passphrase
+    if path.is_file() and path.stat().st_size > 0:
+        print(
+            f"d2a: warning: {path} is not encrypted: `d2a db encrypt --db {path}` encrypts it",
+            file=sys.stderr,
+        )
+        return
+    if unencrypted:
+        return
+    secret = cipher.passphrase(path, confirm=True)
+    remember_key(path, cipher.create_key(path, secret))
 
 
 def cmd_logout(args: argparse.Namespace) -> int:
@@ -341,10 +362,13 @@ def cmd_resolve(args: argparse.Namespace) -> int:
 
 
 def register(sub: Any) -> None:
+    from d2a_tui.cli import _passphrase_option
+
     def with_db(
         parser: argparse.ArgumentParser, help_text: str = "database URL or SQLite file"
     ) -> None:
         parser.add_argument("--db", metavar="URL", help=help_text)
+        _passphrase_option(parser)
 
     serve = sub.add_parser("serve", help="run the central sync API (uvicorn)")
     with_db(serve, "the server's database (PostgreSQL in production)")
@@ -388,6 +412,11 @@ def register(sub: Any) -> None:
     login.add_argument("--label", help="name this device on the server")
     login.add_argument("--force", action="store_true")
     login.add_argument("--no-sync", action="store_true", help="do not sync right away")
+    login.add_argument(
+        "--unencrypted",
+        action="store_true",
+        help="keep a new replica in a plain SQLite file (a demo or a test, not patients)",
+    )
     login.add_argument(
         "--ca-file", metavar="FILE", help="trust the server's certificate from this CA (PEM)"
     )

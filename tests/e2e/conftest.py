@@ -31,6 +31,7 @@ from tests.conftest import drop_database, private_database
 _SCRIPT = Path(sys.executable).with_name("d2a")
 D2A: list[str] = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "d2a_tui"]
 CLI_TIMEOUT = 60.0
+REPLICA_PASSPHRASE = "correct horse battery staple"
 # Settings the developer's shell may carry that would point a CLI process elsewhere.
 _SCRUBBED = ("D2A_DATABASE_URL", "D2A_FLOW", "D2A_USER", "D2A_SERVER_URL", "D2A_PRIVACY")
 
@@ -162,7 +163,12 @@ class CliReplica:
 
     @property
     def env(self) -> dict[str, str]:
-        return cli_env(self.home, D2A_DATABASE_URL=f"sqlite:///{self.home / 'replica.db'}")
+        # Every replica here is encrypted, as `d2a login` makes them.
+        return cli_env(
+            self.home,
+            D2A_DATABASE_URL=f"sqlite:///{self.home / 'replica.db'}",
+            D2A_PASSPHRASE=REPLICA_PASSPHRASE,
+        )
 
     def run(self, *args: str, ok: bool | None = True) -> subprocess.CompletedProcess[str]:
         return d2a(*args, env=self.env, ok=ok)

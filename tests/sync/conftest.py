@@ -14,7 +14,8 @@ from sqlalchemy import Engine, func, select
 from d2a_tui.domain.flow import Flow, load_flow
 from d2a_tui.domain.nhs_number import next_synthetic
 from d2a_tui.hub import Hub
-from d2a_tui.storage.db import ensure_schema, make_engine
+from d2a_tui.storage import cipher
+from d2a_tui.storage.db import ensure_schema, make_engine, remember_key
 from d2a_tui.storage.journeys import Actor, JourneyStore, event_table
 from d2a_tui.sync import admin
 from d2a_tui.sync.client import SyncClient
@@ -86,10 +87,13 @@ class SyncEnv:
         device: tuple[str, str] | None = None,
         transport: httpx.BaseTransport | None = None,
         role: str = "night",
+        passphrase: str | None = None,
     ) -> ReplicaHub:
         device_id, token = device or self.token(user_id)
         path = self.tmp / f"{name or device_id}.db"
         url = f"sqlite:///{path}"
+        if passphrase is not None:  # encrypted, as `d2a login` makes it
+            remember_key(path, cipher.create_key(path, passphrase))
         engine = make_engine(url)
         ensure_schema(engine)
         login = Login(BASE_URL, token, device_id, user_id, user_id, role, url)
