@@ -7,6 +7,7 @@ and drive it with Pilot.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 # Calm over SSH: Textual reads these when it is first imported, so they are set before that.
@@ -17,6 +18,7 @@ os.environ.setdefault("TEXTUAL_FPS", "20")
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.filter import NoColor
@@ -45,6 +47,8 @@ class D2AApp(App[int]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("question_mark", "help", "Keys", id="app.help", key_display="?"),
         Binding("q", "quit", "Quit", show=False, id="app.quit"),
+        # Priority: it locks from inside a text box or a form too.
+        Binding("ctrl+l", "lock", "Lock", show=False, id="app.lock", priority=True),
     ]
 
     def __init__(
@@ -80,6 +84,9 @@ class D2AApp(App[int]):
         # Why the last command was not done: "unavailable", "conflict" or "refused".
         self.refused_because: str | None = None
         self.animation_level = "none"
+        # The idle lock: the time of the last key or click, on a clock tests can move.
+        self.idle_clock: Callable[[], float] = time.monotonic
+        self.last_input = self.idle_clock()
 
     @property
     def privacy(self) -> str:
@@ -101,12 +108,55 @@ class D2AApp(App[int]):
             self.notify(f"Unknown theme {theme!r}; using {DEFAULT_THEME}", severity="warning")
         if self.settings.keymap:
             self.set_keymap(self.settings.keymap)
+        if self.settings.lock_after:
+            self.set_interval(min(5.0, self.settings.lock_after / 4), self.lock_if_idle)
         start_sync = getattr(self.hub, "start_sync", None)
         if self.background_sync and start_sync is not None:
             # A replica syncs beside the board; hub.close() (run_board's, on exit) stops it.
             start_sync()
         if start_sync is not None:
             self.screen_change_signal.subscribe(self, self._screen_changed)
+
+    # --- the idle lock ---------------------------------------------------------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key | events.MouseDown | events.MouseScrollDown | events.Paste):
+            self.last_input = self.idle_clock()
+        await super().on_event(event)
+
+    @property
+    def locked(self) -> bool:
+        from d2a_tui.screens.lock import LockScreen
+
+        return any(isinstance(screen, LockScreen) for screen in self.screen_stack)
+
+    def lock_if_idle(self) -> None:
+        limit = self.settings.lock_after
+        if limit and not self.locked and self.idle_clock() - self.last_input >= limit:
+            self.action_lock()
+
+    def action_lock(self) -> None:
+        """Cover every screen with the lock; what is beneath stays exactly as it was."""
+        from d2a_tui.screens.lock import LockScreen
+
+        if not self.locked:
+            self.push_screen(LockScreen(self.hub))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Locked, nothing may open over the lock (the palette lists and finds patients).
+        if self.locked and action in ("command_palette", "help", "lock"):
+            return False
+        return super().check_action(action, parameters)
+
+    def lock_out(self) -> None:
+        """Five wrong tries at the lock: the device is logged out and the board closes. What
+        was not yet sent stays in the database's outbox for the next login to push."""
+        self.hub.lock_out()
+        self.exit(
+            return_code=1,
+            message="d2a: five wrong passphrases at the lock: this device is logged out; "
+            "changes not yet sent are kept for the next `d2a login`",
+        )
 
     # --- a replica's sync line on every screen ------------------------------------------------
 

@@ -66,6 +66,9 @@ def _login_name() -> str:
         return "unknown"
 
 
+DEFAULT_LOCK_AFTER = 600.0  # ten minutes
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str
@@ -77,6 +80,8 @@ class Settings:
     theme: str | None = None
     # The hub's calendar: every "today", day boundary and "days since" is counted in this zone.
     timezone: str = DEFAULT_TIMEZONE
+    # Seconds without a key or a click before the board locks; None: only ctrl+l locks.
+    lock_after: float | None = DEFAULT_LOCK_AFTER
 
     @property
     def calendar(self) -> HubCalendar:
@@ -103,7 +108,40 @@ class Settings:
             keymap={str(k): str(v) for k, v in keymap.items()},
             theme=os.environ.get("D2A_THEME") or file_values.get("theme"),
             timezone=_timezone(os.environ.get("D2A_TIMEZONE") or file_values.get("timezone")),
+            lock_after=_lock_after(
+                os.environ.get("D2A_LOCK_AFTER") or file_values.get("lock_after"),
+                os.environ.get("D2A_FLOW") or file_values.get("flow"),
+            ),
         )
+
+
+def _lock_after(value: Any, flow_path: str | None) -> float | None:
+    """The idle time before the board locks: the user's `lock_after` ("10m", "off"), never
+    longer than the locality's `[security] lock_after_max` in its flow file."""
+    from d2a_tui.domain.flow import parse_duration
+
+    def seconds(text: Any, key: str) -> float | None:
+        if text is None:
+            return None
+        if str(text).strip().lower() in ("off", "never", "0"):
+            return 0.0
+        try:
+            return parse_duration(str(text)).total_seconds()
+        except (ValueError, D2AError):
+            raise ConfigError(f'{key} must be a duration such as "10m" or "1h", got {text!r}') from None
+
+    chosen = seconds(value, "lock_after")
+    chosen = DEFAULT_LOCK_AFTER if chosen is None else chosen
+    limit = None
+    if flow_path:
+        try:
+            security = tomllib.loads(Path(flow_path).read_text(encoding="utf-8")).get("security", {})
+        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+            security = {}  # the flow's own loading says what is wrong with the file
+        limit = seconds(security.get("lock_after_max"), "[security] lock_after_max")
+    if limit:
+        chosen = limit if chosen == 0 else min(chosen, limit)
+    return chosen or None
 
 
 def _timezone(name: Any) -> str:

@@ -90,6 +90,23 @@ class Hub:
     def close(self) -> None:
         self.store.engine.dispose()
 
+    # --- the idle lock -------------------------------------------------------------------------
+
+    def check_unlock(self, secret: str) -> bool | None:
+        """Whether `secret` unlocks the board: the encrypted database's passphrase. None when no
+        secret guards this database (a plain one): the lock is then a curtain only."""
+        from pathlib import Path
+
+        from d2a_tui.storage.cipher import matches
+
+        url = self.store.engine.url
+        if "pysqlcipher" not in url.drivername or not url.database:
+            return None
+        return matches(Path(url.database), secret)
+
+    def lock_out(self) -> None:
+        """Too many wrong tries at the lock. A direct database has no login to end."""
+
     # --- commands ------------------------------------------------------------------------------
 
     def _run(

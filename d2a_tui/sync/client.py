@@ -151,6 +151,8 @@ class SyncClient:
     ) -> None:
         # An in-process transport (tests, the bench) never leaves this machine.
         self.plain_http_refusal: str | None = None
+        # Sending over the network in the clear: the status line says so while it lasts.
+        self.plain_http = transport is None and plain_http_warning(base_url) is not None
         if transport is None:
             try:
                 check_server_url(base_url, insecure_http=insecure_http)

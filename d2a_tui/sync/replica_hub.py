@@ -29,7 +29,6 @@ from d2a_tui.sync.client import (
     SyncReport,
     SyncStatus,
     SyncWorker,
-    plain_http_warning,
 )
 from d2a_tui.sync.login import Login
 from d2a_tui.sync.replica import ConflictView, Replica
@@ -88,6 +87,16 @@ class ReplicaHub(Hub):
         return cls(
             store, actor, clock, login=login, transport=transport, calendar=settings.calendar
         )
+
+    def lock_out(self) -> None:
+        """Too many wrong tries at the lock: this device is logged out (its token is forgotten).
+        The outbox stays in the database, for a new login on it to push."""
+        from d2a_tui.sync.login import forget_login, load_login
+
+        self.worker.stop()
+        current = load_login()
+        if current is not None and current.device_id == self.login.device_id:
+            forget_login()
 
     def close(self) -> None:
         self.worker.stop()
@@ -161,7 +170,7 @@ class ReplicaHub(Hub):
             conflicts=local.conflicts,
             message=message,
             server=self.login.server_url,
-            plain_http=plain_http_warning(self.login.server_url) is not None,
+            plain_http=self.client.plain_http,
         )
 
     def pending_journeys(self) -> set[str]:

@@ -37,9 +37,7 @@ def authority(tmp_path_factory: pytest.TempPathFactory) -> tuple[trustme.CA, Pat
     return ca, path
 
 
-def start_server(
-    tmp: Path, database_url: str, cert: trustme.LeafCert, name: str
-) -> ServerProcess:
+def start_server(tmp: Path, database_url: str, cert: trustme.LeafCert, name: str) -> ServerProcess:
     server = ServerProcess(
         database_url,
         tmp / f"{name}.log",
@@ -98,9 +96,7 @@ def test_login_and_sync_over_https_with_a_local_ca(
 ) -> None:
     night = replica(tmp_path, "night")
     token = enrol(tls_server, tmp_path)
-    night.run(
-        "login", "--server", tls_server.url, "--token", token, "--ca-file", str(authority[1])
-    )
+    night.run("login", "--server", tls_server.url, "--token", token, "--ca-file", str(authority[1]))
     assert night.login_file()["ca_file"] == str(authority[1])
     engine = make_engine(tls_server.database_url)
     try:

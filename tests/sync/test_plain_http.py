@@ -19,7 +19,8 @@ from d2a_tui.widgets.sync_status import status_line
 
 
 @pytest.mark.parametrize(
-    "url", ["http://127.0.0.1:8765", "http://localhost:8765", "http://[::1]:8765", "http://127.8.0.2"]
+    "url",
+    ["http://127.0.0.1:8765", "http://localhost:8765", "http://[::1]:8765", "http://127.8.0.2"],
 )
 def test_plain_http_to_this_machine_is_allowed_without_a_warning(url: str) -> None:
     assert check_server_url(url) == url

@@ -1,0 +1,91 @@
+"""The lock: an opaque screen over every other, showing the lock and the sync status only.
+
+Pushed by the app (idle, or ctrl+l) on top of whatever is open — the board, a journey, a form,
+a modal — so popping it gives back exactly what was there, selection and all. It draws its own
+solid background: nothing of the screens beneath shows through, not even initials. Sync goes on
+underneath; the status line here says how it is going.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Static
+
+from d2a_tui.widgets.sync_status import SyncStatusBar, is_replica
+
+MAX_TRIES = 5
+
+
+class LockScreen(ModalScreen[None]):
+    DEFAULT_CSS = """
+    /* Opaque in every mode (a modal screen is see-through by default, and wholly so in a
+       terminal's own colours): nothing beneath may show. */
+    LockScreen, LockScreen:ansi {
+        align: center middle;
+        background: $background 100%;
+    }
+    LockScreen > Vertical {
+        width: 60;
+        height: auto;
+        border: heavy $primary;
+        background: $surface;
+        padding: 1 2;
+    }
+    LockScreen #lock-title { text-style: bold; width: 100%; content-align: center middle; }
+    LockScreen #lock-problem { color: $error; height: auto; }
+    LockScreen SyncStatusBar { width: 100%; margin-top: 1; }
+    """
+
+    # Nothing beneath answers a key while locked; these are the only ones.
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "nothing", show=False),
+    ]
+
+    def __init__(self, hub: Any) -> None:
+        super().__init__(id="lock")
+        self.hub = hub
+        self.tries = 0
+        # None: no passphrase guards this database, and Enter alone unlocks.
+        self.guarded = hub.check_unlock("") is not None
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static("🔒 d2a is locked", id="lock-title")
+            yield Static(
+                "Type the passphrase and press Enter to unlock."
+                if self.guarded
+                else "Press Enter to unlock.",
+                id="lock-hint",
+            )
+            yield Input(password=True, id="lock-secret", placeholder="passphrase")
+            yield Static("", id="lock-problem")
+            if is_replica(self.hub):
+                yield SyncStatusBar(self.hub, id="lock-sync")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    def action_nothing(self) -> None:
+        """Escape does not unlock."""
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        secret = event.value
+        event.input.value = ""
+        if not self.guarded or self.hub.check_unlock(secret):
+            self.dismiss(None)
+            return
+        self.tries += 1
+        left = MAX_TRIES - self.tries
+        if left <= 0:
+            self.app.lock_out()  # type: ignore[attr-defined]
+            return
+        self.query_one("#lock-problem", Static).update(
+            f"Wrong passphrase. {left} {'try' if left == 1 else 'tries'} left before this "
+            "device is logged out."
+        )
