@@ -10,7 +10,7 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, func, select, update
 
@@ -23,6 +23,11 @@ from d2a_tui.sync.protocol import EnrolResponse
 organisation_table = Organisation.__table__  # type: ignore[attr-defined]
 ENROL_PREFIX = "d2ae_"
 TOKEN_PREFIX = "d2a_"
+TOKEN_DAYS = 90  # a device token's life; the device swaps it for a new one before the end
+
+
+def new_device_token() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
 
 
 def token_hash(token: str) -> str:
@@ -42,6 +47,7 @@ class DeviceContext:
     name: str
     role: str
     organisation_id: str | None
+    token_expires_at: datetime | None = None
 
 
 def add_user(
@@ -133,9 +139,19 @@ def enrol_device(engine: Engine, user_id: str, label: str | None = None) -> tupl
     return device_id, token
 
 
-def redeem(engine: Engine, enrol_token: str, label: str | None) -> EnrolResponse:
-    """Swap a one-time enrolment token for the device's long-lived token."""
-    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+def redeem(
+    engine: Engine,
+    enrol_token: str,
+    label: str | None,
+    *,
+    first_seq: int | None = None,
+    token_days: int = TOKEN_DAYS,
+    now: datetime | None = None,
+) -> EnrolResponse:
+    """Swap a one-time enrolment token for the device's token, good for `token_days`."""
+    token = new_device_token()
+    now = now or datetime.now(UTC)
+    expires = now + timedelta(days=token_days)
     with engine.begin() as connection:
         row = connection.execute(
             select(device_table, user_table.c.name, user_table.c.role)
@@ -151,24 +167,77 @@ def redeem(engine: Engine, enrol_token: str, label: str | None) -> EnrolResponse
             .values(
                 enrol_hash=None,
                 token_hash=token_hash(token),
-                enrolled_at=datetime.now(UTC),
+                enrolled_at=now,
+                token_expires_at=expires,
                 label=label or row.label,
+                # A new device has pushed nothing: starting later keeps a re-login's queued
+                # changes in the gap-free order they were numbered in.
+                next_seq=first_seq or 1,
             )
         )
         if done.rowcount != 1:
             raise NotAllowed("this enrolment token was used already")
     return EnrolResponse(
-        device_id=row.id, token=token, user_id=row.user_id, name=row.name, role=row.role
+        device_id=row.id,
+        token=token,
+        user_id=row.user_id,
+        name=row.name,
+        role=row.role,
+        token_expires_at=expires,
     )
 
 
-def authenticate(engine: Engine, token: str) -> DeviceContext | str:
+def rotate_token(
+    engine: Engine,
+    device_id: str,
+    new_hash: str,
+    *,
+    token_days: int = TOKEN_DAYS,
+    now: datetime | None = None,
+) -> datetime:
+    """Replace a device's token by the one whose hash the device sent; its new expiry. The
+    device made the token itself and kept it before asking, so a lost answer loses nothing."""
+    now = now or datetime.now(UTC)
+    expires = now + timedelta(days=token_days)
+    with engine.begin() as connection:
+        taken = connection.execute(
+            select(device_table.c.id, device_table.c.token_expires_at).where(
+                device_table.c.token_hash == new_hash
+            )
+        ).first()
+        if taken is not None and taken.id == device_id and taken.token_expires_at is not None:
+            return taken.token_expires_at  # the same swap again: its answer was lost
+        if taken is not None:
+            raise NotAllowed("that token is in use already")
+        connection.execute(
+            update(device_table)
+            .where(device_table.c.id == device_id, device_table.c.revoked_at.is_(None))
+            .values(token_hash=new_hash, token_expires_at=expires)
+        )
+    return expires
+
+
+def token_expiry(row: object, token_days: int = TOKEN_DAYS) -> datetime | None:
+    """When a device's token expires: as recorded, or (enrolled before expiry was recorded)
+    `token_days` after its enrolment."""
+    expires = getattr(row, "token_expires_at", None)
+    enrolled = getattr(row, "enrolled_at", None)
+    if expires is None and enrolled is not None:
+        return enrolled + timedelta(days=token_days)
+    return expires
+
+
+def authenticate(
+    engine: Engine, token: str, *, now: datetime | None = None, token_days: int = TOKEN_DAYS
+) -> DeviceContext | str:
     """The caller for `token`, or the machine-readable reason it is refused."""
     with engine.connect() as connection:
         row = connection.execute(
             select(
                 device_table.c.id,
                 device_table.c.revoked_at,
+                device_table.c.enrolled_at,
+                device_table.c.token_expires_at,
                 user_table.c.id.label("user_id"),
                 user_table.c.name,
                 user_table.c.role,
@@ -181,7 +250,10 @@ def authenticate(engine: Engine, token: str) -> DeviceContext | str:
         return "bad_token"
     if row.revoked_at is not None:
         return "revoked"
-    return DeviceContext(row.id, row.user_id, row.name, row.role, row.organisation_id)
+    expires = token_expiry(row, token_days)
+    if expires is not None and (now or datetime.now(UTC)) >= expires:
+        return "expired"
+    return DeviceContext(row.id, row.user_id, row.name, row.role, row.organisation_id, expires)
 
 
 def revoke_device(engine: Engine, device_id: str) -> None:
@@ -206,7 +278,11 @@ def list_devices(engine: Engine) -> list[dict[str, object]]:
                 device_table.c.enrolled_at,
                 device_table.c.revoked_at,
                 device_table.c.last_seen_at,
+                device_table.c.token_expires_at,
                 device_table.c.next_seq,
             ).order_by(device_table.c.created_at)
         ).all()
-    return [dict(row._mapping) for row in rows]
+    return [
+        {**row._mapping, "token_expires_at": token_expiry(row) if row.enrolled_at else None}
+        for row in rows
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from d2a_tui.config import Settings
     from d2a_tui.sync.server import serve
 
+    if args.token_days < 1:
+        raise D2AError("--token-days must be at least 1")
     if (args.certfile is None) != (args.keyfile is None):
         raise D2AError("HTTPS needs both --certfile and --keyfile")
     if args.certfile is not None:
@@ -68,6 +71,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log_level=args.log_level,
         certfile=args.certfile,
         keyfile=args.keyfile,
+        token_days=args.token_days,
     )
     return 0
 
@@ -117,13 +121,26 @@ def cmd_devices(args: argparse.Namespace) -> int:
     if args.json:
         print_json(devices)
         return 0
+    now = datetime.now(UTC)
+
+    def day(moment: Any) -> str:
+        return moment.astimezone().strftime("%d %b %Y %H:%M") if moment else "-"
+
+    print(f"{'device':<36}  {'user':<20} {'state':<15} {'last seen':<17} {'expires':<17} label")
     for device in devices:
-        state = (
-            "revoked"
-            if device["revoked_at"]
-            else ("enrolled" if device["enrolled_at"] else "awaiting login")
+        expires = device["token_expires_at"]
+        if device["revoked_at"]:
+            state = f"revoked {device['revoked_at'].astimezone():%d %b}"
+        elif not device["enrolled_at"]:
+            state = "awaiting login"
+        elif expires is not None and expires <= now:
+            state = "expired"
+        else:
+            state = "enrolled"
+        print(
+            f"{device['id']:<36}  {device['user_id']:<20} {state:<15} "
+            f"{day(device['last_seen_at']):<17} {day(expires):<17} {device['label'] or ''}"
         )
-        print(f"{device['id']}  {device['user_id']:<20} {state:<15} {device['label'] or ''}")
     return 0
 
 
@@ -156,6 +173,10 @@ def cmd_login(args: argparse.Namespace) -> int:
         events = connection.execute(select(func.count()).select_from(event_table)).scalar_one()
         cursor = connection.execute(select(replica_table.c.cursor)).scalar_one()
         queued = connection.execute(select(func.count()).select_from(outbox_table)).scalar_one()
+        # Changes a logged-out device left unsent: the new device's numbering starts there.
+        first_unsent = connection.execute(
+            select(func.min(outbox_table.c.client_seq)).where(outbox_table.c.status == "pending")
+        ).scalar_one()
     if events and not cursor and not queued and not args.force:
         raise D2AError(
             f"this database holds {events} events that are not on any server; a replica must "
@@ -169,20 +190,32 @@ def cmd_login(args: argparse.Namespace) -> int:
     client = SyncClient(args.server, retries=1, **tls)
     try:
         if args.token.startswith(ENROL_PREFIX):
-            enrolled = client.enrol(args.token, args.label)
+            enrolled = client.enrol(args.token, args.label, first_unsent)
             token, device_id = enrolled.token, enrolled.device_id
+            expires = enrolled.token_expires_at
             user_id, name, role = enrolled.user_id, enrolled.name, enrolled.role
         else:  # an existing device token, e.g. moving a device to a new replica file
             token = args.token
             client = SyncClient(args.server, token, retries=1, **tls)
             me = client.me()
             device_id, user_id, name, role = me.device_id, me.user_id, me.name, me.role
+            expires = me.token_expires_at
     except SyncError as error:
         raise D2AError(f"login failed: {error}") from None
     finally:
         client.close()
     path = save_login(
-        Login(args.server, token, device_id, user_id, name, role, url, **tls)  # type: ignore[arg-type]
+        Login(
+            args.server,
+            token,
+            device_id,
+            user_id,
+            name,
+            role,
+            url,
+            token_expires_at=expires.isoformat() if expires else None,
+            **tls,  # type: ignore[arg-type]
+        )
     )
     print(f"logged in to {args.server} as {name} ({role}), device {device_id}")
     print(f"this machine's database is now a replica; login kept in {path}", file=sys.stderr)
@@ -377,6 +410,13 @@ def register(sub: Any) -> None:
     serve.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     serve.add_argument("--certfile", metavar="FILE", help="serve HTTPS: the certificate (PEM)")
     serve.add_argument("--keyfile", metavar="FILE", help="serve HTTPS: its private key (PEM)")
+    serve.add_argument(
+        "--token-days",
+        type=int,
+        default=90,
+        metavar="N",
+        help="device tokens expire after N days (devices swap them before then)",
+    )
     serve.set_defaults(handler=cmd_serve)
 
     server = sub.add_parser("server", help="administer the central server: users and devices")

@@ -35,12 +35,15 @@ from d2a_tui.sync.protocol import (
     Me,
     PullResponse,
     PushResponse,
+    RotateResponse,
     SnapshotResponse,
 )
 from d2a_tui.sync.replica import Replica
 
 log = logging.getLogger("d2a.sync.client")
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# The server no longer knows this device: it must log in again (its outbox is kept).
+LOGGED_OUT = frozenset({"revoked", "expired", "bad_token"})
 
 
 class SyncError(D2AError):
@@ -267,9 +270,23 @@ class SyncClient:
     def health(self) -> dict[str, Any]:
         return self._ok(self.request("GET", "/v1/health")).json()
 
-    def enrol(self, token: str, label: str | None = None) -> EnrolResponse:
-        response = self.request("POST", "/v1/devices/enrol", body={"token": token, "label": label})
+    def enrol(
+        self, token: str, label: str | None = None, first_seq: int | None = None
+    ) -> EnrolResponse:
+        body: dict[str, Any] = {"token": token, "label": label}
+        if first_seq is not None:
+            body["first_seq"] = first_seq
+        response = self.request("POST", "/v1/devices/enrol", body=body)
         return EnrolResponse.model_validate(self._ok(response).json())
+
+    def use_token(self, token: str) -> None:
+        self.http.headers["Authorization"] = f"Bearer {token}"
+
+    def rotate(self, new_token_hash: str) -> RotateResponse:
+        response = self.request(
+            "POST", "/v1/devices/rotate", body={"token_hash": new_token_hash}
+        )
+        return RotateResponse.model_validate(self._ok(response).json())
 
     def me(self) -> Me:
         return Me.model_validate(self._ok(self.request("GET", "/v1/me")).json())
@@ -327,6 +344,8 @@ class Synchroniser:
         self.clock = clock
         # One cycle at a time per replica: a sync-now and the background worker queue here.
         self.lock = threading.Lock()
+        # Run first in each cycle (the replica's hub swaps its token here before it expires).
+        self.before_cycle: Callable[[], None] | None = None
 
     def push_all(self, report: SyncReport) -> None:
         while True:
@@ -377,12 +396,30 @@ class Synchroniser:
                 return
             wait = 0
 
+    def _logged_out(self, error: SyncRefused) -> SyncRefused:
+        waiting = self.replica.state()
+        queued = waiting.pending + waiting.unconfirmed
+        kept = (
+            f"the {queued} changes not yet sent stay on this machine: "
+            "`d2a login --token NEW` on this database sends them"
+            if queued
+            else "nothing is waiting to be sent"
+        )
+        return SyncRefused(f"{error}; {kept}", error.reason, error.status)
+
     def run_once(self, wait: float = 0) -> SyncReport:
         report = SyncReport()
         with self.lock:
             try:
+                if self.before_cycle is not None:
+                    self.before_cycle()
                 self.push_all(report)
                 self.pull_all(report, wait)
+            except SyncRefused as error:
+                if error.reason in LOGGED_OUT:
+                    error = self._logged_out(error)
+                self.replica.note_attempt(self.clock(), str(error), success=False)
+                raise error from None
             except SyncError as error:
                 self.replica.note_attempt(self.clock(), str(error), success=False)
                 raise

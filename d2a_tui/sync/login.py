@@ -28,6 +28,10 @@ class Login:
     database_url: str
     ca_file: str | None = None  # a local CA the server's certificate is checked against
     insecure_http: bool = False  # the user accepted plain http:// to another machine
+    token_expires_at: str | None = None  # ISO time; the token is swapped for a new one before
+    # A token made here and sent to the server to replace `token`, kept until the server's
+    # answer is known: if that answer is lost, this is the token the server holds.
+    pending_token: str | None = None
 
     def __repr__(self) -> str:  # never print the token
         return f"Login({self.user_id}@{self.server_url}, device {self.device_id})"

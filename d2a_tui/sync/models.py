@@ -37,6 +37,9 @@ class SyncDevice(SQLModel, table=True):
     enrolled_at: datetime | None = _utc(nullable=True)
     revoked_at: datetime | None = _utc(nullable=True)
     last_seen_at: datetime | None = _utc(nullable=True)
+    # When the device token stops working (None: enrolled before tokens expired; counts from
+    # enrolled_at). Rotated by the device before then.
+    token_expires_at: datetime | None = _utc(nullable=True)
     # The next client_seq the server will accept from this device: gap-free per device.
     next_seq: int = 1
 

@@ -180,11 +180,23 @@ class Me(BaseModel):
     role: str
     organisation_id: str | None
     device_id: str
+    token_expires_at: datetime | None = None
 
 
 class EnrolRequest(_Strict):
     token: Annotated[str, Field(min_length=16, max_length=200)]
     label: Annotated[str, Field(max_length=64)] | None = None
+    # A replica logging in again (its old device revoked or expired) with changes still in its
+    # outbox: the new device's sequence starts where those changes are numbered.
+    first_seq: Annotated[int, Field(ge=1, le=2**53)] | None = None
+
+
+class RotateRequest(_Strict):
+    token_hash: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+
+
+class RotateResponse(BaseModel):
+    token_expires_at: datetime
 
 
 class EnrolResponse(BaseModel):
@@ -193,6 +205,8 @@ class EnrolResponse(BaseModel):
     user_id: str
     name: str
     role: str
+    token_expires_at: datetime | None = None
+    token_expires_at: datetime | None = None
 
 
 class ErrorBody(BaseModel):

@@ -8,7 +8,8 @@ direct-database Hub simply has none of them.
 from __future__ import annotations
 
 import threading
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -21,6 +22,7 @@ from d2a_tui.domain.ids import uuid7
 from d2a_tui.hub import Change, Clock, Hub, utc_now
 from d2a_tui.storage.db import ensure_schema, make_engine
 from d2a_tui.storage.journeys import Actor, JourneyStore
+from d2a_tui.sync.admin import new_device_token, token_hash
 from d2a_tui.sync.client import (
     SyncClient,
     SyncError,
@@ -30,10 +32,13 @@ from d2a_tui.sync.client import (
     SyncStatus,
     SyncWorker,
 )
-from d2a_tui.sync.login import Login
+from d2a_tui.sync.login import Login, load_login, save_login
 from d2a_tui.sync.replica import ConflictView, Replica
 from d2a_tui.sync.replica_capacity import ReplicaCapacityStore
 from d2a_tui.sync.rules import refusal_for_role
+
+# A token this close to its expiry is swapped for a new one at the next sync.
+ROTATE_BEFORE = timedelta(days=30)
 
 
 class ReplicaHub(Hub):
@@ -64,6 +69,7 @@ class ReplicaHub(Hub):
             insecure_http=login.insecure_http,
         )
         self.synchroniser = Synchroniser(self.replica, self.client)
+        self.synchroniser.before_cycle = self.rotate_token_if_due
         self.worker = SyncWorker(self.synchroniser)
         # Sync-now runs beside the worker; while one runs, the status says "syncing".
         self._manual = 0
@@ -88,10 +94,65 @@ class ReplicaHub(Hub):
             store, actor, clock, login=login, transport=transport, calendar=settings.calendar
         )
 
+    # --- the device token ------------------------------------------------------------------------
+
+    def rotate_token_if_due(self) -> None:
+        """Swap the device token for a new one once it is within ROTATE_BEFORE of expiring,
+        at the start of a sync, so that a device in use never meets its expiry. The new token
+        is made and saved here before the server is asked, so a lost answer loses nothing."""
+        login = self.login
+        if login.pending_token:
+            self._settle_pending_token(login.pending_token)
+            return
+        if not login.token_expires_at:
+            return
+        expires = datetime.fromisoformat(login.token_expires_at)
+        if expires - self.clock() > ROTATE_BEFORE:
+            return
+        new_token = new_device_token()
+        self._save(replace(login, pending_token=new_token))
+        try:
+            answer = self.client.rotate(token_hash(new_token))
+        except SyncRefused as refused:
+            if refused.reason != "bad_token":
+                raise
+            # A retry after a lost answer, with the old token the swap had already replaced.
+            self._settle_pending_token(new_token)
+            return
+        self._adopt(new_token, answer.token_expires_at)
+
+    def _settle_pending_token(self, new_token: str) -> None:
+        # The last swap's answer was lost: the server holds one of the two tokens.
+        self.client.use_token(new_token)
+        try:
+            me = self.client.me()
+        except SyncRefused:
+            self.client.use_token(self.login.token)
+            self._save(replace(self.login, pending_token=None))  # the old token still works
+            return
+        self._adopt(new_token, me.token_expires_at)
+
+    def _adopt(self, new_token: str, expires: datetime | None) -> None:
+        self.client.use_token(new_token)
+        self._save(
+            replace(
+                self.login,
+                token=new_token,
+                pending_token=None,
+                token_expires_at=expires.isoformat() if expires else None,
+            )
+        )
+
+    def _save(self, login: Login) -> None:
+        self.login = login
+        saved = load_login()
+        if saved is not None and saved.device_id == login.device_id:
+            save_login(login)
+
     def lock_out(self) -> None:
         """Too many wrong tries at the lock: this device is logged out (its token is forgotten).
         The outbox stays in the database, for a new login on it to push."""
-        from d2a_tui.sync.login import forget_login, load_login
+        from d2a_tui.sync.login import forget_login
 
         self.worker.stop()
         current = load_login()

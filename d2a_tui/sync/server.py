@@ -58,6 +58,8 @@ from d2a_tui.sync.protocol import (
     PullResponse,
     PushRequest,
     PushResponse,
+    RotateRequest,
+    RotateResponse,
     SnapshotResponse,
 )
 
@@ -205,6 +207,7 @@ def create_app(
     max_body_bytes: int = MAX_BODY_BYTES,
     clock: Clock | None = None,
     calendar: HubCalendar | None = None,
+    token_days: int = admin.TOKEN_DAYS,
 ) -> FastAPI:
     """The API on a database of this code's schema; refuses any other (SchemaMismatch)."""
     engine = make_engine(engine_or_url) if isinstance(engine_or_url, str) else engine_or_url
@@ -263,9 +266,15 @@ def create_app(
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise ApiError(401, "bad_token", "the Authorization header must be Bearer <token>")
-        found = admin.authenticate(engine, token.strip())
+        found = admin.authenticate(engine, token.strip(), now=now(), token_days=token_days)
         if found == "revoked":
             raise ApiError(401, "revoked", "this device was revoked; ask an administrator")
+        if found == "expired":
+            raise ApiError(
+                401,
+                "expired",
+                "this device's token has expired; ask an administrator to enrol it again",
+            )
         if isinstance(found, str):
             raise ApiError(401, "bad_token", "the device token is not valid")
         return found
@@ -288,7 +297,14 @@ def create_app(
     @app.post("/v1/devices/enrol", response_model=EnrolResponse, responses=ERRORS, tags=["auth"])
     def enrol(body: EnrolRequest) -> EnrolResponse:
         try:
-            enrolled = admin.redeem(engine, body.token, body.label)
+            enrolled = admin.redeem(
+                engine,
+                body.token,
+                body.label,
+                first_seq=body.first_seq,
+                token_days=token_days,
+                now=now(),
+            )
         except D2AError as error:
             raise ApiError(401, "bad_enrolment_token", str(error)) from None
         log.info("device %s enrolled", enrolled.device_id[-12:])
@@ -302,7 +318,19 @@ def create_app(
             role=device.role,
             organisation_id=device.organisation_id,
             device_id=device.device_id,
+            token_expires_at=device.token_expires_at,
         )
+
+    @app.post("/v1/devices/rotate", response_model=RotateResponse, responses=ERRORS, tags=["auth"])
+    def rotate(body: RotateRequest, device: DeviceContext = Depends(caller)) -> RotateResponse:  # noqa: B008
+        try:
+            expires = admin.rotate_token(
+                engine, device.device_id, body.token_hash, token_days=token_days, now=now()
+            )
+        except D2AError as error:
+            raise ApiError(409, "token_taken", str(error)) from None
+        log.info("device %s rotated its token", device.device_id[-12:])
+        return RotateResponse(token_expires_at=expires)
 
     @app.post("/v1/sync/push", response_model=PushResponse, responses=ERRORS, tags=["sync"])
     async def push(body: PushRequest, device: DeviceContext = Depends(caller)) -> Response:  # noqa: B008
@@ -468,13 +496,14 @@ def serve(
     calendar: HubCalendar | None = None,
     certfile: str | None = None,
     keyfile: str | None = None,
+    token_days: int = admin.TOKEN_DAYS,
 ) -> None:
     """Run the API under uvicorn until interrupted; refuses a database of the wrong schema.
     With `certfile` and `keyfile` it speaks HTTPS only."""
     import uvicorn
 
     server_logging.configure_logging(log_level)
-    app = create_app(url, calendar=calendar)
+    app = create_app(url, calendar=calendar, token_days=token_days)
     scheme = "https" if certfile else "http"
     log.info("d2a %s serving schema %s on %s://%s:%d", __version__, SCHEMA_HEAD, scheme, host, port)
     uvicorn.run(
