@@ -85,7 +85,7 @@ def test_a_revoked_device_is_told_so_and_keeps_its_changes(env: SyncEnv) -> None
     hub = logged_in(env, "nina")
     refer(hub, 1)
     admin.revoke_device(env.engine, hub.login.device_id)
-    with pytest.raises(SyncRefused, match="revoked.*1 changes not yet sent stay") as refused:
+    with pytest.raises(SyncRefused, match=r"revoked.*1 changes not yet sent stay") as refused:
         hub.sync_now(wait=True)
     assert refused.value.reason == "revoked"
     assert hub.sync_status().pending == 1
