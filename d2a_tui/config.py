@@ -82,6 +82,8 @@ class Settings:
     timezone: str = DEFAULT_TIMEZONE
     # Seconds without a key or a click before the board locks; None: only ctrl+l locks.
     lock_after: float | None = DEFAULT_LOCK_AFTER
+    # A replica keeps journeys closed within this many days (and every open one).
+    keep_closed_days: int = 14
 
     @property
     def calendar(self) -> HubCalendar:
@@ -108,11 +110,24 @@ class Settings:
             keymap={str(k): str(v) for k, v in keymap.items()},
             theme=os.environ.get("D2A_THEME") or file_values.get("theme"),
             timezone=_timezone(os.environ.get("D2A_TIMEZONE") or file_values.get("timezone")),
+            keep_closed_days=_days(
+                os.environ.get("D2A_KEEP_CLOSED_DAYS") or file_values.get("keep_closed_days", 14)
+            ),
             lock_after=_lock_after(
                 os.environ.get("D2A_LOCK_AFTER") or file_values.get("lock_after"),
                 os.environ.get("D2A_FLOW") or file_values.get("flow"),
             ),
         )
+
+
+def _days(value: Any) -> int:
+    try:
+        days = int(value)
+    except (TypeError, ValueError):
+        days = -1
+    if days < 0:
+        raise ConfigError(f"keep_closed_days must be a whole number of days, got {value!r}")
+    return days
 
 
 def _lock_after(value: Any, flow_path: str | None) -> float | None:

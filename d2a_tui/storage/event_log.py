@@ -20,7 +20,7 @@ from dataclasses import fields
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, bindparam, delete, update
+from sqlalchemy import Connection, Engine, Row, bindparam, delete, exists, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from d2a_tui.domain.errors import D2AError, NotAllowed
@@ -256,6 +256,21 @@ class EventLog:
                     event_table.c.journey_id == journey_id, event_table.c.event_id.in_(ids)
                 )
             )
+
+    def forget_journeys(self, journey_ids: list[str]) -> None:
+        """A replica's retention: these journeys leave this database whole (events, journey,
+        and the patient once no journey of theirs is left). The server keeps them."""
+        if not journey_ids:
+            return
+        self.connection.execute(
+            delete(event_table).where(event_table.c.journey_id.in_(journey_ids))
+        )
+        self.connection.execute(delete(journey_table).where(journey_table.c.id.in_(journey_ids)))
+        self.connection.execute(
+            delete(patient_table).where(
+                ~exists().where(journey_table.c.patient_id == patient_table.c.id)
+            )
+        )
 
     # --- a history at once (the seed) ------------------------------------------------------------
 

@@ -35,6 +35,7 @@ from d2a_tui.sync.client import (
 from d2a_tui.sync.login import Login, load_login, save_login
 from d2a_tui.sync.replica import ConflictView, Replica
 from d2a_tui.sync.replica_capacity import ReplicaCapacityStore
+from d2a_tui.sync.retention import KEEP_CLOSED_DAYS, purge
 from d2a_tui.sync.rules import refusal_for_role
 
 # A token this close to its expiry is swapped for a new one at the next sync.
@@ -52,6 +53,7 @@ class ReplicaHub(Hub):
         transport: httpx.BaseTransport | None = None,
         client: SyncClient | None = None,
         calendar: HubCalendar | None = None,
+        keep_closed_days: int = KEEP_CLOSED_DAYS,
     ) -> None:
         super().__init__(store, actor, clock, calendar)
         self.login = login
@@ -69,7 +71,9 @@ class ReplicaHub(Hub):
             insecure_http=login.insecure_http,
         )
         self.synchroniser = Synchroniser(self.replica, self.client)
-        self.synchroniser.before_cycle = self.rotate_token_if_due
+        self.synchroniser.before_cycle = self._before_sync
+        self.keep_closed_days = keep_closed_days
+        self.purged = 0  # journeys the last sync deleted here (retention)
         self.worker = SyncWorker(self.synchroniser)
         # Sync-now runs beside the worker; while one runs, the status says "syncing".
         self._manual = 0
@@ -91,8 +95,19 @@ class ReplicaHub(Hub):
         # The server checks every mutation's actor against the device's user: act as them.
         actor = Actor(login.user_id, login.device_id)
         return cls(
-            store, actor, clock, login=login, transport=transport, calendar=settings.calendar
+            store,
+            actor,
+            clock,
+            login=login,
+            transport=transport,
+            calendar=settings.calendar,
+            keep_closed_days=settings.keep_closed_days,
         )
+
+    def _before_sync(self) -> None:
+        self.rotate_token_if_due()
+        # Retention: what a lost device carries is the open work and the last few days.
+        self.purged = purge(self.store.engine, self.clock(), self.keep_closed_days)
 
     # --- the device token ------------------------------------------------------------------------
 

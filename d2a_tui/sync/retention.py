@@ -1,0 +1,62 @@
+"""What a replica keeps: open journeys, and closed ones for a few days; the rest is deleted here.
+
+A lost laptop should carry the people the night team is working with, not the hub's history.
+The purge is local only: the server keeps everything (it is the record) and is never told. A
+journey is kept while anything of it is still on its way (a change not sent or not confirmed,
+a conflict not decided). A purged journey that comes back (reopened on the server) has events
+this replica lacks the start of, so the next pull fetches it whole, as for any journey outside
+the first snapshot.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, Engine, and_, delete, exists, not_, or_, select
+
+from d2a_tui.storage.event_log import EventLog
+from d2a_tui.storage.journeys import journey_table
+from d2a_tui.sync.conflict_views import conflict_table
+from d2a_tui.sync.rebuild import outbox_table
+
+KEEP_CLOSED_DAYS = 14
+
+
+def purge(engine: Engine, now: datetime, keep_days: int) -> int:
+    """The purge in its own transaction, under the event log's lock like a pull."""
+    with engine.begin() as connection:
+        EventLog(connection).lock()
+        return purge_closed(connection, now, keep_days)
+
+
+def purge_closed(connection: Connection, now: datetime, keep_days: int) -> int:
+    """Delete journeys closed more than `keep_days` ago, with their events, their settled
+    outbox rows and decided conflicts, and patients left with no journey; how many journeys.
+    The caller holds the event log's lock (the purge must not meet a pull half-way)."""
+    in_flight = exists().where(
+        outbox_table.c.journey_id == journey_table.c.id,
+        or_(outbox_table.c.status == "pending", not_(outbox_table.c.confirmed)),
+    )
+    undecided = exists().where(
+        conflict_table.c.journey_id == journey_table.c.id, conflict_table.c.resolved_at.is_(None)
+    )
+    gone = list(
+        connection.execute(
+            select(journey_table.c.id).where(
+                and_(
+                    journey_table.c.closed_at.is_not(None),
+                    journey_table.c.closed_at < now - timedelta(days=keep_days),
+                    not_(in_flight),
+                    not_(undecided),
+                )
+            )
+        ).scalars()
+    )
+    log = EventLog(connection)
+    for start in range(0, len(gone), 500):  # SQLite's limit on bound parameters
+        chunk = gone[start : start + 500]
+        # Settled outbox rows and decided conflicts quote the patient's details too.
+        connection.execute(delete(outbox_table).where(outbox_table.c.journey_id.in_(chunk)))
+        connection.execute(delete(conflict_table).where(conflict_table.c.journey_id.in_(chunk)))
+        log.forget_journeys(chunk)
+    return len(gone)

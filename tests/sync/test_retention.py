@@ -1,0 +1,97 @@
+"""Retention on a replica: open journeys and those closed within `keep_closed_days` (14) stay;
+the rest are deleted locally at each sync — events, journey, patient, settled outbox rows — and
+never on the server. A journey with a change still on its way is kept; a purged journey that
+is reopened on the server comes back whole at the next sync."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from d2a_tui.storage.journeys import event_table, journey_table, patient_table
+from d2a_tui.sync.client import SyncError
+from d2a_tui.sync.rebuild import outbox_table
+from tests.conftest import FrozenClock
+from tests.sync.conftest import SyncEnv, refer
+from tests.sync.transports import DownTransport
+
+
+def count(engine: object, table: object, **where: str) -> int:
+    query = select(func.count()).select_from(table)  # type: ignore[arg-type]
+    for column, value in where.items():
+        query = query.where(getattr(table.c, column) == value)  # type: ignore[attr-defined]
+    with engine.connect() as connection:  # type: ignore[attr-defined]
+        return int(connection.execute(query).scalar_one())
+
+
+def test_journeys_closed_long_ago_leave_the_replica_but_not_the_server(
+    sync_env: SyncEnv, clock: FrozenClock
+) -> None:
+    sync_env.user("nina")
+    server = sync_env.direct()
+    old, recent, still_open = (refer(server, serial) for serial in (1, 2, 3))
+    server.close_journey(old, "home_independent")
+    clock.advance(days=10)
+    server.close_journey(recent, "home_independent")
+    replica = sync_env.replica("nina", "night")
+    replica.sync_now(wait=True)
+    engine = replica.store.engine
+    assert count(engine, journey_table) == 3  # 10 days after the first close: all kept
+    server_events_before = count(sync_env.engine, event_table)
+
+    clock.advance(days=5)  # the first closed 15 days ago, the second 5 days ago
+    replica.sync_now(wait=True)
+    assert replica.purged == 1
+    assert count(engine, journey_table, id=old) == 0
+    assert count(engine, event_table, journey_id=old) == 0
+    assert count(engine, outbox_table, journey_id=old) == 0
+    assert count(engine, patient_table, name="Test Person 1") == 0
+    assert count(engine, journey_table, id=recent) == 1
+    assert count(engine, journey_table, id=still_open) == 1
+    # The server is the record: nothing there changed, and no event says "purged".
+    assert count(sync_env.engine, event_table) == server_events_before
+    assert count(sync_env.engine, journey_table, id=old) == 1
+
+
+def test_a_closed_journey_with_a_change_on_its_way_is_kept(
+    sync_env: SyncEnv, clock: FrozenClock
+) -> None:
+    sync_env.user("nina")
+    assert sync_env.switch is not None
+    replica = sync_env.replica("nina", "night")
+    journey = refer(replica, 1)
+    replica.sync_now(wait=True)
+    replica.keep_closed_days = 0
+    online = sync_env.switch.target
+    sync_env.switch.target = DownTransport()
+    replica.close_journey(journey, "home_independent")  # offline: not on the server yet
+    clock.advance(days=1)
+    with pytest.raises(SyncError):  # the server is down; the purge ran first, and kept it
+        replica.sync_now(wait=True)
+    assert count(replica.store.engine, journey_table, id=journey) == 1
+    sync_env.switch.target = online
+    replica.sync_now(wait=True)  # sent and confirmed: now it may go, at the next sync
+    clock.advance(days=1)
+    replica.sync_now(wait=True)
+    assert count(replica.store.engine, journey_table, id=journey) == 0
+
+
+def test_a_purged_journey_reopened_on_the_server_comes_back_whole(
+    sync_env: SyncEnv, clock: FrozenClock
+) -> None:
+    sync_env.user("nina")
+    server = sync_env.direct()
+    journey = refer(server, 1)
+    server.close_journey(journey, "home_independent")
+    replica = sync_env.replica("nina", "night")
+    replica.sync_now(wait=True)
+    clock.advance(days=20)
+    replica.sync_now(wait=True)
+    assert count(replica.store.engine, journey_table, id=journey) == 0
+    server.reopen(journey)
+    replica.sync_now(wait=True)
+    assert count(replica.store.engine, journey_table, id=journey) == 1
+    assert count(replica.store.engine, event_table, journey_id=journey) == count(
+        sync_env.engine, event_table, journey_id=journey
+    )
+    assert replica.journey(journey).card.name == "Test Person 1"
