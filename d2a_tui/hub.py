@@ -92,17 +92,20 @@ class Hub:
 
     # --- the idle lock -------------------------------------------------------------------------
 
-    def check_unlock(self, secret: str) -> bool | None:
-        """Whether `secret` unlocks the board: the encrypted database's passphrase. None when no
-        secret guards this database (a plain one): the lock is then a curtain only."""
+    def lock_guarded(self) -> bool:
+        """Whether a passphrase unlocks the board (the database is encrypted); if not, the
+        lock is a curtain only."""
+        url = self.store.engine.url
+        return "pysqlcipher" in url.drivername and bool(url.database)
+
+    def check_unlock(self, secret: str) -> bool:
+        """Whether `secret` is the encrypted database's passphrase (a deliberate fraction of a
+        second: the key derivation is the same as opening it)."""
         from pathlib import Path
 
         from d2a_tui.storage.cipher import matches
 
-        url = self.store.engine.url
-        if "pysqlcipher" not in url.drivername or not url.database:
-            return None
-        return matches(Path(url.database), secret)
+        return self.lock_guarded() and matches(Path(str(self.store.engine.url.database)), secret)
 
     def lock_out(self) -> None:
         """Too many wrong tries at the lock. A direct database has no login to end."""

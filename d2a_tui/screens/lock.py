@@ -50,8 +50,8 @@ class LockScreen(ModalScreen[None]):
         super().__init__(id="lock")
         self.hub = hub
         self.tries = 0
-        # None: no passphrase guards this database, and Enter alone unlocks.
-        self.guarded = hub.check_unlock("") is not None
+        # Not guarded: no passphrase protects this database, and Enter alone unlocks.
+        self.guarded = hub.lock_guarded()
 
     def compose(self) -> ComposeResult:
         with Vertical():
