@@ -57,7 +57,7 @@ class LockScreen(ModalScreen[None]):
         with Vertical():
             yield Static("🔒 d2a is locked", id="lock-title")
             yield Static(
-                "Type the passphrase and press Enter to unlock."
+                "Type the passphrase (or PIN) and press Enter to unlock."
                 if self.guarded
                 else "Press Enter to unlock.",
                 id="lock-hint",

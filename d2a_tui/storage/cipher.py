@@ -144,6 +144,26 @@ def unlock(database: Path, secret: str) -> bytes:
     return key
 
 
+def hash_pin(pin: str) -> str:
+    """A PIN kept for the idle lock: scrypt with its own salt, never the PIN itself."""
+    salt = os.urandom(16)
+    return f"scrypt${salt.hex()}${_derive(pin, salt, **SCRYPT).hex()}"
+
+
+def pin_matches(stored: str, pin: str) -> bool:
+    try:
+        kind, salt, digest = stored.split("$")
+        if kind != "scrypt":
+            return False
+        found = hashlib.scrypt(
+            pin.encode("utf-8"), salt=bytes.fromhex(salt), maxmem=128 * 1024 * 1024, dklen=32,
+            **SCRYPT,
+        )  # fmt: skip
+    except ValueError:
+        return False
+    return hmac.compare_digest(found.hex(), digest)
+
+
 def matches(database: Path, secret: str) -> bool:
     """Whether `secret` is the passphrase of encrypted `database` (the idle lock asks)."""
     try:

@@ -157,6 +157,8 @@ def cmd_login(args: argparse.Namespace) -> int:
     from d2a_tui.sync.replica import outbox_table, replica_table
 
     check_server_url(args.server, insecure_http=args.insecure_http)
+    # Asked before the one-time enrolment token is spent.
+    pin_hash = _pin_hash() if args.pin else None
     ca_file = str(Path(args.ca_file).absolute()) if args.ca_file else None
     if ca_file is not None:
         tls_context(ca_file)  # a CA file that cannot be read is said now, not at the first sync
@@ -214,6 +216,7 @@ def cmd_login(args: argparse.Namespace) -> int:
             role,
             url,
             token_expires_at=expires.isoformat() if expires else None,
+            pin_hash=pin_hash,
             **tls,  # type: ignore[arg-type]
         )
     )
@@ -230,6 +233,25 @@ def cmd_login(args: argparse.Namespace) -> int:
         except SyncError as error:
             print(f"first sync failed ({error}); `d2a sync` later", file=sys.stderr)
     return 0
+
+
+def _pin_hash() -> str:
+    """A PIN for the idle lock: from D2A_PIN (scripts) or typed twice; kept as a hash."""
+    import getpass
+    import os
+
+    from d2a_tui.storage.cipher import hash_pin
+
+    pin = os.environ.get("D2A_PIN")
+    if pin is None:
+        if not sys.stdin.isatty():
+            raise D2AError("--pin needs a terminal to type the PIN on (or D2A_PIN)")
+        pin = getpass.getpass("PIN for the idle lock: ")
+        if getpass.getpass("The same PIN again: ") != pin:
+            raise D2AError("the two PINs differ; nothing was changed")
+    if len(pin) < 4:
+        raise D2AError("a PIN has at least 4 characters")
+    return hash_pin(pin)
 
 
 def _encrypt_new_replica(url: str, unencrypted: bool) -> None:
@@ -452,6 +474,9 @@ def register(sub: Any) -> None:
     login.add_argument("--label", help="name this device on the server")
     login.add_argument("--force", action="store_true")
     login.add_argument("--no-sync", action="store_true", help="do not sync right away")
+    login.add_argument(
+        "--pin", action="store_true", help="set a PIN that unlocks the idle lock (asked for)"
+    )
     login.add_argument(
         "--unencrypted",
         action="store_true",

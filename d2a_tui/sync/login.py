@@ -32,6 +32,8 @@ class Login:
     # A token made here and sent to the server to replace `token`, kept until the server's
     # answer is known: if that answer is lost, this is the token the server holds.
     pending_token: str | None = None
+    # The idle lock's PIN, if one was set at login: its scrypt hash only.
+    pin_hash: str | None = None
 
     def __repr__(self) -> str:  # never print the token
         return f"Login({self.user_id}@{self.server_url}, device {self.device_id})"

@@ -164,6 +164,17 @@ class ReplicaHub(Hub):
         if saved is not None and saved.device_id == login.device_id:
             save_login(login)
 
+    def lock_guarded(self) -> bool:
+        return self.login.pin_hash is not None or super().lock_guarded()
+
+    def check_unlock(self, secret: str) -> bool:
+        """The PIN set at login, or the database's passphrase, unlocks the board."""
+        from d2a_tui.storage.cipher import pin_matches
+
+        if self.login.pin_hash is not None and pin_matches(self.login.pin_hash, secret):
+            return True
+        return super().check_unlock(secret)
+
     def lock_out(self) -> None:
         """Too many wrong tries at the lock: this device is logged out (its token is forgotten).
         The outbox stays in the database, for a new login on it to push."""

@@ -244,3 +244,23 @@ def test_db_encrypt_migrates_a_plain_database_with_nothing_lost(
     assert sum(len(rows) for rows in after.values()) > 20  # 6 referrals, 6 notes, a move, …
     code, _, err = run_cli(capfd, "db", "encrypt", "--db", str(path))
     assert_one_line(code, err, "encrypted already")
+
+
+def test_a_short_pin_is_refused_before_the_enrolment_token_is_spent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("D2A_PIN", "12")
+    code, _, err = run_cli(
+        capfd, "login", "--server", "http://127.0.0.1:9", "--token", "d2ae_" + "x" * 40,
+        "--db", str(tmp_path / "r.db"), "--pin",
+    )  # fmt: skip
+    assert_one_line(code, err, "at least 4")
+    assert not (tmp_path / "r.db").exists()
+
+
+def test_a_pin_is_kept_as_a_hash_that_only_it_matches() -> None:
+    stored = cipher.hash_pin("4711")
+    assert "4711" not in stored
+    assert cipher.pin_matches(stored, "4711")
+    assert not cipher.pin_matches(stored, "4712")
+    assert not cipher.pin_matches("garbage", "4711")

@@ -211,3 +211,28 @@ async def test_a_plain_database_unlocks_with_enter(sqlite_hub: Hub) -> None:
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, BoardScreen)
+
+
+async def test_a_pin_set_at_login_unlocks_a_plain_replica(
+    sync_env_factory: Callable[[str], SyncEnv], tmp_path: Path
+) -> None:
+    from dataclasses import replace
+
+    from d2a_tui.storage.cipher import hash_pin
+
+    sync_env = sync_env_factory(f"sqlite:///{tmp_path / 'server.db'}")
+    sync_env.user("nina")
+    hub = sync_env.replica("nina", "night", transport=DownTransport())
+    hub.login = replace(hub.login, pin_hash=hash_pin("4711"))
+    refer_people(hub)
+    app = make_app(hub, background_sync=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+l")
+        await pilot.pause()
+        assert "Type the passphrase" in screen_text(app)
+        await pilot.press("enter")  # guarded: Enter alone does not unlock
+        await pilot.pause()
+        assert isinstance(app.screen, LockScreen)
+        await pilot.press(*"4711", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, BoardScreen)
