@@ -459,6 +459,7 @@ EXTRA_COMMANDS: list[str] = [
     "d2a_tui.cli_board",
     "d2a_tui.web",
     "d2a_tui.interop.cli",
+    "d2a_tui.cli_offers",
 ]
 
 

@@ -62,6 +62,10 @@ class Hub:
         self.reports = Reports(self)
         self.capacity = CapacityDesk(self, self.reports)
         self.alerts = Alerts(self)
+        # Hand-offs to providers (issue 12): offers and their answers, journey commands too.
+        from d2a_tui.offer_desk import OfferDesk
+
+        self.offers = OfferDesk(self)
 
     @classmethod
     def open(

@@ -25,6 +25,7 @@ from d2a_tui.domain.flow import Flow
 from d2a_tui.domain.ids import new_journey_id, uuid7
 from d2a_tui.domain.limits import FieldRejected
 from d2a_tui.domain.nhs_number import format_nhs_number
+from d2a_tui.domain.offers import OFFER_COMMANDS
 from d2a_tui.storage.event_log import (  # noqa: F401  (re-exported: the tables and mappings)
     EventLog,
     VersionConflict,
@@ -38,6 +39,7 @@ from d2a_tui.storage.event_log import (  # noqa: F401  (re-exported: the tables 
     translated_errors,
 )
 from d2a_tui.storage.models import EVENTS_COUNTER
+from d2a_tui.storage.offers import offer_context
 from d2a_tui.views import Card, JourneyView, TimelineEntry
 
 _CARD_COLUMNS = [
@@ -175,13 +177,23 @@ class UnitOfWork:
                     state.updated_by or "?",
                     state.updated_at or occurred_at,
                 )
+        event_id = event_id or uuid7()
+        offers = None
+        if command in OFFER_COMMANDS and journey_id is not None:
+            if command == "offer" and not args.get("offer_id"):
+                # A new offer is known by its event's id; the outbox sends it so the server's
+                # event is the same offer.
+                args = requested_args = {**args, "offer_id": event_id}
+            offers = offer_context(self.connection, journey_id, event_id, actor.user)
         if undo_event_id is not None:
             assert state is not None
             kind, payload = compensate(state, self.event(undo_event_id))
         else:
-            kind, payload = decide(self.flow, state, command, args, self.calendar.day(occurred_at))
+            kind, payload = decide(
+                self.flow, state, command, args, self.calendar.day(occurred_at), offers
+            )
         event = Event(
-            event_id=event_id or uuid7(),
+            event_id=event_id,
             journey_id=journey_id,
             kind=kind,
             payload=payload,

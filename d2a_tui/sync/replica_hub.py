@@ -90,7 +90,8 @@ class ReplicaHub(Hub):
     def _run(self, *args: Any, **kwargs: Any) -> Change:
         # Refused at the keyboard with the server's own words, rather than queued to come
         # back as a conflict at the next sync.
-        refusal = refusal_for_role(self.login.role, "command")
+        command = args[0] if args else kwargs.get("command")
+        refusal = refusal_for_role(self.login.role, "command", command)
         if refusal is not None:
             raise NotAllowed(refusal)
         change = super()._run(*args, **kwargs)

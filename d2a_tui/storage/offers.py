@@ -1,0 +1,142 @@
+"""Offers read from the event log: the context an offer command is judged against, and the
+offers the board, the CLI and the reports list.
+
+Nothing here writes: offer events are appended by `EventLog` like every other event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from d2a_tui.domain.errors import InvalidInput, NotFound
+from d2a_tui.domain.events import Event, EventKind
+from d2a_tui.domain.offers import OFFER_KINDS, Offer, OfferContext, ServiceRef, fold
+from d2a_tui.storage.event_log import event_table, journey_table
+from d2a_tui.storage.models import AppUser, Service
+
+service_table = Service.__table__  # type: ignore[attr-defined]
+user_table = AppUser.__table__  # type: ignore[attr-defined]
+_KINDS = [str(kind) for kind in OFFER_KINDS]
+
+
+def _event(row: Any) -> Event:
+    return Event(
+        event_id=row.event_id,
+        journey_id=row.journey_id,
+        kind=EventKind(row.kind),
+        payload=row.payload,
+        actor=row.actor,
+        occurred_at=row.occurred_at,
+        seq=row.seq,
+    )
+
+
+def services(connection: Connection) -> dict[str, ServiceRef]:
+    rows = connection.execute(
+        select(
+            service_table.c.id,
+            service_table.c.name,
+            service_table.c.pathway,
+            service_table.c.organisation_id,
+            service_table.c.active,
+        )
+    )
+    return {
+        row.id: ServiceRef(row.id, row.name, row.pathway, row.organisation_id, bool(row.active))
+        for row in rows
+    }
+
+
+def offer_context(
+    connection: Connection,
+    journey_id: str,
+    event_id: str,
+    actor: str,
+    *,
+    role: str | None = None,
+    organisation: str | None = None,
+) -> OfferContext:
+    """The context for an offer command on `journey_id`. The actor's role and organisation are
+    the caller's when it knows them (the server, from the device's user), else this database's
+    user record, where there is one."""
+    if role is None:
+        user = connection.execute(
+            select(user_table.c.role, user_table.c.organisation_id).where(
+                user_table.c.id == actor
+            )
+        ).first()
+        if user is not None:
+            role, organisation = user.role, user.organisation_id
+    rows = connection.execute(
+        select(event_table)
+        .where(event_table.c.journey_id == journey_id, event_table.c.kind.in_(_KINDS))
+        .order_by(event_table.c.seq)
+    )
+    return OfferContext(
+        offers=fold(_event(row) for row in rows),
+        services=services(connection),
+        event_id=event_id,
+        role=role,
+        organisation=organisation,
+    )
+
+
+def read_offers(
+    connection: Connection,
+    *,
+    journey_ids: Sequence[str] | None = None,
+    open_journeys_only: bool = False,
+    recorded_before: datetime | None = None,
+) -> list[Offer]:
+    """Offers folded from their events, oldest first. `recorded_before` gives them as they
+    were known then (an answer recorded later is not yet there)."""
+    query = select(event_table).where(event_table.c.kind.in_(_KINDS))
+    if open_journeys_only:
+        query = query.join(journey_table, journey_table.c.id == event_table.c.journey_id).where(
+            journey_table.c.closed_at.is_(None)
+        )
+    if recorded_before is not None:
+        query = query.where(event_table.c.recorded_at < recorded_before)
+    rows: list[Any] = []
+    if journey_ids is None:
+        rows = list(connection.execute(query.order_by(event_table.c.position)))
+    else:
+        ids = list(journey_ids)
+        for start in range(0, len(ids), 500):  # a bound list, within every driver's limit
+            chunk = ids[start : start + 500]
+            rows += connection.execute(query.where(event_table.c.journey_id.in_(chunk)))
+        rows.sort(key=lambda row: row.position)
+    return list(fold(_event(row) for row in rows).values())
+
+
+def resolve_offer(connection: Connection, reference: str) -> tuple[str, str]:
+    """(journey id, offer id) for an offer's full id or its last (at least 6) characters."""
+    text = reference.strip().lower()
+    if len(text) < 6 or any(ch not in "0123456789abcdef-" for ch in text):
+        raise InvalidInput(
+            f"{reference!r} is not an offer id: give at least its last 6 characters"
+        )
+    rows = connection.execute(
+        select(event_table.c.event_id, event_table.c.journey_id)
+        .where(
+            event_table.c.kind == str(EventKind.OFFER_MADE),
+            event_table.c.event_id.like(f"%{text}"),
+        )
+        .limit(3)
+    ).all()
+    if not rows:
+        raise NotFound(f"no offer {reference}")
+    if len(rows) > 1:
+        raise InvalidInput(f"offer id {reference!r} is ambiguous: type more of it")
+    return rows[0].journey_id, rows[0].event_id
+
+
+def by_journey(offers: Iterable[Offer]) -> dict[str, list[Offer]]:
+    grouped: dict[str, list[Offer]] = {}
+    for offer in offers:
+        grouped.setdefault(offer.journey_id, []).append(offer)
+    return grouped
