@@ -109,7 +109,8 @@ class OfferContext:
     """What an offer command is judged against besides the journey itself."""
 
     offers: Mapping[str, Offer]  # the journey's offers so far, by id
-    services: Mapping[str, ServiceRef]
+    # None where the services are not held (a replica): the server, which holds them, judges.
+    services: Mapping[str, ServiceRef] | None
     event_id: str  # the id the new event will have: a new offer is known by it
     role: str | None = None  # the actor's role and organisation, where known
     organisation: str | None = None
@@ -227,6 +228,15 @@ def _make(
         # an offer no answer could find.
         raise OfferRefused("bad_offer_id", "a new offer's id must be its event's id")
     service_id = str(args.get("service_id") or "").strip().lower()
+    if context.services is None:
+        if not service_id:
+            raise OfferRefused("unknown_service", "an offer needs a service")
+        return EventKind.OFFER_MADE, {
+            "offer_id": offer_id,
+            "service_id": service_id,
+            "start": _iso(_start(args.get("start"), "the start date")),
+            "note": _text(args.get("note"), "the offer's note", required=False),
+        }
     service = context.services.get(service_id)
     if service is None:
         raise OfferRefused("unknown_service", f"no service {service_id!r}")
@@ -267,7 +277,7 @@ def _answerable(args: dict[str, Any], context: OfferContext) -> Offer:
 def _check_provider(offer: Offer, context: OfferContext) -> None:
     """A provider answers only its own services' offers; the hub may record any answer given
     by phone. An unknown organisation on either side is not the provider's own."""
-    if context.role != "provider":
+    if context.role != "provider" or context.services is None:
         return
     service = context.services.get(offer.service_id)
     owner = service.organisation_id if service else None

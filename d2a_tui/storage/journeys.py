@@ -121,6 +121,8 @@ class UnitOfWork:
         self.calendar = calendar
         # Sync: a replica queues each change in its outbox here, inside the same transaction.
         self.on_applied = on_applied
+        # A replica holds no services: its offers are checked against them by the server.
+        self.services_known = True
 
     def next_position(self) -> int:
         return self.log.reserve()
@@ -184,7 +186,9 @@ class UnitOfWork:
                 # A new offer is known by its event's id; the outbox sends it so the server's
                 # event is the same offer.
                 args = requested_args = {**args, "offer_id": event_id}
-            offers = offer_context(self.connection, journey_id, event_id, actor.user)
+            offers = offer_context(
+                self.connection, journey_id, event_id, actor.user, services_known=self.services_known
+            )
         if undo_event_id is not None:
             assert state is not None
             kind, payload = compensate(state, self.event(undo_event_id))
@@ -261,11 +265,14 @@ class JourneyStore:
         self.flow = flow
         self.calendar = calendar
         self.on_applied: AppliedHook | None = None  # set by a sync replica
+        self.services_known = True  # False on a replica, which holds no services
 
     @contextmanager
     def unit_of_work(self) -> Iterator[UnitOfWork]:
         with translated_errors(self.engine), self.engine.begin() as connection:
-            yield UnitOfWork(connection, self.flow, self.on_applied, self.calendar)
+            work = UnitOfWork(connection, self.flow, self.on_applied, self.calendar)
+            work.services_known = self.services_known
+            yield work
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:

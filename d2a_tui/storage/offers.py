@@ -59,6 +59,7 @@ def offer_context(
     *,
     role: str | None = None,
     organisation: str | None = None,
+    services_known: bool = True,
 ) -> OfferContext:
     """The context for an offer command on `journey_id`. The actor's role and organisation are
     the caller's when it knows them (the server, from the device's user), else this database's
@@ -78,7 +79,7 @@ def offer_context(
     )
     return OfferContext(
         offers=fold(_event(row) for row in rows),
-        services=services(connection),
+        services=services(connection) if services_known else None,
         event_id=event_id,
         role=role,
         organisation=organisation,

@@ -53,6 +53,7 @@ class ReplicaHub(Hub):
         self.replica = Replica(store.engine, store.flow, actor.device_id)
         self.replica.rebuilder.calendar = self.calendar
         store.on_applied = self.replica.record
+        store.services_known = False  # offers: the server checks the service
         # Capacity reports go through the outbox too (and are refused here for a role that may
         # not make them, as the server would refuse them).
         self.capacity.store = ReplicaCapacityStore(self.capacity.store, self.replica, login.role)
