@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection
@@ -49,26 +49,6 @@ class ServiceChoice:
     available: int | None  # vacancies open to admissions at the latest report; None: no report
     unit: str
     open_offer: bool  # this person already has an unanswered offer to it
-
-
-def short_age(waited: timedelta) -> str:
-    """A card's few cells: whole minutes under an hour, whole hours under a day, then days."""
-    minutes = max(int(waited.total_seconds() // 60), 0)
-    if minutes < 60:
-        return f"{minutes}m"
-    if minutes < 24 * 60:
-        return f"{minutes // 60}h"
-    return f"{minutes // (24 * 60)}d"
-
-
-def offer_mark(offer: Offer, service_name: str, now: datetime) -> str:
-    """What a card shows of its offer: `→ Reablement North ?2h` while it waits for an answer,
-    `→ Reablement North ✓ 26 Nov` once accepted."""
-    if offer.is_open:
-        return f"→ {service_name} ?{short_age(now - offer.made_at)}"
-    if offer.status == "accepted" and offer.start is not None:
-        return f"→ {service_name} ✓ {offer.start.strftime('%d %b')}"
-    return f"→ {service_name} {offer.status}"
 
 
 class OfferDesk:
@@ -194,28 +174,3 @@ class OfferDesk:
         ]
         views.sort(key=lambda v: v.offer.made_at, reverse=True)
         return views
-
-    def marks(self, journey_ids: list[str] | None = None) -> dict[str, tuple[str, Level]]:
-        """Per journey, the mark its card shows and the offer clock's level: the open offer
-        waiting longest, else the latest accepted one."""
-        now = self.hub.clock()
-        rules = self.hub.flow.offers
-        with self._read() as connection:
-            refs = services(connection)
-            offers = read_offers(connection, journey_ids=journey_ids, open_journeys_only=True)
-        chosen: dict[str, Offer] = {}
-        for offer in offers:
-            if offer.status not in ("open", "accepted"):
-                continue
-            held = chosen.get(offer.journey_id)
-            if held is None or (offer.is_open and (not held.is_open or offer.made_at < held.made_at)) or (
-                not offer.is_open and not held.is_open
-            ):
-                chosen[offer.journey_id] = offer
-        return {
-            journey_id: (
-                offer_mark(offer, refs[offer.service_id].name if offer.service_id in refs else offer.service_id, now),
-                offer_level(offer, now, rules),
-            )
-            for journey_id, offer in chosen.items()
-        }

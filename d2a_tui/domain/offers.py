@@ -20,7 +20,8 @@ from d2a_tui.domain.errors import InvalidInput, NotAllowed
 from d2a_tui.domain.events import Event, EventKind, JourneyState
 from d2a_tui.domain.flow import OfferRules
 from d2a_tui.domain.limits import MAX_NOTE_LENGTH, check_date
-from d2a_tui.domain.stuck import Level
+from d2a_tui.domain.stuck import Level, Stuck
+from d2a_tui.domain.timefmt import humanise
 
 OFFER_KINDS = (
     EventKind.OFFER_MADE,
@@ -158,6 +159,36 @@ def fold(events: Iterable[Event]) -> dict[str, Offer]:
     return offers
 
 
+def shown_offer(offers: Iterable[Offer]) -> Offer | None:
+    """The one offer a card shows: the open offer waiting longest, else the accepted one made
+    last; a declined or withdrawn offer shows nothing (the hub is looking again)."""
+    waiting = [o for o in offers if o.is_open]
+    if waiting:
+        return min(waiting, key=lambda o: o.made_at)
+    accepted = [o for o in offers if o.status == ACCEPTED]
+    return max(accepted, key=lambda o: o.made_at) if accepted else None
+
+
+def short_age(waited: timedelta) -> str:
+    """A card's few cells: whole minutes under an hour, whole hours under a day, then days."""
+    minutes = max(int(waited.total_seconds() // 60), 0)
+    if minutes < 60:
+        return f"{minutes}m"
+    if minutes < 24 * 60:
+        return f"{minutes // 60}h"
+    return f"{minutes // (24 * 60)}d"
+
+
+def offer_mark(offer: Offer, service_name: str, now: datetime) -> str:
+    """What a card shows of its offer: `→ Reablement North ?2h` while it waits for an answer,
+    `→ Reablement North ✓ 26 Nov` once accepted."""
+    if offer.is_open:
+        return f"→ {service_name} ?{short_age(now - offer.made_at)}"
+    if offer.status == "accepted" and offer.start is not None:
+        return f"→ {service_name} ✓ {offer.start.strftime('%d %b')}"
+    return f"→ {service_name} {offer.status}"
+
+
 # --- the rules --------------------------------------------------------------------------------
 
 
@@ -286,6 +317,21 @@ def _check_provider(offer: Offer, context: OfferContext) -> None:
 
 
 # --- the clock --------------------------------------------------------------------------------
+
+
+def offer_stuck(offer: Offer, service_name: str, now: datetime, rules: OfferRules) -> Stuck:
+    """The offer clock as a stuck level with its reason, to merge with the card's own."""
+    level = offer_level(offer, now, rules)
+    if level is Level.OK:
+        return Stuck(Level.OK)
+    limit = rules.red_after if level is Level.RED else rules.amber_after
+    return Stuck(
+        level,
+        (
+            f"offer to {service_name} unanswered for {humanise(now - offer.made_at)} "
+            f"({level.label} after {humanise(limit)})",
+        ),
+    )
 
 
 def offer_level(offer: Offer, now: datetime, rules: OfferRules) -> Level:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -39,7 +39,7 @@ from d2a_tui.storage.event_log import (  # noqa: F401  (re-exported: the tables 
     translated_errors,
 )
 from d2a_tui.storage.models import EVENTS_COUNTER
-from d2a_tui.storage.offers import offer_context
+from d2a_tui.storage.offers import offer_context, shown_offers
 from d2a_tui.views import Card, JourneyView, TimelineEntry
 
 _CARD_COLUMNS = [
@@ -187,7 +187,11 @@ class UnitOfWork:
                 # event is the same offer.
                 args = requested_args = {**args, "offer_id": event_id}
             offers = offer_context(
-                self.connection, journey_id, event_id, actor.user, services_known=self.services_known
+                self.connection,
+                journey_id,
+                event_id,
+                actor.user,
+                services_known=self.services_known,
             )
         if undo_event_id is not None:
             assert state is not None
@@ -295,7 +299,18 @@ class JourneyStore:
         if order:
             query = query.order_by(*order)
         with self._read() as connection:
-            return [card_from_row(row) for row in connection.execute(query)]
+            cards = [card_from_row(row) for row in connection.execute(query)]
+            offers = shown_offers(connection, where) if cards else {}
+        if offers:
+            cards = [
+                replace(
+                    card, offer=offers[card.journey_id][0], offer_service=offers[card.journey_id][1]
+                )
+                if card.journey_id in offers
+                else card
+                for card in cards
+            ]
+        return cards
 
     def open_cards(
         self,

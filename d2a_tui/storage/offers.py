@@ -14,7 +14,14 @@ from sqlalchemy import Connection, select
 
 from d2a_tui.domain.errors import InvalidInput, NotFound
 from d2a_tui.domain.events import Event, EventKind
-from d2a_tui.domain.offers import OFFER_KINDS, Offer, OfferContext, ServiceRef, fold
+from d2a_tui.domain.offers import (
+    OFFER_KINDS,
+    Offer,
+    OfferContext,
+    ServiceRef,
+    fold,
+    shown_offer,
+)
 from d2a_tui.storage.event_log import event_table, journey_table
 from d2a_tui.storage.models import AppUser, Service
 
@@ -66,9 +73,7 @@ def offer_context(
     user record, where there is one."""
     if role is None:
         user = connection.execute(
-            select(user_table.c.role, user_table.c.organisation_id).where(
-                user_table.c.id == actor
-            )
+            select(user_table.c.role, user_table.c.organisation_id).where(user_table.c.id == actor)
         ).first()
         if user is not None:
             role, organisation = user.role, user.organisation_id
@@ -114,13 +119,31 @@ def read_offers(
     return list(fold(_event(row) for row in rows).values())
 
 
+def shown_offers(connection: Connection, where: Sequence[Any]) -> dict[str, tuple[Offer, str]]:
+    """Per journey matching `where` (conditions on the journey table), the offer its card shows
+    and the service's name: one query beside the cards' own."""
+    rows = connection.execute(
+        select(event_table)
+        .join(journey_table, journey_table.c.id == event_table.c.journey_id)
+        .where(*where, event_table.c.kind.in_(_KINDS))
+        .order_by(event_table.c.position)
+    ).all()
+    if not rows:
+        return {}
+    names = {ref.id: ref.name for ref in services(connection).values()}
+    shown: dict[str, tuple[Offer, str]] = {}
+    for journey_id, offers in by_journey(fold(_event(row) for row in rows).values()).items():
+        offer = shown_offer(offers)
+        if offer is not None:
+            shown[journey_id] = (offer, names.get(offer.service_id, offer.service_id))
+    return shown
+
+
 def resolve_offer(connection: Connection, reference: str) -> tuple[str, str]:
     """(journey id, offer id) for an offer's full id or its last (at least 6) characters."""
     text = reference.strip().lower()
     if len(text) < 6 or any(ch not in "0123456789abcdef-" for ch in text):
-        raise InvalidInput(
-            f"{reference!r} is not an offer id: give at least its last 6 characters"
-        )
+        raise InvalidInput(f"{reference!r} is not an offer id: give at least its last 6 characters")
     rows = connection.execute(
         select(event_table.c.event_id, event_table.c.journey_id)
         .where(

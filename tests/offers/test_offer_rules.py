@@ -11,7 +11,7 @@ import pytest
 
 from d2a_tui.domain.errors import D2AError, InvalidInput
 from d2a_tui.domain.flow import OfferRules, load_flow
-from d2a_tui.domain.offers import OfferRefused
+from d2a_tui.domain.offers import OfferRefused, offer_mark
 from d2a_tui.domain.stuck import Level
 from d2a_tui.hub import Hub
 from tests.conftest import FrozenClock
@@ -151,8 +151,11 @@ def test_the_offer_clock_turns_amber_at_two_hours_and_red_at_four(
         (view,) = hub.offers.list()
         levels.append(view.level)
     assert levels == [Level.OK, Level.AMBER, Level.AMBER, Level.RED]
-    mark, level = hub.offers.marks()[journey_id]
-    assert (mark, level) == ("→ Reablement North ?4h", Level.RED)
+    card = hub.store.card(journey_id)
+    assert offer_mark(card.offer, card.offer_service, clock()) == "→ Reablement North ?4h"
+    stuck = hub.stuck(card)
+    assert stuck.level is Level.RED
+    assert "offer to Reablement North unanswered for 4h 00m (red after 4h 00m)" in stuck.reasons
 
 
 def test_offer_commands_on_a_journey_that_does_not_exist_are_refused(hub: Hub) -> None:
