@@ -96,17 +96,17 @@ def read_offers(
     *,
     journey_ids: Sequence[str] | None = None,
     open_journeys_only: bool = False,
-    recorded_before: datetime | None = None,
+    known_at: datetime | None = None,
 ) -> list[Offer]:
-    """Offers folded from their events, oldest first. `recorded_before` gives them as they
-    were known then (an answer recorded later is not yet there)."""
+    """Offers folded from their events, oldest first. `known_at` gives them as they were known
+    then: only events recorded by that moment (an answer recorded later is not yet there)."""
     query = select(event_table).where(event_table.c.kind.in_(_KINDS))
     if open_journeys_only:
         query = query.join(journey_table, journey_table.c.id == event_table.c.journey_id).where(
             journey_table.c.closed_at.is_(None)
         )
-    if recorded_before is not None:
-        query = query.where(event_table.c.recorded_at < recorded_before)
+    if known_at is not None:
+        query = query.where(event_table.c.recorded_at <= known_at)
     rows: list[Any] = []
     if journey_ids is None:
         rows = list(connection.execute(query.order_by(event_table.c.position)))
