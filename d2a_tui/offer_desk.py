@@ -25,6 +25,7 @@ from d2a_tui.views import Card
 if TYPE_CHECKING:
     from d2a_tui.capacity_desk import ServiceStatus
     from d2a_tui.hub import Change, Hub
+    from d2a_tui.reports.offers import OffersToday
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,3 +175,10 @@ class OfferDesk:
         ]
         views.sort(key=lambda v: v.offer.made_at, reverse=True)
         return views
+
+    def today(self) -> OffersToday:
+        """The dashboard's figures: waiting now by clock level, answered today by outcome."""
+        from d2a_tui.reports.offers import offers_today
+
+        hub = self.hub
+        return offers_today(hub.store.engine, hub.clock(), hub.calendar, hub.flow.offers)
