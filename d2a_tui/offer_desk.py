@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
-from d2a_tui.domain.errors import NotAllowed, NotFound
-from d2a_tui.domain.offers import Offer, ServiceRef, offer_level
+from d2a_tui.domain.errors import D2AError, NotAllowed, NotFound
+from d2a_tui.domain.offers import ACCEPTED, Offer, ServiceRef, offer_level
 from d2a_tui.domain.stuck import Level
 from d2a_tui.storage.event_log import translated_errors
-from d2a_tui.storage.offers import read_offers, resolve_offer, services
+from d2a_tui.storage.offers import read_offers, resolve_offer, services, user_table
 from d2a_tui.views import Card
 
 if TYPE_CHECKING:
@@ -40,6 +40,18 @@ class OfferView:
     @property
     def service_name(self) -> str:
         return self.service.name if self.service else self.offer.service_id
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderView:
+    """What a provider's board shows: offers waiting (oldest first), accepted (by start), those
+    starting within the week, and its services' capacity."""
+
+    organisation: str | None
+    waiting: list[OfferView]
+    accepted: list[OfferView]
+    starting_soon: list[OfferView]
+    statuses: list[ServiceStatus]
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,3 +194,49 @@ class OfferDesk:
 
         hub = self.hub
         return offers_today(hub.store.engine, hub.clock(), hub.calendar, hub.flow.offers)
+
+    # --- the provider's own view ---------------------------------------------------------------
+
+    def acting(self) -> tuple[str | None, str | None]:
+        """The user's role and organisation: a replica's login says the role; a database's user
+        record says both, where there is one."""
+        login = getattr(self.hub, "login", None)
+        role = getattr(login, "role", None)
+        with self._read() as connection:
+            row = connection.execute(
+                select(user_table.c.role, user_table.c.organisation_id).where(
+                    user_table.c.id == self.hub.actor.user
+                )
+            ).first()
+        if row is None:
+            return role, None
+        return role or row.role, row.organisation_id
+
+    def is_provider(self) -> bool:
+        try:
+            return self.acting()[0] == "provider"
+        except D2AError:
+            return False  # the board opens and shows the outage banner instead
+
+    def provider_view(self, soon_days: int = 7) -> ProviderView:
+        """A provider's offers (its organisation's services; on a replica, all it holds) and its
+        services' capacity."""
+        organisation = self.acting()[1]
+        offers = self.list(organisation=organisation) if organisation else self.list()
+        statuses = [
+            s
+            for s in self.hub.capacity.statuses()
+            if organisation is None or s.service.organisation_id == organisation
+        ]
+        today = self.hub.calendar.day(self.hub.clock())
+        waiting = sorted((v for v in offers if v.offer.is_open), key=lambda v: v.offer.made_at)
+        accepted = sorted(
+            (v for v in offers if v.offer.status == ACCEPTED),
+            key=lambda v: v.offer.start or today,
+        )
+        soon = [
+            v
+            for v in accepted
+            if v.offer.start is not None and 0 <= (v.offer.start - today).days <= soon_days
+        ]
+        return ProviderView(organisation, waiting, accepted, soon, statuses)

@@ -27,7 +27,9 @@ def test_an_offer_and_its_acceptance_are_two_events_and_fold_to_accepted(
 ) -> None:
     two_providers(hub)
     journey_id = on_p1(hub)
-    made = hub.offers.make(journey_id, "reablement-north", start=date(2026, 11, 26), note="lives alone")
+    made = hub.offers.make(
+        journey_id, "reablement-north", start=date(2026, 11, 26), note="lives alone"
+    )
     offer_id = made.event.event_id
     assert made.event.payload == {
         "offer_id": offer_id, "service_id": "reablement-north", "start": "2026-11-26",

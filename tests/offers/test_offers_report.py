@@ -68,9 +68,7 @@ def test_the_offers_report_as_now_known(hub: Hub, clock: FrozenClock) -> None:
 
 def test_the_offers_report_as_known_at_midday(hub: Hub, clock: FrozenClock) -> None:
     the_day(hub, clock)
-    report = offers_report(
-        hub.reports, "2026-11-23", "2026-11-23", as_known_at="2026-11-23T12:00"
-    )
+    report = offers_report(hub.reports, "2026-11-23", "2026-11-23", as_known_at="2026-11-23T12:00")
     # By 12:00 only A (accepted at 11:30) and B (declined later: still waiting) were known.
     (row,) = report.table("offers_by_service").rows
     assert row == ("Reablement North", "P1", 2, 1, 0, 0, 1, 2.0, 5.0)
