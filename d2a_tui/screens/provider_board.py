@@ -78,7 +78,7 @@ class ProviderBoardScreen(HubScreen[None]):
         title.update(
             f"Your offers{f' ({view.organisation})' if view.organisation else ''}: "
             f"{len(view.waiting)} waiting for your answer, {len(view.accepted)} accepted, "
-            f"{len(soon)} starting within a week"
+            f"{len(soon)} starting this week"
         )
         table = self.query_one("#provider-offers", DataTable)
         keep = table.cursor_row
