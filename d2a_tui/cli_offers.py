@@ -138,7 +138,7 @@ def register(sub: Any) -> None:
     offer = sub.add_parser("offer", help="offer a person to a provider's service")
     _common(offer)
     offer.add_argument("journey", help="journey id or an unambiguous prefix of it")
-    offer.add_argument("service", help="the service's id (see `d2a capacity services`)")
+    offer.add_argument("service", help="the service's id (see `d2a service list`)")
     offer.add_argument("--start", help="proposed start: today, YYYY-MM-DD or DD/MM/YYYY")
     offer.add_argument("--note", help="a note to the provider")
     offer.add_argument("--json", action="store_true")

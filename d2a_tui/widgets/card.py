@@ -158,7 +158,11 @@ def card_line(
             name = card.offer_service or card.offer.service_id
             tail = mark[2 + len(name) :]
             keep = room - 2 - cell_len(tail) - 1
-            mark = f"→ {set_cell_size(name, keep)}…{tail}" if keep > 0 else f"→{tail}"
+            short = f"→{tail.strip()}"
+            if keep > 0:
+                mark = f"→ {set_cell_size(name, keep)}…{tail}"
+            else:  # no room for a name: the arrow and the clock, or the arrow alone
+                mark = short if cell_len(short) <= room else "→"
         left += [gap, (mark, styles.base if card.offer.is_open else styles.dim)]
         right = []
     return _line(left, right, width, right_first=False)
