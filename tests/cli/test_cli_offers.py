@@ -8,8 +8,8 @@ from collections.abc import Callable
 
 import pytest
 
-from d2a_tui.hub import Hub
 from d2a_tui.cli import main
+from d2a_tui.hub import Hub
 from tests.cli.test_cli import db  # noqa: F401  (the CLI's database fixture)
 from tests.offers.conftest import on_p1, two_providers
 
@@ -41,7 +41,7 @@ def one_line_error(code: int, out: str, err: str) -> str:
 def test_a_hub_offers_and_a_provider_accepts_from_the_command_line(
     offered: tuple[Hub, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    hub, journey_id = offered
+    _, journey_id = offered
     code, out, err = d2a(capsys, "offer", journey_id[:8], "reablement-north",
                          "--start", "26/11/2026", "--note", "lives alone", "--json")  # fmt: skip
     assert code == 0, err
