@@ -14,7 +14,6 @@ import pytest
 from textual.pilot import Pilot
 
 from d2a_tui.domain.ids import uuid7
-
 from d2a_tui.hub import Hub
 from tests.offers.conftest import on_p1
 from tests.tui.conftest import make_app
