@@ -15,11 +15,13 @@ The day (Monday 23 November 2026, GMT, so hub time is UTC):
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import date
 
 import pytest
 
 from d2a_tui.cli import main
+from d2a_tui.domain.calendar import HubCalendar
 from d2a_tui.hub import Hub
 from d2a_tui.reports.offers import offers_report
 from tests.conftest import FrozenClock, refer_someone
@@ -88,3 +90,28 @@ def test_the_cli_prints_the_report_as_json_and_refuses_a_sitrep_option(
     code = main(["report", "offers", "--db", database_url, "--date", "2026-11-23"])
     err = capsys.readouterr().err
     assert code == 1 and err.startswith("d2a: ") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("zone", "accepted", "declined"),
+    [
+        # London (GMT in November): the whole day counts: A and C accepted, B declined.
+        ("Europe/London", 2, {"no_capacity": 1}),
+        # UTC+12: at 14:00 UTC it is 02:00 on the 24th there; its day began at 12:00 UTC, so
+        # A's acceptance at 11:30 UTC was yesterday: only C is accepted today, B declined at 13:00.
+        ("Etc/GMT-12", 1, {"no_capacity": 1}),
+    ],
+)
+def test_todays_offer_figures_count_the_hubs_day(
+    make_hub: Callable[..., Hub], clock: FrozenClock, zone: str, accepted: int,
+    declined: dict[str, int],
+) -> None:  # fmt: skip
+    hub = make_hub()
+    hub.calendar = HubCalendar(zone)
+    the_day(hub, clock)
+    today = hub.offers.today()
+    # D, made at 14:00, is the one waiting, not yet amber.
+    assert (today.waiting, today.amber, today.red) == (1, 0, 0)
+    assert (today.accepted_today, today.declined_today) == (accepted, declined)
+    clock.advance(hours=4, minutes=1)  # 18:01: D has waited past the red clock
+    assert (hub.offers.today().waiting, hub.offers.today().red) == (1, 1)
