@@ -224,6 +224,11 @@ def decide_offer(
     state: JourneyState, command: str, args: dict[str, Any], today: date, context: OfferContext
 ) -> tuple[EventKind, dict[str, Any]]:
     """The event an offer command makes, or `OfferRefused`/`InvalidInput` saying why not."""
+    if context.role == "provider" and command not in ANSWER_COMMANDS:
+        # Also refused by role before it gets here (`sync.rules`); kept here so no path forgets.
+        raise OfferRefused(
+            "forbidden", "a provider answers offers; making and withdrawing them is the hub's"
+        )
     if command == "offer":
         return _make(state, args, today, context)
     offer = _answerable(args, context)
@@ -243,7 +248,11 @@ def decide_offer(
                 f"a decline's reason must be one of {', '.join(DECLINE_REASONS)}, got {reason!r}",
             )
         text = _text(args.get("text"), "the reason's text", required=reason == "other")
-        return EventKind.OFFER_DECLINED, {"offer_id": offer.offer_id, "reason": reason, "text": text}
+        return EventKind.OFFER_DECLINED, {
+            "offer_id": offer.offer_id,
+            "reason": reason,
+            "text": text,
+        }
     if command == "ask_offer":
         text = _text(args.get("text"), "a question", required=True)
         return EventKind.OFFER_QUESTION, {"offer_id": offer.offer_id, "text": text}
