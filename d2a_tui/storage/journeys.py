@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Engine, func, select
 from d2a_tui.domain.calendar import LONDON, HubCalendar
 from d2a_tui.domain.commands import compensate, decide
 from d2a_tui.domain.errors import InvalidInput, NotAllowed, NotFound
-from d2a_tui.domain.events import Event, EventKind, JourneyState, apply
+from d2a_tui.domain.events import Event, JourneyState, apply
 from d2a_tui.domain.flow import Flow
 from d2a_tui.domain.ids import new_journey_id, uuid7
 from d2a_tui.domain.limits import FieldRejected
@@ -30,6 +30,7 @@ from d2a_tui.storage.event_log import (  # noqa: F401  (re-exported: the tables 
     EventLog,
     VersionConflict,
     counter_table,
+    event_from_row,
     event_table,
     journey_table,
     patient_table,
@@ -74,18 +75,6 @@ _CARD_COLUMNS = [
 class Actor:
     user: str
     device_id: str
-
-
-def event_from_row(row: Any) -> Event:
-    return Event(
-        event_id=row.event_id,
-        journey_id=row.journey_id,
-        kind=EventKind(row.kind),
-        payload=row.payload,
-        actor=row.actor,
-        occurred_at=row.occurred_at,
-        seq=row.seq,
-    )
 
 
 def card_from_row(row: Any) -> Card:

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from d2a_tui.domain.errors import InvalidInput, NotFound
-from d2a_tui.domain.events import Event, EventKind
+from d2a_tui.domain.events import EventKind
 from d2a_tui.domain.offers import (
     OFFER_KINDS,
     Offer,
@@ -22,24 +22,12 @@ from d2a_tui.domain.offers import (
     fold,
     shown_offer,
 )
-from d2a_tui.storage.event_log import event_table, journey_table
+from d2a_tui.storage.event_log import event_from_row, event_table, journey_table
 from d2a_tui.storage.models import AppUser, Service
 
 service_table = Service.__table__  # type: ignore[attr-defined]
 user_table = AppUser.__table__  # type: ignore[attr-defined]
 _KINDS = [str(kind) for kind in OFFER_KINDS]
-
-
-def _event(row: Any) -> Event:
-    return Event(
-        event_id=row.event_id,
-        journey_id=row.journey_id,
-        kind=EventKind(row.kind),
-        payload=row.payload,
-        actor=row.actor,
-        occurred_at=row.occurred_at,
-        seq=row.seq,
-    )
 
 
 def services(connection: Connection) -> dict[str, ServiceRef]:
@@ -83,7 +71,7 @@ def offer_context(
         .order_by(event_table.c.seq)
     )
     return OfferContext(
-        offers=fold(_event(row) for row in rows),
+        offers=fold(event_from_row(row) for row in rows),
         services=services(connection) if services_known else None,
         event_id=event_id,
         role=role,
@@ -116,7 +104,7 @@ def read_offers(
             chunk = ids[start : start + 500]
             rows += connection.execute(query.where(event_table.c.journey_id.in_(chunk)))
         rows.sort(key=lambda row: row.position)
-    return list(fold(_event(row) for row in rows).values())
+    return list(fold(event_from_row(row) for row in rows).values())
 
 
 def shown_offers(connection: Connection, where: Sequence[Any]) -> dict[str, tuple[Offer, str]]:
@@ -132,7 +120,7 @@ def shown_offers(connection: Connection, where: Sequence[Any]) -> dict[str, tupl
         return {}
     names = {ref.id: ref.name for ref in services(connection).values()}
     shown: dict[str, tuple[Offer, str]] = {}
-    for journey_id, offers in by_journey(fold(_event(row) for row in rows).values()).items():
+    for journey_id, offers in by_journey(fold(event_from_row(row) for row in rows).values()).items():
         offer = shown_offer(offers)
         if offer is not None:
             shown[journey_id] = (offer, names.get(offer.service_id, offer.service_id))

@@ -18,7 +18,7 @@ from d2a_tui.storage.db import make_engine
 from d2a_tui.storage.journeys import Actor, JourneyStore
 from tests.conftest import FrozenClock
 from tests.offers.conftest import on_p1
-from tests.tui.conftest import make_app
+from tests.tui.conftest import make_app, settle
 from tests.tui.test_offer_picker import with_vacancies
 
 SIZE = (120, 30)
@@ -50,8 +50,7 @@ async def test_a_provider_sees_its_own_offers_and_capacity_and_answers_them(
 ) -> None:
     app = make_app(nora)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
+        await settle(pilot)
         assert isinstance(app.screen, ProviderBoardScreen)
         offers = rows(app, "#provider-offers")
         # Northcare's two, oldest first; Southcare's offer is not here.
@@ -63,8 +62,7 @@ async def test_a_provider_sees_its_own_offers_and_capacity_and_answers_them(
         assert capacity == ["Meadowbank", "Reablement North"]  # not Southcare's service
 
         await pilot.press("a", *"25/11/2026", "enter")
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
+        await settle(pilot)
         answered = {v.offer.service_id + v.card.name: v.offer for v in sqlite_hub.offers.list()}
         first = answered["reablement-northTest Person 1"]
         assert (first.status, first.start, first.answered_by) == (
@@ -75,15 +73,13 @@ async def test_a_provider_sees_its_own_offers_and_capacity_and_answers_them(
         # The waiting one comes first now; decline it with a reason from the picker.
         assert rows(app, "#provider-offers")[0][1] == "Test Person 2"
         await pilot.press("d", *"capacity", "enter")
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
+        await settle(pilot)
         second = next(v.offer for v in sqlite_hub.offers.list() if v.card.name == "Test Person 2")
         assert (second.status, second.reason) == ("declined", "no_capacity")
         assert [r[4] for r in rows(app, "#provider-offers")] == ["starting soon"]
 
         await pilot.press("v", *"north", "enter", "7", "enter")
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
+        await settle(pilot)
         status = next(s for s in nora.capacity.statuses() if s.service.id == "reablement-north")
         assert status.latest is not None and status.latest.vacant == 7
         assert status.latest.reported_by == "nora"
@@ -94,11 +90,9 @@ async def test_a_provider_cannot_answer_twice_and_the_hub_user_gets_the_board(
 ) -> None:
     app = make_app(nora)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
+        await settle(pilot)
         await pilot.press("n", *"Is there a key safe?", "enter")
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
+        await settle(pilot)
         first = next(v.offer for v in sqlite_hub.offers.list() if v.card.name == "Test Person 1")
         assert [q.text for q in first.questions] == ["Is there a key safe?"]
         assert "1 asked" in rows(app, "#provider-offers")[0][4]
