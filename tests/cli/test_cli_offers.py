@@ -55,6 +55,9 @@ def test_a_hub_offers_and_a_provider_accepts_from_the_command_line(
         offer_id, "accepted", "2026-11-27", "nora",
     )  # fmt: skip
     assert listed["note"] == "lives alone"
+    code, out, _ = d2a(capsys, "list", "--json")
+    (card,) = json.loads(out)
+    assert (card["offer"]["offer_id"], card["offer"]["status"]) == (offer_id, "accepted")
 
 
 def test_every_bad_offer_input_is_one_line_and_stores_nothing(
