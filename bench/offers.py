@@ -56,11 +56,13 @@ def main() -> None:
     hub = Hub(JourneyStore(make_engine(f"sqlite:///{path}"), load_flow()), Actor("bench", "bench"))
     cards = hub.board()
     offered = sum(1 for card in cards if card.offer is not None)
-    print(f"{args.profile}, {args.days} days: {len(cards):,} open cards, {offered} showing an offer")
+    print(
+        f"{args.profile}, {args.days} days: {len(cards):,} open cards, {offered} showing an offer"
+    )
 
     with_offers = timed(hub.board, args.runs)
     real = journeys.shown_offers
-    journeys.shown_offers = lambda connection, where: {}  # type: ignore[assignment]
+    journeys.shown_offers = lambda connection, where, since=None: {}  # type: ignore[assignment]
     try:
         floor = timed(hub.board, args.runs)
     finally:

@@ -84,7 +84,11 @@ class OfferDesk:
         start: date | None = None,
         note: str | None = None,
     ) -> Change:
-        args = {"service_id": service_id, "start": start.isoformat() if start else None, "note": note}
+        args = {
+            "service_id": service_id,
+            "start": start.isoformat() if start else None,
+            "note": note,
+        }
         return self.hub._run("offer", args, journey_id)
 
     def accept(self, reference: str, start: date) -> Change:

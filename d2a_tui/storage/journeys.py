@@ -289,7 +289,8 @@ class JourneyStore:
             query = query.order_by(*order)
         with self._read() as connection:
             cards = [card_from_row(row) for row in connection.execute(query)]
-            offers = shown_offers(connection, where) if cards else {}
+            since = min((card.referred_at for card in cards), default=None)
+            offers = shown_offers(connection, where, since) if cards else {}
         if offers:
             cards = [
                 replace(

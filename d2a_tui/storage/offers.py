@@ -7,7 +7,7 @@ Nothing here writes: offer events are appended by `EventLog` like every other ev
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -107,20 +107,34 @@ def read_offers(
     return list(fold(event_from_row(row) for row in rows).values())
 
 
-def shown_offers(connection: Connection, where: Sequence[Any]) -> dict[str, tuple[Offer, str]]:
+# How far a device's clock may have been behind when it recorded an offer (`domain/limits.py`
+# lets a change be up to a week ahead of the receiver; the same margin the other way).
+CLOCK_MARGIN = timedelta(days=8)
+
+
+def shown_offers(
+    connection: Connection, where: Sequence[Any], referred_since: datetime | None = None
+) -> dict[str, tuple[Offer, str]]:
     """Per journey matching `where` (conditions on the journey table), the offer its card shows
-    and the service's name: one query beside the cards' own."""
-    rows = connection.execute(
+    and the service's name: one query beside the cards' own. `referred_since`, the earliest
+    referral among those journeys, bounds the read of the (kind, time) index to their lifetime
+    rather than the whole log's history of offers."""
+    query = (
         select(event_table)
         .join(journey_table, journey_table.c.id == event_table.c.journey_id)
         .where(*where, event_table.c.kind.in_(_KINDS))
         .order_by(event_table.c.position)
-    ).all()
+    )
+    if referred_since is not None:
+        query = query.where(event_table.c.occurred_at >= referred_since - CLOCK_MARGIN)
+    rows = connection.execute(query).all()
     if not rows:
         return {}
     names = {ref.id: ref.name for ref in services(connection).values()}
     shown: dict[str, tuple[Offer, str]] = {}
-    for journey_id, offers in by_journey(fold(event_from_row(row) for row in rows).values()).items():
+    for journey_id, offers in by_journey(
+        fold(event_from_row(row) for row in rows).values()
+    ).items():
         offer = shown_offer(offers)
         if offer is not None:
             shown[journey_id] = (offer, names.get(offer.service_id, offer.service_id))
