@@ -8,7 +8,7 @@ are folds of the offer events, turned into plain views for the screens and the C
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
@@ -100,7 +100,9 @@ class OfferDesk:
         )
         target = self.hub.flow.offers.accept_moves_to
         if target and self.hub.flow.can_move(change.card.column, target):
-            change = self.hub._run("move", {"to": target}, journey_id)
+            # A provider's replica may not move cards: the answer stands and the hub moves it.
+            with suppress(NotAllowed):
+                change = self.hub._run("move", {"to": target}, journey_id)
         return change
 
     def decline(self, reference: str, reason: str, text: str | None = None) -> Change:
