@@ -93,6 +93,10 @@ class D2AApp(App[int]):
         return self.settings.privacy
 
     def get_default_screen(self) -> Screen:
+        if self.hub.offers.is_provider():  # a provider's user: its offers and capacity
+            from d2a_tui.screens.provider_board import ProviderBoardScreen
+
+            return ProviderBoardScreen()
         from d2a_tui.screens.board import BoardScreen
 
         return BoardScreen()

@@ -66,6 +66,16 @@ def card_json(card: Any, stuck: Stuck) -> dict[str, Any]:
         "updated_by": card.updated_by,
         "stuck": stuck.level.label,
         "stuck_reasons": list(stuck.reasons),
+        "offer": None
+        if card.offer is None
+        else {
+            "offer_id": card.offer.offer_id,
+            "service_id": card.offer.service_id,
+            "service": card.offer_service,
+            "status": card.offer.status,
+            "made_at": card.offer.made_at,
+            "start": card.offer.start,
+        },
     }
 
 
@@ -478,6 +488,7 @@ EXTRA_COMMANDS: list[str] = [
     "d2a_tui.cli_board",
     "d2a_tui.web",
     "d2a_tui.interop.cli",
+    "d2a_tui.cli_offers",
 ]
 
 

@@ -300,7 +300,15 @@ def cmd_report(args: argparse.Namespace) -> int:
         count = reports.rebuild()
         print(f"folded {count:,} events into the report summaries")
         return 0
-    if args.kind == "sitrep":
+    if getattr(args, "json", False):
+        args.format = "json"
+    if args.kind == "offers":
+        from d2a_tui.reports.offers import offers_report
+
+        if args.date or args.week or args.month or args.locality:
+            raise InvalidInput("`report offers` takes --from, --to and --as-known-at")
+        report = offers_report(reports, args.first, args.last, as_known_at=args.as_known_at)
+    elif args.kind == "sitrep":
         if args.first or args.last:
             raise InvalidInput("the sitrep is for one day: use --date, not --from/--to")
         report = reports.sitrep(
@@ -397,13 +405,15 @@ def register(sub: Any) -> None:
 
     report = sub.add_parser(
         "report",
-        help="sitrep, length of stay, flow and transitions reports from the event log",
+        help="sitrep, length of stay, flow, transitions and offers reports from the event log",
         description="Figures are computed from the event log, so a past date gives the "
         "figures as they stood at the end of that day, as now known (with changes recorded "
         "late); --as-known-at gives them as they stood with only what was recorded by then.",
     )
     _common(report)
-    report.add_argument("kind", choices=("sitrep", "los", "flow", "transitions", "rebuild"))
+    report.add_argument(
+        "kind", choices=("sitrep", "los", "flow", "transitions", "offers", "rebuild")
+    )
     report.add_argument("--date", help="sitrep day, YYYY-MM-DD (default today)")
     report.add_argument("--week", action="store_true", help="sitrep: add the weekly snapshot")
     report.add_argument("--month", action="store_true", help="sitrep: add discharge destinations")
@@ -411,6 +421,7 @@ def register(sub: Any) -> None:
     report.add_argument("--to", dest="last", help="last day, YYYY-MM-DD (default today)")
     report.add_argument("--locality", help="only this locality's journeys")
     report.add_argument("--format", choices=FORMATS, default="table")
+    report.add_argument("--json", action="store_true", help="the same as --format json")
     report.add_argument("--output", metavar="FILE", help="save to FILE (readable by you only)")
     report.add_argument(
         "--as-known-at",

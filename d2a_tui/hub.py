@@ -14,6 +14,7 @@ from d2a_tui.config import Settings, device_id
 from d2a_tui.domain.calendar import HubCalendar
 from d2a_tui.domain.events import Event
 from d2a_tui.domain.flow import Flow, load_flow
+from d2a_tui.domain.offers import offer_stuck
 from d2a_tui.domain.stuck import Level, Stuck, assess
 from d2a_tui.storage.db import DatabaseUnavailable as DatabaseUnavailable  # for the screens
 from d2a_tui.storage.db import ensure_schema, make_engine
@@ -62,6 +63,10 @@ class Hub:
         self.reports = Reports(self)
         self.capacity = CapacityDesk(self, self.reports)
         self.alerts = Alerts(self)
+        # Hand-offs to providers (issue 12): offers and their answers, journey commands too.
+        from d2a_tui.offer_desk import OfferDesk
+
+        self.offers = OfferDesk(self)
 
     @classmethod
     def open(
@@ -283,7 +288,7 @@ class Hub:
 
     def stuck(self, card: Card, now: datetime | None = None) -> Stuck:
         column = self.flow.column(card.column)
-        return assess(
+        stuck = assess(
             column,
             self.flow.limits,
             now or self.clock(),
@@ -292,6 +297,13 @@ class Hub:
             card.admitted_on,
             self.calendar,
         )
+        if card.offer is None or not card.offer.is_open or column.is_closed:
+            return stuck
+        # An offer waiting for its answer is stuck like a card (the flow file's [offers] clock).
+        waiting = offer_stuck(
+            card.offer, card.offer_service or "", now or self.clock(), self.flow.offers
+        )
+        return Stuck(max(stuck.level, waiting.level), stuck.reasons + waiting.reasons)
 
     def list_cards(
         self,

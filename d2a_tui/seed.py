@@ -159,6 +159,9 @@ def seed_database(
         from d2a_tui.reports.capacity_seed import after_seed  # services, capacity, report summaries
 
         after_seed(engine, flow, chosen.localities, now=now, days=days, seed=seed)
+        from d2a_tui.seed_offers import seed_offers  # hand-offs to the services just added
+
+        seed_offers(engine, flow, now=now, seed=seed)
         if progress is True:
             print(file=sys.stderr)
         if engine.dialect.name == "postgresql":

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 from d2a_tui.domain.events import Event
+from d2a_tui.domain.offers import Offer
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +38,9 @@ class Card:
     updated_at: datetime
     updated_by: str
     change_position: int
+    # The offer the card shows (`domain.offers.shown_offer`) and its service's name, if any.
+    offer: Offer | None = None
+    offer_service: str | None = None
 
     @property
     def short_id(self) -> str:

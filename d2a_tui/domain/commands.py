@@ -17,6 +17,7 @@ from d2a_tui.domain.errors import InvalidInput, NotAllowed
 from d2a_tui.domain.events import Event, EventKind, JourneyState
 from d2a_tui.domain.flow import PATHWAYS, Flow
 from d2a_tui.domain.limits import MAX_NOTE_LENGTH, FieldRejected, check_date, check_offset
+from d2a_tui.domain.offers import OFFER_ARGS, OFFER_COMMANDS, OfferContext, decide_offer
 from d2a_tui.domain.outcomes import destination as discharge_destination
 from d2a_tui.domain.outcomes import outcome_text
 
@@ -38,6 +39,7 @@ COMMANDS = (
     "record_hospital_discharge",
     "update_demographics",
     "merge_patient",
+    *OFFER_COMMANDS,
 )
 Decision = tuple[EventKind, dict[str, Any]]
 # The arguments each command takes; any other key is refused rather than silently dropped, so a
@@ -73,6 +75,7 @@ ARGS: dict[str, frozenset[str]] = {
         {"name", "date_of_birth", "previous_name", "previous_date_of_birth"}
     ),
     "merge_patient": frozenset({"patient", "previous_nhs_number"}),
+    **OFFER_ARGS,
 }
 PATIENT_FIELDS = frozenset({"nhs_number", "name", "date_of_birth", "locality", "id", "existing"})
 _EVENT_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -115,8 +118,15 @@ def _not_future(value: date | None, what: str, today: date) -> None:
 
 
 def decide(
-    flow: Flow, state: JourneyState | None, command: str, args: dict[str, Any], today: date
+    flow: Flow,
+    state: JourneyState | None,
+    command: str,
+    args: dict[str, Any],
+    today: date,
+    offers: OfferContext | None = None,
 ) -> Decision:
+    """`offers` is what an offer command is judged against (the journey's offers, the
+    services, who acts); the caller reads it in the command's transaction."""
     if command == "refer":
         if state is not None:
             raise NotAllowed("this journey already exists")
@@ -132,6 +142,11 @@ def decide(
         "merge_patient",
     ):
         raise NotAllowed("the journey is closed; reopen it first")
+    if command in OFFER_COMMANDS:
+        _check_keys(args, ARGS[command], f"{command}'s arguments")
+        if offers is None:
+            raise InvalidInput(f"{command} needs the journey's offers and the services")
+        return decide_offer(state, command, args, today, offers)
     handler = _HANDLERS.get(command)
     if handler is None:
         raise InvalidInput(f"unknown command {command!r}; known: {', '.join(COMMANDS)}")

@@ -54,11 +54,22 @@ class Limits:
     los_red_days: int = 21
 
 
+@dataclass(frozen=True, slots=True)
+class OfferRules:
+    """The flow file's `[offers]` table: when an unanswered offer turns amber and red, and the
+    column an accepted offer moves the card to (None: accepting moves nothing, the default)."""
+
+    amber_after: timedelta = timedelta(hours=2)
+    red_after: timedelta = timedelta(hours=4)
+    accept_moves_to: str | None = None
+
+
 @dataclass(frozen=True)
 class Flow:
     name: str
     columns: tuple[Column, ...]
     limits: Limits
+    offers: OfferRules = OfferRules()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_id", {column.id: column for column in self.columns})
@@ -266,7 +277,38 @@ class _FlowReader:
             name=str(data.get("name", "Unnamed flow")),
             columns=tuple(columns),
             limits=self._limits(data.get("limits", {})),
+            offers=self._offers(data.get("offers", {}), columns),
         )
+
+    def _offers(self, raw: Any, columns: list[Column]) -> OfferRules:
+        if not isinstance(raw, dict):
+            self.fail("[offers] must be a table", key="offers")
+        for key in raw:
+            if key not in ("amber", "red", "accept_moves_to"):
+                self.fail(f"unknown key {key!r} in [offers]", key=key)
+        defaults = OfferRules()
+        amber = self._offer_duration(raw.get("amber"), "amber") or defaults.amber_after
+        red = self._offer_duration(raw.get("red"), "red") or defaults.red_after
+        if red < amber:
+            self.fail("[offers] red must not come before amber", key="red")
+        target = raw.get("accept_moves_to")
+        if target is not None:
+            open_ids = [column.id for column in columns if not column.is_closed]
+            if target not in open_ids:
+                self.fail(
+                    f"accept_moves_to must be an open column ({', '.join(open_ids)}), got {target!r}",
+                    key="accept_moves_to",
+                )
+        return OfferRules(amber, red, target)
+
+    def _offer_duration(self, value: Any, key: str) -> timedelta | None:
+        if value is None:
+            return None
+        try:
+            return parse_duration(value)
+        except ValueError as error:
+            self.fail(f"[offers] {error}", key=key)
+        raise AssertionError("unreachable")
 
     def _column(self, index: int, raw: Any) -> Column:
         if not isinstance(raw, dict):

@@ -74,6 +74,14 @@ class Alert:
             "hours_in_column": round(self.waited.total_seconds() / 3600, 1),
             "snoozed_until": self.snoozed_until,
             "version": card.version,
+            "offer": None
+            if card.offer is None
+            else {
+                "offer_id": card.offer.offer_id,
+                "service": card.offer_service,
+                "status": card.offer.status,
+                "made_at": card.offer.made_at,
+            },
         }
 
 

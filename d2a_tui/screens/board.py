@@ -27,6 +27,7 @@ from d2a_tui.hub import Change
 from d2a_tui.screens.actions import QUICK_BINDINGS, QuickActions
 from d2a_tui.screens.base import DatabaseBanner, HubScreen
 from d2a_tui.screens.board_filter import FILTER_BINDINGS, FILTER_HELP, BoardFilter
+from d2a_tui.screens.offer_picker import OFFER_BINDINGS, OfferActions
 from d2a_tui.views import Card
 from d2a_tui.widgets.board_column import BoardColumn, CardClicked
 from d2a_tui.widgets.board_model import SORTS, BoardModel
@@ -55,7 +56,7 @@ class BoardScroll(HorizontalScroll, can_focus=False):
     """Holds the columns; scrolls sideways when they do not all fit (80 columns, many columns)."""
 
 
-class BoardScreen(BoardFilter, QuickActions, HubScreen[None]):
+class BoardScreen(BoardFilter, QuickActions, OfferActions, HubScreen[None]):
     app: HostApp
     SHOWING = "the board"
     AUTO_FOCUS = ""  # keys belong to the board, not to the hidden filter box
@@ -78,6 +79,7 @@ class BoardScreen(BoardFilter, QuickActions, HubScreen[None]):
         Binding("s", "sort", "Sort", show=False, id="board.sort"),
         Binding("ctrl+r", "reload", "Reload board", show=False, id="board.reload"),
         *QUICK_BINDINGS,
+        *OFFER_BINDINGS,
         Binding("c", "open_screen('capacity')", "Capacity", show=False, id="board.capacity"),
         Binding("D", "open_screen('dashboard')", "Dashboard", show=False, id="board.dashboard"),
         Binding(

@@ -72,6 +72,7 @@ class DashboardScreen(HubScreen[None]):
                                  "Awaiting", "Places", "Gap")  # fmt: skip
                 yield _table("oldest", "Oldest waits", "Column", "Path", "Days ready",
                              "In column", "Delay")  # fmt: skip
+                yield _table("offers", "Hand-offs", "Now")
             with TabPane("Strategic", id="strategic"), VerticalScroll():
                 yield TimeChart("Discharges per day by pathway", mode="stacked", id="discharges")
                 yield TimeChart("No criteria to reside, end of each day, by pathway",
@@ -96,8 +97,11 @@ class DashboardScreen(HubScreen[None]):
         # one is done, so refreshes never pile up, and a failed one keeps the last figures.
         hub, days = self.hub, self.days
 
-        def fetch() -> tuple[Any, Any, Any]:
-            return hub.reports.operational(), hub.capacity.gap_by_pathway(), hub.reports.strategic(days)
+        def fetch() -> tuple[Any, Any, Any, Any]:
+            return (
+                hub.reports.operational(), hub.capacity.gap_by_pathway(),
+                hub.reports.strategic(days), hub.offers.today(),
+            )  # fmt: skip
 
         self.read(fetch, self._refreshed, group="dashboard", failed=self._failed)
 
@@ -105,7 +109,7 @@ class DashboardScreen(HubScreen[None]):
         if self.is_attached:
             self.reload()
 
-    def _refreshed(self, figures: tuple[Any, Any, Any]) -> None:
+    def _refreshed(self, figures: tuple[Any, Any, Any, Any]) -> None:
         self.apply(*figures)
         self._schedule()
 
@@ -118,7 +122,7 @@ class DashboardScreen(HubScreen[None]):
 
     # --- drawing -------------------------------------------------------------------------------
 
-    def apply(self, operational: Any, gaps: Any, strategic: Any) -> None:
+    def apply(self, operational: Any, gaps: Any, strategic: Any, offers: Any = None) -> None:
         amber, red = operational.stuck
         people = sum(c.total for c in operational.columns)
         self.query_one("#dash-title", Static).update(
@@ -154,6 +158,8 @@ class DashboardScreen(HubScreen[None]):
                 _n(wait.days_ready) if wait.days_ready is not None else Text("-", justify="right"),
                 humanise(wait.waited), wait.delay_reason or "",
             )  # fmt: skip
+        if offers is not None:
+            self._show_offers(offers)
         days = [item.day for item in strategic.flow]
         self.query_one("#discharges", TimeChart).set_data(
             days,
@@ -185,6 +191,20 @@ class DashboardScreen(HubScreen[None]):
             for code, count in reasons
         ])  # fmt: skip
         self.query_one("#moves", BarChart).set_data(_move_bars(self.hub.flow, strategic))
+
+    def _show_offers(self, offers: Any) -> None:
+        """Offers waiting (and how many are amber or red), accepted today, declined today by
+        reason; "today" is the hub's day."""
+        from d2a_tui.domain.offers import DECLINE_REASONS
+
+        table = self.query_one("#offers", DataTable)
+        table.clear()
+        table.add_row("Offers waiting", _n(offers.waiting))
+        table.add_row("  of which amber", _n(offers.amber, "yellow"))
+        table.add_row("  of which red", _n(offers.red, "bold red"))
+        table.add_row("Accepted today", _n(offers.accepted_today))
+        for code, text in DECLINE_REASONS.items():
+            table.add_row(f"Declined today: {text.lower()}", _n(offers.declined_today.get(code, 0)))
 
     # --- actions -------------------------------------------------------------------------------
 

@@ -74,6 +74,18 @@ def row_from_state(state: JourneyState, change_position: int) -> dict[str, Any]:
     return values
 
 
+def event_from_row(row: Any) -> Event:
+    return Event(
+        event_id=row.event_id,
+        journey_id=row.journey_id,
+        kind=EventKind(row.kind),
+        payload=row.payload,
+        actor=row.actor,
+        occurred_at=row.occurred_at,
+        seq=row.seq,
+    )
+
+
 def row_from_event(
     event: Event, position: int, device_id: str, recorded_at: datetime
 ) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -20,15 +20,17 @@ from sqlalchemy import Connection, Engine, func, select
 from d2a_tui.domain.calendar import LONDON, HubCalendar
 from d2a_tui.domain.commands import compensate, decide
 from d2a_tui.domain.errors import InvalidInput, NotAllowed, NotFound
-from d2a_tui.domain.events import Event, EventKind, JourneyState, apply
+from d2a_tui.domain.events import Event, JourneyState, apply
 from d2a_tui.domain.flow import Flow
 from d2a_tui.domain.ids import new_journey_id, uuid7
 from d2a_tui.domain.limits import FieldRejected
 from d2a_tui.domain.nhs_number import format_nhs_number
+from d2a_tui.domain.offers import OFFER_COMMANDS
 from d2a_tui.storage.event_log import (  # noqa: F401  (re-exported: the tables and mappings)
     EventLog,
     VersionConflict,
     counter_table,
+    event_from_row,
     event_table,
     journey_table,
     patient_table,
@@ -38,6 +40,7 @@ from d2a_tui.storage.event_log import (  # noqa: F401  (re-exported: the tables 
     translated_errors,
 )
 from d2a_tui.storage.models import EVENTS_COUNTER
+from d2a_tui.storage.offers import offer_context, shown_offers
 from d2a_tui.views import Card, JourneyView, TimelineEntry
 
 _CARD_COLUMNS = [
@@ -74,18 +77,6 @@ class Actor:
     device_id: str
 
 
-def event_from_row(row: Any) -> Event:
-    return Event(
-        event_id=row.event_id,
-        journey_id=row.journey_id,
-        kind=EventKind(row.kind),
-        payload=row.payload,
-        actor=row.actor,
-        occurred_at=row.occurred_at,
-        seq=row.seq,
-    )
-
-
 def card_from_row(row: Any) -> Card:
     return Card(**row._mapping)
 
@@ -119,6 +110,8 @@ class UnitOfWork:
         self.calendar = calendar
         # Sync: a replica queues each change in its outbox here, inside the same transaction.
         self.on_applied = on_applied
+        # A replica holds no services: its offers are checked against them by the server.
+        self.services_known = True
 
     def next_position(self) -> int:
         return self.log.reserve()
@@ -175,13 +168,29 @@ class UnitOfWork:
                     state.updated_by or "?",
                     state.updated_at or occurred_at,
                 )
+        event_id = event_id or uuid7()
+        offers = None
+        if command in OFFER_COMMANDS and journey_id is not None:
+            if command == "offer" and not args.get("offer_id"):
+                # A new offer is known by its event's id; the outbox sends it so the server's
+                # event is the same offer.
+                args = requested_args = {**args, "offer_id": event_id}
+            offers = offer_context(
+                self.connection,
+                journey_id,
+                event_id,
+                actor.user,
+                services_known=self.services_known,
+            )
         if undo_event_id is not None:
             assert state is not None
             kind, payload = compensate(state, self.event(undo_event_id))
         else:
-            kind, payload = decide(self.flow, state, command, args, self.calendar.day(occurred_at))
+            kind, payload = decide(
+                self.flow, state, command, args, self.calendar.day(occurred_at), offers
+            )
         event = Event(
-            event_id=event_id or uuid7(),
+            event_id=event_id,
             journey_id=journey_id,
             kind=kind,
             payload=payload,
@@ -249,11 +258,14 @@ class JourneyStore:
         self.flow = flow
         self.calendar = calendar
         self.on_applied: AppliedHook | None = None  # set by a sync replica
+        self.services_known = True  # False on a replica, which holds no services
 
     @contextmanager
     def unit_of_work(self) -> Iterator[UnitOfWork]:
         with translated_errors(self.engine), self.engine.begin() as connection:
-            yield UnitOfWork(connection, self.flow, self.on_applied, self.calendar)
+            work = UnitOfWork(connection, self.flow, self.on_applied, self.calendar)
+            work.services_known = self.services_known
+            yield work
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
@@ -276,7 +288,19 @@ class JourneyStore:
         if order:
             query = query.order_by(*order)
         with self._read() as connection:
-            return [card_from_row(row) for row in connection.execute(query)]
+            cards = [card_from_row(row) for row in connection.execute(query)]
+            since = min((card.referred_at for card in cards), default=None)
+            offers = shown_offers(connection, where, since) if cards else {}
+        if offers:
+            cards = [
+                replace(
+                    card, offer=offers[card.journey_id][0], offer_service=offers[card.journey_id][1]
+                )
+                if card.journey_id in offers
+                else card
+                for card in cards
+            ]
+        return cards
 
     def open_cards(
         self,

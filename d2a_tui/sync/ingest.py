@@ -25,9 +25,11 @@ from d2a_tui.domain.events import EventKind
 from d2a_tui.domain.flow import Flow
 from d2a_tui.domain.ids import new_journey_id
 from d2a_tui.domain.limits import check_occurred_at, check_text
+from d2a_tui.domain.offers import OFFER_COMMANDS
 from d2a_tui.storage.event_log import WriteBehind, translated_errors
 from d2a_tui.storage.journeys import UnitOfWork, event_table, journey_table
 from d2a_tui.storage.models import AppUser, CapacityReport, Patient, Service
+from d2a_tui.storage.offers import offer_context
 from d2a_tui.sync.models import SyncDevice
 from d2a_tui.sync.protocol import (
     CapacityMutation,
@@ -161,7 +163,8 @@ class Ingest:
         mutation: Mutation,
         now: datetime,
     ) -> Receipt:
-        refusal = refusal_for_role(role, mutation.kind)
+        command = mutation.command if isinstance(mutation, CommandMutation) else None
+        refusal = refusal_for_role(role, mutation.kind, command)
         if refusal is not None:
             return refused(mutation, "forbidden", refusal)
         try:
@@ -169,7 +172,7 @@ class Ingest:
         except D2AError as error:
             return refused(mutation, reason_code(error), str(error))
         if isinstance(mutation, CommandMutation):
-            return self._command(work, batch, device_id, mutation, now)
+            return self._command(work, batch, device_id, mutation, now, (role, organisation))
         if isinstance(mutation, ResolveMutation):
             known = work.connection.execute(
                 select(receipt_table.c.outcome, receipt_table.c.journey_id).where(
@@ -195,6 +198,7 @@ class Ingest:
         device_id: str,
         m: CommandMutation,
         now: datetime,
+        acting: tuple[str | None, str | None] = (None, None),
     ) -> Receipt:
         connection = work.connection
         args = m.args
@@ -222,7 +226,9 @@ class Ingest:
                     patient["id"] = new_journey_id()
                 args = {
                     **args,
-                    "patient": work._patient_for_referral(patient, self.calendar.day(m.occurred_at)),
+                    "patient": work._patient_for_referral(
+                        patient, self.calendar.day(m.occurred_at)
+                    ),
                 }
             except (D2AError, KeyError, TypeError, ValueError, AttributeError) as error:
                 return refused(m, reason_code(error), str(error))
@@ -234,6 +240,19 @@ class Ingest:
                 except D2AError as error:
                     return refused(m, reason_code(error), str(error))
                 batch.states[m.journey_id] = state
+
+        offers = None
+        if m.command in OFFER_COMMANDS and state is not None:
+            batch.flush()  # the journey's offer events so far are read from the table
+            # Judged as the device's user: its role and organisation, not the body's say-so.
+            offers = offer_context(
+                connection,
+                m.journey_id,
+                m.mutation_id,
+                m.actor,
+                role=acting[0] or "",
+                organisation=acting[1],
+            )
 
         def undo_target(event_id: str) -> Any:
             batch.flush()
@@ -254,6 +273,7 @@ class Ingest:
             undo_event_id=m.undo_event_id,
             now=now,
             calendar=self.calendar,
+            offers=offers,
         )
         if verdict.outcome == "applied":
             assert verdict.event is not None and verdict.state is not None

@@ -22,6 +22,7 @@ from sqlalchemy import Connection, delete, func, select, update
 from d2a_tui.domain.calendar import LONDON, HubCalendar
 from d2a_tui.domain.events import Event, EventKind, JourneyState, ReplayError, apply
 from d2a_tui.domain.flow import Flow
+from d2a_tui.domain.offers import OFFER_COMMANDS, OfferContext, fold
 from d2a_tui.storage.event_log import EventLog, row_from_event
 from d2a_tui.storage.journeys import (
     event_from_row,
@@ -135,6 +136,10 @@ class Rebuilder:
                 provisional.append(event)
                 by_id[event.event_id] = event
                 continue
+            offers = None
+            if body["command"] in OFFER_COMMANDS:
+                # The journey's offers as rebuilt so far; the services are the server's to check.
+                offers = OfferContext(fold(history + provisional), None, row.mutation_id)
             verdict = judge(
                 self.flow,
                 state,
@@ -149,6 +154,7 @@ class Rebuilder:
                 undo_target=by_id.__getitem__,
                 undo_event_id=body.get("undo_event_id"),
                 calendar=self.calendar,
+                offers=offers,
             )
             if verdict.outcome == "applied" and verdict.event is not None:
                 provisional.append(verdict.event)

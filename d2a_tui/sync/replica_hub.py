@@ -60,6 +60,7 @@ class ReplicaHub(Hub):
         self.replica = Replica(store.engine, store.flow, actor.device_id)
         self.replica.rebuilder.calendar = self.calendar
         store.on_applied = self.replica.record
+        store.services_known = False  # offers: the server checks the service
         # Capacity reports go through the outbox too (and are refused here for a role that may
         # not make them, as the server would refuse them).
         self.capacity.store = ReplicaCapacityStore(self.capacity.store, self.replica, login.role)
@@ -193,7 +194,8 @@ class ReplicaHub(Hub):
     def _run(self, *args: Any, **kwargs: Any) -> Change:
         # Refused at the keyboard with the server's own words, rather than queued to come
         # back as a conflict at the next sync.
-        refusal = refusal_for_role(self.login.role, "command")
+        command = args[0] if args else kwargs.get("command")
+        refusal = refusal_for_role(self.login.role, "command", command)
         if refusal is not None:
             raise NotAllowed(refusal)
         change = super()._run(*args, **kwargs)

@@ -22,19 +22,25 @@ from d2a_tui.domain.errors import D2AError, InvalidInput, NotAllowed, NotFound
 from d2a_tui.domain.events import Event, EventKind, JourneyState, ReplayError, apply
 from d2a_tui.domain.flow import Flow
 from d2a_tui.domain.limits import check_event_fields, check_occurred_at
+from d2a_tui.domain.offers import ANSWER_COMMANDS, OFFER_COMMANDS, OfferContext
 
 ROLES = ("coordinator", "night", "provider", "manager", "viewer")
 JOURNEY_ROLES = frozenset({"coordinator", "night"})
 CAPACITY_ROLES = frozenset({"coordinator", "provider"})
 
 
-def refusal_for_role(role: str | None, kind: str) -> str | None:
+def refusal_for_role(role: str | None, kind: str, command: str | None = None) -> str | None:
     """Why a user of `role` may not make a change of this kind (command, resolve, capacity), or
-    None. The server refuses with it; a replica refuses at the keyboard with the same words."""
+    None. The server refuses with it; a replica refuses at the keyboard with the same words.
+    A provider answers offers (`command`); which offers are its own is the offer rules' check."""
     if kind == "capacity":
         return None if role in CAPACITY_ROLES else f"a {role} cannot report capacity"
     if role in JOURNEY_ROLES:
         return None
+    if role == "provider" and kind == "command" and command in ANSWER_COMMANDS:
+        return None
+    if role == "provider" and kind == "command" and command in OFFER_COMMANDS:
+        return "a provider answers offers; making and withdrawing them is the hub's"
     if kind == "resolve":
         return f"a {role} cannot resolve conflicts"
     return f"a {role} cannot change journeys"
@@ -116,6 +122,7 @@ def judge(
     undo_event_id: str | None = None,
     now: datetime | None = None,
     calendar: HubCalendar = LONDON,
+    offers: OfferContext | None = None,
 ) -> Verdict:
     """The outcome of one mutation on `state`, and the event it makes. Pure: writes nothing.
     `now` is the receiver's clock: a change made after it (beyond clock drift) is refused."""
@@ -138,7 +145,7 @@ def judge(
                 raise InvalidInput("undo needs a journey and the event to undo")
             kind, payload = compensate(state, undo_target(undo_event_id))
         else:
-            kind, payload = decide(flow, state, command, args, calendar.day(occurred_at))
+            kind, payload = decide(flow, state, command, args, calendar.day(occurred_at), offers)
         event = Event(
             event_id=mutation_id,
             journey_id=journey_id,

@@ -16,6 +16,7 @@ from rich.style import Style
 from d2a_tui.domain.calendar import LONDON, HubCalendar
 from d2a_tui.domain.events import Event, EventKind
 from d2a_tui.domain.flow import Flow
+from d2a_tui.domain.offers import DECLINE_REASONS, offer_mark
 from d2a_tui.domain.outcomes import OUTCOMES
 from d2a_tui.domain.stuck import Level
 from d2a_tui.domain.timefmt import humanise
@@ -60,9 +61,7 @@ def who(card: Card, privacy: str) -> str:
     return card.initials if privacy == "initials" else card.name
 
 
-def days_since_ready(
-    card: Card, now: datetime, calendar: HubCalendar = LONDON
-) -> int | None:
+def days_since_ready(card: Card, now: datetime, calendar: HubCalendar = LONDON) -> int | None:
     if card.discharge_ready_date is None:
         return None
     return calendar.days_since(card.discharge_ready_date, now)
@@ -151,6 +150,21 @@ def card_line(
         right += [(f"✎{card.notes}", styles.dim), gap]
     if card.assigned_to:
         right += [(f"@{card.assigned_to}", styles.dim), gap]
+    if card.offer is not None:
+        # The hand-off has the rest of the line: the service's name gives way, its clock not.
+        room = width - _width(left) - 2
+        mark = offer_mark(card.offer, card.offer_service or card.offer.service_id, now)
+        if cell_len(mark) > room and room > 0:
+            name = card.offer_service or card.offer.service_id
+            tail = mark[2 + len(name) :]
+            keep = room - 2 - cell_len(tail) - 1
+            short = f"→{tail.strip()}"
+            if keep > 0:
+                mark = f"→ {set_cell_size(name, keep)}…{tail}"
+            else:  # no room for a name: the arrow and the clock, or the arrow alone
+                mark = short if cell_len(short) <= room else "→"
+        left += [gap, (mark, styles.base if card.offer.is_open else styles.dim)]
+        right = []
     return _line(left, right, width, right_first=False)
 
 
@@ -198,6 +212,12 @@ def done_words(event: Event, card: Card, flow: Flow, privacy: str) -> str:
             return f"acknowledged the alert on {person}"
         case EventKind.REFERRED:
             return f"referred {person}"
+        case EventKind.OFFER_MADE:
+            return f"offered {person} to {p.get('service_id')}"
+        case EventKind.OFFER_ACCEPTED | EventKind.OFFER_DECLINED | EventKind.OFFER_WITHDRAWN:
+            return f"{str(event.kind).removeprefix('offer_')} the offer for {person}"
+        case EventKind.OFFER_QUESTION:
+            return f"asked about the offer for {person}"
     return f"{event.kind} on {person}"
 
 
@@ -246,4 +266,18 @@ def describe(event: Event, flow: Flow) -> str:
             return f"assigned to {p['to']}{undo}" if p.get("to") else f"unassigned{undo}"
         case EventKind.ALERT_ACKNOWLEDGED:
             return f"alert acknowledged: {p.get('reason', '')}{undo}"
+        case EventKind.OFFER_MADE:
+            start = f", start {p['start']}" if p.get("start") else ""
+            note = f": {p['note']}" if p.get("note") else ""
+            return f"offered to {p.get('service_id')} (offer {str(p.get('offer_id'))[-8:]}{start}){note}"
+        case EventKind.OFFER_ACCEPTED:
+            return f"offer {str(p.get('offer_id'))[-8:]} accepted, start {p.get('start')}"
+        case EventKind.OFFER_DECLINED:
+            reason = DECLINE_REASONS.get(str(p.get("reason")), str(p.get("reason")))
+            text = f": {p['text']}" if p.get("text") else ""
+            return f"offer {str(p.get('offer_id'))[-8:]} declined ({reason}){text}"
+        case EventKind.OFFER_WITHDRAWN:
+            return f"offer {str(p.get('offer_id'))[-8:]} withdrawn"
+        case EventKind.OFFER_QUESTION:
+            return f"question on offer {str(p.get('offer_id'))[-8:]}: {p.get('text', '')}"
     return str(event.kind)
