@@ -159,15 +159,30 @@ def _write_pull(job: dict[str, Any], rng: random.Random) -> None:
 WRITERS = {"cli": _write_cli, "hub": _write_hub, "push": _write_push, "pull": _write_pull}
 
 
-def _serve() -> None:
-    """The forking parent: one job per stdin line."""
-    # Imported once here, so that no writer pays for it.
-    import d2a_tui.cli  # noqa: F401
-    import d2a_tui.hub  # noqa: F401
-    import d2a_tui.sync.replica_hub  # noqa: F401
+def _warm_up() -> None:
+    """Everything a writer imports, imported here once (the CLI and the hub import lazily), so
+    that no writer pays for it; nothing stays connected across the forks."""
+    import tempfile
+
+    import d2a_tui.sync.replica_hub
     import d2a_tui.sync.server  # noqa: F401
     import tests.sync.transports  # noqa: F401
+    from d2a_tui import cli
+    from d2a_tui.hub import Hub
 
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{folder}/warm.db"
+        hub = Hub.open(url)
+        hub.close()
+        with open(os.devnull, "w") as quiet:
+            sys.stdout = quiet
+            cli.main(["list", "--db", url])
+            sys.stdout = sys.__stdout__
+
+
+def _serve() -> None:
+    """The forking parent: one job per stdin line."""
+    _warm_up()
     for line in sys.stdin:
         job = json.loads(line)
         child = os.fork()
@@ -412,7 +427,6 @@ class SyncWorld:
         from d2a_tui.sync.client import SyncClient
         from d2a_tui.sync.login import Login
         from d2a_tui.sync.replica_hub import ReplicaHub
-
         from tests.sync.transports import ASGISyncTransport
 
         login = Login(BASE_URL, *self.logins[user])
