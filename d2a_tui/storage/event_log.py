@@ -26,7 +26,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from d2a_tui.domain.errors import D2AError, NotAllowed
 from d2a_tui.domain.events import Event, EventKind, JourneyState
 from d2a_tui.domain.limits import check_event_fields
-from d2a_tui.storage.db import DatabaseUnavailable, safe_url
+from d2a_tui.storage.db import DatabaseUnavailable, DiskFull, safe_url
 from d2a_tui.storage.models import EVENTS_COUNTER, Counter, Journey, JourneyEvent, Patient
 
 journey_table = Journey.__table__  # type: ignore[attr-defined]
@@ -113,7 +113,7 @@ def translated_errors(engine: Engine) -> Iterator[None]:
         ) from None
     except (OperationalError, DBAPIError) as error:
         if _disk_full(error):
-            raise DatabaseUnavailable(
+            raise DiskFull(
                 "the disk is full: nothing was saved; free some space and retry"
             ) from None
         raise DatabaseUnavailable(
