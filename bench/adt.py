@@ -140,6 +140,20 @@ async def one_run(url: str, messages: int, connections: int) -> tuple[float, Cou
     return messages / elapsed, sum(results, Counter())
 
 
+def commit_floor(url: str, count: int = 300) -> float:
+    """PostgreSQL's own floor: one-row UPDATE + durable COMMIT, one after another on one
+    connection, as the listener commits each message before its ACK."""
+    with psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as connection:
+        connection.execute("CREATE TABLE IF NOT EXISTS bench_floor (id int PRIMARY KEY, n int)")
+        connection.execute("INSERT INTO bench_floor VALUES (1, 0) ON CONFLICT DO NOTHING")
+        connection.commit()
+        started = time.perf_counter()
+        for _ in range(count):
+            connection.execute("UPDATE bench_floor SET n = n + 1 WHERE id = 1")
+            connection.commit()
+        return count / (time.perf_counter() - started)
+
+
 def fresh_postgres(admin_url: str, name: str) -> str | None:
     try:
         with psycopg.connect(admin_url, autocommit=True, connect_timeout=3) as admin:
@@ -170,7 +184,7 @@ def main() -> None:
     )
     with tempfile.TemporaryDirectory() as folder:
         for backend in ("sqlite", "postgresql"):
-            rates, codes = [], Counter[str]()
+            rates, floors, codes = [], [], Counter[str]()
             for run in range(args.runs):
                 if backend == "sqlite":
                     url: str | None = f"sqlite:///{folder}/adt_{run}.db"
@@ -179,8 +193,15 @@ def main() -> None:
                     if url is None:
                         print("postgresql: not reachable, skipped")
                         break
+                if backend == "postgresql":
+                    floors.append(commit_floor(url))
                 rate, codes = asyncio.run(one_run(url, args.messages, args.connections))
                 rates.append(rate)
+            if floors:
+                print(
+                    f"{'pg floor':<10} {statistics.median(floors):6.0f} commits/s: a one-row "
+                    "UPDATE and a durable COMMIT after another, on one connection"
+                )
             if rates:
                 print(
                     f"{backend:<10} {statistics.median(rates):6.0f} msg/s committed and acked "

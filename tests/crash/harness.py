@@ -40,7 +40,7 @@ from d2a_tui.domain.events import replay
 from d2a_tui.domain.flow import Flow, load_flow
 from d2a_tui.domain.nhs_number import next_synthetic
 from d2a_tui.storage.db import make_engine
-from d2a_tui.storage.event_log import counter_table, state_from_row
+from d2a_tui.storage.event_log import EventLog, counter_table, state_from_row
 from d2a_tui.storage.journeys import Actor, JourneyStore, event_from_row, event_table, journey_table
 from d2a_tui.storage.models import EVENTS_COUNTER
 
@@ -306,7 +306,12 @@ def check_database(engine: Engine, *, gap_free: bool = True) -> list[str]:
     """Each journey's row is the replay of its events, seqs run 1..n, positions run 1..head
     with the counter at head, and SQLite's own integrity check passes."""
     problems: list[str] = []
-    with engine.connect() as connection:
+    where = engine.url.database or "?"
+    with engine.begin() as connection:
+        # The counter's lock first, as every writer takes it: a killed writer's transaction may
+        # still be finishing on the PostgreSQL server (a COMMIT already sent completes), and the
+        # reads below must see it whole or not at all.
+        EventLog(connection).lock()
         if engine.dialect.name == "sqlite":
             verdict = connection.execute(text("PRAGMA integrity_check")).scalars().all()
             if verdict != ["ok"]:
@@ -341,7 +346,7 @@ def check_database(engine: Engine, *, gap_free: bool = True) -> list[str]:
         problems.append(f"the counter ({head}) is behind the last position ({positions[-1]})")
     if gap_free and head != len(positions):
         problems.append(f"the counter ({head}) is not the number of events ({len(positions)})")
-    return problems
+    return [f"{where}: {problem}" for problem in problems]
 
 
 def count_events(engine: Engine) -> int:
