@@ -238,8 +238,10 @@ class Forker:
         except queue.Empty:
             raise AssertionError("the writer stopped answering") from None
 
-    def run(self, job: dict[str, Any], kill_after: float, timeout: float = 60.0) -> Run:
-        """Start a writer, SIGKILL it `kill_after` seconds after it is ready, collect its lines."""
+    def run(self, job: dict[str, Any], after: int, kill_after: float, timeout: float = 60.0) -> Run:
+        """Start a writer, SIGKILL it `kill_after` seconds after it has confirmed `after` writes
+        (or syncs; 0: after it is ready), and collect its lines. Counting writes rather than
+        seconds alone puts the kills among the writes however busy the machine is."""
         assert self.process.stdin is not None
         self.process.stdin.write((json.dumps(job) + "\n").encode())
         self.process.stdin.flush()
@@ -261,12 +263,14 @@ class Forker:
             word, _, rest = line.partition(" ")
             if word == "pid":
                 pid = int(rest)
-            elif word == "ready":
+            elif word == "ready" and after == 0:
                 kill_at = time.monotonic() + kill_after
             elif word == "ok":
                 run.confirmed.append(rest)
             elif word == "synced":
                 run.syncs += 1
+            if word in ("ok", "synced") and len(run.confirmed) + run.syncs == after:
+                kill_at = time.monotonic() + kill_after
             elif word == "error":
                 run.error = rest
             elif word == "exit":
@@ -529,10 +533,11 @@ class Report:
         )
 
 
-def campaign(url: str, folder: Path, kills: int, seed: int = 0, longest: float = 0.3) -> Report:
+def campaign(url: str, folder: Path, kills: int, seed: int = 0, longest: float = 0.05) -> Report:
     """`kills` writers, each mode in turn, on the database at `url` (the CLI and the hub write
     it directly; it is also the sync server of the two replicas), each SIGKILLed at a random
-    moment up to `longest` seconds after it is ready, and everything checked after each kill."""
+    moment: up to `longest` seconds after its 0th to 3rd confirmed write or sync. Everything is
+    checked after each kill."""
     rng = random.Random(seed)
     world = SyncWorld(url, folder)
     forker = Forker()
@@ -561,7 +566,7 @@ def campaign(url: str, folder: Path, kills: int, seed: int = 0, longest: float =
                        "seed": seed * 100_000 + index, "tag": f"{seed}-{index}"}  # fmt: skip
             before = count_events(world.server)
             started = time.perf_counter()
-            run = forker.run(job, rng.uniform(0, longest))
+            run = forker.run(job, rng.randint(0, 3), rng.uniform(0, longest))
             ran = time.perf_counter()
             if run.error is not None:
                 report.damage.problems.append(f"{mode} writer failed: {run.error}")

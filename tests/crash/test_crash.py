@@ -28,7 +28,7 @@ def test_killed_writers_leave_every_database_whole_and_every_change_exactly_once
 ) -> None:
     backend = "sqlite" if database_url.startswith("sqlite") else "postgresql"
     seed = random.SystemRandom().randrange(10_000)
-    report = campaign(database_url, tmp_path, KILLS[backend], seed=seed, longest=0.2)
+    report = campaign(database_url, tmp_path, KILLS[backend], seed=seed)
     summary = f"seed {seed}: {report.line()}"
     assert report.damage.problems == [], summary
     assert report.damage.lost == 0, summary
@@ -36,5 +36,5 @@ def test_killed_writers_leave_every_database_whole_and_every_change_exactly_once
     # The kills must have landed while writing, in every writer, or nothing was tried.
     assert report.kills == KILLS[backend], summary
     assert all(report.by_mode[mode] > 0 for mode in MODES), summary
-    assert report.mid_write >= report.kills // 4, summary
+    assert report.mid_write >= report.kills // 2, summary
     assert report.confirmed > report.kills, summary
