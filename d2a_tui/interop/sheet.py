@@ -187,46 +187,42 @@ def _read_csv(path: Path) -> list[list[Any]]:
 
 
 def _read_xlsx(path: Path, sheet_name: str | None) -> tuple[list[list[Any]], set[int]]:
-    from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
+    from python_calamine import CalamineError, CalamineWorkbook
 
     try:
-        # Read-only streams the rows: a full load builds an object per cell and took most of
-        # the time of importing a 5,000-row caseload.
-        book = load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, OSError, KeyError, ValueError) as error:
+        book = CalamineWorkbook.from_path(str(path))
+    except (CalamineError, OSError, ValueError) as error:
         raise InvalidInput(
             f"{path.name} is not a readable Excel file ({type(error).__name__})"
         ) from None
     try:
         if sheet_name is None:
-            sheet = book.worksheets[0]
-        elif sheet_name in book.sheetnames:
-            sheet = book[sheet_name]
+            sheet = book.get_sheet_by_index(0)
+        elif sheet_name in book.sheet_names:
+            sheet = book.get_sheet_by_name(sheet_name)
         else:
             raise InvalidInput(
-                f"{path.name} has no sheet {sheet_name!r}; sheets: {', '.join(book.sheetnames)}"
+                f"{path.name} has no sheet {sheet_name!r}; sheets: {', '.join(book.sheet_names)}"
             )
-        grid = [list(row) for row in sheet.iter_rows(min_row=1, min_col=1, values_only=True)]
-        merged = _merged_rows(book, sheet)
+        # From A1, so that list positions are the sheet's own row and column numbers.
+        grid = [[_cell(value) for value in row] for row in sheet.to_python(skip_empty_area=False)]
+    except CalamineError as error:
+        raise InvalidInput(
+            f"{path.name} is not a readable Excel file ({type(error).__name__})"
+        ) from None
     finally:
         book.close()
+    merged: set[int] = set()
+    for (first_row, _), (last_row, _) in sheet.merged_cell_ranges or ():
+        merged.update(range(first_row + 1, last_row + 2))  # 0-based to the sheet's numbering
     return grid, merged
 
 
-_MERGE_CELL = re.compile(rb"<(?:\w+:)?mergeCell\s+ref=\"[A-Z]+(\d+):[A-Z]+(\d+)\"")
-
-
-def _merged_rows(book: Any, sheet: Any) -> set[int]:
-    """The rows any merged range covers. A read-only sheet does not load its merged ranges, so
-    they are read from the sheet's XML (`<mergeCell ref="A3:B4"/>`, listed after the rows)."""
-    worksheet_path = getattr(sheet, "_worksheet_path", None)
-    archive = getattr(book, "_archive", None)
-    if worksheet_path is None or archive is None:
-        return set()
-    with archive.open(worksheet_path) as xml:
-        text = xml.read()
-    rows: set[int] = set()
-    for first, last in _MERGE_CELL.findall(text):
-        rows.update(range(int(first), int(last) + 1))
-    return rows
+def _cell(value: Any) -> Any:
+    """A cell as the rest of the import reads it: empty is None, a whole number an int (an NHS
+    number typed as a number, an Excel serial date)."""
+    if value == "":
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
