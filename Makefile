@@ -49,6 +49,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/filter.py
 	$(BIN)/python bench/import_sheet.py
 	$(BIN)/python bench/adt.py
+	$(BIN)/python bench/crash.py
 	$(BIN)/python bench/fuzz_api.py --examples 500
 
 clean:

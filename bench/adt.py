@@ -70,6 +70,45 @@ async def send(port: int, messages: list[str]) -> Counter[str]:
     return codes
 
 
+# The floor: the same sender against a listener that answers every frame with a ready-made ACK
+# at once, in its own process as the real one is. What is left of a message's time above it is
+# d2a's: reading the message, its transaction, and its ACK.
+_FLOOR_SERVER = """
+import asyncio, sys
+from hl7.mllp import start_hl7_server
+ACK = b"MSH|^~\\\\&|D2A||||20261123093000||ACK|D2A1|P|2.5.1\\rMSA|AA|X"
+async def answer(reader, writer):
+    try:
+        while True:
+            await reader.readblock()
+            writer.writeblock(ACK)
+            await writer.drain()
+    except Exception:
+        writer.close()
+async def main():
+    server = await start_hl7_server(answer, host="127.0.0.1", port=0)
+    print("listening on 127.0.0.1:%d" % server.sockets[0].getsockname()[1], flush=True)
+    await asyncio.Event().wait()
+asyncio.run(main())
+"""
+
+
+async def floor_run(messages: list[str], connections: int) -> float:
+    server = subprocess.Popen(
+        [sys.executable, "-c", _FLOOR_SERVER], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert server.stdout is not None
+        port = int(server.stdout.readline().rsplit(":", 1)[1])
+        lanes = [messages[i::connections] for i in range(connections)]
+        started = time.perf_counter()
+        await asyncio.gather(*(send(port, lane) for lane in lanes))
+        return len(messages) / (time.perf_counter() - started)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
 async def one_run(url: str, messages: int, connections: int) -> tuple[float, Counter[str]]:
     engine = make_engine(url)
     ensure_schema(engine)
@@ -101,6 +140,20 @@ async def one_run(url: str, messages: int, connections: int) -> tuple[float, Cou
     return messages / elapsed, sum(results, Counter())
 
 
+def commit_floor(url: str, count: int = 300) -> float:
+    """PostgreSQL's own floor: one-row UPDATE + durable COMMIT, one after another on one
+    connection, as the listener commits each message before its ACK."""
+    with psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as connection:
+        connection.execute("CREATE TABLE IF NOT EXISTS bench_floor (id int PRIMARY KEY, n int)")
+        connection.execute("INSERT INTO bench_floor VALUES (1, 0) ON CONFLICT DO NOTHING")
+        connection.commit()
+        started = time.perf_counter()
+        for _ in range(count):
+            connection.execute("UPDATE bench_floor SET n = n + 1 WHERE id = 1")
+            connection.commit()
+        return count / (time.perf_counter() - started)
+
+
 def fresh_postgres(admin_url: str, name: str) -> str | None:
     try:
         with psycopg.connect(admin_url, autocommit=True, connect_timeout=3) as admin:
@@ -122,9 +175,16 @@ def main() -> None:
         f"# ADT over MLLP: {args.messages:,} messages, {args.connections} connection(s); "
         f"{platform.python_version()}, {platform.machine()}"
     )
+    one = [next_synthetic(11)[1]]
+    floor_mix = day_of_messages(one, one, args.messages)
+    floors = [asyncio.run(floor_run(floor_mix, args.connections)) for _ in range(args.runs)]
+    print(
+        f"{'floor':<10} {statistics.median(floors):6.0f} msg/s: an empty MLLP round trip "
+        f"(a listener that answers at once; fastest {max(floors):.0f})"
+    )
     with tempfile.TemporaryDirectory() as folder:
         for backend in ("sqlite", "postgresql"):
-            rates, codes = [], Counter[str]()
+            rates, floors, codes = [], [], Counter[str]()
             for run in range(args.runs):
                 if backend == "sqlite":
                     url: str | None = f"sqlite:///{folder}/adt_{run}.db"
@@ -133,8 +193,15 @@ def main() -> None:
                     if url is None:
                         print("postgresql: not reachable, skipped")
                         break
+                if backend == "postgresql":
+                    floors.append(commit_floor(url))
                 rate, codes = asyncio.run(one_run(url, args.messages, args.connections))
                 rates.append(rate)
+            if floors:
+                print(
+                    f"{'pg floor':<10} {statistics.median(floors):6.0f} commits/s: a one-row "
+                    "UPDATE and a durable COMMIT after another, on one connection"
+                )
             if rates:
                 print(
                     f"{backend:<10} {statistics.median(rates):6.0f} msg/s committed and acked "

@@ -26,7 +26,7 @@ from textual.screen import ModalScreen, Screen
 
 from d2a_tui.config import Settings
 from d2a_tui.domain.errors import D2AError
-from d2a_tui.hub import Change, DatabaseUnavailable, Hub, VersionConflict
+from d2a_tui.hub import Change, DatabaseUnavailable, DiskFull, Hub, VersionConflict
 from d2a_tui.screens.base import HubScreen
 from d2a_tui.screens.history import UndoHistory
 from d2a_tui.views import Card
@@ -193,6 +193,10 @@ class D2AApp(App[int]):
             return None
         try:
             change = make()
+        except DiskFull as error:
+            # Reads still work: no outage banner, just this change refused, whole.
+            self.notify(str(error), title="Not saved", severity="error", timeout=10)
+            return None
         except DatabaseUnavailable as error:
             self.database_lost(str(error))
             self.notify(str(error), title="Not saved", severity="error")

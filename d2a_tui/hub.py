@@ -17,6 +17,7 @@ from d2a_tui.domain.flow import Flow, load_flow
 from d2a_tui.domain.offers import offer_stuck
 from d2a_tui.domain.stuck import Level, Stuck, assess
 from d2a_tui.storage.db import DatabaseUnavailable as DatabaseUnavailable  # for the screens
+from d2a_tui.storage.db import DiskFull as DiskFull
 from d2a_tui.storage.db import ensure_schema, make_engine
 from d2a_tui.storage.journeys import Actor, JourneyStore
 from d2a_tui.storage.journeys import VersionConflict as VersionConflict  # for the screens

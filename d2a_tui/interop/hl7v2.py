@@ -8,6 +8,7 @@ is the hub's local time.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -18,6 +19,7 @@ import hl7
 from d2a_tui.domain.nhs_number import InvalidNhsNumber, normalise
 
 SUPPORTED = ("A01", "A02", "A03", "A04", "A08", "A11", "A13", "A40")
+_USED_SEGMENTS = {"MSH", "EVN", "PID", "PV1", "MRG"}
 _NHS_AUTHORITIES = {"NHS", "NHSNBR", "NHSNUMBER", "2.16.840.1.113883.2.1.4.1"}
 _TS = re.compile(r"(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:\.\d+)?([+-]\d{4})?$")
 
@@ -56,9 +58,15 @@ class AdtMessage:
         return f"ADT^{self.trigger}"
 
 
+@functools.cache
+def _accessor(path: str) -> hl7.Accessor:
+    # python-hl7 parses a path string on every lookup; a message needs some twenty of them.
+    return hl7.Accessor.parse_key(path)
+
+
 def _get(message: hl7.Message, path: str) -> str:
     try:
-        return str(message[path]).strip()
+        return str(message[_accessor(path)]).strip()
     except (IndexError, KeyError):
         return ""
 
@@ -133,8 +141,11 @@ def read_message(text: str, zone: ZoneInfo) -> AdtMessage:
     text = text.replace("\r\n", "\r").replace("\n", "\r").strip("\r\x0b\x1c ")
     if not text.startswith("MSH"):
         raise Rejected("the message does not start with an MSH segment")
+    # Only the segments d2a reads are parsed: a PAS message carries many more (PD1, NK1, PV2,
+    # AL1, DG1, Z-segments), and parsing is most of the cost of reading one.
+    used = "\r".join(segment for segment in text.split("\r") if segment[:3] in _USED_SEGMENTS)
     try:
-        message = hl7.parse(text)
+        message = hl7.parse(used)
     except Exception as error:  # python-hl7 raises plain exceptions on broken structure
         raise Rejected(f"the message cannot be parsed ({type(error).__name__})") from None
     message_code, trigger = _get(message, "MSH.F9.R1.C1"), _get(message, "MSH.F9.R1.C2")

@@ -187,27 +187,42 @@ def _read_csv(path: Path) -> list[list[Any]]:
 
 
 def _read_xlsx(path: Path, sheet_name: str | None) -> tuple[list[list[Any]], set[int]]:
-    from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
+    from python_calamine import CalamineError, CalamineWorkbook
 
     try:
-        # Not read-only: only a full load knows the merged ranges, and a caseload is small.
-        book = load_workbook(path, data_only=True)
-    except (InvalidFileException, OSError, KeyError, ValueError) as error:
+        book = CalamineWorkbook.from_path(str(path))
+    except (CalamineError, OSError, ValueError) as error:
         raise InvalidInput(
             f"{path.name} is not a readable Excel file ({type(error).__name__})"
         ) from None
-    if sheet_name is None:
-        sheet = book.worksheets[0]
-    elif sheet_name in book.sheetnames:
-        sheet = book[sheet_name]
-    else:
+    try:
+        if sheet_name is None:
+            sheet = book.get_sheet_by_index(0)
+        elif sheet_name in book.sheet_names:
+            sheet = book.get_sheet_by_name(sheet_name)
+        else:
+            raise InvalidInput(
+                f"{path.name} has no sheet {sheet_name!r}; sheets: {', '.join(book.sheet_names)}"
+            )
+        # From A1, so that list positions are the sheet's own row and column numbers.
+        grid = [[_cell(value) for value in row] for row in sheet.to_python(skip_empty_area=False)]
+    except CalamineError as error:
         raise InvalidInput(
-            f"{path.name} has no sheet {sheet_name!r}; sheets: {', '.join(book.sheetnames)}"
-        )
+            f"{path.name} is not a readable Excel file ({type(error).__name__})"
+        ) from None
+    finally:
+        book.close()
     merged: set[int] = set()
-    for cell_range in sheet.merged_cells.ranges:
-        merged.update(range(cell_range.min_row, cell_range.max_row + 1))
-    grid = [list(row) for row in sheet.iter_rows(min_row=1, min_col=1, values_only=True)]
-    book.close()
+    for (first_row, _), (last_row, _) in sheet.merged_cell_ranges or ():
+        merged.update(range(first_row + 1, last_row + 2))  # 0-based to the sheet's numbering
     return grid, merged
+
+
+def _cell(value: Any) -> Any:
+    """A cell as the rest of the import reads it: empty is None, a whole number an int (an NHS
+    number typed as a number, an Excel serial date)."""
+    if value == "":
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value

@@ -1,13 +1,14 @@
 """The acute discharge sitrep as a submission file, built from the sitrep report d2a already makes.
 
-Follows NHS England's "Acute discharge situation report: technical specification" (published
-30 April 2024, replacing the 27 May 2022 edition): the daily items by pathway, the weekly
+Written for NHS England's "Acute discharge situation report: technical specification" (the edition
+published 30 April 2024, replacing the 27 May 2022 one): the daily items by pathway, the weekly
 length-of-stay cohorts with their additional bed days, the weekly count of patients with a length
 of stay of 14+ days who no longer meet the criteria to reside by delay reason, and the monthly
-discharges by destination. Delay reasons are coded by the specification's list, numbered in its
-published order (1-18); d2a's community-sitrep reasons are mapped to the acute reason that covers
-them, and a reason without an acute equivalent is reported under "not mapped" (code 99), never
-dropped. One CSV row per item: the layout the SDCS upload template's rows take.
+discharges by destination. Only the specification's publication page could be consulted, not its
+text: the item numbers, the delay reason codes (01-18, in the order of d2a's acute reason list)
+and the row layout are d2a's labels, to be checked against the current SDCS template. d2a's
+community-sitrep reasons are mapped to the acute reason that covers them, and a reason without an
+acute equivalent is reported under "not mapped" (code 99), never dropped. One CSV row per item.
 """
 
 from __future__ import annotations

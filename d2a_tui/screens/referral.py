@@ -18,7 +18,7 @@ from textual.widgets import Footer, Input, Label, Select, Static
 from d2a_tui.domain.errors import D2AError, InvalidInput
 from d2a_tui.domain.flow import PATHWAYS
 from d2a_tui.domain.nhs_number import InvalidNhsNumber, format_nhs_number, normalise
-from d2a_tui.hub import Change, DatabaseUnavailable
+from d2a_tui.hub import Change, DatabaseUnavailable, DiskFull
 from d2a_tui.screens.base import DatabaseBanner, HubScreen
 from d2a_tui.screens.pickers import parse_user_date
 
@@ -209,7 +209,7 @@ class ReferralScreen(HubScreen[Change | None]):
                     self.query_one(f"#{field_id}", Input).focus()
                     break
             error_box.update(f"Not referred: {message}")
-            if isinstance(error, DatabaseUnavailable):
+            if isinstance(error, DatabaseUnavailable) and not isinstance(error, DiskFull):
                 self.app.database_lost(message)
             return
         self.app.notify(f"Referred: journey {change.card.short_id} in {hub.flow.entry.name}")

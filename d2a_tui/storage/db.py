@@ -32,6 +32,11 @@ class DatabaseUnavailable(D2AError):
     pass
 
 
+class DiskFull(DatabaseUnavailable):
+    """The database cannot grow: this write was refused whole, but it is still there to read,
+    so the board stays live and the change can be made again once space is freed."""
+
+
 class SchemaMismatch(D2AError):
     pass
 

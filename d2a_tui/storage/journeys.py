@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, bindparam, func, select
 
 from d2a_tui.domain.calendar import LONDON, HubCalendar
 from d2a_tui.domain.commands import compensate, decide
@@ -94,6 +94,9 @@ AppliedHook = Callable[
 ]
 
 
+_LOAD_JOURNEY = select(journey_table).where(journey_table.c.id == bindparam("journey_id"))
+
+
 class UnitOfWork:
     """One transaction's worth of commands; see the module docstring for the locking order."""
 
@@ -117,9 +120,7 @@ class UnitOfWork:
         return self.log.reserve()
 
     def load(self, journey_id: str) -> JourneyState:
-        row = self.connection.execute(
-            select(journey_table).where(journey_table.c.id == journey_id)
-        ).first()
+        row = self.connection.execute(_LOAD_JOURNEY, {"journey_id": journey_id}).first()
         if row is None:
             raise NotFound(f"no journey {journey_id[:8]}")
         return state_from_row(row)
@@ -144,9 +145,12 @@ class UnitOfWork:
         event_id: str | None = None,
         undo_event_id: str | None = None,
         recorded_at: datetime | None = None,
+        current: JourneyState | None = None,
     ) -> Applied:
         """`recorded_at` defaults to `occurred_at`; an import or a feed that back-dates events
-        passes the real moment, so "as known at" reports stay honest."""
+        passes the real moment, so "as known at" reports stay honest. `current` is the journey
+        as the caller has just read it in this transaction (a round trip saved; the version
+        check at the write still guards it)."""
         position = self.next_position()
         requested_args = args
         if command == "refer":
@@ -159,7 +163,8 @@ class UnitOfWork:
         else:
             if journey_id is None:
                 raise InvalidInput(f"{command} needs a journey")
-            state = self.load(journey_id)
+            state = current if current is not None and current.id == journey_id else None
+            state = state or self.load(journey_id)
             if base_version is not None and base_version != state.version:
                 raise VersionConflict(
                     journey_id,
