@@ -376,7 +376,11 @@ def create_app(
                 cursor = rows[-1].position if has_more else top
                 events = scope.cut_events([_event_json(row) for row in rows], who, seen)
                 scope.hold(connection, device.device_id, {event["journey_id"] for event in events})
-            forget, fetch = scope.reconcile(connection, device.device_id, seen, since, cursor)
+            # A `since` beyond the head is no device's (the query's bound keeps it a valid int).
+            pulled = min(since, top)
+            forget, fetch = scope.reconcile(
+                connection, device.device_id, seen, pulled, min(cursor, top)
+            )
         return {
             "events": events,
             "next": cursor,
