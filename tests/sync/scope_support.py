@@ -12,8 +12,12 @@ from sqlalchemy import Engine, create_engine, inspect, select, text
 from d2a_tui.domain.events import Event, EventKind, apply
 from d2a_tui.domain.flow import Flow
 from d2a_tui.domain.ids import uuid7
-from d2a_tui.storage.journeys import UnitOfWork
+from d2a_tui.hub import Hub
+from d2a_tui.storage.journeys import UnitOfWork, event_table, journey_table
 from d2a_tui.storage.models import Organisation, Service
+from d2a_tui.sync.server import create_app
+from tests.sync.conftest import SyncEnv
+from tests.sync.transports import ASGISyncTransport
 
 service_table = Service.__table__  # type: ignore[attr-defined]
 organisation_table = Organisation.__table__  # type: ignore[attr-defined]
@@ -97,3 +101,20 @@ def file_rows(path: Path) -> dict[str, list[tuple[Any, ...]]]:
 def file_text(path: Path) -> str:
     """The file's rows as one text, to look for any trace of a person in it."""
     return "\n".join(repr(row) for rows in file_rows(path).values() for row in rows)
+
+
+def serve_on_clock(env: SyncEnv) -> None:
+    """Run the env's server on its frozen clock, so a test can step days forward."""
+    env.app = create_app(env.engine, flow=env.flow, clock=env.clock)
+    if env.transport is not None:
+        env.transport.close()
+    env.transport = ASGISyncTransport(env.app)
+    assert env.switch is not None
+    env.switch.target = env.transport
+
+
+def replica_journeys(hub: Hub) -> set[str]:
+    with hub.store.engine.connect() as connection:
+        journeys = set(connection.execute(select(journey_table.c.id)).scalars())
+        journeys |= set(connection.execute(select(event_table.c.journey_id)).scalars())
+    return journeys
