@@ -162,6 +162,41 @@ class Replica:
             )
         )
 
+    def queue_access(
+        self,
+        connection: Connection,
+        *,
+        mutation_id: str,
+        journey_id: str,
+        purpose: str,
+        actor: str,
+        occurred_at: datetime,
+    ) -> None:
+        """A look at a journey, queued in the transaction that records it locally; the access
+        record's id is the mutation's, so the server stores it once however often it is sent."""
+        seq = self._next_seq(connection)
+        body = {
+            "kind": "access",
+            "mutation_id": mutation_id,
+            "client_seq": seq,
+            "actor": actor,
+            "occurred_at": occurred_at.isoformat(),
+            "journey_id": journey_id,
+            "purpose": purpose,
+        }
+        connection.execute(
+            outbox_table.insert().values(
+                mutation_id=mutation_id,
+                client_seq=seq,
+                kind="access",
+                journey_id=None,  # it changes no journey: never shown as a pending change
+                body=body,
+                created_at=occurred_at,
+                status="pending",
+                confirmed=True,  # it makes no event: nothing to wait for in a pull
+            )
+        )
+
     def record_decision(
         self, conflict_id: str, decision: str, actor: str, occurred_at: datetime, mutation_id: str
     ) -> None:
