@@ -3,6 +3,7 @@ refused, what each role's events look like, and the refusals in the audit."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -207,3 +208,28 @@ async def test_each_role_sees_only_its_fields(sync_env: SyncEnv) -> None:
     assert len({e["journey_id"] for e in pulled["manager"]}) == 3
     # Coordinators see everything of their localities.
     assert "family row" in repr(pulled["coordinator"])
+
+
+async def test_the_request_log_names_device_user_endpoint_status_and_count_never_a_person(
+    sync_env: SyncEnv, caplog: pytest.LogCaptureFixture
+) -> None:
+    world = build(sync_env)
+    provider = world.devices["provider"]
+    caplog.set_level(logging.INFO, logger="d2a.sync.server")
+    async with client(sync_env) as http:
+        await http.get("/v1/sync/snapshot", headers=provider.auth)
+        await http.get(
+            "/v1/sync/snapshot", params={"journey_id": world.south}, headers=provider.auth
+        )
+        await http.get("/v1/sync/pull", params={"since": 0}, headers=world.devices["manager"].auth)
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("request ")]
+    device = provider.device_id[-12:]
+    assert lines == [
+        f"request device={device} user=pat endpoint=GET /v1/sync/snapshot status=200 journeys=1",
+        f"request device={device} user=pat endpoint=GET /v1/sync/snapshot status=404 journeys=0",
+        f"request device={world.devices['manager'].device_id[-12:]} user=mags "
+        "endpoint=GET /v1/sync/pull status=200 journeys=3",
+    ]
+    logged = caplog.text
+    for secret in ("Alice", "Bob", "Cara", nhs(1), nhs(2), nhs(3), world.south):
+        assert secret not in logged
