@@ -304,7 +304,7 @@ def print_list_table(hub: Any, rows: list[Any], console: Any) -> None:
 
 def cmd_show(args: argparse.Namespace) -> int:
     hub = open_hub(args)
-    view = hub.journey(hub.resolve(args.journey))
+    view = hub.journey(hub.resolve(args.journey), purpose="show")
     stuck = hub.stuck(view.card)
     if args.json:
         document = card_json(view.card, stuck)
@@ -489,6 +489,7 @@ EXTRA_COMMANDS: list[str] = [
     "d2a_tui.web",
     "d2a_tui.interop.cli",
     "d2a_tui.cli_offers",
+    "d2a_tui.cli_audit",
 ]
 
 

@@ -252,7 +252,7 @@ class Hub:
         return self.clock()
 
     def backend(self) -> str:
-        """"SQLite <file>" or "PostgreSQL <host/db>": for a status line, never with a password."""
+        """ "SQLite <file>" or "PostgreSQL <host/db>": for a status line, never with a password."""
         url = self.store.engine.url
         if url.get_backend_name() == "sqlite":
             return f"SQLite {(url.database or ':memory:').rsplit('/', 1)[-1]}"
@@ -267,8 +267,27 @@ class Hub:
     def changes_since(self, position: int) -> list[Card]:
         return self.store.cards_changed_since(position)
 
-    def journey(self, journey_id: str) -> JourneyView:
+    def journey(self, journey_id: str, *, purpose: str | None = None) -> JourneyView:
+        """One journey with its timeline. With `purpose` (the screen or command opening it:
+        journey_screen, show, export), the look is recorded in the audit first."""
+        if purpose is not None:
+            self.record_access(journey_id, purpose)
         return self.store.journey(journey_id)
+
+    def record_access(self, journey_id: str, purpose: str) -> None:
+        """An access record: this user, this device, now, this journey, and why. Not an event
+        of the journey: looking changes no version."""
+        from d2a_tui.storage import audit
+
+        with self.store.unit_of_work() as work:
+            audit.record(
+                work.connection,
+                user_id=self.actor.user,
+                device_id=self.actor.device_id,
+                journey_id=journey_id,
+                purpose=purpose,
+                at=self.now(),
+            )
 
     def resolve(self, reference: str) -> str:
         return self.store.resolve(reference)

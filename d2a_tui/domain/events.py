@@ -38,6 +38,9 @@ class EventKind(StrEnum):
     OFFER_DECLINED = "offer_declined"
     OFFER_WITHDRAWN = "offer_withdrawn"
     OFFER_QUESTION = "offer_question"
+    # An event the user's role may not see (d2a_tui/domain/scope.py): the server sends this in
+    # its place, so a replica's journey keeps its count of events and changes nothing.
+    WITHHELD = "withheld"
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +185,7 @@ def _changes(state: JourneyState, event: Event) -> dict[str, Any]:
             | EventKind.OFFER_DECLINED
             | EventKind.OFFER_WITHDRAWN
             | EventKind.OFFER_QUESTION
+            | EventKind.WITHHELD
         ):
             return {}
         case EventKind.HOSPITAL_DISCHARGE_RECORDED | EventKind.DEMOGRAPHICS_UPDATED:

@@ -58,7 +58,7 @@ def export_bundle(
     entries: list[dict[str, Any]] = []
     patients: set[str] = set()
     for journey_id in ids:
-        view = hub.journey(journey_id)
+        view = hub.journey(journey_id, purpose="export")
         patient_id = hub.store.state(journey_id).patient_id
         resources = journey_resources(view, patient_id, hub.flow)
         for resource in resources:

@@ -89,7 +89,11 @@ class JourneyScreen(QuickActions, HubScreen[None]):
 
     def load(self) -> None:
         hub, journey_id = self.app.hub, self.journey_id
-        self.read(lambda: hub.journey(journey_id), self._loaded, failed=self._not_loaded)
+        # The first load is the look the audit records; reloads after a change are not.
+        purpose = "journey_screen" if self.view is None else None
+        self.read(
+            lambda: hub.journey(journey_id, purpose=purpose), self._loaded, failed=self._not_loaded
+        )
 
     def reload(self) -> None:
         self.load()

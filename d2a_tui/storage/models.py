@@ -223,3 +223,43 @@ class ReportJourney(SQLModel, table=True):
     __tablename__ = "report_journey"
     journey_id: str = Field(primary_key=True, max_length=36)
     state: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+# --- need-to-know and the audit (issue 12, migration 0012) --------------------------------------
+
+
+class HubLocality(SQLModel, table=True):
+    """A locality the hub serves: the names a user may be given (`d2a server add-locality`)."""
+
+    __tablename__ = "hub_locality"
+    name: str = Field(primary_key=True, max_length=64)
+
+
+class UserLocality(SQLModel, table=True):
+    """A locality a user serves. A coordinator, night or viewer user with none serves all."""
+
+    __tablename__ = "user_locality"
+    user_id: str = Field(primary_key=True, foreign_key="app_user.id", max_length=64)
+    locality: str = Field(primary_key=True, max_length=64)
+
+
+class AccessEvent(SQLModel, table=True):
+    """One look at a journey (or a refused attempt): who, when, from which device, and why.
+
+    Kept apart from `journey_event`, so that reading a record never changes its version; names
+    no patient, only the journey's id."""
+
+    __tablename__ = "access_event"
+    __table_args__ = (
+        Index("ix_access_event_journey", "journey_id", "at"),
+        Index("ix_access_event_user", "user_id", "at"),
+        Index("ix_access_event_at", "at"),
+    )
+    id: str = Field(primary_key=True, max_length=36)
+    at: datetime = _utc()
+    user_id: str = Field(max_length=64)
+    device_id: str = Field(max_length=36)
+    journey_id: str | None = Field(default=None, max_length=36)
+    purpose: str = Field(max_length=32)  # the screen or command: journey_screen, show, export…
+    outcome: str = Field(default="allowed", max_length=16)  # allowed | refused
+    reason: str | None = Field(default=None, max_length=32)  # a refusal's reason code

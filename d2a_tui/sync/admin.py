@@ -12,15 +12,19 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Connection, Engine, delete, func, select, update
 
 from d2a_tui.domain.errors import InvalidInput, NotAllowed, NotFound
 from d2a_tui.domain.ids import uuid7
-from d2a_tui.storage.models import Organisation
+from d2a_tui.storage.journeys import patient_table
+from d2a_tui.storage.models import HubLocality, Organisation, Service, UserLocality
 from d2a_tui.sync.ingest import ROLES, device_table, user_table
 from d2a_tui.sync.protocol import EnrolResponse
 
 organisation_table = Organisation.__table__  # type: ignore[attr-defined]
+locality_table = HubLocality.__table__  # type: ignore[attr-defined]
+user_locality_table = UserLocality.__table__  # type: ignore[attr-defined]
+service_table = Service.__table__  # type: ignore[attr-defined]
 ENROL_PREFIX = "d2ae_"
 TOKEN_PREFIX = "d2a_"
 TOKEN_DAYS = 90  # a device token's life; the device swaps it for a new one before the end
@@ -50,29 +54,72 @@ class DeviceContext:
     token_expires_at: datetime | None = None
 
 
+def known_localities(connection: Connection) -> set[str]:
+    """The localities users may be given: those added with `d2a server add-locality`, and
+    those the hub's services and patients already name."""
+    names = set(connection.execute(select(locality_table.c.name)).scalars())
+    for column in (service_table.c.locality, patient_table.c.locality):
+        names |= set(
+            connection.execute(select(column).where(column.is_not(None)).distinct()).scalars()
+        )
+    return names
+
+
+def add_locality(engine: Engine, name: str) -> str:
+    name = name.strip()
+    if not name or len(name) > 64:
+        raise InvalidInput("a locality needs a name of 1 to 64 characters")
+    with engine.begin() as connection:
+        if name not in known_localities(connection):
+            connection.execute(locality_table.insert().values(name=name))
+    return name
+
+
+def _organisation_id(connection: Connection, organisation: str) -> str:
+    organisation_id = slug(organisation)
+    known = connection.execute(
+        select(organisation_table.c.id).where(organisation_table.c.id == organisation_id)
+    ).first()
+    if known is None:
+        connection.execute(
+            organisation_table.insert().values(id=organisation_id, name=organisation)
+        )
+    return organisation_id
+
+
+def _set_localities(connection: Connection, user_id: str, localities: list[str]) -> None:
+    known = known_localities(connection)
+    unknown = sorted({name for name in localities if name not in known})
+    if unknown:
+        raise NotFound(
+            f"unknown locality {unknown[0]!r}: known are {', '.join(sorted(known)) or 'none'} "
+            "(add one with `d2a server add-locality NAME`)"
+        )
+    connection.execute(delete(user_locality_table).where(user_locality_table.c.user_id == user_id))
+    rows = [{"user_id": user_id, "locality": name} for name in sorted(set(localities))]
+    if rows:
+        connection.execute(user_locality_table.insert(), rows)
+
+
 def add_user(
     engine: Engine,
     name: str,
     role: str,
     organisation: str | None = None,
     user_id: str | None = None,
+    localities: list[str] | None = None,
 ) -> str:
+    """Add a user (or, for an existing id, change them). `localities` are the ones they serve;
+    a coordinator, night or viewer user given none serves every locality."""
     if role not in ROLES:
         raise InvalidInput(f"role must be one of {', '.join(ROLES)}, got {role!r}")
     user_id = user_id or slug(name)
     if not user_id:
         raise InvalidInput("a user needs a name")
+    if role == "provider" and not organisation:
+        raise InvalidInput("a provider user needs --org: the organisation whose services it runs")
     with engine.begin() as connection:
-        organisation_id = None
-        if organisation:
-            organisation_id = slug(organisation)
-            known = connection.execute(
-                select(organisation_table.c.id).where(organisation_table.c.id == organisation_id)
-            ).first()
-            if known is None:
-                connection.execute(
-                    organisation_table.insert().values(id=organisation_id, name=organisation)
-                )
+        organisation_id = _organisation_id(connection, organisation) if organisation else None
         existing = connection.execute(
             select(user_table.c.id).where(user_table.c.id == user_id)
         ).first()
@@ -84,7 +131,60 @@ def add_user(
             connection.execute(
                 update(user_table).where(user_table.c.id == user_id).values(**values)
             )
+        _set_localities(connection, user_id, localities or [])
     return user_id
+
+
+def set_user(
+    engine: Engine,
+    user_id: str,
+    *,
+    role: str | None = None,
+    organisation: str | None = None,
+    localities: list[str] | None = None,
+) -> dict[str, object]:
+    """Change what is given; the user's devices see the new scope at their next pull (what
+    they may no longer hold, they are told to forget)."""
+    if role is not None and role not in ROLES:
+        raise InvalidInput(f"role must be one of {', '.join(ROLES)}, got {role!r}")
+    with engine.begin() as connection:
+        row = connection.execute(select(user_table).where(user_table.c.id == user_id)).first()
+        if row is None:
+            raise NotFound(f"no user {user_id!r}: add them with `d2a server add-user` first")
+        values: dict[str, object] = {}
+        if role is not None:
+            values["role"] = role
+        if organisation is not None:
+            values["organisation_id"] = _organisation_id(connection, organisation)
+        if (values.get("role", row.role) == "provider") and not values.get(
+            "organisation_id", row.organisation_id
+        ):
+            raise InvalidInput(
+                "a provider user needs --org: the organisation whose services it runs"
+            )
+        if values:
+            connection.execute(
+                update(user_table).where(user_table.c.id == user_id).values(**values)
+            )
+        if localities is not None:
+            _set_localities(connection, user_id, localities)
+        return user_details(connection, user_id)
+
+
+def user_details(connection: Connection, user_id: str) -> dict[str, object]:
+    row = connection.execute(select(user_table).where(user_table.c.id == user_id)).one()
+    localities = sorted(
+        connection.execute(
+            select(user_locality_table.c.locality).where(user_locality_table.c.user_id == user_id)
+        ).scalars()
+    )
+    return {
+        "id": row.id,
+        "name": row.name,
+        "role": row.role,
+        "organisation_id": row.organisation_id,
+        "localities": localities,
+    }
 
 
 def find_user(engine: Engine, reference: str) -> str:

@@ -11,6 +11,9 @@ from typing import Any
 
 from d2a_tui.domain.errors import D2AError
 
+# As sync.rules.ROLES; spelt out so `d2a --help` need not import the sync package.
+ROLE_CHOICES = ("coordinator", "night", "provider", "manager", "viewer")
+
 
 def _engine(args: argparse.Namespace) -> Any:
     from d2a_tui.cli_checks import refuse_foreign_database
@@ -79,8 +82,34 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_add_user(args: argparse.Namespace) -> int:
     from d2a_tui.sync.admin import add_user
 
-    user_id = add_user(_engine(args), args.name, args.role, args.org, args.id)
+    user_id = add_user(_engine(args), args.name, args.role, args.org, args.id, args.locality)
     print(user_id)
+    return 0
+
+
+def cmd_set_user(args: argparse.Namespace) -> int:
+    from d2a_tui.sync.admin import find_user, set_user
+
+    engine = _engine(args)
+    details = set_user(
+        engine,
+        find_user(engine, args.user),
+        role=args.role,
+        organisation=args.org,
+        localities=args.locality,
+    )
+    localities = ", ".join(details["localities"]) or "every locality"  # type: ignore[arg-type]
+    print(
+        f"{details['id']}: {details['role']}, organisation {details['organisation_id'] or '-'}, "
+        f"serves {localities}"
+    )
+    return 0
+
+
+def cmd_add_locality(args: argparse.Namespace) -> int:
+    from d2a_tui.sync.admin import add_locality
+
+    print(add_locality(_engine(args), args.name))
     return 0
 
 
@@ -447,11 +476,35 @@ def register(sub: Any) -> None:
     with_db(add_user)
     add_user.add_argument("--name", required=True)
     add_user.add_argument("--org", help="organisation (providers report for its services)")
-    add_user.add_argument(
-        "--role", required=True, choices=("coordinator", "night", "provider", "manager", "viewer")
-    )
+    add_user.add_argument("--role", required=True, choices=ROLE_CHOICES)
     add_user.add_argument("--id", help="user id (default: from the name, e.g. jo.bloggs)")
+    add_user.add_argument(
+        "--locality",
+        action="append",
+        metavar="L",
+        help="a locality the user serves (repeat for more; none: every locality)",
+    )
     add_user.set_defaults(handler=cmd_add_user)
+    set_user = server_sub.add_parser(
+        "set-user", help="change a user's role, organisation or localities"
+    )
+    with_db(set_user)
+    set_user.add_argument("user", help="the user's id, or their name if unique")
+    set_user.add_argument("--role", choices=ROLE_CHOICES)
+    set_user.add_argument("--org", help="the organisation the user belongs to")
+    set_user.add_argument(
+        "--locality",
+        action="append",
+        metavar="L",
+        help="the localities the user serves, replacing the old ones (repeat for more)",
+    )
+    set_user.set_defaults(handler=cmd_set_user)
+    add_locality = server_sub.add_parser(
+        "add-locality", help="name a locality the hub serves, so users can be given it"
+    )
+    with_db(add_locality)
+    add_locality.add_argument("name")
+    add_locality.set_defaults(handler=cmd_add_locality)
     enrol = server_sub.add_parser("enrol-device", help="enrol a device; prints a one-time token")
     with_db(enrol)
     enrol.add_argument("--user", required=True, help="the user's id, or their name if unique")

@@ -388,8 +388,8 @@ class Synchroniser:
             page = self.client.pull(since, self.page, wait)
             if page is None:
                 return
-            missing = self.replica.absorb(page.events, page.next)
-            for journey_id in sorted(missing):
+            missing = self.replica.absorb(page.events, page.next, page.forget)
+            for journey_id in sorted(missing | set(page.fetch)):
                 self.replica.absorb_journey(self.client.snapshot(journey_id).events)
             report.pulled += len(page.events)
             if not page.has_more:

@@ -26,12 +26,15 @@ from d2a_tui.domain.flow import Flow
 from d2a_tui.domain.ids import new_journey_id
 from d2a_tui.domain.limits import check_occurred_at, check_text
 from d2a_tui.domain.offers import OFFER_COMMANDS
+from d2a_tui.storage import audit
 from d2a_tui.storage.event_log import WriteBehind, translated_errors
 from d2a_tui.storage.journeys import UnitOfWork, event_table, journey_table
 from d2a_tui.storage.models import AppUser, CapacityReport, Patient, Service
 from d2a_tui.storage.offers import offer_context
+from d2a_tui.sync import scope
 from d2a_tui.sync.models import SyncDevice
 from d2a_tui.sync.protocol import (
+    AccessMutation,
     CapacityMutation,
     CommandMutation,
     Mutation,
@@ -113,6 +116,7 @@ class Ingest:
             ).first()
             role = user.role if user else None
             organisation = user.organisation_id if user else None
+            who = scope.reader(connection, device.user_id, role, organisation)
             expected = device.next_seq
             result = PushResult([], expected, 0)
             if mutations and mutations[0].client_seq > expected:
@@ -129,9 +133,7 @@ class Ingest:
                 if mutation.client_seq < expected:
                     result.receipts.append(stored[mutation.client_seq])
                     continue
-                receipt = self._apply(
-                    work, batch, device_id, role, organisation, mutation, received_at
-                )
+                receipt = self._apply(work, batch, device_id, who, mutation, received_at)
                 result.receipts.append(receipt)
                 result.outcomes[receipt.outcome] += 1
                 new_rows.append(receipt_row(device_id, mutation, receipt, received_at))
@@ -158,11 +160,11 @@ class Ingest:
         work: UnitOfWork,
         batch: WriteBehind,
         device_id: str,
-        role: str | None,
-        organisation: str | None,
+        who: scope.Reader,
         mutation: Mutation,
         now: datetime,
     ) -> Receipt:
+        role = who.role
         command = mutation.command if isinstance(mutation, CommandMutation) else None
         refusal = refusal_for_role(role, mutation.kind, command)
         if refusal is not None:
@@ -171,8 +173,18 @@ class Ingest:
             check_occurred_at(mutation.occurred_at, now)
         except D2AError as error:
             return refused(mutation, reason_code(error), str(error))
+        if isinstance(mutation, AccessMutation):
+            return self._access(work, device_id, who, mutation, now)
         if isinstance(mutation, CommandMutation):
-            return self._command(work, batch, device_id, mutation, now, (role, organisation))
+            if (
+                mutation.command != "refer"
+                and mutation.journey_id is not None
+                and not scope.may_change(
+                    work.connection, who, mutation.journey_id, now, self.calendar
+                )
+            ):
+                return self._out_of_scope(work, device_id, mutation, now)
+            return self._command(work, batch, device_id, mutation, now, who)
         if isinstance(mutation, ResolveMutation):
             known = work.connection.execute(
                 select(receipt_table.c.outcome, receipt_table.c.journey_id).where(
@@ -189,7 +201,44 @@ class Ingest:
                 journey_id=known.journey_id,
             )
         assert isinstance(mutation, CapacityMutation)
-        return self._capacity(work, device_id, role, organisation, mutation, now)
+        return self._capacity(work, device_id, who, mutation, now)
+
+    def _out_of_scope(
+        self, work: UnitOfWork, device_id: str, mutation: Mutation, now: datetime
+    ) -> Receipt:
+        """Refused, and the attempt recorded in the audit (in the push's transaction)."""
+        audit.record(
+            work.connection,
+            user_id=mutation.actor,
+            device_id=device_id,
+            journey_id=getattr(mutation, "journey_id", None),
+            purpose="push",
+            at=now,
+            outcome="refused",
+            reason="out_of_scope",
+        )
+        return refused(mutation, "out_of_scope", "this journey is outside your scope")
+
+    def _access(
+        self, work: UnitOfWork, device_id: str, who: scope.Reader, m: AccessMutation, now: datetime
+    ) -> Receipt:
+        # A look recorded offline still counts, even if the scope has changed since: the
+        # audit keeps what happened. The row's id is the mutation's, so it is stored once.
+        audit.record(
+            work.connection,
+            user_id=m.actor,
+            device_id=device_id,
+            journey_id=m.journey_id,
+            purpose=m.purpose,
+            at=m.occurred_at,
+            access_id=m.mutation_id,
+        )
+        return Receipt(
+            mutation_id=m.mutation_id,
+            client_seq=m.client_seq,
+            outcome="applied",
+            journey_id=m.journey_id,
+        )
 
     def _command(
         self,
@@ -198,7 +247,7 @@ class Ingest:
         device_id: str,
         m: CommandMutation,
         now: datetime,
-        acting: tuple[str | None, str | None] = (None, None),
+        who: scope.Reader,
     ) -> Receipt:
         connection = work.connection
         args = m.args
@@ -232,6 +281,8 @@ class Ingest:
                 }
             except (D2AError, KeyError, TypeError, ValueError, AttributeError) as error:
                 return refused(m, reason_code(error), str(error))
+            if not scope.may_refer(who, args["patient"].get("locality")):
+                return self._out_of_scope(work, device_id, m, now)
         else:
             state = batch.states.get(m.journey_id)
             if state is None:
@@ -250,8 +301,8 @@ class Ingest:
                 m.journey_id,
                 m.mutation_id,
                 m.actor,
-                role=acting[0] or "",
-                organisation=acting[1],
+                role=who.role or "",
+                organisation=who.organisation_id,
             )
 
         def undo_target(event_id: str) -> Any:
@@ -332,21 +383,25 @@ class Ingest:
         self,
         work: UnitOfWork,
         device_id: str,
-        role: str | None,
-        organisation: str | None,
+        who: scope.Reader,
         m: CapacityMutation,
         now: datetime,
     ) -> Receipt:
+        role, organisation = who.role, who.organisation_id
         try:
             if m.note is not None:
                 check_text("note", m.note, "the note")
         except D2AError as error:
             return refused(m, reason_code(error), str(error))
         service = work.connection.execute(
-            select(service_table.c.organisation_id).where(service_table.c.id == m.service_id)
+            select(service_table.c.organisation_id, service_table.c.locality).where(
+                service_table.c.id == m.service_id
+            )
         ).first()
         if service is None:
             return refused(m, "not_found", f"no service {m.service_id}")
+        if role != "provider" and who.localities and service.locality not in who.localities:
+            return refused(m, "out_of_scope", "this service is outside your localities")
         if role == "provider" and (organisation is None or service.organisation_id != organisation):
             return refused(m, "forbidden", "a provider reports capacity for its own services only")
         if m.occupied + m.closed > m.total:

@@ -123,3 +123,14 @@ class SyncConflict(SQLModel, table=True):
     resolved_at: datetime | None = _utc(nullable=True)
     resolution: str | None = Field(default=None, max_length=16)  # mine | theirs | dismissed
     resolution_mutation_id: str | None = Field(default=None, max_length=36)
+
+
+class SyncHeld(SQLModel, table=True):
+    """A journey the server has sent to a device. When the device's scope no longer covers it,
+    the server lists it in the pull's `forget`; the row goes once the device has pulled past
+    `forget_after` (so it has stored that answer), and not before: a lost answer is re-sent."""
+
+    __tablename__ = "sync_held"
+    device_id: str = Field(primary_key=True, max_length=36)
+    journey_id: str = Field(primary_key=True, max_length=36)
+    forget_after: int | None = Field(default=None, sa_column=Column(BigInteger(), nullable=True))

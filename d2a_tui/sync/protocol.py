@@ -89,10 +89,20 @@ class CapacityMutation(_MutationBase):
     note: Annotated[str, Field(max_length=MAX_LENGTH["note"])] | None = None
 
 
+class AccessMutation(_MutationBase):
+    """A look at a journey on a replica (its screen, `d2a show`, an export): the audit's record,
+    queued and synced like a change, though it changes nothing."""
+
+    kind: Literal["access"]
+    journey_id: Uuid
+    purpose: Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z_]+$")]
+
+
 Mutation = Annotated[
-    CommandMutation | ResolveMutation | CapacityMutation, Field(discriminator="kind")
+    CommandMutation | ResolveMutation | CapacityMutation | AccessMutation,
+    Field(discriminator="kind"),
 ]
-MUTATION_KINDS = ("command", "resolve", "capacity")
+MUTATION_KINDS = ("command", "resolve", "capacity", "access")
 
 
 class PushRequest(_Strict):
@@ -121,7 +131,8 @@ class Receipt(BaseModel):
         default=None,
         description=(
             "machine-readable, for refusals: a rule (not_allowed, not_found, invalid_input, "
-            "forbidden, changed_since, wrong_journey, duplicate_report, patient_mismatch) or a "
+            "forbidden, out_of_scope, changed_since, wrong_journey, duplicate_report, "
+            "patient_mismatch) or a "
             "field limit (too_long, control_characters, date_out_of_range, bad_timestamp, "
             "future_timestamp, unknown_field, bad_field)"
         ),
@@ -157,6 +168,15 @@ class PullResponse(BaseModel):
     next: int = Field(description="pass as `since` next time")
     has_more: bool
     head: int
+    forget: list[str] = Field(
+        default_factory=list,
+        description="journeys this device may no longer hold: remove them, their events and "
+        "their patients (sent again until the device pulls past this answer)",
+    )
+    fetch: list[str] = Field(
+        default_factory=list,
+        description="journeys newly in this device's scope: fetch each with snapshot?journey_id=",
+    )
 
 
 class SnapshotResponse(BaseModel):
@@ -215,7 +235,8 @@ class ErrorBody(BaseModel):
     error: str = Field(
         description=(
             "machine-readable reason, e.g. seq_gap, seq_reused, mutation_changed, "
-            "mutation_id_reused, invalid_payload, body_too_large, not_found, no_token"
+            "mutation_id_reused, invalid_payload, body_too_large, not_found, no_token, "
+            "not_in_scope"
         )
     )
     detail: str

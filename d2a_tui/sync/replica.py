@@ -24,8 +24,8 @@ from d2a_tui.domain.errors import NotFound
 from d2a_tui.domain.events import JourneyState
 from d2a_tui.domain.flow import Flow
 from d2a_tui.storage.event_log import EventLog
-from d2a_tui.storage.journeys import Applied, UnitOfWork
-from d2a_tui.storage.models import CapacityReport
+from d2a_tui.storage.journeys import Applied, UnitOfWork, event_table, journey_table, patient_table
+from d2a_tui.storage.models import CapacityReport, ReportJourney
 from d2a_tui.sync import conflict_views
 from d2a_tui.sync.conflict_views import (
     ConflictView,
@@ -39,6 +39,7 @@ from d2a_tui.sync.rules import seen_and_want
 
 replica_table = SyncReplica.__table__  # type: ignore[attr-defined]
 capacity_table = CapacityReport.__table__  # type: ignore[attr-defined]
+report_journey_table = ReportJourney.__table__  # type: ignore[attr-defined]
 
 
 class Replica:
@@ -158,6 +159,41 @@ class Replica:
                 created_at=occurred_at,
                 status="pending",
                 confirmed=True,  # it makes no journey event: nothing to wait for in a pull
+            )
+        )
+
+    def queue_access(
+        self,
+        connection: Connection,
+        *,
+        mutation_id: str,
+        journey_id: str,
+        purpose: str,
+        actor: str,
+        occurred_at: datetime,
+    ) -> None:
+        """A look at a journey, queued in the transaction that records it locally; the access
+        record's id is the mutation's, so the server stores it once however often it is sent."""
+        seq = self._next_seq(connection)
+        body = {
+            "kind": "access",
+            "mutation_id": mutation_id,
+            "client_seq": seq,
+            "actor": actor,
+            "occurred_at": occurred_at.isoformat(),
+            "journey_id": journey_id,
+            "purpose": purpose,
+        }
+        connection.execute(
+            outbox_table.insert().values(
+                mutation_id=mutation_id,
+                client_seq=seq,
+                kind="access",
+                journey_id=None,  # it changes no journey: never shown as a pending change
+                body=body,
+                created_at=occurred_at,
+                status="pending",
+                confirmed=True,  # it makes no event: nothing to wait for in a pull
             )
         )
 
@@ -292,14 +328,19 @@ class Replica:
                 select(replica_table.c.cursor).where(replica_table.c.id == 1)
             ).scalar_one()
 
-    def absorb(self, events: list[PulledEvent], cursor: int) -> set[str]:
-        """Store a page of the server's events and move the cursor, in one transaction.
+    def absorb(
+        self, events: list[PulledEvent], cursor: int, forget: list[str] | None = None
+    ) -> set[str]:
+        """Store a page of the server's events, remove the journeys the server says this
+        device may no longer hold, and move the cursor, in one transaction.
 
         Returns the journeys whose beginning this replica lacks (it started from a snapshot
         that left them out): the caller fetches them whole with `absorb_journey`.
         """
         missing: set[str] = set()
         with self._locked() as connection:
+            if forget:
+                self._forget(connection, set(forget))
             current = connection.execute(
                 select(replica_table.c.cursor).where(replica_table.c.id == 1)
             ).scalar_one()
@@ -315,6 +356,38 @@ class Replica:
                     update(replica_table).where(replica_table.c.id == 1).values(cursor=cursor)
                 )
         return missing
+
+    def _forget(self, connection: Connection, journeys: set[str]) -> None:
+        """Remove journeys, their events, their patients (unless another journey here is
+        theirs), and what was kept about them. A local action, not an event: the server's log
+        is untouched. Changes still waiting to be sent stay queued; the server will say no."""
+        ids = sorted(journeys)
+        patients = set(
+            connection.execute(
+                select(journey_table.c.patient_id).where(journey_table.c.id.in_(ids))
+            ).scalars()
+        )
+        connection.execute(delete(event_table).where(event_table.c.journey_id.in_(ids)))
+        connection.execute(delete(journey_table).where(journey_table.c.id.in_(ids)))
+        connection.execute(
+            delete(report_journey_table).where(report_journey_table.c.journey_id.in_(ids))
+        )
+        connection.execute(delete(conflict_table).where(conflict_table.c.journey_id.in_(ids)))
+        connection.execute(
+            delete(outbox_table).where(
+                outbox_table.c.journey_id.in_(ids), outbox_table.c.status != "pending"
+            )
+        )
+        kept = set(
+            connection.execute(
+                select(journey_table.c.patient_id).where(
+                    journey_table.c.patient_id.in_(sorted(patients))
+                )
+            ).scalars()
+        )
+        gone = sorted(patients - kept)
+        if gone:
+            connection.execute(delete(patient_table).where(patient_table.c.id.in_(gone)))
 
     def absorb_journey(self, events: list[PulledEvent]) -> None:
         """A whole journey's events (from a snapshot), whatever the cursor."""

@@ -203,6 +203,33 @@ class ReplicaHub(Hub):
             self.worker.trigger()  # push soon, in the background
         return change
 
+    def record_access(self, journey_id: str, purpose: str) -> None:
+        """Recorded here and queued for the server in one transaction, like a change."""
+        from d2a_tui.domain.ids import uuid7
+        from d2a_tui.storage import audit
+
+        at = self.now()
+        with self.store.unit_of_work() as work:
+            access_id = audit.record(
+                work.connection,
+                user_id=self.actor.user,
+                device_id=self.actor.device_id,
+                journey_id=journey_id,
+                purpose=purpose,
+                at=at,
+                access_id=uuid7(),
+            )
+            self.replica.queue_access(
+                work.connection,
+                mutation_id=access_id,
+                journey_id=journey_id,
+                purpose=purpose,
+                actor=self.actor.user,
+                occurred_at=at,
+            )
+        if self.worker.running:
+            self.worker.trigger()
+
     # --- sync ----------------------------------------------------------------------------------
 
     def start_sync(self) -> None:

@@ -32,6 +32,7 @@ from d2a_tui import __version__
 from d2a_tui.domain.calendar import HubCalendar
 from d2a_tui.domain.errors import D2AError
 from d2a_tui.domain.flow import Flow, load_flow
+from d2a_tui.storage import audit
 from d2a_tui.storage.db import (
     SCHEMA_HEAD,
     DatabaseUnavailable,
@@ -41,7 +42,7 @@ from d2a_tui.storage.db import (
 )
 from d2a_tui.storage.journeys import counter_table, event_table, journey_table
 from d2a_tui.storage.models import EVENTS_COUNTER
-from d2a_tui.sync import admin, server_logging
+from d2a_tui.sync import admin, scope, server_logging
 from d2a_tui.sync.admin import DeviceContext
 from d2a_tui.sync.ingest import Ingest, PushRefused
 from d2a_tui.sync.protocol import (
@@ -219,7 +220,8 @@ def create_app(
         )
     flow = flow or load_flow()
     now: Clock = clock or (lambda: datetime.now(UTC))
-    ingest = Ingest(engine, flow, calendar or HubCalendar())
+    calendar = calendar or HubCalendar()
+    ingest = Ingest(engine, flow, calendar)
     notifier = Notifier()
 
     app = FastAPI(
@@ -277,6 +279,7 @@ def create_app(
             )
         if isinstance(found, str):
             raise ApiError(401, "bad_token", "the device token is not valid")
+        server_logging.note_caller(request, found.device_id, found.user_id)
         return found
 
     def head() -> int:
@@ -370,18 +373,50 @@ def create_app(
             }
         )
 
-    def page(since: int, limit: int) -> tuple[list[dict[str, Any]], bool, int]:
-        with engine.connect() as connection:
+    def answer(device: DeviceContext, since: int, limit: int) -> dict[str, Any]:
+        """A page of the events the caller may see after `since`, cut to their view, with what
+        their device must forget or fetch (sync/scope.py)."""
+        with engine.begin() as connection:
             top = connection.execute(
                 select(counter_table.c.value).where(counter_table.c.name == EVENTS_COUNTER)
             ).scalar_one()
-            rows = connection.execute(
-                select(event_table)
-                .where(event_table.c.position > since, event_table.c.position <= top)
-                .order_by(event_table.c.position)
-                .limit(limit + 1)
-            ).all()
-        return [_event_json(row) for row in rows[:limit]], len(rows) > limit, top
+            who = scope.reader(connection, device.user_id, device.role, device.organisation_id)
+            seen = scope.resolve(connection, who, now(), calendar)
+            events: list[dict[str, Any]] = []
+            has_more, cursor = False, since
+            if top > since:
+                query = select(event_table).where(
+                    event_table.c.position > since, event_table.c.position <= top
+                )
+                if not seen.everything:
+                    query = query.where(
+                        event_table.c.journey_id.in_(
+                            seen.query if seen.query is not None else sorted(seen.journeys)
+                        )
+                    )
+                rows = connection.execute(
+                    query.order_by(event_table.c.position).limit(limit + 1)
+                ).all()
+                has_more = len(rows) > limit
+                rows = rows[:limit]
+                # A page that reached the head covers every position up to it, even those of
+                # journeys out of scope: the device need never ask for them again.
+                cursor = rows[-1].position if has_more else top
+                events = scope.cut_events([_event_json(row) for row in rows], who, seen)
+                scope.hold(connection, device.device_id, {event["journey_id"] for event in events})
+            # A `since` beyond the head is no device's (the query's bound keeps it a valid int).
+            pulled = min(since, top)
+            forget, fetch = scope.reconcile(
+                connection, device.device_id, seen, pulled, min(cursor, top)
+            )
+        return {
+            "events": events,
+            "next": cursor,
+            "has_more": has_more,
+            "head": top,
+            "forget": forget,
+            "fetch": fetch,
+        }
 
     @app.get(
         "/v1/sync/pull",
@@ -401,49 +436,81 @@ def create_app(
         while top <= since and time.monotonic() < deadline:
             await notifier.wait(min(1.0, deadline - time.monotonic()))
             top = await run_in_threadpool(head)
-        if top <= since:
+        body = await run_in_threadpool(answer, device, since, limit)
+        server_logging.note_journeys(request, {e["journey_id"] for e in body["events"]})
+        idle = not body["events"] and not body["forget"] and not body["fetch"]
+        if idle and body["next"] == since:
             etag = f'"{since}"'
             if request.headers.get("if-none-match") == etag:
                 return Response(status_code=304, headers={"ETag": etag})
-            return _json(
-                {"events": [], "next": since, "has_more": False, "head": top},
-                headers={"ETag": etag},
-            )
-        events, has_more, top = await run_in_threadpool(page, since, limit)
-        cursor = events[-1]["position"] if events else since
-        return _json(
-            {"events": events, "next": cursor, "has_more": has_more, "head": top},
-            headers={"ETag": f'"{cursor}"'},
-        )
+            return _json(body, headers={"ETag": etag})
+        return _json(body, headers={"ETag": f'"{body["next"]}"'})
 
-    @app.get("/v1/sync/snapshot", response_model=SnapshotResponse, responses=ERRORS, tags=["sync"])
+    @app.get(
+        "/v1/sync/snapshot",
+        response_model=SnapshotResponse,
+        responses={**ERRORS, 404: {"model": ErrorBody}},
+        tags=["sync"],
+    )
     def snapshot(
+        request: Request,
         closed_days: int = Query(
             30, ge=0, le=3660, description="also journeys closed this recently"
         ),
         journey_id: str | None = Query(None, max_length=36, description="just this journey"),
         device: DeviceContext = Depends(caller),  # noqa: B008
     ) -> Response:
-        with engine.connect() as connection:
+        with engine.begin() as connection:
             top = connection.execute(
                 select(counter_table.c.value).where(counter_table.c.name == EVENTS_COUNTER)
             ).scalar_one()
+            who = scope.reader(connection, device.user_id, device.role, device.organisation_id)
+            seen = scope.resolve(connection, who, now(), calendar)
             if journey_id is not None:
+                if not seen.covers(journey_id):
+                    # The same answer whether or not the journey exists: guessing ids tells
+                    # nothing. The attempt is in the audit.
+                    audit.record(
+                        connection,
+                        user_id=device.user_id,
+                        device_id=device.device_id,
+                        journey_id=journey_id,
+                        purpose="snapshot",
+                        at=now(),
+                        outcome="refused",
+                        reason="not_in_scope",
+                    )
+                    refusal = "not_in_scope", "no journey with this id is in your scope"
+                else:
+                    refusal = None
                 wanted = select(journey_table.c.id).where(journey_table.c.id == journey_id)
             else:
+                refusal = None
                 wanted = select(journey_table.c.id).where(
                     or_(
                         journey_table.c.closed_at.is_(None),
                         journey_table.c.closed_at >= now() - timedelta(days=closed_days),
                     )
                 )
-            rows = connection.execute(
-                select(event_table)
-                .where(event_table.c.journey_id.in_(wanted), event_table.c.position <= top)
-                .order_by(event_table.c.position)
-            ).all()
-        journeys = len({row.journey_id for row in rows})
-        return _json({"events": [_event_json(r) for r in rows], "head": top, "journeys": journeys})
+                if not seen.everything:
+                    wanted = wanted.where(
+                        journey_table.c.id.in_(
+                            seen.query if seen.query is not None else sorted(seen.journeys)
+                        )
+                    )
+            if refusal is None:
+                rows = connection.execute(
+                    select(event_table)
+                    .where(event_table.c.journey_id.in_(wanted), event_table.c.position <= top)
+                    .order_by(event_table.c.position)
+                ).all()
+                events = scope.cut_events([_event_json(r) for r in rows], who, seen)
+                held = {row.journey_id for row in rows}
+                scope.hold(connection, device.device_id, held)
+        if refusal is not None:
+            raise ApiError(404, *refusal)
+        server_logging.note_journeys(request, held)
+        return _json({"events": events, "head": top, "journeys": len(held)})
 
     server_logging.install(app)  # last: outside every other middleware
     return app

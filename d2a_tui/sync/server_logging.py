@@ -111,9 +111,63 @@ class NoPatientData(logging.Filter):
         return True
 
 
+REQUEST_STATE = "d2a_request"  # where a route leaves what the request log says of it
+
+
+def _noted(request: Any) -> dict[str, Any]:
+    state = request.scope.setdefault("state", {})
+    return state.setdefault(REQUEST_STATE, {})  # type: ignore[no-any-return]
+
+
+def note_caller(request: Any, device_id: str, user_id: str) -> None:
+    _noted(request).update(device=device_id[-12:], user=user_id)
+
+
+def note_journeys(request: Any, journeys: set[str]) -> None:
+    _noted(request)["journeys"] = len(journeys)
+
+
+class RequestLog:
+    """One line per request: the device, the user, the endpoint, the status and how many
+    journeys it returned. Never a name, an NHS number or a journey's id."""
+
+    def __init__(self, app: ASGIApp, known_paths: frozenset[str] = frozenset()) -> None:
+        self.app = app
+        self.known_paths = known_paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        # Made here, so that copies of the scope further in (the body guard's) share it.
+        noted: dict[str, Any] = scope.setdefault("state", {}).setdefault(REQUEST_STATE, {})
+        status = 0
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_note)
+        finally:
+            log.info(
+                "request device=%s user=%s endpoint=%s %s status=%s journeys=%s",
+                noted.get("device", "-"),
+                noted.get("user", "-"),
+                scope.get("method", "?"),
+                _endpoint(scope, self.known_paths),
+                status or 500,
+                noted.get("journeys", 0),
+            )
+
+
 def install(app: Any) -> None:
-    """Wire the guard into a FastAPI app, outside every other middleware (call it last)."""
+    """Wire the request log and the guard into a FastAPI app, outside every other middleware
+    (call it last)."""
     known = frozenset(getattr(route, "path", "") for route in app.routes)
+    app.add_middleware(RequestLog, known_paths=known)
     app.add_middleware(InternalErrorGuard, known_paths=known)
 
 

@@ -115,3 +115,30 @@ async def test_journey_screen_shows_the_timeline_and_acts_on_the_journey(sqlite_
         assert not isinstance(app.screen, JourneyScreen)
         assert shown_ids(app, "triage") == [journey]
         assert board_of(app).selected == journey
+
+
+async def test_opening_a_journey_records_one_look_and_reloads_record_none(
+    sqlite_hub: Hub,
+) -> None:
+    from d2a_tui.storage.audit import audit
+
+    journey = refer_someone(sqlite_hub, 1, name="Ada Lovelace")
+    version = sqlite_hub.journey(journey).card.version
+    app = make_app(sqlite_hub)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, JourneyScreen)
+        await pilot.press("n", *"rang the ward", "enter")  # the screen reloads after it
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+    looks = [
+        (line.user, line.device, line.journey_id, line.detail)
+        for line in audit(sqlite_hub.store.engine, journey=journey)
+        if line.action == "looked"
+    ]
+    actor = sqlite_hub.actor
+    assert looks == [(actor.user, actor.device_id, journey, "journey_screen")]
+    assert sqlite_hub.journey(journey).card.version == version + 1  # the note, not the look

@@ -1,0 +1,258 @@
+"""Need-to-know on the server: which journeys a caller may read or change, what of each event
+leaves the server, and what a device must forget when its scope shrinks.
+
+The rules are `domain/scope.py`'s; this module finds the journeys they apply to. A coordinator,
+night or viewer user with no locality serves every locality (a hub of one locality needs none),
+and a manager with none sees figures for every locality. A provider sees a journey only while one
+of its organisation's services holds an open offer for it, or an accepted one until 14 days after
+the journey closes.
+
+`sync_held` lists what the server has sent each device. A pull answers with `forget` (held, no
+longer in scope) and `fetch` (in scope, not held: the scope grew); a `forget` is sent again on
+every pull until the device pulls past the cursor that first carried it, so a lost answer cannot
+leave a journey behind.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Select, delete, select, update
+
+from d2a_tui.domain.calendar import HubCalendar
+from d2a_tui.domain.events import EventKind
+from d2a_tui.domain.scope import OFFER_KINDS, VIEW_BY_ROLE, OfferFact, cut, offers
+from d2a_tui.storage.journeys import event_table, journey_table, patient_table
+from d2a_tui.storage.models import Service, UserLocality
+from d2a_tui.sync.models import SyncHeld
+
+held_table = SyncHeld.__table__  # type: ignore[attr-defined]
+user_locality_table = UserLocality.__table__  # type: ignore[attr-defined]
+service_table = Service.__table__  # type: ignore[attr-defined]
+OFFER_KIND_VALUES = tuple(str(kind) for kind in OFFER_KINDS)
+RECENT = timedelta(days=30)  # as the snapshot's default `closed_days`
+
+
+@dataclass(frozen=True, slots=True)
+class Reader:
+    """A caller as scope sees them: role, organisation and the localities they serve."""
+
+    user_id: str
+    role: str | None
+    organisation_id: str | None
+    localities: frozenset[str]
+
+    @property
+    def view(self) -> str:
+        return VIEW_BY_ROLE.get(self.role or "", "figures")
+
+
+def reader(
+    connection: Connection, user_id: str, role: str | None, organisation: str | None
+) -> Reader:
+    localities = connection.execute(
+        select(user_locality_table.c.locality).where(user_locality_table.c.user_id == user_id)
+    ).scalars()
+    return Reader(user_id, role, organisation, frozenset(localities))
+
+
+@dataclass
+class Scope:
+    """The journeys a reader may see now: `everything`, or the ids in `journeys`; `own_offers`
+    are a provider's offers (the only ones it sees)."""
+
+    everything: bool
+    journeys: set[str] = field(default_factory=set)
+    query: Select[Any] | None = None  # the same journeys as a subquery, when cheaper in SQL
+    own_offers: frozenset[str] = frozenset()
+    # The journeys a device should hold (open, or closed within RECENT): what a snapshot sends
+    # and what a grown scope fetches. Older closed ones come back only if they change.
+    recent: set[str] = field(default_factory=set)
+
+    def covers(self, journey_id: str) -> bool:
+        return self.everything or journey_id in self.journeys
+
+
+def _locality_query(localities: Iterable[str]) -> Select[Any]:
+    return (
+        select(journey_table.c.id)
+        .join(patient_table, patient_table.c.id == journey_table.c.patient_id)
+        .where(patient_table.c.locality.in_(sorted(localities)))
+    )
+
+
+def provider_services(connection: Connection, organisation: str | None) -> set[str]:
+    if organisation is None:
+        return set()
+    return set(
+        connection.execute(
+            select(service_table.c.id).where(service_table.c.organisation_id == organisation)
+        ).scalars()
+    )
+
+
+def resolve(connection: Connection, who: Reader, now: datetime, calendar: HubCalendar) -> Scope:
+    if who.view != "provider":
+        if not who.localities:
+            return Scope(everything=True)
+        query = _locality_query(who.localities)
+        rows = connection.execute(
+            select(journey_table.c.id, journey_table.c.closed_at).where(
+                journey_table.c.id.in_(query)
+            )
+        ).all()
+        since = now - RECENT
+        recent = {row.id for row in rows if row.closed_at is None or row.closed_at >= since}
+        return Scope(False, {row.id for row in rows}, query, recent=recent)
+    services = provider_services(connection, who.organisation_id)
+    if not services:
+        return Scope(False)
+    candidates = {
+        row.journey_id
+        for row in connection.execute(
+            select(event_table.c.journey_id, event_table.c.payload).where(
+                event_table.c.kind == str(EventKind.OFFER_MADE)
+            )
+        )
+        if (row.payload or {}).get("service_id") in services
+    }
+    if not candidates:
+        return Scope(False)
+    facts: dict[str, list[OfferFact]] = defaultdict(list)
+    for row in connection.execute(
+        select(event_table.c.journey_id, event_table.c.kind, event_table.c.payload)
+        .where(
+            event_table.c.journey_id.in_(sorted(candidates)),
+            event_table.c.kind.in_(OFFER_KIND_VALUES),
+        )
+        .order_by(event_table.c.position)
+    ):
+        facts[row.journey_id].append(OfferFact(row.kind, row.payload or {}))
+    closed = dict(
+        connection.execute(
+            select(journey_table.c.id, journey_table.c.closed_at).where(
+                journey_table.c.id.in_(sorted(candidates))
+            )
+        ).all()
+    )
+    visible: set[str] = set()
+    own: set[str] = set()
+    for journey_id, journey_facts in facts.items():
+        journey_offers = offers(journey_facts)
+        if journey_offers.offered_to(closed.get(journey_id), now, calendar) & services:
+            visible.add(journey_id)
+            own |= journey_offers.offers_of(services)
+    return Scope(False, visible, None, frozenset(own), recent=visible)
+
+
+def may_change(
+    connection: Connection,
+    who: Reader,
+    journey_id: str,
+    now: datetime,
+    calendar: HubCalendar,
+) -> bool:
+    """Whether a change to this (existing) journey is within the writer's scope. The role's
+    own rules (rules.refusal_for_role) come first; an unknown journey is the rules' to refuse."""
+    if who.view == "provider":
+        return resolve(connection, who, now, calendar).covers(journey_id)
+    if not who.localities:
+        return True
+    row = connection.execute(
+        select(patient_table.c.locality)
+        .join(journey_table, journey_table.c.patient_id == patient_table.c.id)
+        .where(journey_table.c.id == journey_id)
+    ).first()
+    return row is None or row.locality in who.localities
+
+
+def may_refer(who: Reader, locality: str | None) -> bool:
+    return who.view != "provider" and (not who.localities or locality in who.localities)
+
+
+def cut_events(events: list[dict[str, Any]], who: Reader, scope: Scope) -> list[dict[str, Any]]:
+    """Events (in the wire's shape) as the reader may see them."""
+    view = who.view
+    if view == "full":
+        return events
+    for event in events:
+        event["kind"], event["payload"] = cut(
+            event["kind"], event["payload"] or {}, view, scope.own_offers
+        )
+    return events
+
+
+# --- what each device holds -----------------------------------------------------------------------
+
+
+def hold(connection: Connection, device_id: str, journeys: set[str]) -> None:
+    """Note the journeys just sent to a device (in scope: any pending forget is cancelled)."""
+    if not journeys:
+        return
+    known = {
+        row.journey_id: row.forget_after
+        for row in connection.execute(
+            select(held_table.c.journey_id, held_table.c.forget_after).where(
+                held_table.c.device_id == device_id,
+                held_table.c.journey_id.in_(sorted(journeys)),
+            )
+        )
+    }
+    new = [{"device_id": device_id, "journey_id": j} for j in sorted(journeys - known.keys())]
+    if new:
+        connection.execute(held_table.insert(), new)
+    cancelled = sorted(j for j, after in known.items() if after is not None)
+    if cancelled:
+        connection.execute(
+            update(held_table)
+            .where(held_table.c.device_id == device_id, held_table.c.journey_id.in_(cancelled))
+            .values(forget_after=None)
+        )
+
+
+def reconcile(
+    connection: Connection, device_id: str, scope: Scope, since: int, cursor: int
+) -> tuple[list[str], list[str]]:
+    """(forget, fetch) for a device that has pulled up to `since` and is answered up to
+    `cursor`: what it holds and may no longer, and what its scope gained that it lacks."""
+    connection.execute(
+        delete(held_table).where(
+            held_table.c.device_id == device_id,
+            held_table.c.forget_after.is_not(None),
+            held_table.c.forget_after < since,
+        )
+    )
+    if scope.everything:
+        back = sorted(
+            connection.execute(
+                select(held_table.c.journey_id).where(
+                    held_table.c.device_id == device_id, held_table.c.forget_after.is_not(None)
+                )
+            ).scalars()
+        )
+        hold(connection, device_id, set(back))
+        return [], back
+    held = dict(
+        connection.execute(
+            select(held_table.c.journey_id, held_table.c.forget_after).where(
+                held_table.c.device_id == device_id
+            )
+        ).all()
+    )
+    forget = sorted(j for j in held if j not in scope.journeys)
+    fetch = sorted(j for j in scope.recent if j not in held or held[j] is not None)
+    first = [j for j in forget if held[j] is None]
+    if first:
+        # The cursor of the first answer that says so: once the device has pulled past it, it
+        # has stored an answer that told it to forget (every answer since has said so too).
+        connection.execute(
+            update(held_table)
+            .where(held_table.c.device_id == device_id, held_table.c.journey_id.in_(first))
+            .values(forget_after=cursor)
+        )
+    hold(connection, device_id, set(fetch))
+    return forget, fetch
