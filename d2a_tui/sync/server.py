@@ -1,7 +1,9 @@
 """The central API: FastAPI over the same storage layer as a direct hub.
 
 Endpoints: push (apply a device's mutations), pull (others' events by server_seq, paged, with
-ETag/304 and long-poll), snapshot (what a new replica needs), health, enrol, me. The OpenAPI
+ETag/304 and long-poll), snapshot (what a new replica needs), health, ready, enrol, me. The
+process's start, readiness and graceful stop are `lifecycle.py`'s; long-poll wake-ups across
+processes are `wakeup.py`'s. The OpenAPI
 document at /openapi.json is generated from `protocol.py` and is the contract.
 
 Logs go to stderr and name devices and counts, never a patient, a journey or a payload.
@@ -9,8 +11,6 @@ Logs go to stderr and name devices and counts, never a patient, a journey or a p
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import logging
 import time
@@ -41,7 +41,7 @@ from d2a_tui.storage.db import (
 )
 from d2a_tui.storage.journeys import counter_table, event_table, journey_table
 from d2a_tui.storage.models import EVENTS_COUNTER
-from d2a_tui.sync import admin, server_logging
+from d2a_tui.sync import admin, lifecycle, server_logging
 from d2a_tui.sync.admin import DeviceContext
 from d2a_tui.sync.ingest import Ingest, PushRefused
 from d2a_tui.sync.protocol import (
@@ -154,28 +154,6 @@ class RequestBodyGuard:
         await self.app({**scope, "headers": raw}, replay, send)
 
 
-class Notifier:
-    """Wakes long-polling pulls when a push commits (in this process); a poll every second
-    covers commits made by other processes on the same database."""
-
-    def __init__(self) -> None:
-        self._event: asyncio.Event | None = None
-
-    def _current(self) -> asyncio.Event:
-        if self._event is None:
-            self._event = asyncio.Event()
-        return self._event
-
-    def notify(self) -> None:
-        event, self._event = self._event, None
-        if event is not None:
-            event.set()
-
-    async def wait(self, timeout: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._current().wait(), timeout)
-
-
 def _event_json(row: Any) -> dict[str, Any]:
     return {
         "position": row.position,
@@ -217,16 +195,20 @@ def create_app(
     flow = flow or load_flow()
     now: Clock = clock or (lambda: datetime.now(UTC))
     ingest = Ingest(engine, flow, calendar or HubCalendar())
-    notifier = Notifier()
+    life = lifecycle.Lifecycle(engine)
+    waiters = life.waiters
 
     app = FastAPI(
         title="d2a central API",
         version=__version__,
         description="Sync for Discharge to Assess hubs: a server-ordered event log.",
+        lifespan=life.lifespan,
     )
     app.state.engine = engine
+    app.state.lifecycle = life
     app.add_middleware(GZipMiddleware, minimum_size=512, compresslevel=6)
     app.add_middleware(RequestBodyGuard, max_bytes=max_body_bytes)
+    app.add_middleware(life.middleware)
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, error: ApiError) -> JSONResponse:
@@ -278,9 +260,10 @@ def create_app(
 
     @app.get("/v1/health", response_model=Health, tags=["ops"])
     def health() -> Health:
+        # Alive, without asking the database: whether it answers is /v1/ready's question.
         return Health(
             status="ok",
-            schema_revision=current_revision(engine) or "",
+            schema_revision=revision,
             protocol_versions=list(SUPPORTED_VERSIONS),
             time=now(),
         )
@@ -325,7 +308,7 @@ def create_app(
                 refused.status, refused.error, refused.detail, expected_seq=refused.expected_seq
             ) from None
         if result.applied:
-            notifier.notify()
+            waiters.notify()
         log.info(
             "push device=%s mutations=%d new=%d %s in %.0f ms",
             device.device_id[-12:],
@@ -369,10 +352,13 @@ def create_app(
         device: DeviceContext = Depends(caller),  # noqa: B008
     ) -> Response:
         deadline = time.monotonic() + wait
-        top = await run_in_threadpool(head)
-        while top <= since and time.monotonic() < deadline:
-            await notifier.wait(min(1.0, deadline - time.monotonic()))
+        while True:
+            ticket = waiters.ticket()  # before the read: a push landing after it still wakes us
             top = await run_in_threadpool(head)
+            left = deadline - time.monotonic()
+            if top > since or left <= 0 or waiters.closed:
+                break
+            await waiters.wait(ticket, min(waiters.poll_seconds, left))
         if top <= since:
             etag = f'"{since}"'
             if request.headers.get("if-none-match") == etag:
@@ -417,6 +403,7 @@ def create_app(
         journeys = len({row.journey_id for row in rows})
         return _json({"events": [_event_json(r) for r in rows], "head": top, "journeys": journeys})
 
+    life.add_routes(app)
     server_logging.install(app)  # last: outside every other middleware
     return app
 
@@ -467,12 +454,9 @@ def serve(
     log_level: str = "info",
     calendar: HubCalendar | None = None,
 ) -> None:
-    """Run the API under uvicorn until interrupted; refuses a database of the wrong schema."""
-    import uvicorn
-
+    """Run the API under uvicorn until SIGTERM (drained, see `lifecycle.py`); refuses a
+    database of the wrong schema."""
     server_logging.configure_logging(log_level)
     app = create_app(url, calendar=calendar)
     log.info("d2a %s serving schema %s on http://%s:%d", __version__, SCHEMA_HEAD, host, port)
-    uvicorn.run(
-        app, host=host, port=port, log_level=log_level, access_log=False, log_config=None
-    )
+    lifecycle.run(app, app.state.lifecycle, host=host, port=port, log_level=log_level)
