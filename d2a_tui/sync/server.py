@@ -250,6 +250,7 @@ def create_app(
             raise ApiError(401, "revoked", "this device was revoked; ask an administrator")
         if isinstance(found, str):
             raise ApiError(401, "bad_token", "the device token is not valid")
+        server_logging.tag(device=found.device_id[-12:], user=found.user_id)
         return found
 
     def head() -> int:
@@ -300,7 +301,6 @@ def create_app(
         strangers = {m.actor for m in body.mutations} - {device.user_id}
         if strangers:
             raise ApiError(403, "actor_mismatch", "a device pushes only its own user's changes")
-        started = time.perf_counter()
         try:
             result = await run_in_threadpool(ingest.push, device.device_id, body.mutations, now())
         except PushRefused as refused:
@@ -309,13 +309,8 @@ def create_app(
             ) from None
         if result.applied:
             waiters.notify()
-        log.info(
-            "push device=%s mutations=%d new=%d %s in %.0f ms",
-            device.device_id[-12:],
-            len(body.mutations),
-            result.applied,
-            " ".join(f"{k}={v}" for k, v in sorted(result.outcomes.items())),
-            (time.perf_counter() - started) * 1000,
+        server_logging.tag(
+            count=len(body.mutations), applied=result.applied, outcomes=dict(result.outcomes)
         )
         return _json(
             {
@@ -368,6 +363,7 @@ def create_app(
                 headers={"ETag": etag},
             )
         events, has_more, top = await run_in_threadpool(page, since, limit)
+        server_logging.tag(count=len(events))
         cursor = events[-1]["position"] if events else since
         return _json(
             {"events": events, "next": cursor, "has_more": has_more, "head": top},
