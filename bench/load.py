@@ -24,6 +24,7 @@ import json
 import os
 import platform
 import random
+import resource
 import subprocess
 import sys
 import tempfile
@@ -147,12 +148,27 @@ def board_worker(config: dict[str, Any], count: int, first: int) -> dict[str, An
 async def device_worker_async(
     config: dict[str, Any], devices: list[dict[str, str]]
 ) -> dict[str, Any]:
-    results: dict[str, Any] = {"pushes": [], "deliveries": [], "pulls": 0, "errors": []}
+    results: dict[str, Any] = {
+        "pushes": [],
+        "deliveries": [],
+        "pulls": 0,
+        "retries": 0,
+        "errors": [],
+    }
     journeys: list[str] = config["journeys"]
     limits = httpx.Limits(
         max_connections=len(devices) * 2, max_keepalive_connections=len(devices) * 2
     )
     async with httpx.AsyncClient(timeout=LONG_POLL_SECONDS + 30, limits=limits) as http:
+
+        async def send(request: httpx.Request) -> httpx.Response:
+            # As the sync client does: a request whose connection broke is sent again (a push
+            # is answered from its receipts if it had arrived). Counted, not hidden.
+            try:
+                return await http.send(request)
+            except httpx.TransportError:
+                results["retries"] += 1
+                return await http.send(request)
 
         async def device(spec: dict[str, str], index: int) -> None:
             rng = random.Random(index)
@@ -183,7 +199,11 @@ async def device_worker_async(
                     }
                     started = time.perf_counter()
                     try:
-                        response = await http.post(f"{base}/v1/sync/push", json=body, headers=auth)
+                        response = await send(
+                            http.build_request(
+                                "POST", f"{base}/v1/sync/push", json=body, headers=auth
+                            )
+                        )
                         if response.status_code != 200:
                             results["errors"].append(
                                 f"push {response.status_code}: {response.text[:120]}"
@@ -199,10 +219,13 @@ async def device_worker_async(
                 while time.monotonic() < config["deadline"]:
                     wait = min(LONG_POLL_SECONDS, max(0.0, config["deadline"] - time.monotonic()))
                     try:
-                        response = await http.get(
-                            f"{base}/v1/sync/pull",
-                            params={"since": since, "wait": round(wait, 1), "limit": 500},
-                            headers=auth,
+                        response = await send(
+                            http.build_request(
+                                "GET",
+                                f"{base}/v1/sync/pull",
+                                params={"since": since, "wait": round(wait, 1), "limit": 500},
+                                headers=auth,
+                            )
                         )
                     except httpx.HTTPError as error:
                         results["errors"].append(f"pull: {type(error).__name__}")
@@ -349,13 +372,16 @@ def run_scenario(boards: int, devices: int, args: argparse.Namespace) -> dict[st
         drop_database()
     merged: dict[str, Any] = {"moves": [], "pushes": [], "deliveries": [], "polls": []}
     errors: list[str] = []
-    conflicts = pulls = 0
+    conflicts = pulls = retries = 0
+    harness_cpu = 0.0
     for output in outputs:
         for key in merged:
             merged[key].extend(output.get(key, []))
         errors.extend(output["errors"])
         conflicts += output.get("conflicts", 0)
         pulls += output.get("pulls", 0)
+        retries += output.get("retries", 0)
+        harness_cpu += output["cpu_seconds"]
     server_cpu = sum(after - before for before, after in zip(cpu_before, cpu_after, strict=True))
     return {
         "boards": boards,
@@ -367,6 +393,8 @@ def run_scenario(boards: int, devices: int, args: argparse.Namespace) -> dict[st
         },
         "conflicts": conflicts,
         "pulls_answered": pulls,
+        "retries": retries,
+        "harness_cpu_cores": harness_cpu / args.duration,
         "errors": len(errors),
         "error_samples": sorted(set(errors))[:5],
         # Share of one core per device, in milliseconds of CPU per second of wall time.
@@ -384,6 +412,8 @@ def worker(path: str) -> None:
         result = board_worker(spec, spec["count"], spec["first"])
     else:
         result = asyncio.run(device_worker_async(spec, spec["devices"]))
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    result["cpu_seconds"] = usage.ru_utime + usage.ru_stime
     print(json.dumps(result))
 
 
@@ -431,13 +461,15 @@ def main() -> int:
             print(f"{label:28} {f['n']:>7} {ms(f['p50']):>8} {ms(f['p99']):>8}")
         print(
             f"pulls answered {result['pulls_answered']}, move conflicts {result['conflicts']}, "
+            f"requests sent again after a broken connection {result['retries']}, "
             f"errors {result['errors']}"
         )
         for sample in result["error_samples"]:
             print(f"  error: {sample}")
         print(
             f"server CPU: {result['server_cpu_cores']:.2f} cores in all, "
-            f"{result['server_cpu_ms_per_device_second']:.2f} ms per device per second"
+            f"{result['server_cpu_ms_per_device_second']:.2f} ms per device per second; "
+            f"the harness's boards and devices: {result['harness_cpu_cores']:.2f} cores"
         )
         load = ", ".join(f"{x:.2f}" for x in result["load_average"])
         print(f"load average at the end: {load}")

@@ -30,6 +30,9 @@ from d2a_tui.sync.wakeup import HeadListener, Waiters, listen_conninfo
 
 # Longer than a push takes under load, shorter than an orchestrator's own kill timeout (30 s).
 GRACE_SECONDS = 25
+# Longer than a load balancer's idle timeout (60 s is common): the balancer, not the server,
+# closes an idle connection, so it never reuses one the server has just closed.
+KEEP_ALIVE_SECONDS = 75
 # Liveness answers while draining: the process is alive, only not taking work.
 ALWAYS_ANSWERED = frozenset({"/v1/health"})
 
@@ -141,6 +144,7 @@ def run(app: FastAPI, lifecycle: Lifecycle, **options: Any) -> None:
         access_log=False,
         log_config=None,
         timeout_graceful_shutdown=GRACE_SECONDS,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
         **options,
     )
     DrainingServer(config).run()
