@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -112,22 +111,9 @@ class RefuseWhileDraining:
         ):
             await self.app(scope, receive, send)
             return
-        body = json.dumps(
-            {"error": "shutting_down", "detail": "this server is stopping; try again"}
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 503,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"retry-after", b"1"),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        refusal = unavailable("shutting_down", "this server is stopping; try again")
+        refusal.headers["connection"] = "close"
+        await refusal(scope, receive, send)
 
 
 def run(app: FastAPI, lifecycle: Lifecycle, **options: Any) -> None:

@@ -50,6 +50,19 @@ def refuse_this_patient(env: SyncEnv) -> None:
             )
 
 
+def crash(env: SyncEnv) -> httpx.Response:
+    """Ask the server for a route that fails with identifiers in its exception and its locals."""
+
+    def failing() -> None:
+        patient = {"nhs_number": NHS, "name": NAME, "date_of_birth": DOB}  # noqa: F841
+        raise ValueError(f"cannot file {NAME} ({NHS}) born {DOB}")
+
+    env.app.add_api_route("/v1/test/crash", failing, methods=["GET"])
+    assert env.transport is not None
+    with httpx.Client(transport=env.transport, base_url=BASE_URL) as client:
+        return client.get("/v1/test/crash")
+
+
 def test_an_unplanned_database_failure_names_no_one_in_logs_or_answers(
     any_sync_env: SyncEnv, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -77,14 +90,7 @@ def test_an_exception_with_identifiers_in_its_text_and_locals_is_logged_without_
 ) -> None:
     caplog.set_level(logging.DEBUG)
 
-    def crash() -> None:
-        patient = {"nhs_number": NHS, "name": NAME, "date_of_birth": DOB}  # noqa: F841
-        raise ValueError(f"cannot file {NAME} ({NHS}) born {DOB}")
-
-    sync_env.app.add_api_route("/v1/test/crash", crash, methods=["GET"])
-    assert sync_env.transport is not None
-    with httpx.Client(transport=sync_env.transport, base_url=BASE_URL) as client:
-        response = client.get("/v1/test/crash")
+    response = crash(sync_env)
     assert response.status_code == 500
     body = response.json()
     assert (
@@ -207,14 +213,7 @@ def test_every_server_log_line_is_one_json_object_naming_device_and_user_but_no_
     replica.refer(NHS, NAME, DOB, ward="Ward 7", admitted_on="2026-11-15")
     replica.sync_now(wait=True)
 
-    def crash() -> None:
-        patient = {"nhs_number": NHS, "name": NAME, "date_of_birth": DOB}  # noqa: F841
-        raise ValueError(f"cannot file {NAME} ({NHS}) born {DOB}")
-
-    sync_env.app.add_api_route("/v1/test/crash", crash, methods=["GET"])
-    assert sync_env.transport is not None
-    with httpx.Client(transport=sync_env.transport, base_url=BASE_URL) as client:
-        assert client.get("/v1/test/crash").status_code == 500
+    assert crash(sync_env).status_code == 500
 
     text_logged = json_log.getvalue()
     assert identifiers_in(text_logged) == []
