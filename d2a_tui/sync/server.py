@@ -308,7 +308,7 @@ def create_app(
                 refused.status, refused.error, refused.detail, expected_seq=refused.expected_seq
             ) from None
         if result.applied:
-            waiters.notify()
+            waiters.notify(result.head)
         server_logging.tag(
             count=len(body.mutations), applied=result.applied, outcomes=dict(result.outcomes)
         )
@@ -349,7 +349,7 @@ def create_app(
         deadline = time.monotonic() + wait
         while True:
             ticket = waiters.ticket()  # before the read: a push landing after it still wakes us
-            top = await run_in_threadpool(head)
+            top = waiters.head if waiters.head > since else await run_in_threadpool(head)
             left = deadline - time.monotonic()
             if top > since or left <= 0 or waiters.closed:
                 break

@@ -38,6 +38,9 @@ class Waiters:
         self._event: asyncio.Event | None = None
         self.listening = False
         self.closed = False
+        # The highest head announced so far: a woken pull that is behind it needs no query to
+        # learn there is news (a herd of pulls woken at once would each ask otherwise).
+        self.head = 0
 
     @property
     def poll_seconds(self) -> float:
@@ -48,7 +51,9 @@ class Waiters:
             self._event = asyncio.Event()
         return self._event
 
-    def notify(self) -> None:
+    def notify(self, head: int | None = None) -> None:
+        if head is not None and head > self.head:
+            self.head = head
         event, self._event = self._event, None
         if event is not None:
             event.set()
@@ -120,6 +125,8 @@ class HeadListener:
             self.connected.set()
             self.waiters.notify()  # whatever moved while nobody listened
             while True:
-                async for _ in connection.notifies(timeout=QUIET_CHECK_SECONDS):
-                    self.waiters.notify()
+                async for notification in connection.notifies(timeout=QUIET_CHECK_SECONDS):
+                    self.waiters.notify(
+                        int(notification.payload) if notification.payload.isdigit() else None
+                    )
                 await connection.execute("SELECT 1")

@@ -38,11 +38,19 @@ async def test_ready_answers_when_the_database_answers_with_this_servers_schema(
 async def test_ready_is_503_schema_mismatch_once_the_database_holds_another_schema(
     any_sync_env: SyncEnv,
 ) -> None:
-    with any_sync_env.engine.begin() as connection:
-        connection.execute(text("UPDATE alembic_version SET version_num = '0001'"))
-    async with client(any_sync_env.app) as http:
-        ready = await http.get("/v1/ready")
-        health = await http.get("/v1/health")
+    def stamp(revision: str) -> None:
+        with any_sync_env.engine.begin() as connection:
+            connection.execute(
+                text("UPDATE alembic_version SET version_num = :revision"), {"revision": revision}
+            )
+
+    stamp("0001")
+    try:
+        async with client(any_sync_env.app) as http:
+            ready = await http.get("/v1/ready")
+            health = await http.get("/v1/health")
+    finally:
+        stamp(SCHEMA_HEAD)  # the worker's PostgreSQL database serves the tests after this one
     assert (ready.status_code, ready.json()["error"]) == (503, "schema_mismatch")
     assert "'0001'" in ready.json()["detail"]
     assert health.status_code == 200  # alive all the same: not a reason to restart it
@@ -138,6 +146,8 @@ async def test_a_commit_by_another_process_wakes_the_listener_and_a_rollback_doe
         await waiters.wait(ticket, 5)
         assert ticket.is_set()
         assert time.monotonic() - started < 1.0
+        # The announcement carries the new head, so woken pulls need not ask for it.
+        assert waiters.head == hub.head_position() > 0
     finally:
         await listener.stop()
     assert not waiters.listening
