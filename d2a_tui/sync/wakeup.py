@@ -118,7 +118,7 @@ class HeadListener:
 
     async def _listen(self) -> None:
         async with await psycopg.AsyncConnection.connect(
-            self.conninfo, autocommit=True, connect_timeout=5
+            self.conninfo, autocommit=True, connect_timeout=5, application_name="d2a listener"
         ) as connection:
             await connection.execute(f'LISTEN "{self.channel}"')
             self.waiters.listening = True
