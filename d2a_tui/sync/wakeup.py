@@ -105,7 +105,7 @@ class HeadListener:
         while True:
             try:
                 await self._listen()
-            except (psycopg.Error, OSError) as error:
+            except Exception as error:  # whatever it was, listen again: pulls poll meanwhile
                 # The driver's message names hosts and databases, never a patient; the type is
                 # enough to act on.
                 log.warning(

@@ -148,6 +148,26 @@ async def test_a_commit_by_another_process_wakes_the_listener_and_a_rollback_doe
         assert time.monotonic() - started < 1.0
         # The announcement carries the new head, so woken pulls need not ask for it.
         assert waiters.head == hub.head_position() > 0
+
+        # The listening connection is cut (a database restart, a DBA): it comes back by itself,
+        # and meanwhile the pulls poll every second.
+        with hub.store.engine.begin() as connection:
+            cut = connection.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE application_name = 'd2a listener' AND datname = current_database()"
+                )
+            ).all()
+        assert cut == [(True,)]
+        deadline = time.monotonic() + 5
+        while waiters.listening and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        assert waiters.poll_seconds == 1.0
+        await asyncio.wait_for(listener.connected.wait(), 10)
+        ticket = waiters.ticket()
+        await asyncio.to_thread(refer_someone, hub, 2)
+        await waiters.wait(ticket, 5)
+        assert ticket.is_set() and waiters.head == hub.head_position()
     finally:
         await listener.stop()
     assert not waiters.listening
