@@ -46,6 +46,7 @@ bench: $(STAMP)
 		--region $(PG)/d2a_bench_region_365d
 	$(BIN)/python bench/reports.py
 	$(BIN)/python bench/sync.py
+	$(BIN)/python bench/load.py
 	$(BIN)/python bench/filter.py
 	$(BIN)/python bench/import_sheet.py
 	$(BIN)/python bench/adt.py

@@ -5,7 +5,9 @@ and the server's events it pulls, and the server's ingest. Appending means: chec
 against the domain's field limits (`domain/limits.py`, the same on a replica and on the server),
 take the next gap-free position from the counter row (whose row lock orders the writers), write
 the event and the journey's projection in the caller's transaction, and turn database errors
-into the errors a person can act on, in one place (`translated_errors`).
+into the errors a person can act on, in one place (`translated_errors`). On PostgreSQL every
+move of the head is also announced on the `d2a_events` channel (NOTIFY, delivered at commit), so
+a server process or board listening there learns of a write made by any other process at once.
 
 The rules themselves (`decide`, `compensate`) are the domain's; this module only makes sure no
 event reaches the table without having been through them and the limits.
@@ -20,7 +22,7 @@ from dataclasses import fields
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, bindparam, delete, exists, update
+from sqlalchemy import Connection, Engine, Row, bindparam, delete, exists, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from d2a_tui.domain.errors import D2AError, NotAllowed
@@ -33,6 +35,10 @@ journey_table = Journey.__table__  # type: ignore[attr-defined]
 event_table = JourneyEvent.__table__  # type: ignore[attr-defined]
 patient_table = Patient.__table__  # type: ignore[attr-defined]
 counter_table = Counter.__table__  # type: ignore[attr-defined]
+
+# The PostgreSQL channel a new head position is announced on; its payload is the position.
+EVENTS_CHANNEL = "d2a_events"
+_ANNOUNCE = text("SELECT pg_notify(:channel, :head)")
 
 _STATE_FIELDS = [f.name for f in fields(JourneyState)]
 
@@ -170,10 +176,19 @@ class EventLog:
 
     def reserve(self, count: int = 1) -> int:
         """Move the head on by `count` positions; returns the last one reserved."""
-        return self.connection.execute(_RESERVE, {"count": count}).scalar_one()
+        head: int = self.connection.execute(_RESERVE, {"count": count}).scalar_one()
+        self._announce(head)
+        return head
 
     def set_head(self, position: int) -> None:
         self.connection.execute(_SET_HEAD, {"position": position})
+        self._announce(position)
+
+    def _announce(self, head: int) -> None:
+        # Inside the transaction: PostgreSQL delivers it on commit and drops it on rollback, so
+        # a listener never hears of a position it cannot yet read.
+        if self.connection.dialect.name == "postgresql":
+            self.connection.execute(_ANNOUNCE, {"channel": EVENTS_CHANNEL, "head": str(head)})
 
     def append(
         self,

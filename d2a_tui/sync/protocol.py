@@ -194,6 +194,15 @@ class Health(BaseModel):
     time: datetime
 
 
+class Ready(BaseModel):
+    """`/v1/ready`: this process may be sent work (the database answers, its schema is this
+    server's). Otherwise a 503 with reason `database_unavailable`, `schema_mismatch` or
+    `shutting_down`."""
+
+    status: Literal["ready"]
+    schema_revision: str
+
+
 class Me(BaseModel):
     user_id: str
     name: str

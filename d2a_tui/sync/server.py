@@ -1,7 +1,9 @@
 """The central API: FastAPI over the same storage layer as a direct hub.
 
 Endpoints: push (apply a device's mutations), pull (others' events by server_seq, paged, with
-ETag/304 and long-poll), snapshot (what a new replica needs), health, enrol, me. The OpenAPI
+ETag/304 and long-poll), snapshot (what a new replica needs), health, ready, enrol, me. The
+process's start, readiness and graceful stop are `lifecycle.py`'s; long-poll wake-ups across
+processes are `wakeup.py`'s. The OpenAPI
 document at /openapi.json is generated from `protocol.py` and is the contract.
 
 Logs go to stderr and name devices and counts, never a patient, a journey or a payload.
@@ -9,8 +11,6 @@ Logs go to stderr and name devices and counts, never a patient, a journey or a p
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import logging
 import time
@@ -42,7 +42,7 @@ from d2a_tui.storage.db import (
 )
 from d2a_tui.storage.journeys import counter_table, event_table, journey_table
 from d2a_tui.storage.models import EVENTS_COUNTER
-from d2a_tui.sync import admin, scope, server_logging
+from d2a_tui.sync import admin, lifecycle, scope, server_logging
 from d2a_tui.sync.admin import DeviceContext
 from d2a_tui.sync.ingest import Ingest, PushRefused
 from d2a_tui.sync.protocol import (
@@ -157,28 +157,6 @@ class RequestBodyGuard:
         await self.app({**scope, "headers": raw}, replay, send)
 
 
-class Notifier:
-    """Wakes long-polling pulls when a push commits (in this process); a poll every second
-    covers commits made by other processes on the same database."""
-
-    def __init__(self) -> None:
-        self._event: asyncio.Event | None = None
-
-    def _current(self) -> asyncio.Event:
-        if self._event is None:
-            self._event = asyncio.Event()
-        return self._event
-
-    def notify(self) -> None:
-        event, self._event = self._event, None
-        if event is not None:
-            event.set()
-
-    async def wait(self, timeout: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._current().wait(), timeout)
-
-
 def _event_json(row: Any) -> dict[str, Any]:
     return {
         "position": row.position,
@@ -222,16 +200,20 @@ def create_app(
     now: Clock = clock or (lambda: datetime.now(UTC))
     calendar = calendar or HubCalendar()
     ingest = Ingest(engine, flow, calendar)
-    notifier = Notifier()
+    life = lifecycle.Lifecycle(engine)
+    waiters = life.waiters
 
     app = FastAPI(
         title="d2a central API",
         version=__version__,
         description="Sync for Discharge to Assess hubs: a server-ordered event log.",
+        lifespan=life.lifespan,
     )
     app.state.engine = engine
+    app.state.lifecycle = life
     app.add_middleware(GZipMiddleware, minimum_size=512, compresslevel=6)
     app.add_middleware(RequestBodyGuard, max_bytes=max_body_bytes)
+    app.add_middleware(life.middleware)
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, error: ApiError) -> JSONResponse:
@@ -279,7 +261,7 @@ def create_app(
             )
         if isinstance(found, str):
             raise ApiError(401, "bad_token", "the device token is not valid")
-        server_logging.note_caller(request, found.device_id, found.user_id)
+        server_logging.tag(device=found.device_id[-12:], user=found.user_id)
         return found
 
     def head() -> int:
@@ -290,9 +272,10 @@ def create_app(
 
     @app.get("/v1/health", response_model=Health, tags=["ops"])
     def health() -> Health:
+        # Alive, without asking the database: whether it answers is /v1/ready's question.
         return Health(
             status="ok",
-            schema_revision=current_revision(engine) or "",
+            schema_revision=revision,
             protocol_versions=list(SUPPORTED_VERSIONS),
             time=now(),
         )
@@ -348,7 +331,6 @@ def create_app(
         strangers = {m.actor for m in body.mutations} - {device.user_id}
         if strangers:
             raise ApiError(403, "actor_mismatch", "a device pushes only its own user's changes")
-        started = time.perf_counter()
         try:
             result = await run_in_threadpool(ingest.push, device.device_id, body.mutations, now())
         except PushRefused as refused:
@@ -356,14 +338,9 @@ def create_app(
                 refused.status, refused.error, refused.detail, expected_seq=refused.expected_seq
             ) from None
         if result.applied:
-            notifier.notify()
-        log.info(
-            "push device=%s mutations=%d new=%d %s in %.0f ms",
-            device.device_id[-12:],
-            len(body.mutations),
-            result.applied,
-            " ".join(f"{k}={v}" for k, v in sorted(result.outcomes.items())),
-            (time.perf_counter() - started) * 1000,
+            waiters.notify(result.head)
+        server_logging.tag(
+            count=len(body.mutations), applied=result.applied, outcomes=dict(result.outcomes)
         )
         return _json(
             {
@@ -432,12 +409,18 @@ def create_app(
         device: DeviceContext = Depends(caller),  # noqa: B008
     ) -> Response:
         deadline = time.monotonic() + wait
-        top = await run_in_threadpool(head)
-        while top <= since and time.monotonic() < deadline:
-            await notifier.wait(min(1.0, deadline - time.monotonic()))
-            top = await run_in_threadpool(head)
+        while True:
+            ticket = waiters.ticket()  # before the read: a push landing after it still wakes us
+            top = waiters.head if waiters.head > since else await run_in_threadpool(head)
+            left = deadline - time.monotonic()
+            if top > since or left <= 0 or waiters.closed:
+                break
+            await waiters.wait(ticket, min(waiters.poll_seconds, left))
+        # Asked even with nothing new: a scope that shrank with time has things to forget.
         body = await run_in_threadpool(answer, device, since, limit)
-        server_logging.note_journeys(request, {e["journey_id"] for e in body["events"]})
+        server_logging.tag(
+            count=len(body["events"]), journeys=len({e["journey_id"] for e in body["events"]})
+        )
         idle = not body["events"] and not body["forget"] and not body["fetch"]
         if idle and body["next"] == since:
             etag = f'"{since}"'
@@ -509,9 +492,10 @@ def create_app(
                 scope.hold(connection, device.device_id, held)
         if refusal is not None:
             raise ApiError(404, *refusal)
-        server_logging.note_journeys(request, held)
+        server_logging.tag(journeys=len(held))
         return _json({"events": events, "head": top, "journeys": len(held)})
 
+    life.add_routes(app)
     server_logging.install(app)  # last: outside every other middleware
     return app
 
@@ -565,21 +549,18 @@ def serve(
     keyfile: str | None = None,
     token_days: int = admin.TOKEN_DAYS,
 ) -> None:
-    """Run the API under uvicorn until interrupted; refuses a database of the wrong schema.
-    With `certfile` and `keyfile` it speaks HTTPS only."""
-    import uvicorn
-
+    """Run the API under uvicorn until SIGTERM (drained, see `lifecycle.py`); refuses a
+    database of the wrong schema. With `certfile` and `keyfile` it speaks HTTPS only."""
     server_logging.configure_logging(log_level)
     app = create_app(url, calendar=calendar, token_days=token_days)
     scheme = "https" if certfile else "http"
     log.info("d2a %s serving schema %s on %s://%s:%d", __version__, SCHEMA_HEAD, scheme, host, port)
-    uvicorn.run(
+    lifecycle.run(
         app,
+        app.state.lifecycle,
         host=host,
         port=port,
         log_level=log_level,
-        access_log=False,
-        log_config=None,
         ssl_certfile=certfile,
         ssl_keyfile=keyfile,
     )

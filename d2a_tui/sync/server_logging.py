@@ -6,20 +6,43 @@ find the line without the log ever holding a body. Tracebacks are never written:
 driver's message quotes the statement's parameters (NHS numbers, names, dates of birth, notes),
 and a traceback with locals shows the request body itself. The filter below reduces any record
 that carries an exception (uvicorn's, FastAPI's, a library's) to its message and exception type.
+
+Each line is one JSON object (`JsonLines`): timestamp, level, logger and event, and for a request
+its endpoint (the route's template), method, status, duration, device, user and count. Only
+those named fields are ever written, so nothing reaches the log by riding along on a record.
 """
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import secrets
-from typing import Any
+import time
+from datetime import UTC, datetime
+from typing import IO, Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("d2a.sync.server")
 REQUEST_ID_HEADER = "x-request-id"
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# The fields a line may carry beyond timestamp, level, logger and event; nothing else is written.
+FIELDS = (
+    "endpoint",
+    "method",
+    "status",
+    "duration_ms",
+    "device",
+    "user",
+    "count",
+    "journeys",
+    "applied",
+    "outcomes",
+    "request_id",
+)
+_request_fields: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
+    "d2a_request_fields", default=None
+)
 # Loggers the server's libraries write to; they all pass through the same filtered handler.
 SERVER_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "fastapi", "starlette")
 
@@ -39,8 +62,17 @@ def _endpoint(scope: Scope, known: frozenset[str]) -> str:
     return path if path in known else "<unrouted path>"
 
 
+def tag(**fields: Any) -> None:
+    """Add fields to the current request's log line (the device, the user, a count). The
+    handlers run in the request's context, worker threads included, so the dict is shared."""
+    current = _request_fields.get()
+    if current is not None:
+        current.update(fields)
+
+
 class InternalErrorGuard:
-    """Outermost middleware: every response gets a request id; an exception nobody handled
+    """Outermost middleware: every request is one log line (endpoint, status, duration and
+    what the handlers tagged) and every response gets a request id; an exception nobody handled
     becomes one log line and a 500 in the API's error shape, never a traceback."""
 
     def __init__(self, app: ASGIApp, known_paths: frozenset[str] = frozenset()) -> None:
@@ -53,11 +85,15 @@ class InternalErrorGuard:
             return
         request_id = new_request_id()
         started = False
+        clock = time.perf_counter()
+        fields: dict[str, Any] = {}
+        _request_fields.set(fields)
 
         async def send_with_id(message: Message) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
+                fields["status"] = message["status"]
                 headers = list(message.get("headers", []))
                 headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
                 message = {**message, "headers": headers}
@@ -66,6 +102,7 @@ class InternalErrorGuard:
         try:
             await self.app(scope, receive, send_with_id)
         except Exception as error:
+            fields["status"] = 500
             log.error(
                 "internal error %s on %s %s request=%s",
                 type(error).__name__,
@@ -94,6 +131,11 @@ class InternalErrorGuard:
                 }
             )
             await send({"type": "http.response.body", "body": body})
+        finally:
+            fields["endpoint"] = _endpoint(scope, self.known_paths)
+            fields["method"] = scope.get("method", "?")
+            fields["duration_ms"] = round((time.perf_counter() - clock) * 1000, 1)
+            log.info("request", extra={"fields": fields})
 
 
 class NoPatientData(logging.Filter):
@@ -111,70 +153,38 @@ class NoPatientData(logging.Filter):
         return True
 
 
-REQUEST_STATE = "d2a_request"  # where a route leaves what the request log says of it
-
-
-def _noted(request: Any) -> dict[str, Any]:
-    state = request.scope.setdefault("state", {})
-    return state.setdefault(REQUEST_STATE, {})  # type: ignore[no-any-return]
-
-
-def note_caller(request: Any, device_id: str, user_id: str) -> None:
-    _noted(request).update(device=device_id[-12:], user=user_id)
-
-
-def note_journeys(request: Any, journeys: set[str]) -> None:
-    _noted(request)["journeys"] = len(journeys)
-
-
-class RequestLog:
-    """One line per request: the device, the user, the endpoint, the status and how many
-    journeys it returned. Never a name, an NHS number or a journey's id."""
-
-    def __init__(self, app: ASGIApp, known_paths: frozenset[str] = frozenset()) -> None:
-        self.app = app
-        self.known_paths = known_paths
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        # Made here, so that copies of the scope further in (the body guard's) share it.
-        noted: dict[str, Any] = scope.setdefault("state", {}).setdefault(REQUEST_STATE, {})
-        status = 0
-
-        async def send_and_note(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_and_note)
-        finally:
-            log.info(
-                "request device=%s user=%s endpoint=%s %s status=%s journeys=%s",
-                noted.get("device", "-"),
-                noted.get("user", "-"),
-                scope.get("method", "?"),
-                _endpoint(scope, self.known_paths),
-                status or 500,
-                noted.get("journeys", 0),
-            )
-
-
 def install(app: Any) -> None:
-    """Wire the request log and the guard into a FastAPI app, outside every other middleware
+    """Wire the guard, which also writes the request log, into a FastAPI app, outside every other middleware
     (call it last)."""
     known = frozenset(getattr(route, "path", "") for route in app.routes)
-    app.add_middleware(RequestLog, known_paths=known)
     app.add_middleware(InternalErrorGuard, known_paths=known)
 
 
-def configure_logging(level: str) -> None:
-    """One stderr handler for d2a and its server libraries, with the filter on it."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+class JsonLines(logging.Formatter):
+    """One JSON object per line. A record's message is its `event`; a request line's fields
+    come from `extra={"fields": {...}}`, kept to FIELDS. Tracebacks are never formatted (the
+    filter has removed them already; this does not rely on it)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "timestamp": datetime.fromtimestamp(record.created, UTC).isoformat(
+                timespec="milliseconds"
+            ),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "event": record.getMessage(),
+        }
+        extra = getattr(record, "fields", None)
+        if isinstance(extra, dict):
+            line.update((name, extra[name]) for name in FIELDS if name in extra)
+        return json.dumps(line, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def configure_logging(level: str, stream: IO[str] | None = None) -> None:
+    """One handler (stderr unless `stream`) for d2a and its server libraries, writing JSON
+    lines, with the filter on it."""
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonLines())
     handler.addFilter(NoPatientData())
     root = logging.getLogger()
     for existing in list(root.handlers):

@@ -12,10 +12,12 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +25,11 @@ import httpx
 import pytest
 from sqlalchemy import Engine, func, select
 
+from d2a_tui.domain.ids import new_journey_id, uuid7
+from d2a_tui.domain.nhs_number import next_synthetic
 from d2a_tui.storage.db import ensure_schema, make_engine
 from d2a_tui.storage.journeys import event_table
+from d2a_tui.sync import admin
 from d2a_tui.sync.ingest import receipt_table
 from tests.conftest import drop_database, private_database
 
@@ -261,3 +266,55 @@ def e2e_hub(e2e_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> 
     finally:
         server.stop()
         engine.dispose()
+
+
+_patients = {"serial": 600_000}
+_patients_lock = threading.Lock()
+
+
+def next_patient_number() -> str:
+    """A synthetic NHS number no other raw device's referral has used (an open journey per
+    patient: a repeated one would be refused)."""
+    with _patients_lock:
+        _patients["serial"], number = next_synthetic(_patients["serial"])
+    return number
+
+
+class RawDevice:
+    """A device speaking the wire protocol itself (no replica): for tests that time requests or
+    send many of them. Enrolled through the admin module, its token redeemed over HTTP."""
+
+    def __init__(self, hub: Hub, user: str, server_url: str) -> None:
+        _, enrol_token = admin.enrol_device(hub.engine, user)
+        enrolled = httpx.post(
+            f"{server_url}/v1/devices/enrol", json={"token": enrol_token}, timeout=10
+        ).json()
+        self.user = user
+        self.device_id: str = enrolled["device_id"]
+        self.auth = {"Authorization": f"Bearer {enrolled['token']}"}
+        self.seq = 0
+
+    def referrals(self, count: int) -> dict[str, Any]:
+        """A push body of `count` new referrals of synthetic patients, next in this device's seq."""
+        mutations = []
+        for _ in range(count):
+            self.seq += 1
+            mutations.append(
+                {
+                    "kind": "command",
+                    "mutation_id": uuid7(),
+                    "client_seq": self.seq,
+                    "actor": self.user,
+                    "occurred_at": datetime.now(UTC).isoformat(),
+                    "command": "refer",
+                    "journey_id": new_journey_id(),
+                    "args": {
+                        "patient": {
+                            "nhs_number": next_patient_number(),
+                            "name": "Test Person",
+                            "date_of_birth": "1941-05-06",
+                        }
+                    },
+                }
+            )
+        return {"schema_version": 1, "device_id": self.device_id, "mutations": mutations}

@@ -4,6 +4,7 @@ CLI prints, when the server's database fails on a patient's row in a way nobody 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -46,10 +47,14 @@ def test_a_server_error_in_a_real_process_logs_no_identifier(
     printed.append(replica.run("conflicts", "--json"))
 
     log = e2e_hub.server.log()
-    assert "enrolled" in log  # the log is being written (at debug level): an empty one proves nothing
+    assert (
+        "enrolled" in log
+    )  # the log is being written (at debug level): an empty one proves nothing
     sync = printed[1]
     assert "refused" in sync.stdout + sync.stderr  # the failing change was answered, not lost
     assert "Traceback" not in log
     assert identifiers_in(log) == []
+    lines = [json.loads(line) for line in log.splitlines()]  # one JSON object a line, every line
+    assert any(line.get("endpoint") == "/v1/sync/push" for line in lines)  # the failing push
     client_output = "".join(done.stderr + done.stdout for done in printed[1:])
     assert identifiers_in(client_output) == []

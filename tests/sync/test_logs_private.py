@@ -7,7 +7,10 @@ is scanned for them, in every form a person or a driver would write them.
 
 from __future__ import annotations
 
+import io
+import json
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +19,7 @@ import pytest
 from sqlalchemy import text
 
 from d2a_tui.sync.client import SyncError
-from d2a_tui.sync.server_logging import NoPatientData
+from d2a_tui.sync.server_logging import SERVER_LOGGERS, NoPatientData, configure_logging
 from tests.sync.conftest import BASE_URL, SyncEnv
 
 # Synthetic: the 999 range is reserved for testing. 999 000 0018 passes the modulus-11 check.
@@ -43,11 +46,21 @@ def refuse_this_patient(env: SyncEnv) -> None:
             )
         else:
             connection.execute(
-                text(
-                    "ALTER TABLE patient ADD CONSTRAINT refuse_logcheck "
-                    f"CHECK (name <> '{NAME}')"
-                )
+                text(f"ALTER TABLE patient ADD CONSTRAINT refuse_logcheck CHECK (name <> '{NAME}')")
             )
+
+
+def crash(env: SyncEnv) -> httpx.Response:
+    """Ask the server for a route that fails with identifiers in its exception and its locals."""
+
+    def failing() -> None:
+        patient = {"nhs_number": NHS, "name": NAME, "date_of_birth": DOB}  # noqa: F841
+        raise ValueError(f"cannot file {NAME} ({NHS}) born {DOB}")
+
+    env.app.add_api_route("/v1/test/crash", failing, methods=["GET"])
+    assert env.transport is not None
+    with httpx.Client(transport=env.transport, base_url=BASE_URL) as client:
+        return client.get("/v1/test/crash")
 
 
 def test_an_unplanned_database_failure_names_no_one_in_logs_or_answers(
@@ -77,19 +90,12 @@ def test_an_exception_with_identifiers_in_its_text_and_locals_is_logged_without_
 ) -> None:
     caplog.set_level(logging.DEBUG)
 
-    def crash() -> None:
-        patient = {"nhs_number": NHS, "name": NAME, "date_of_birth": DOB}  # noqa: F841
-        raise ValueError(f"cannot file {NAME} ({NHS}) born {DOB}")
-
-    sync_env.app.add_api_route("/v1/test/crash", crash, methods=["GET"])
-    assert sync_env.transport is not None
-    with httpx.Client(transport=sync_env.transport, base_url=BASE_URL) as client:
-        response = client.get("/v1/test/crash")
+    response = crash(sync_env)
     assert response.status_code == 500
     body = response.json()
-    assert body["error"] == "internal_error" and body["request_id"] == response.headers[
-        "x-request-id"
-    ]
+    assert (
+        body["error"] == "internal_error" and body["request_id"] == response.headers["x-request-id"]
+    )
     assert identifiers_in(response.text) == []
     (line,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("internal")]
     assert line == f"internal error ValueError on GET /v1/test/crash request={body['request_id']}"
@@ -179,3 +185,47 @@ async def test_a_crash_of_the_board_reports_where_but_not_who(
     report = "".join(capfd.readouterr())  # printed as the app exits
     assert "ValueError" in report and WITHHELD[:40] in report and "crash" in report
     assert identifiers_in(report) == []
+
+
+@pytest.fixture
+def json_log() -> Iterator[io.StringIO]:
+    """The server's real logging set-up (`d2a serve`'s), writing to a buffer; the process's
+    logging is put back afterwards."""
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    libraries = {name: logging.getLogger(name) for name in SERVER_LOGGERS}
+    saved_libraries = {name: (list(lg.handlers), lg.propagate) for name, lg in libraries.items()}
+    buffer = io.StringIO()
+    configure_logging("debug", buffer)
+    yield buffer
+    root.handlers[:] = saved[0]
+    root.setLevel(saved[1])
+    for name, (handlers, propagate) in saved_libraries.items():
+        libraries[name].handlers[:] = handlers
+        libraries[name].propagate = propagate
+
+
+def test_every_server_log_line_is_one_json_object_naming_device_and_user_but_no_patient(
+    sync_env: SyncEnv, json_log: io.StringIO
+) -> None:
+    sync_env.user("nina")
+    replica = sync_env.replica("nina")
+    replica.refer(NHS, NAME, DOB, ward="Ward 7", admitted_on="2026-11-15")
+    replica.sync_now(wait=True)
+
+    assert crash(sync_env).status_code == 500
+
+    text_logged = json_log.getvalue()
+    assert identifiers_in(text_logged) == []
+    lines = [json.loads(line) for line in text_logged.splitlines()]  # each line parses alone
+    assert all(isinstance(line, dict) and line["timestamp"] and line["level"] for line in lines)
+    requests = [line for line in lines if line["event"] == "request"]
+    (push,) = [line for line in requests if line["endpoint"] == "/v1/sync/push"]
+    device = replica.login.device_id if replica.login else ""
+    # One referral pushed by nina's device: count 1, applied 1, the device by its id's tail.
+    assert (push["status"], push["count"], push["applied"]) == (200, 1, 1)
+    assert (push["device"], push["user"], push["method"]) == (device[-12:], "nina", "POST")
+    assert push["outcomes"] == {"applied": 1} and push["duration_ms"] >= 0
+    (crashed,) = [line for line in requests if line["endpoint"] == "/v1/test/crash"]
+    assert crashed["status"] == 500 and "device" not in crashed
+    assert any(line["event"].startswith("internal error ValueError") for line in lines)
