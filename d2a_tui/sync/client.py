@@ -26,6 +26,7 @@ import httpx
 
 from d2a_tui import __version__
 from d2a_tui.domain.errors import D2AError
+from d2a_tui.sync.compact import expand
 from d2a_tui.sync.protocol import (
     PROTOCOL_VERSION,
     EnrolResponse,
@@ -186,11 +187,13 @@ class SyncClient:
     def push(self, device_id: str, mutations: list[dict[str, Any]]) -> PushResponse:
         body = {"schema_version": PROTOCOL_VERSION, "device_id": device_id, "mutations": mutations}
         response = self._ok(self.request("POST", "/v1/sync/push", body=body))
-        return PushResponse.model_validate(response.json())
+        return expand(response.json(), mutations)
 
     def pull(self, since: int, limit: int = 1000, wait: float = 0) -> PullResponse | None:
         """The next page after `since`, or None when nothing is new (a 304)."""
-        params: dict[str, Any] = {"since": since, "limit": limit}
+        # Our own events come back only when we could not confirm them from the push's answer
+        # (see sync/compact.py); a version-1 server ignores the parameter and sends them all.
+        params: dict[str, Any] = {"since": since, "limit": limit, "mine": "skip"}
         if wait:
             params["wait"] = wait
         response = self.request(
@@ -277,14 +280,18 @@ class Synchroniser:
                     return
             page = self.client.pull(since, self.page, wait)
             if page is None:
-                return
+                break
             missing = self.replica.absorb(page.events, page.next)
             for journey_id in sorted(missing):
                 self.replica.absorb_journey(self.client.snapshot(journey_id).events)
             report.pulled += len(page.events)
             if not page.has_more:
-                return
+                break
             wait = 0
+        # Changes of ours the server applied differently from here (another device changed the
+        # journey in between): the pull left them out, so fetch those journeys whole.
+        for journey_id in self.replica.unconfirmed_journeys():
+            self.replica.absorb_journey(self.client.snapshot(journey_id).events)
 
     def run_once(self, wait: float = 0) -> SyncReport:
         report = SyncReport()

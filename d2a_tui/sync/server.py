@@ -17,7 +17,7 @@ import time
 import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -43,6 +43,7 @@ from d2a_tui.storage.journeys import counter_table, event_table, journey_table
 from d2a_tui.storage.models import EVENTS_COUNTER
 from d2a_tui.sync import admin, server_logging
 from d2a_tui.sync.admin import DeviceContext
+from d2a_tui.sync.compact import compact, event_digests
 from d2a_tui.sync.ingest import Ingest, PushRefused
 from d2a_tui.sync.protocol import (
     MAX_BODY_BYTES,
@@ -50,6 +51,7 @@ from d2a_tui.sync.protocol import (
     MAX_WAIT_SECONDS,
     MUTATION_KINDS,
     SUPPORTED_VERSIONS,
+    CompactReceipts,
     EnrolRequest,
     EnrolResponse,
     ErrorBody,
@@ -304,7 +306,17 @@ def create_app(
             device_id=device.device_id,
         )
 
-    @app.post("/v1/sync/push", response_model=PushResponse, responses=ERRORS, tags=["sync"])
+    def digests(receipts: list[Any]) -> dict[str, str]:
+        with engine.connect() as connection:
+            applied = (r.mutation_id for r in receipts if r.outcome == "applied")
+            return event_digests(connection, applied)
+
+    @app.post(
+        "/v1/sync/push",
+        response_model=PushResponse | CompactReceipts,
+        responses=ERRORS,
+        tags=["sync"],
+    )
     async def push(body: PushRequest, device: DeviceContext = Depends(caller)) -> Response:  # noqa: B008
         if body.schema_version not in SUPPORTED_VERSIONS:
             raise ApiError(
@@ -334,6 +346,9 @@ def create_app(
             " ".join(f"{k}={v}" for k, v in sorted(result.outcomes.items())),
             (time.perf_counter() - started) * 1000,
         )
+        if body.schema_version >= 2:
+            marks = await run_in_threadpool(digests, result.receipts)
+            return _json(compact(result.receipts, marks, result.next_seq, result.head))
         return _json(
             {
                 "receipts": [r.model_dump(mode="json", exclude_none=True) for r in result.receipts],
@@ -342,18 +357,27 @@ def create_app(
             }
         )
 
-    def page(since: int, limit: int) -> tuple[list[dict[str, Any]], bool, int]:
+    def page(
+        since: int, limit: int, skip_device: str | None = None
+    ) -> tuple[list[dict[str, Any]], bool, int, int]:
+        """Events after `since`, the page's cursor, and the head. Leaving out one device's own
+        events, the cursor still covers them: at the head when this is the last page."""
         with engine.connect() as connection:
             top = connection.execute(
                 select(counter_table.c.value).where(counter_table.c.name == EVENTS_COUNTER)
             ).scalar_one()
+            query = select(event_table).where(
+                event_table.c.position > since, event_table.c.position <= top
+            )
+            if skip_device is not None:
+                query = query.where(event_table.c.device_id != skip_device)
             rows = connection.execute(
-                select(event_table)
-                .where(event_table.c.position > since, event_table.c.position <= top)
-                .order_by(event_table.c.position)
-                .limit(limit + 1)
+                query.order_by(event_table.c.position).limit(limit + 1)
             ).all()
-        return [_event_json(row) for row in rows[:limit]], len(rows) > limit, top
+        has_more = len(rows) > limit
+        events = [_event_json(row) for row in rows[:limit]]
+        cursor = events[-1]["position"] if has_more else top
+        return events, has_more, top, cursor
 
     @app.get(
         "/v1/sync/pull",
@@ -366,6 +390,9 @@ def create_app(
         since: int = Query(0, ge=0, description="the last server_seq this replica has"),
         limit: int = Query(500, ge=1, le=MAX_PULL_LIMIT),
         wait: float = Query(0, ge=0, le=MAX_WAIT_SECONDS, description="long-poll seconds"),
+        mine: Literal["all", "skip"] = Query(
+            "all", description="version 2: `skip` leaves out this device's own events"
+        ),
         device: DeviceContext = Depends(caller),  # noqa: B008
     ) -> Response:
         deadline = time.monotonic() + wait
@@ -381,8 +408,8 @@ def create_app(
                 {"events": [], "next": since, "has_more": False, "head": top},
                 headers={"ETag": etag},
             )
-        events, has_more, top = await run_in_threadpool(page, since, limit)
-        cursor = events[-1]["position"] if events else since
+        skip = device.device_id if mine == "skip" else None
+        events, has_more, top, cursor = await run_in_threadpool(page, since, limit, skip)
         return _json(
             {"events": events, "next": cursor, "has_more": has_more, "head": top},
             headers={"ETag": f'"{cursor}"'},
