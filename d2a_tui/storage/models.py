@@ -69,6 +69,8 @@ class AppUser(SQLModel, table=True):
 
 
 class Patient(SQLModel, table=True):
+    # One locality's board in a database many share (migration 0014).
+    __table_args__ = (Index("ix_patient_locality", "locality", "id"),)
     id: str = Field(primary_key=True, max_length=36)
     nhs_number: str = Field(unique=True, index=True, max_length=10)
     name: str
@@ -88,6 +90,13 @@ class Journey(SQLModel, table=True):
         ),
         # Finding anyone by ward, open or closed, whatever the case (migration 0006).
         Index("ix_journey_ward_lower", text("lower(ward)")),
+        # A locality's open journeys, from its patients (migration 0014).
+        Index(
+            "ix_journey_open_patient",
+            "patient_id",
+            sqlite_where=text("closed_at IS NULL"),
+            postgresql_where=text("closed_at IS NULL"),
+        ),
     )
     id: str = Field(primary_key=True, max_length=36)
     patient_id: str = Field(foreign_key="patient.id", index=True, max_length=36)

@@ -1,0 +1,41 @@
+"""indexes for one locality's board in a database many localities share
+
+Revision ID: 0014
+Revises: 0009
+Create Date: 2026-11-29 13:20:00
+
+A national or regional deployment keeps every locality's journeys in one database, and a
+locality's board asks for its open journeys only. The locality is the patient's; these indexes let
+the database find that locality's patients from an index alone and, for each, only an open
+journey (a partial index holding open journeys only, a few thousand entries however long the
+history), so the filter runs in the indexes rather than over every open journey in the country.
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0014"
+down_revision: str | None = "0009"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+PATIENTS = "ix_patient_locality"
+OPEN_JOURNEYS = "ix_journey_open_patient"
+
+
+def upgrade() -> None:
+    op.create_index(PATIENTS, "patient", ["locality", "id"])
+    op.create_index(
+        OPEN_JOURNEYS,
+        "journey",
+        ["patient_id"],
+        sqlite_where=sa.text("closed_at IS NULL"),
+        postgresql_where=sa.text("closed_at IS NULL"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_index(OPEN_JOURNEYS, table_name="journey")
+    op.drop_index(PATIENTS, table_name="patient")
