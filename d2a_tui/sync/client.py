@@ -210,7 +210,15 @@ class SyncClient:
     def snapshot(self, journey_id: str | None = None) -> SnapshotResponse:
         params = {"journey_id": journey_id} if journey_id else None
         response = self._ok(self.request("GET", "/v1/sync/snapshot", params=params))
-        return SnapshotResponse.model_validate(response.json())
+        try:
+            body = response.json()
+        except ValueError:
+            # The snapshot is streamed: a server or link failing part-way cuts it short.
+            raise ServerUnreachable(
+                "the snapshot was cut off; nothing was lost: it is fetched again next time",
+                reason="unreachable",
+            ) from None
+        return SnapshotResponse.model_validate(body)
 
 
 @dataclass

@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy import Engine, or_, select
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -62,6 +62,7 @@ from d2a_tui.sync.protocol import (
     PushResponse,
     SnapshotResponse,
 )
+from d2a_tui.sync.snapshot_stream import covered_journeys, snapshot_chunks
 
 log = logging.getLogger("d2a.sync.server")
 Clock = Callable[[], datetime]
@@ -423,26 +424,20 @@ def create_app(
         journey_id: str | None = Query(None, max_length=36, description="just this journey"),
         device: DeviceContext = Depends(caller),  # noqa: B008
     ) -> Response:
-        with engine.connect() as connection:
-            top = connection.execute(
-                select(counter_table.c.value).where(counter_table.c.name == EVENTS_COUNTER)
-            ).scalar_one()
-            if journey_id is not None:
-                wanted = select(journey_table.c.id).where(journey_table.c.id == journey_id)
-            else:
-                wanted = select(journey_table.c.id).where(
-                    or_(
-                        journey_table.c.closed_at.is_(None),
-                        journey_table.c.closed_at >= now() - timedelta(days=closed_days),
-                    )
+        top = head()
+        if journey_id is not None:
+            wanted = select(journey_table.c.id).where(journey_table.c.id == journey_id)
+        else:
+            wanted = select(journey_table.c.id).where(
+                or_(
+                    journey_table.c.closed_at.is_(None),
+                    journey_table.c.closed_at >= now() - timedelta(days=closed_days),
                 )
-            rows = connection.execute(
-                select(event_table)
-                .where(event_table.c.journey_id.in_(wanted), event_table.c.position <= top)
-                .order_by(event_table.c.position)
-            ).all()
-        journeys = len({row.journey_id for row in rows})
-        return _json({"events": [_event_json(r) for r in rows], "head": top, "journeys": journeys})
+            )
+        journey_ids = covered_journeys(engine, wanted)
+        return StreamingResponse(
+            snapshot_chunks(engine, journey_ids, top, _event_json), media_type="application/json"
+        )
 
     server_logging.install(app)  # last: outside every other middleware
     return app

@@ -157,3 +157,27 @@ def test_a_version_1_client_still_gets_whole_receipts_and_its_own_events(
         "/v1/sync/pull", params={"since": 0, "mine": "skip"}, headers=headers
     ).json()
     assert skipped["events"] == [] and skipped["next"] == pulled["head"]
+
+
+def test_a_streamed_snapshot_holds_every_event_of_the_journeys_it_covers(
+    sync_env: SyncEnv, monkeypatch: Any
+) -> None:
+    from d2a_tui.sync import snapshot_stream
+
+    monkeypatch.setattr(snapshot_stream, "JOURNEYS_PER_CHUNK", 2)  # 5 journeys: three chunks
+    direct = sync_env.direct()
+    journeys = [refer(direct, serial) for serial in range(1, 6)]
+    direct.move(journeys[0], "triage")
+    direct.add_note(journeys[3], "family aware")
+    sync_env.user("nina")
+    night = sync_env.replica("nina")
+
+    snapshot = night.client.snapshot()
+
+    _, server_events = holdings(sync_env.engine)
+    assert snapshot.journeys == 5 and snapshot.head == len(server_events) == 7
+    assert sorted((e.event_id, e.journey_id, e.seq, e.payload) for e in snapshot.events) == [
+        (event_id, journey_id, seq, payload) for event_id, journey_id, seq, payload in server_events
+    ]
+    night.sync_now(wait=True)
+    assert holdings(night.store.engine) == holdings(sync_env.engine)
