@@ -393,6 +393,7 @@ def main() -> int:
 
             loopback, slow, poor, per_push, per_pull, per_receipt = [], [], [], [], [], []
             trips: list[int] = []
+            link: list[float] = []
             for _ in range(args.runs):
                 watcher, watcher_wire = bench.replica("bench.day")
                 watcher.sync_now(wait=True)
@@ -405,10 +406,17 @@ def main() -> int:
                 before = watcher_wire.body_received["pull"]
                 report = watcher.sync_now(wait=True)
                 per_pull.append((watcher_wire.body_received["pull"] - before) / report.pulled)
-                link = Wire(bits_per_second=LINK_BITS_PER_SECOND, rtt=LINK_RTT)
-                throttled = night_sync(bench, args.mutations, rng, link)
+                throttled = night_sync(
+                    bench, args.mutations, rng, Wire(LINK_BITS_PER_SECOND, LINK_RTT)
+                )
                 slow.append(throttled["seconds"])
                 trips.append(throttled["requests"])
+                # The link's own share, from the bytes counted: what the wall time would be on an
+                # idle machine, less the loopback time (a loaded machine inflates the latter).
+                link.append(
+                    (throttled["up"] + throttled["down"]) * 8 / LINK_BITS_PER_SECOND
+                    + throttled["requests"] * LINK_RTT
+                )
                 bad = Wire(bits_per_second=POOR_BITS_PER_SECOND, rtt=POOR_RTT, loss=POOR_LOSS)
                 mobile = night_sync(bench, args.mutations, rng, bad)
                 poor.append(mobile["seconds"])
@@ -436,6 +444,10 @@ def main() -> int:
     print(
         verdict("b", statistics.median(slow))
         + f"  (RTT {LINK_RTT * 1000:.0f} ms, {statistics.median(trips):.0f} round trips)"
+    )
+    print(
+        f"    of which the link (bytes ÷ 64 kbit/s + round trips × RTT): "
+        f"{statistics.median(link):.2f} s; the rest is the loopback sync's own time"
     )
     print(verdict("c", statistics.median(per_push)))
     print(f"    gzip bytes per receipt (the push's answer): {statistics.median(per_receipt):,.1f} B")
