@@ -187,7 +187,11 @@ class Bench:
         engine = make_engine(f"sqlite:///{path}")
         ensure_schema(engine)
         login = Login(self.base, token, device_id, user, user, "night", str(engine.url))
-        client = SyncClient(self.base, token, transport=WireTransport(wire), retries=0)
+        # A long timeout: on a loaded machine a batch can take seconds, and a retry would
+        # count its bytes twice.
+        client = SyncClient(
+            self.base, token, transport=WireTransport(wire), retries=0, timeout=300
+        )
         hub = ReplicaHub(
             JourneyStore(engine, self.flow), Actor(user, device_id), login=login, client=client
         )
