@@ -90,13 +90,6 @@ class Journey(SQLModel, table=True):
         ),
         # Finding anyone by ward, open or closed, whatever the case (migration 0006).
         Index("ix_journey_ward_lower", text("lower(ward)")),
-        # A locality's open journeys, from its patients (migration 0014).
-        Index(
-            "ix_journey_open_patient",
-            "patient_id",
-            sqlite_where=text("closed_at IS NULL"),
-            postgresql_where=text("closed_at IS NULL"),
-        ),
     )
     id: str = Field(primary_key=True, max_length=36)
     patient_id: str = Field(foreign_key="patient.id", index=True, max_length=36)

@@ -5,18 +5,16 @@ Revises: 0009
 Create Date: 2026-11-29 13:20:00
 
 A national or regional deployment keeps every locality's journeys in one database, and a
-locality's board asks for its open journeys only. The locality is the patient's; these indexes let
-the database find that locality's patients from an index alone and, for each, only an open
-journey (a partial index holding open journeys only, a few thousand entries however long the
-history), so the filter runs in the indexes rather than over every open journey in the country.
-A locality's reports read the summary table by metric, locality and a range of days: a second
-covering index with the locality before the day reads only that locality's rows (0005's, with the
-day first, stays for the reports across every locality).
+locality's board asks for its open journeys only. The locality is the patient's: an index finds
+that locality's patients without reading the others (the open journeys come from the board's
+partial index, migration 0001's). A locality's reports read the summary table by metric,
+locality and a range of days: a second covering index with the locality before the day reads
+only that locality's rows (0005's, with the day first, stays for the reports across every
+locality).
 """
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0014"
@@ -25,20 +23,12 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 PATIENTS = "ix_patient_locality"
-OPEN_JOURNEYS = "ix_journey_open_patient"
 REPORTS = "ix_report_daily_metric_locality_day"
 REPORT_KEY = ["metric", "locality", "day", "pathway", "key"]
 
 
 def upgrade() -> None:
     op.create_index(PATIENTS, "patient", ["locality", "id"])
-    op.create_index(
-        OPEN_JOURNEYS,
-        "journey",
-        ["patient_id"],
-        sqlite_where=sa.text("closed_at IS NULL"),
-        postgresql_where=sa.text("closed_at IS NULL"),
-    )
     if op.get_bind().dialect.name == "postgresql":
         op.create_index(REPORTS, "report_daily", REPORT_KEY, postgresql_include=["value"])
     else:
@@ -47,5 +37,4 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index(REPORTS, table_name="report_daily")
-    op.drop_index(OPEN_JOURNEYS, table_name="journey")
     op.drop_index(PATIENTS, table_name="patient")
