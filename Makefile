@@ -37,16 +37,26 @@ lint: $(STAMP)
 BENCH_DIR := /tmp/d2a-bench
 PG := postgresql://postgres@127.0.0.1:5432
 
-# Figures for the README, not tests: a region year takes minutes to seed per backend.
+# Figures for the README, not tests: a region year takes minutes to seed per backend, the
+# national day (bench/national.py) much longer. bench/startup.py drives a real terminal: tmux.
 bench: $(STAMP)
+	@command -v tmux >/dev/null || [ "$$(id -u)" != 0 ] || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux >/dev/null)
 	$(BIN)/python bench/seed_and_query.py --keep $(BENCH_DIR)
 	$(BIN)/python bench/board.py --locality sqlite:///$(BENCH_DIR)/d2a_bench_locality_365d.db \
 		--region sqlite:///$(BENCH_DIR)/d2a_bench_region_365d.db
 	$(BIN)/python bench/board.py --locality $(PG)/d2a_bench_locality_365d \
 		--region $(PG)/d2a_bench_region_365d
+	$(BIN)/python bench/startup.py \
+		--case "sqlite locality=sqlite:///$(BENCH_DIR)/d2a_bench_locality_365d.db" \
+		--case "sqlite region=sqlite:///$(BENCH_DIR)/d2a_bench_region_365d.db" \
+		--case "postgresql locality=$(PG)/d2a_bench_locality_365d" \
+		--case "postgresql region=$(PG)/d2a_bench_region_365d"
 	$(BIN)/python bench/reports.py
 	$(BIN)/python bench/sync.py
 	$(BIN)/python bench/load.py
+	$(BIN)/python bench/snapshot.py $(PG)/d2a_bench_region_365d
+	$(BIN)/python bench/national.py
 	$(BIN)/python bench/filter.py
 	$(BIN)/python bench/import_sheet.py
 	$(BIN)/python bench/adt.py

@@ -23,7 +23,6 @@ from d2a_tui.reports.days import days_between
 
 if TYPE_CHECKING:
     from d2a_tui.hub import Hub
-    from d2a_tui.reports.service import Reports
 
 HOURS_PER_PLACE = 10  # care hours a week in a typical reablement package
 TREND_DAYS = 30
@@ -74,9 +73,8 @@ def places(unit: str, amount: int) -> int:
 
 
 class CapacityDesk:
-    def __init__(self, hub: Hub, reports: Reports) -> None:
+    def __init__(self, hub: Hub) -> None:
         self.hub = hub
-        self.reports = reports
         self.store = CapacityStore(hub.store.engine)
 
     # --- services and reports ------------------------------------------------------------------
@@ -181,7 +179,7 @@ class CapacityDesk:
         """For the board's column headers and the dashboard: P1, P2 and P3."""
         today = self.hub.calendar.day(self.hub.clock())
         awaiting = self.awaiting_now()
-        summary = self.reports.current_summary()
+        summary = self.hub.reports.current_summary()
         arrivals = summary.counts(
             "became_awaiting", today - timedelta(days=7), today - timedelta(days=1), locality=None
         )
@@ -204,7 +202,7 @@ class CapacityDesk:
         """Awaiting, available places and the gap at the end of each of the last `days` days."""
         today = self.hub.calendar.day(self.hub.clock())
         first = today - timedelta(days=days - 1)
-        summary = self.reports.current_summary()
+        summary = self.hub.reports.current_summary()
         awaiting = summary.level_series("awaiting", first, today, locality=None)
         by_id = {s.id: s for s in self.store.services(include_inactive=True)}
         start = self.hub.calendar.end_of_day(first - timedelta(days=1))

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from d2a_tui.config import Settings, device_id
@@ -25,6 +26,7 @@ from d2a_tui.views import Card, JourneyView
 
 if TYPE_CHECKING:
     from d2a_tui.handover import Handover as HandoverReport
+    from d2a_tui.reports.service import Reports
 
 Clock = Callable[[], datetime]
 
@@ -59,15 +61,20 @@ class Hub:
         # Capacity, reports and alerts (issue 4): facades over the same engine and clock.
         from d2a_tui.capacity_desk import CapacityDesk
         from d2a_tui.reports.alerts import Alerts
-        from d2a_tui.reports.service import Reports
 
-        self.reports = Reports(self)
-        self.capacity = CapacityDesk(self, self.reports)
+        self.capacity = CapacityDesk(self)
         self.alerts = Alerts(self)
         # Hand-offs to providers (issue 12): offers and their answers, journey commands too.
         from d2a_tui.offer_desk import OfferDesk
 
         self.offers = OfferDesk(self)
+
+    @cached_property
+    def reports(self) -> Reports:
+        # Made when first asked for: the board's first paint needs none of it (bench/startup.py).
+        from d2a_tui.reports.service import Reports
+
+        return Reports(self)
 
     @classmethod
     def open(

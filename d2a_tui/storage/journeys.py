@@ -314,8 +314,12 @@ class JourneyStore:
         pathway: str | None = None,
         ward: str | None = None,
         delay_reason: str | None = None,
+        locality: str | None = None,
     ) -> list[Card]:
         where: list[Any] = [journey_table.c.closed_at.is_(None)]
+        if locality:
+            # One locality's board in a database many share (ix_patient_locality, migration 0014).
+            where.append(patient_table.c.locality == locality)
         if column:
             where.append(journey_table.c.column_id == column)
         if pathway:

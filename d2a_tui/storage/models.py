@@ -69,6 +69,8 @@ class AppUser(SQLModel, table=True):
 
 
 class Patient(SQLModel, table=True):
+    # One locality's board in a database many share (migration 0014).
+    __table_args__ = (Index("ix_patient_locality", "locality", "id"),)
     id: str = Field(primary_key=True, max_length=36)
     nhs_number: str = Field(unique=True, index=True, max_length=10)
     name: str

@@ -29,6 +29,7 @@ import httpx
 
 from d2a_tui import __version__
 from d2a_tui.domain.errors import D2AError
+from d2a_tui.sync.compact import expand
 from d2a_tui.sync.protocol import (
     PROTOCOL_VERSION,
     EnrolResponse,
@@ -294,11 +295,13 @@ class SyncClient:
     def push(self, device_id: str, mutations: list[dict[str, Any]]) -> PushResponse:
         body = {"schema_version": PROTOCOL_VERSION, "device_id": device_id, "mutations": mutations}
         response = self._ok(self.request("POST", "/v1/sync/push", body=body))
-        return PushResponse.model_validate(response.json())
+        return expand(response.json(), mutations)
 
     def pull(self, since: int, limit: int = 1000, wait: float = 0) -> PullResponse | None:
         """The next page after `since`, or None when nothing is new (a 304)."""
-        params: dict[str, Any] = {"since": since, "limit": limit}
+        # Our own events come back only when we could not confirm them from the push's answer
+        # (see sync/compact.py); a version-1 server ignores the parameter and sends them all.
+        params: dict[str, Any] = {"since": since, "limit": limit, "mine": "skip"}
         if wait:
             params["wait"] = wait
         response = self.request(
@@ -315,7 +318,15 @@ class SyncClient:
     def snapshot(self, journey_id: str | None = None) -> SnapshotResponse:
         params = {"journey_id": journey_id} if journey_id else None
         response = self._ok(self.request("GET", "/v1/sync/snapshot", params=params))
-        return SnapshotResponse.model_validate(response.json())
+        try:
+            body = response.json()
+        except ValueError:
+            # The snapshot is streamed: a server or link failing part-way cuts it short.
+            raise ServerUnreachable(
+                "the snapshot was cut off; nothing was lost: it is fetched again next time",
+                reason="unreachable",
+            ) from None
+        return SnapshotResponse.model_validate(body)
 
 
 @dataclass
@@ -387,14 +398,18 @@ class Synchroniser:
                     return
             page = self.client.pull(since, self.page, wait)
             if page is None:
-                return
+                break
             missing = self.replica.absorb(page.events, page.next, page.forget)
             for journey_id in sorted(missing | set(page.fetch)):
                 self.replica.absorb_journey(self.client.snapshot(journey_id).events)
             report.pulled += len(page.events)
             if not page.has_more:
-                return
+                break
             wait = 0
+        # Changes of ours the server applied differently from here (another device changed the
+        # journey in between): the pull left them out, so fetch those journeys whole.
+        for journey_id in self.replica.unconfirmed_journeys():
+            self.replica.absorb_journey(self.client.snapshot(journey_id).events)
 
     def _logged_out(self, error: SyncRefused) -> SyncRefused:
         waiting = self.replica.state()

@@ -14,8 +14,11 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from d2a_tui.domain.commands import COMMANDS
 from d2a_tui.domain.limits import MAX_LENGTH, MAX_PLACES
 
-PROTOCOL_VERSION = 1
-SUPPORTED_VERSIONS = (1,)
+# Version 2 (issue 15, a night's sync on a slow link): the push answer is compact (ranges of the
+# device's own client_seq applied, only the exceptions spelled out) and a pull may leave out the
+# device's own events (`mine=skip`). A version-1 client gets version-1 answers, unchanged.
+PROTOCOL_VERSION = 2
+SUPPORTED_VERSIONS = (1, 2)
 MAX_BATCH = 500
 MAX_BODY_BYTES = 4 * 1024 * 1024  # after decompression
 MAX_PULL_LIMIT = 1000
@@ -142,12 +145,32 @@ class Receipt(BaseModel):
     position: int | None = Field(default=None, description="server_seq of the event it made")
     journey_version: int | None = None
     theirs: Theirs | None = None
+    digest: str | None = Field(
+        default=None,
+        description="version 2: the first 8 hex digits of the SHA-256 of the event's payload",
+    )
 
 
 class PushResponse(BaseModel):
     receipts: list[Receipt]
     next_seq: int = Field(description="the client_seq the server expects next from this device")
     head: int = Field(description="the newest server_seq")
+
+
+class CompactReceipts(BaseModel):
+    """The version-2 answer to a push. Most mutations of a night are simply applied, so those are
+    given as ranges of client_seq, each with the journey version and payload digest of the event it
+    made (a replica holding that very event need not pull it back); every other answer (merged,
+    conflict, rejected) is a whole receipt in `exceptions`."""
+
+    applied: list[tuple[int, int]] = Field(description="[first, last] client_seq ranges applied")
+    versions: list[int] = Field(
+        description="per applied mutation, in client_seq order: its event's journey version (0: none)"
+    )
+    digests: str = Field(description="per applied mutation: 8 hex digits (00000000: no event)")
+    exceptions: list[Receipt]
+    next_seq: int
+    head: int
 
 
 class PulledEvent(BaseModel):

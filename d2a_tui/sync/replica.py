@@ -27,6 +27,7 @@ from d2a_tui.storage.event_log import EventLog
 from d2a_tui.storage.journeys import Applied, UnitOfWork, event_table, journey_table, patient_table
 from d2a_tui.storage.models import CapacityReport, ReportJourney
 from d2a_tui.sync import conflict_views
+from d2a_tui.sync.compact import payload_digest
 from d2a_tui.sync.conflict_views import (
     ConflictView,
     ReplicaState,
@@ -317,8 +318,65 @@ class Replica:
                             created_at=now,
                         )
                     )
+            self._confirm_as_made(connection, receipts, rebuild)
             for journey_id in sorted(rebuild):
                 self.rebuilder.rebuild(connection, journey_id, [])
+
+    def _confirm_as_made(
+        self, connection: Connection, receipts: list[Receipt], rebuilding: set[str]
+    ) -> None:
+        """Confirm our events the server made exactly as we did (same id, journey version and
+        payload digest), so the pull need not send them back. Only a journey's lowest
+        unconfirmed events qualify: above one the server made differently, the history differs."""
+        made = {r.mutation_id: r for r in receipts if r.outcome == "applied" and r.digest}
+        journeys = {r.journey_id for r in receipts if r.mutation_id in made and r.journey_id}
+        journeys |= set(
+            connection.execute(
+                select(outbox_table.c.journey_id).where(outbox_table.c.mutation_id.in_(made))
+            ).scalars()
+        )
+        confirmed: list[str] = []
+        for journey_id in sorted(j for j in journeys if j and j not in rebuilding):
+            unconfirmed = set(self.rebuilder.unconfirmed(connection, journey_id))
+            rows = connection.execute(
+                select(event_table.c.event_id, event_table.c.seq, event_table.c.payload)
+                .where(event_table.c.journey_id == journey_id)
+                .order_by(event_table.c.seq)
+            )
+            for row in rows:
+                if row.event_id not in unconfirmed:
+                    continue
+                receipt = made.get(row.event_id)
+                if (
+                    receipt is None
+                    or receipt.journey_version != row.seq
+                    or receipt.digest != payload_digest(row.payload)
+                ):
+                    break
+                confirmed.append(row.event_id)
+        if confirmed:
+            connection.execute(
+                update(outbox_table)
+                .where(outbox_table.c.mutation_id.in_(confirmed))
+                .values(confirmed=True)
+            )
+
+    def unconfirmed_journeys(self) -> list[str]:
+        """Journeys with a change of ours the server applied but whose event we do not hold as
+        the server made it."""
+        with self.engine.connect() as connection:
+            return sorted(
+                connection.execute(
+                    select(outbox_table.c.journey_id)
+                    .where(
+                        outbox_table.c.kind == "command",
+                        outbox_table.c.status == "applied",
+                        outbox_table.c.confirmed.is_(False),
+                        outbox_table.c.journey_id.is_not(None),
+                    )
+                    .distinct()
+                ).scalars()
+            )
 
     # --- pull side -----------------------------------------------------------------------------
 

@@ -17,11 +17,11 @@ import time
 import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy import Engine, or_, select
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -44,6 +44,7 @@ from d2a_tui.storage.journeys import counter_table, event_table, journey_table
 from d2a_tui.storage.models import EVENTS_COUNTER
 from d2a_tui.sync import admin, lifecycle, scope, server_logging
 from d2a_tui.sync.admin import DeviceContext
+from d2a_tui.sync.compact import compact, event_digests
 from d2a_tui.sync.ingest import Ingest, PushRefused
 from d2a_tui.sync.protocol import (
     MAX_BODY_BYTES,
@@ -51,6 +52,7 @@ from d2a_tui.sync.protocol import (
     MAX_WAIT_SECONDS,
     MUTATION_KINDS,
     SUPPORTED_VERSIONS,
+    CompactReceipts,
     EnrolRequest,
     EnrolResponse,
     ErrorBody,
@@ -63,6 +65,7 @@ from d2a_tui.sync.protocol import (
     RotateResponse,
     SnapshotResponse,
 )
+from d2a_tui.sync.snapshot_stream import snapshot_chunks
 
 log = logging.getLogger("d2a.sync.server")
 Clock = Callable[[], datetime]
@@ -318,7 +321,17 @@ def create_app(
         log.info("device %s rotated its token", device.device_id[-12:])
         return RotateResponse(token_expires_at=expires)
 
-    @app.post("/v1/sync/push", response_model=PushResponse, responses=ERRORS, tags=["sync"])
+    def digests(receipts: list[Any]) -> dict[str, str]:
+        with engine.connect() as connection:
+            applied = (r.mutation_id for r in receipts if r.outcome == "applied")
+            return event_digests(connection, applied)
+
+    @app.post(
+        "/v1/sync/push",
+        response_model=PushResponse | CompactReceipts,
+        responses=ERRORS,
+        tags=["sync"],
+    )
     async def push(body: PushRequest, device: DeviceContext = Depends(caller)) -> Response:  # noqa: B008
         if body.schema_version not in SUPPORTED_VERSIONS:
             raise ApiError(
@@ -342,6 +355,9 @@ def create_app(
         server_logging.tag(
             count=len(body.mutations), applied=result.applied, outcomes=dict(result.outcomes)
         )
+        if body.schema_version >= 2:
+            marks = await run_in_threadpool(digests, result.receipts)
+            return _json(compact(result.receipts, marks, result.next_seq, result.head))
         return _json(
             {
                 "receipts": [r.model_dump(mode="json", exclude_none=True) for r in result.receipts],
@@ -350,9 +366,12 @@ def create_app(
             }
         )
 
-    def answer(device: DeviceContext, since: int, limit: int) -> dict[str, Any]:
+    def answer(
+        device: DeviceContext, since: int, limit: int, skip_own: bool = False
+    ) -> dict[str, Any]:
         """A page of the events the caller may see after `since`, cut to their view, with what
-        their device must forget or fetch (sync/scope.py)."""
+        their device must forget or fetch (sync/scope.py). With `skip_own`, the device's own events
+        are left out of the page (it holds them); they still count as held and as covered."""
         with engine.begin() as connection:
             top = connection.execute(
                 select(counter_table.c.value).where(counter_table.c.name == EVENTS_COUNTER)
@@ -379,8 +398,9 @@ def create_app(
                 # A page that reached the head covers every position up to it, even those of
                 # journeys out of scope: the device need never ask for them again.
                 cursor = rows[-1].position if has_more else top
-                events = scope.cut_events([_event_json(row) for row in rows], who, seen)
-                scope.hold(connection, device.device_id, {event["journey_id"] for event in events})
+                sent = [row for row in rows if not (skip_own and row.device_id == device.device_id)]
+                events = scope.cut_events([_event_json(row) for row in sent], who, seen)
+                scope.hold(connection, device.device_id, {row.journey_id for row in rows})
             # A `since` beyond the head is no device's (the query's bound keeps it a valid int).
             pulled = min(since, top)
             forget, fetch = scope.reconcile(
@@ -406,6 +426,9 @@ def create_app(
         since: int = Query(0, ge=0, description="the last server_seq this replica has"),
         limit: int = Query(500, ge=1, le=MAX_PULL_LIMIT),
         wait: float = Query(0, ge=0, le=MAX_WAIT_SECONDS, description="long-poll seconds"),
+        mine: Literal["all", "skip"] = Query(
+            "all", description="version 2: `skip` leaves out this device's own events"
+        ),
         device: DeviceContext = Depends(caller),  # noqa: B008
     ) -> Response:
         deadline = time.monotonic() + wait
@@ -417,7 +440,7 @@ def create_app(
                 break
             await waiters.wait(ticket, min(waiters.poll_seconds, left))
         # Asked even with nothing new: a scope that shrank with time has things to forget.
-        body = await run_in_threadpool(answer, device, since, limit)
+        body = await run_in_threadpool(answer, device, since, limit, mine == "skip")
         server_logging.tag(
             count=len(body["events"]), journeys=len({e["journey_id"] for e in body["events"]})
         )
@@ -482,18 +505,19 @@ def create_app(
                         )
                     )
             if refusal is None:
-                rows = connection.execute(
-                    select(event_table)
-                    .where(event_table.c.journey_id.in_(wanted), event_table.c.position <= top)
-                    .order_by(event_table.c.position)
-                ).all()
-                events = scope.cut_events([_event_json(r) for r in rows], who, seen)
-                held = {row.journey_id for row in rows}
-                scope.hold(connection, device.device_id, held)
+                # Read before the answer starts, so a database that is down is still a 503.
+                journey_ids = list(connection.execute(wanted).scalars())
+                scope.hold(connection, device.device_id, set(journey_ids))
         if refusal is not None:
             raise ApiError(404, *refusal)
-        server_logging.tag(journeys=len(held))
-        return _json({"events": events, "head": top, "journeys": len(held)})
+        server_logging.tag(journeys=len(journey_ids))
+
+        def seen_as_reader(row: Any) -> dict[str, Any]:
+            return scope.cut_events([_event_json(row)], who, seen)[0]
+
+        return StreamingResponse(
+            snapshot_chunks(engine, journey_ids, top, seen_as_reader), media_type="application/json"
+        )
 
     life.add_routes(app)
     server_logging.install(app)  # last: outside every other middleware
