@@ -13,17 +13,11 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from sqlalchemy import Engine, Select, select
+from sqlalchemy import Engine, select
 
 from d2a_tui.storage.journeys import event_table
 
 JOURNEYS_PER_CHUNK = 500
-
-
-def covered_journeys(engine: Engine, wanted: Select[Any]) -> list[str]:
-    """Read before the answer starts, so a database that is down is still a 503."""
-    with engine.connect() as connection:
-        return list(connection.execute(wanted).scalars())
 
 
 def snapshot_chunks(
