@@ -19,14 +19,31 @@ import time
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 from textual_serve.server import Server
 
 from d2a_tui.sync.rules import JOURNEY_ROLES
-from d2a_tui.web import WebOptions
+
+if TYPE_CHECKING:
+    import ssl
 
 log = logging.getLogger("d2a.web")
+
+
+@dataclass(frozen=True, slots=True)
+class WebOptions:
+    """What `d2a web` serves (`web.web_options` reads it from the command line)."""
+
+    database_url: str
+    user: str
+    host: str
+    port: int
+    public_url: str
+    ssl_context: ssl.SSLContext | None
+    login: bool  # sign-in with a device token; always beyond loopback
+
 
 COOKIE = "d2a_web_session"
 SESSION_SECONDS = 12 * 3600  # a shift
