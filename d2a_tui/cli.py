@@ -7,37 +7,19 @@ Every failure the user can act on is one line on stderr and a non-zero exit, nev
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable, Sequence
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from d2a_tui import __version__
+from d2a_tui.cli_base import open_hub, print_json
 from d2a_tui.domain.errors import D2AError
 from d2a_tui.domain.stuck import Stuck
 
 Handler = Callable[[argparse.Namespace], int]
 EXIT_ERROR = 1
 EXIT_USAGE = 2
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    raise TypeError(f"cannot serialise {type(value).__name__}")
-
-
-def print_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, default=_json_default, indent=2, ensure_ascii=False) + "\n")
-
-
-def open_hub(args: argparse.Namespace) -> Any:
-    from d2a_tui.cli_checks import refuse_foreign_database
-    from d2a_tui.hub import Hub
-
-    refuse_foreign_database(getattr(args, "db", None))
-    return Hub.open(getattr(args, "db", None), user=getattr(args, "user", None))
 
 
 def card_json(card: Any, stuck: Stuck) -> dict[str, Any]:
