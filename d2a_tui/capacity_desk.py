@@ -22,7 +22,7 @@ from d2a_tui.reports.capacity_store import (
 from d2a_tui.reports.days import days_between
 
 if TYPE_CHECKING:
-    from d2a_tui.hub import Hub
+    from d2a_tui.hub_context import HubContext
     from d2a_tui.reports.service import Reports
 
 HOURS_PER_PLACE = 10  # care hours a week in a typical reablement package
@@ -74,7 +74,7 @@ def places(unit: str, amount: int) -> int:
 
 
 class CapacityDesk:
-    def __init__(self, hub: Hub, reports: Reports) -> None:
+    def __init__(self, hub: HubContext, reports: Reports) -> None:
         self.hub = hub
         self.reports = reports
         self.store = CapacityStore(hub.store.engine)

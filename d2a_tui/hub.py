@@ -5,9 +5,7 @@ Screens and commands never touch SQL or HTTP; they ask the Hub and get immutable
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from d2a_tui.config import Settings, device_id
@@ -15,29 +13,17 @@ from d2a_tui.domain.calendar import HubCalendar
 from d2a_tui.domain.events import Event
 from d2a_tui.domain.flow import Flow, load_flow
 from d2a_tui.domain.stuck import Level, Stuck, assess
+from d2a_tui.hub_context import Clock as Clock  # for the CLI and the sync package
+from d2a_tui.hub_context import utc_now
 from d2a_tui.storage.db import DatabaseUnavailable as DatabaseUnavailable  # for the screens
 from d2a_tui.storage.db import ensure_schema, make_engine
 from d2a_tui.storage.journeys import Actor, JourneyStore
 from d2a_tui.storage.journeys import VersionConflict as VersionConflict  # for the screens
 from d2a_tui.views import Card, JourneyView
+from d2a_tui.views import Change as Change  # for the screens and the CLI
 
 if TYPE_CHECKING:
     from d2a_tui.handover import Handover as HandoverReport
-
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    """What a command did: the event it appended and the journey as it now stands."""
-
-    event: Event
-    card: Card
-    position: int
 
 
 class Hub:

@@ -77,3 +77,12 @@ class JourneyView:
     card: Card
     locality: str | None
     timeline: tuple[TimelineEntry, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """What a command did: the event it appended and the journey as it now stands."""
+
+    event: Event
+    card: Card
+    position: int

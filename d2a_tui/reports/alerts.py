@@ -10,15 +10,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from d2a_tui.domain.errors import InvalidInput
 from d2a_tui.domain.flow import parse_duration
 from d2a_tui.domain.stuck import Level, los_band
+from d2a_tui.hub_context import HubContext
 
 if TYPE_CHECKING:
-    from d2a_tui.hub import Change, Hub
-    from d2a_tui.views import Card
+    from d2a_tui.domain.stuck import Stuck
+    from d2a_tui.views import Card, Change
+
+
+class AlertsHub(HubContext, Protocol):
+    """What alerts need of the hub besides its context: how stuck a card is, and the audited
+    acknowledgement."""
+
+    def stuck(self, card: Card, now: datetime | None = None) -> Stuck: ...
+    def acknowledge(self, journey_id: str, reason: str, until: datetime | None = None) -> Change: ...
+
 
 MAX_SNOOZE = timedelta(days=7)
 DEFAULT_SNOOZE = timedelta(hours=24)
@@ -78,7 +88,7 @@ class Alert:
 
 
 class Alerts:
-    def __init__(self, hub: Hub) -> None:
+    def __init__(self, hub: AlertsHub) -> None:
         self.hub = hub
 
     def list(self, *, include_snoozed: bool = True, red_only: bool = False) -> list[Alert]:
