@@ -24,6 +24,7 @@ from d2a_tui.views import Change as Change  # for the screens and the CLI
 
 if TYPE_CHECKING:
     from d2a_tui.handover import Handover as HandoverReport
+    from d2a_tui.sync.replica_hub import ReplicaSync
 
 
 class Hub:
@@ -48,6 +49,8 @@ class Hub:
         self.reports = Reports(self)
         self.capacity = CapacityDesk(self, self.reports)
         self.alerts = Alerts(self)
+        # A replica's sync (issue 5): set by `open` on a logged-in machine's database.
+        self.sync: ReplicaSync | None = None
 
     @classmethod
     def open(
@@ -64,16 +67,21 @@ class Hub:
         from d2a_tui.sync.login import replica_login
 
         login = replica_login(settings.database_url)
-        if login is not None:
-            from d2a_tui.sync.replica_hub import ReplicaHub
-
-            return ReplicaHub.open_replica(settings, login, flow=flow, clock=clock)
         engine = make_engine(settings.database_url)
         ensure_schema(engine)
         store = JourneyStore(engine, flow or load_flow(settings.flow_path))
-        return cls(store, Actor(settings.user, device_id()), clock, settings.calendar)
+        if login is None:
+            return cls(store, Actor(settings.user, device_id()), clock, settings.calendar)
+        from d2a_tui.sync.replica_hub import ReplicaSync
+
+        # The server checks every mutation's actor against the device's user: act as them.
+        hub = cls(store, Actor(login.user_id, login.device_id), clock, settings.calendar)
+        hub.sync = ReplicaSync(hub, login=login)
+        return hub
 
     def close(self) -> None:
+        if self.sync is not None:
+            self.sync.close()
         self.store.engine.dispose()
 
     # --- commands ------------------------------------------------------------------------------
@@ -86,6 +94,8 @@ class Hub:
         base_version: int | None = None,
         undo_event_id: str | None = None,
     ) -> Change:
+        if self.sync is not None:
+            self.sync.before_command()
         with self.store.unit_of_work() as work:
             applied = work.execute(
                 command,
@@ -96,7 +106,10 @@ class Hub:
                 base_version=base_version,
                 undo_event_id=undo_event_id,
             )
-        return Change(applied.event, self.store.card(applied.state.id), applied.position)
+        change = Change(applied.event, self.store.card(applied.state.id), applied.position)
+        if self.sync is not None:
+            self.sync.after_command()
+        return change
 
     def refer(
         self,
