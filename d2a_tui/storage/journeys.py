@@ -25,6 +25,7 @@ from d2a_tui.domain.flow import Flow
 from d2a_tui.domain.ids import new_journey_id, uuid7
 from d2a_tui.domain.limits import FieldRejected
 from d2a_tui.domain.nhs_number import format_nhs_number
+from d2a_tui.domain.views import Card, JourneyView, TimelineEntry
 from d2a_tui.storage.event_log import (  # noqa: F401  (re-exported: the tables and mappings)
     EventLog,
     VersionConflict,
@@ -38,7 +39,6 @@ from d2a_tui.storage.event_log import (  # noqa: F401  (re-exported: the tables 
     translated_errors,
 )
 from d2a_tui.storage.models import EVENTS_COUNTER
-from d2a_tui.views import Card, JourneyView, TimelineEntry
 
 _CARD_COLUMNS = [
     journey_table.c.id.label("journey_id"),
