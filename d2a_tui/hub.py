@@ -243,6 +243,10 @@ class Hub:
     def journey(self, journey_id: str) -> JourneyView:
         return self.store.journey(journey_id)
 
+    def card(self, journey_id: str) -> Card:
+        """The journey's card alone, without reading its timeline."""
+        return self.store.card(journey_id)
+
     def resolve(self, reference: str) -> str:
         return self.store.resolve(reference)
 

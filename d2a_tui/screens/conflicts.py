@@ -85,7 +85,7 @@ class ConflictsScreen(Screen[None]):
         if not journey_id:
             return None
         try:
-            card = self.hub.store.card(journey_id)  # the card alone, not the whole timeline
+            card = self.hub.card(journey_id)  # the card alone, not the whole timeline
         except D2AError:
             return None  # e.g. a referral the server refused: the journey never existed there
         return who(card, getattr(self.app, "privacy", "names"))
