@@ -33,12 +33,18 @@ from d2a_tui.domain.calendar import LONDON, HubCalendar
 from d2a_tui.domain.flow import Flow
 from d2a_tui.reports.fold import FOLD_VERSION, GROUP, Cursor, Deltas, Folder, LogEvent
 from d2a_tui.storage.db import DatabaseUnavailable, safe_url
-from d2a_tui.storage.models import JourneyEvent, ReportDaily, ReportJourney, ReportWatermark
+from d2a_tui.storage.models import (
+    JourneyEvent,
+    ReportDaily,
+    ReportJourney,
+    ReportWatermark,
+    table_of,
+)
 
-daily = ReportDaily.__table__  # type: ignore[attr-defined]
-cursors = ReportJourney.__table__  # type: ignore[attr-defined]
-watermark = ReportWatermark.__table__  # type: ignore[attr-defined]
-events = JourneyEvent.__table__  # type: ignore[attr-defined]
+daily = table_of(ReportDaily)
+cursors = table_of(ReportJourney)
+watermark = table_of(ReportWatermark)
+events = table_of(JourneyEvent)
 
 WATERMARK = "daily"
 CHUNK_EVENTS = 20_000

@@ -27,12 +27,12 @@ from d2a_tui.domain.errors import D2AError, NotAllowed
 from d2a_tui.domain.events import Event, EventKind, JourneyState
 from d2a_tui.domain.limits import check_event_fields
 from d2a_tui.storage.db import DatabaseUnavailable, safe_url
-from d2a_tui.storage.models import EVENTS_COUNTER, Counter, Journey, JourneyEvent, Patient
+from d2a_tui.storage.models import EVENTS_COUNTER, Counter, Journey, JourneyEvent, Patient, table_of
 
-journey_table = Journey.__table__  # type: ignore[attr-defined]
-event_table = JourneyEvent.__table__  # type: ignore[attr-defined]
-patient_table = Patient.__table__  # type: ignore[attr-defined]
-counter_table = Counter.__table__  # type: ignore[attr-defined]
+journey_table = table_of(Journey)
+event_table = table_of(JourneyEvent)
+patient_table = table_of(Patient)
+counter_table = table_of(Counter)
 
 _STATE_FIELDS = [f.name for f in fields(JourneyState)]
 
@@ -143,21 +143,23 @@ class EventLog:
 
     def lock(self) -> int:
         """Take the counter's row lock (writers queue here) and return the head position."""
-        return self.connection.execute(
+        head: int = self.connection.execute(
             update(counter_table)
             .where(counter_table.c.name == EVENTS_COUNTER)
             .values(value=counter_table.c.value)
             .returning(counter_table.c.value)
         ).scalar_one()
+        return head
 
     def reserve(self, count: int = 1) -> int:
         """Move the head on by `count` positions; returns the last one reserved."""
-        return self.connection.execute(
+        last: int = self.connection.execute(
             update(counter_table)
             .where(counter_table.c.name == EVENTS_COUNTER)
             .values(value=counter_table.c.value + count)
             .returning(counter_table.c.value)
         ).scalar_one()
+        return last
 
     def set_head(self, position: int) -> None:
         self.connection.execute(
@@ -365,8 +367,10 @@ def _copy(connection: Connection, table: str, rows: list[dict[str, Any]]) -> Non
     if not rows:
         return
     columns = list(rows[0])
+    import psycopg
+
     raw = connection.connection.dbapi_connection
-    assert raw is not None
+    assert isinstance(raw, psycopg.Connection)  # COPY is PostgreSQL's, through psycopg 3
     with (
         raw.cursor() as cursor,
         cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,

@@ -16,11 +16,11 @@ from sqlalchemy import Engine, func, select, update
 
 from d2a_tui.domain.errors import InvalidInput, NotAllowed, NotFound
 from d2a_tui.domain.ids import uuid7
-from d2a_tui.storage.models import Organisation
+from d2a_tui.storage.models import Organisation, table_of
 from d2a_tui.sync.ingest import ROLES, device_table, user_table
 from d2a_tui.sync.protocol import EnrolResponse
 
-organisation_table = Organisation.__table__  # type: ignore[attr-defined]
+organisation_table = table_of(Organisation)
 ENROL_PREFIX = "d2ae_"
 TOKEN_PREFIX = "d2a_"
 

@@ -14,9 +14,10 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from d2a_tui.domain.errors import NotFound
+from d2a_tui.storage.models import table_of
 from d2a_tui.sync.models import SyncConflict
 
-conflict_table = SyncConflict.__table__  # type: ignore[attr-defined]
+conflict_table = table_of(SyncConflict)
 
 
 @dataclass(frozen=True, slots=True)

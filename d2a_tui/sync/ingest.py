@@ -27,7 +27,7 @@ from d2a_tui.domain.ids import new_journey_id
 from d2a_tui.domain.limits import check_occurred_at, check_text
 from d2a_tui.storage.event_log import WriteBehind, translated_errors
 from d2a_tui.storage.journeys import UnitOfWork, event_table, journey_table
-from d2a_tui.storage.models import AppUser, CapacityReport, Patient, Service
+from d2a_tui.storage.models import AppUser, CapacityReport, Patient, Service, table_of
 from d2a_tui.sync.models import SyncDevice
 from d2a_tui.sync.protocol import (
     CapacityMutation,
@@ -54,11 +54,11 @@ from d2a_tui.sync.rules import (  # noqa: F401  (ROLES: re-exported for the admi
     refusal_for_role,
 )
 
-device_table = SyncDevice.__table__  # type: ignore[attr-defined]
-user_table = AppUser.__table__  # type: ignore[attr-defined]
-patient_table = Patient.__table__  # type: ignore[attr-defined]
-service_table = Service.__table__  # type: ignore[attr-defined]
-capacity_table = CapacityReport.__table__  # type: ignore[attr-defined]
+device_table = table_of(SyncDevice)
+user_table = table_of(AppUser)
+patient_table = table_of(Patient)
+service_table = table_of(Service)
+capacity_table = table_of(CapacityReport)
 
 
 @dataclass

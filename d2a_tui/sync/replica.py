@@ -25,7 +25,7 @@ from d2a_tui.domain.events import JourneyState
 from d2a_tui.domain.flow import Flow
 from d2a_tui.storage.event_log import EventLog
 from d2a_tui.storage.journeys import Applied, UnitOfWork
-from d2a_tui.storage.models import CapacityReport
+from d2a_tui.storage.models import CapacityReport, table_of
 from d2a_tui.sync import conflict_views
 from d2a_tui.sync.conflict_views import (
     ConflictView,
@@ -37,8 +37,8 @@ from d2a_tui.sync.protocol import PulledEvent, Receipt
 from d2a_tui.sync.rebuild import LIVE, Rebuilder, outbox_table
 from d2a_tui.sync.rules import seen_and_want
 
-replica_table = SyncReplica.__table__  # type: ignore[attr-defined]
-capacity_table = CapacityReport.__table__  # type: ignore[attr-defined]
+replica_table = table_of(SyncReplica)
+capacity_table = table_of(CapacityReport)
 
 
 class Replica:
