@@ -432,7 +432,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 # --- the parser --------------------------------------------------------------------------------
 
-Registrar = Callable[[argparse._SubParsersAction], None]  # type: ignore[type-arg]
+Registrar = Callable[[argparse._SubParsersAction], None]
 # Feature areas add their sub-commands here (capacity and reports, sync) without editing this file's body.
 EXTRA_COMMANDS: list[str] = [
     "d2a_tui.sync.cli",

@@ -319,6 +319,6 @@ class TriggerStep:
             return Outcome("AA", "the merged-away record has no journeys")
         return Outcome(
             "AA",
-            f"{len(old)} journey(s) joined under NHS number …{target['nhs_number'][-4:]}",
+            f"{len(old)} journey(s) joined under NHS number …{str(target['nhs_number'])[-4:]}",
             last.journey_id,
         )

@@ -8,6 +8,7 @@ clinical-safety hazard, so an acknowledgement can quieten an alert for a while, 
 
 from __future__ import annotations
 
+import builtins  # `list` in the class below is Alerts.list
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
@@ -147,7 +148,7 @@ class Alerts:
             )
         return self.hub.acknowledge(journey_id, reason.strip(), until)
 
-    def newly_red(self, seen_red: set[str] | None) -> tuple[list[Alert], set[str]]:
+    def newly_red(self, seen_red: set[str] | None) -> tuple[builtins.list[Alert], set[str]]:
         """Red, unsnoozed alerts not in `seen_red`, and the red set to remember for next time.
 
         The first call (seen_red None) reports nothing: what is red when a screen opens is on the

@@ -20,10 +20,10 @@ its fold from what had been recorded by T.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy import Connection, Engine, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -191,7 +191,7 @@ class Summary:
 
     @staticmethod
     def _late_journeys(
-        folder: Folder, rows: list[Any], state: dict[str, Cursor | None]
+        folder: Folder, rows: Sequence[Any], state: dict[str, Cursor | None]
     ) -> set[str]:
         """Journeys with an event in `rows` that happened before what is folded before it."""
         late: set[str] = set()
@@ -419,6 +419,10 @@ def translated(engine: Engine) -> Iterator[None]:
         ) from None
 
 
+@overload
+def _utc(value: datetime) -> datetime: ...
+@overload
+def _utc(value: datetime | None) -> datetime | None: ...
 def _utc(value: datetime | None) -> datetime | None:
     """SQLite hands back naive datetimes for what was stored as UTC."""
     if value is None or value.tzinfo is not None:

@@ -55,7 +55,7 @@ class ConflictView:
     resolution: str | None
 
     def to_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]
+        return {name: getattr(self, name) for name in self.__slots__}
 
 
 def _dt(value: Any) -> datetime | None:

@@ -39,7 +39,7 @@ SeenField = Literal[
 ]
 Outcome = Literal["applied", "merged", "conflict", "rejected"]
 
-assert set(COMMANDS) | {"undo"} == set(Command.__args__), "protocol Command out of date"  # type: ignore[attr-defined]
+assert set(COMMANDS) | {"undo"} == set(Command.__args__), "protocol Command out of date"
 
 
 class _Strict(BaseModel):

@@ -339,7 +339,7 @@ class Replica:
     def state(self) -> ReplicaState:
         with self.engine.connect() as connection:
             row = connection.execute(select(replica_table).where(replica_table.c.id == 1)).one()
-            counts = dict(
+            counts: dict[str, int] = dict(
                 connection.execute(
                     select(outbox_table.c.status, func.count())
                     .where(
