@@ -165,12 +165,12 @@ class CapacityStore:
                             id=organisation_id, name=organisation_name, kind="provider"
                         )
                     )
-            values = {
+            values: dict[str, Any] = {
                 "id": service_id, "name": name, "kind": kind, "pathway": pathway, "unit": unit,
                 "organisation_id": organisation_id or None, "locality": locality, "active": True,
             }  # fmt: skip
             connection.execute(services.insert().values(**values))
-        return ServiceView(**values)  # type: ignore[arg-type]
+        return ServiceView(**values)
 
     def services(self, *, include_inactive: bool = False) -> list[ServiceView]:
         query = select(services).order_by(services.c.pathway, services.c.name)

@@ -56,6 +56,8 @@ class ServerUnreachable(SyncError):
 class SyncRefused(SyncError):
     """The server answered, and said no (401, 403, 409, 4xx)."""
 
+    body: dict[str, Any] | None = None  # the server's answer, when it sent one
+
 
 @dataclass
 class Traffic:
@@ -163,7 +165,7 @@ class SyncClient:
         error = SyncRefused(
             f"the server refused: {detail} ({reason})", reason, response.status_code
         )
-        error.body = body  # type: ignore[attr-defined]
+        error.body = body
         return error
 
     def _ok(self, response: httpx.Response) -> httpx.Response:

@@ -278,7 +278,7 @@ class Ingest:
         return Receipt(
             mutation_id=m.mutation_id,
             client_seq=m.client_seq,
-            outcome=verdict.outcome,  # type: ignore[arg-type]
+            outcome=verdict.outcome,
             reason=verdict.reason,
             message=verdict.message,
             journey_id=m.journey_id,

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from d2a_tui.domain.calendar import LONDON, HubCalendar
 from d2a_tui.domain.commands import compensate, decide
@@ -22,6 +22,9 @@ from d2a_tui.domain.errors import D2AError, InvalidInput, NotAllowed, NotFound
 from d2a_tui.domain.events import Event, EventKind, JourneyState, ReplayError, apply
 from d2a_tui.domain.flow import Flow
 from d2a_tui.domain.limits import check_event_fields, check_occurred_at
+
+if TYPE_CHECKING:
+    from d2a_tui.sync.protocol import Outcome
 
 ROLES = ("coordinator", "night", "provider", "manager", "viewer")
 JOURNEY_ROLES = frozenset({"coordinator", "night"})
@@ -79,7 +82,7 @@ def seen_and_want(
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    outcome: str  # applied | merged | conflict | rejected
+    outcome: Outcome
     event: Event | None = None
     state: JourneyState | None = None
     reason: str | None = None

@@ -185,7 +185,7 @@ class SyncStatusBar(Static):
 
     def show(self, status: SyncStatus | Unreadable) -> None:
         if self.syncing and status.state != "syncing":
-            status = replace(status, state="syncing")  # type: ignore[type-var]
+            status = replace(status, state="syncing")  # type: ignore[type-var]  # mypy cannot replace() in a union of dataclasses; both have `state`
         before = self.shown_conflicts
         self.status, self.shown_conflicts = status, status.conflicts
         for state in STATE_WORDS:
