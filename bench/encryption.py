@@ -40,7 +40,7 @@ from d2a_tui.storage.journeys import Actor, JourneyStore
 from d2a_tui.sync import admin
 from d2a_tui.sync.client import SyncClient
 from d2a_tui.sync.login import Login
-from d2a_tui.sync.replica_hub import ReplicaHub
+from d2a_tui.sync.replica_hub import ReplicaSync
 from d2a_tui.sync.server import create_app
 
 BASE = "http://d2a.bench"
@@ -82,7 +82,7 @@ def timed(action: Callable[[], object]) -> float:
 
 def replica(
     tmp: Path, name: str, server: Any, transport: InProcess, encrypted: bool
-) -> tuple[ReplicaHub, str]:
+) -> tuple[Hub, str]:
     path = tmp / f"{name}.db"
     if encrypted:
         remember_key(path, cipher.create_key(path, PASSPHRASE))
@@ -93,11 +93,9 @@ def replica(
     enrolled = SyncClient(BASE, transport=transport).enrol(enrol_token)
     login = Login(BASE, enrolled.token, enrolled.device_id, "nina", "Nina", "night", url)
     client = SyncClient(BASE, enrolled.token, transport=transport)
-    hub = ReplicaHub(
-        JourneyStore(engine, load_flow()), Actor("nina", enrolled.device_id), login=login,
-        client=client,
-    )  # fmt: skip
-    hub.sync_now(wait=True)
+    hub = Hub(JourneyStore(engine, load_flow()), Actor("nina", enrolled.device_id))
+    hub.sync = ReplicaSync(hub, login=login, client=client)
+    hub.sync.sync_now(wait=True)
     return hub, url
 
 
@@ -146,7 +144,7 @@ def main() -> int:
             figures[kind]["a move"].append(timed(lambda j=journey, h=hub: h.move(j, "triage")))
             for other in waiting[: args.batch]:
                 hub.move(other, "triage")
-            figures[kind]["a sync"].append(timed(lambda h=hub: h.sync_now(wait=True)))
+            figures[kind]["a sync"].append(timed(lambda h=hub: h.sync.sync_now(wait=True)))
 
     print(f"{args.journeys} journeys, {args.runs} runs, a sync pushes {args.batch} moves")
     print(f"scrypt key derivation (once per run of d2a): {derive * 1000:.0f} ms")

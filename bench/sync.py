@@ -44,13 +44,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from d2a_tui.domain.delays import DELAY_REASONS
 from d2a_tui.domain.flow import Flow, load_flow
 from d2a_tui.domain.nhs_number import next_synthetic
+from d2a_tui.hub import Hub
 from d2a_tui.storage.db import ensure_schema, make_engine
 from d2a_tui.storage.journeys import Actor, JourneyStore
 from d2a_tui.sync import admin
 from d2a_tui.sync.client import SyncClient
 from d2a_tui.sync.login import Login
 from d2a_tui.sync.protocol import PROTOCOL_VERSION
-from d2a_tui.sync.replica_hub import ReplicaHub
+from d2a_tui.sync.replica_hub import ReplicaSync
 
 ADMIN_URL = os.environ.get("D2A_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 DATABASE = "d2a_bench_sync"
@@ -169,7 +170,7 @@ class Bench:
     flow: Flow
     engine: Any
     serial: int = 0
-    made: list[ReplicaHub] = field(default_factory=list)
+    made: list[Hub] = field(default_factory=list)
 
     def device(self, user: str) -> tuple[str, str]:
         _, enrol_token = admin.enrol_device(self.engine, user)
@@ -180,7 +181,7 @@ class Bench:
             client.close()
         return enrolled.device_id, enrolled.token
 
-    def replica(self, user: str, wire: Wire | None = None) -> tuple[ReplicaHub, Wire]:
+    def replica(self, user: str, wire: Wire | None = None) -> tuple[Hub, Wire]:
         device_id, token = self.device(user)
         wire = wire or Wire()
         path = self.home / f"{device_id}.db"
@@ -192,13 +193,12 @@ class Bench:
         client = SyncClient(
             self.base, token, transport=WireTransport(wire), retries=0, timeout=300
         )
-        hub = ReplicaHub(
-            JourneyStore(engine, self.flow), Actor(user, device_id), login=login, client=client
-        )
+        hub = Hub(JourneyStore(engine, self.flow), Actor(user, device_id))
+        hub.sync = ReplicaSync(hub, login=login, client=client)
         self.made.append(hub)
         return hub, wire
 
-    def refer(self, hub: ReplicaHub) -> str:
+    def refer(self, hub: Hub) -> str:
         self.serial += 1
         serial = self.serial
         return hub.refer(
@@ -215,7 +215,7 @@ class Bench:
             hub.close()
 
 
-def night_of_work(bench: Bench, hub: ReplicaHub, count: int, rng: random.Random) -> Counter[str]:
+def night_of_work(bench: Bench, hub: Hub, count: int, rng: random.Random) -> Counter[str]:
     """`count` local commands in the mix a night shift makes; returns the mix."""
     delay_codes = [reason.code for reason in DELAY_REASONS]
     open_journeys = [card.journey_id for card, _ in hub.list_cards()]
@@ -266,13 +266,13 @@ def timed(action: Callable[[], Any]) -> tuple[float, Any]:
 def night_sync(bench: Bench, count: int, rng: random.Random, wire: Wire) -> dict[str, Any]:
     """One night replica: synced, then offline for `count` commands, then one full sync."""
     hub, wire = bench.replica("bench.night", wire)
-    hub.sync_now(wait=True)  # up to date before the night begins
+    hub.sync.sync_now(wait=True)  # up to date before the night begins
     mix = night_of_work(bench, hub, count, rng)
     pushed_before, pulled_before = wire.body_sent["push"], wire.body_received["pull"]
     receipts_before = wire.body_received["push"]
     up, down, requests = sum(wire.sent.values()), sum(wire.received.values()), wire.requests.total()
-    seconds, report = timed(lambda: hub.sync_now(wait=True))
-    assert report.pushed == count and hub.sync_status().pending == 0, "sync did not finish"
+    seconds, report = timed(lambda: hub.sync.sync_now(wait=True))
+    assert report.pushed == count and hub.sync.sync_status().pending == 0, "sync did not finish"
     return {
         "seconds": seconds,
         "pushed": report.pushed,
@@ -293,16 +293,16 @@ def ingest(bench: Bench, devices: int, each: int, rng: random.Random) -> float:
     hubs = []
     for _ in range(devices):
         hub, _ = bench.replica("bench.night")
-        hub.sync_now(wait=True)
+        hub.sync.sync_now(wait=True)
         night_of_work(bench, hub, each, rng)
         hubs.append(hub)
     for hub in hubs:
         batches = []
-        pending = hub.replica.pending_batch(each)
+        pending = hub.sync.replica.pending_batch(each)
         for start in range(0, len(pending), 250):
             body = {
                 "schema_version": PROTOCOL_VERSION,
-                "device_id": hub.replica.device_id,
+                "device_id": hub.sync.replica.device_id,
                 "mutations": pending[start : start + 250],
             }
             batches.append(gzip.compress(json.dumps(body, separators=(",", ":")).encode()))
@@ -310,9 +310,9 @@ def ingest(bench: Bench, devices: int, each: int, rng: random.Random) -> float:
     barrier = threading.Barrier(devices + 1)
     failures: list[str] = []
 
-    def push(hub: ReplicaHub, batches: list[bytes]) -> None:
+    def push(hub: Hub, batches: list[bytes]) -> None:
         headers = {
-            "Authorization": f"Bearer {hub.login.token}",
+            "Authorization": f"Bearer {hub.sync.login.token}",
             "Content-Type": "application/json",
             "Content-Encoding": "gzip",
         }
@@ -341,10 +341,10 @@ def ingest(bench: Bench, devices: int, each: int, rng: random.Random) -> float:
 
 def empty_pull(bench: Bench) -> tuple[int, int, int, int]:
     hub, wire = bench.replica("bench.day")
-    hub.sync_now(wait=True)
+    hub.sync.sync_now(wait=True)
     before_requests, before = sum(wire.requests.values()), len(wire.statuses)
     sent, received = sum(wire.sent.values()), sum(wire.received.values())
-    hub.sync_now(wait=True)
+    hub.sync.sync_now(wait=True)
     statuses = wire.statuses[before:]
     return (
         sum(wire.requests.values()) - before_requests,
@@ -389,7 +389,7 @@ def main() -> int:
             day, _ = bench.replica("bench.day")
             for _ in range(args.baseline):
                 bench.refer(day)
-            day.sync_now(wait=True)
+            day.sync.sync_now(wait=True)
             print(
                 f"server: d2a serve (uvicorn, 1 process) on PostgreSQL, {args.baseline} open "
                 f"journeys before the night; {args.runs} runs of {args.mutations} mutations"
@@ -400,7 +400,7 @@ def main() -> int:
             link: list[float] = []
             for _ in range(args.runs):
                 watcher, watcher_wire = bench.replica("bench.day")
-                watcher.sync_now(wait=True)
+                watcher.sync.sync_now(wait=True)
                 fast = night_sync(bench, args.mutations, rng, Wire())
                 if not loopback:
                     print(f"  the night's work: {fast['mix']}")
@@ -408,7 +408,7 @@ def main() -> int:
                 per_push.append(fast["push_bytes"] / fast["pushed"])
                 per_receipt.append(fast["receipt_bytes"] / fast["pushed"])
                 before = watcher_wire.body_received["pull"]
-                report = watcher.sync_now(wait=True)
+                report = watcher.sync.sync_now(wait=True)
                 per_pull.append((watcher_wire.body_received["pull"] - before) / report.pulled)
                 throttled = night_sync(
                     bench, args.mutations, rng, Wire(LINK_BITS_PER_SECOND, LINK_RTT)

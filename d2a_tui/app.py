@@ -114,11 +114,11 @@ class D2AApp(App[int]):
             self.set_keymap(self.settings.keymap)
         if self.settings.lock_after:
             self.set_interval(min(5.0, self.settings.lock_after / 4), self.lock_if_idle)
-        start_sync = getattr(self.hub, "start_sync", None)
-        if self.background_sync and start_sync is not None:
+        sync = self.hub.sync
+        if self.background_sync and sync is not None:
             # A replica syncs beside the board; hub.close() (run_board's, on exit) stops it.
-            start_sync()
-        if start_sync is not None:
+            sync.start()
+        if sync is not None:
             self.screen_change_signal.subscribe(self, self._screen_changed)
 
     # --- the idle lock ---------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from d2a_tui.domain.errors import InvalidInput, NotAllowed
 from d2a_tui.domain.services import CAPACITY_PATHWAYS
@@ -22,7 +22,14 @@ from d2a_tui.reports.capacity_store import (
 from d2a_tui.reports.days import days_between
 
 if TYPE_CHECKING:
-    from d2a_tui.hub import Hub
+    from d2a_tui.hub_context import HubContext
+    from d2a_tui.reports.service import Reports
+
+    class CapacityHost(HubContext, Protocol):
+        """The hub as the desk sees it: its context and its reports (made when first asked)."""
+
+        @property
+        def reports(self) -> Reports: ...
 
 HOURS_PER_PLACE = 10  # care hours a week in a typical reablement package
 TREND_DAYS = 30
@@ -73,7 +80,7 @@ def places(unit: str, amount: int) -> int:
 
 
 class CapacityDesk:
-    def __init__(self, hub: Hub) -> None:
+    def __init__(self, hub: CapacityHost) -> None:
         self.hub = hub
         self.store = CapacityStore(hub.store.engine)
 

@@ -7,37 +7,19 @@ Every failure the user can act on is one line on stderr and a non-zero exit, nev
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable, Sequence
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from d2a_tui import __version__
+from d2a_tui.cli_base import open_hub, passphrase_option, print_json
 from d2a_tui.domain.errors import D2AError
 from d2a_tui.domain.stuck import Stuck
 
 Handler = Callable[[argparse.Namespace], int]
 EXIT_ERROR = 1
 EXIT_USAGE = 2
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    raise TypeError(f"cannot serialise {type(value).__name__}")
-
-
-def print_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, default=_json_default, indent=2, ensure_ascii=False) + "\n")
-
-
-def open_hub(args: argparse.Namespace) -> Any:
-    from d2a_tui.cli_checks import refuse_foreign_database
-    from d2a_tui.hub import Hub
-
-    refuse_foreign_database(getattr(args, "db", None))
-    return Hub.open(getattr(args, "db", None), user=getattr(args, "user", None))
 
 
 def card_json(card: Any, stuck: Stuck) -> dict[str, Any]:
@@ -479,7 +461,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 # --- the parser --------------------------------------------------------------------------------
 
-Registrar = Callable[[argparse._SubParsersAction], None]  # type: ignore[type-arg]
+Registrar = Callable[[argparse._SubParsersAction], None]
 # Feature areas add their sub-commands here (capacity and reports, sync) without editing this file's body.
 EXTRA_COMMANDS: list[str] = [
     "d2a_tui.sync.cli",
@@ -493,17 +475,8 @@ EXTRA_COMMANDS: list[str] = [
 ]
 
 
-def _passphrase_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--passphrase-file",
-        metavar="FILE",
-        default=argparse.SUPPRESS,
-        help="an encrypted database's passphrase, from this file (or D2A_PASSPHRASE)",
-    )
-
-
 def _common(parser: argparse.ArgumentParser) -> None:
-    _passphrase_option(parser)
+    passphrase_option(parser)
     parser.add_argument(
         "--db",
         metavar="URL",
@@ -533,7 +506,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="d2a", description="Discharge to Assess transfer of care hub, in the terminal."
     )
     parser.add_argument("--version", action="version", version=f"d2a {__version__}")
-    _passphrase_option(parser)
+    passphrase_option(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     board = sub.add_parser("board", help="open the live board")
@@ -666,7 +639,7 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database schema")
     db.add_argument("action", choices=("upgrade", "current", "encrypt"))
     db.add_argument("--db", metavar="URL")
-    _passphrase_option(db)
+    passphrase_option(db)
     db.set_defaults(handler=cmd_db)
 
     for module_name in EXTRA_COMMANDS:

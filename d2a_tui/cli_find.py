@@ -56,7 +56,7 @@ def cmd_handover(args: argparse.Namespace) -> int:
         if args.json:
             import json
 
-            from d2a_tui.cli import _json_default
+            from d2a_tui.cli_base import _json_default
 
             document: Any = handover.to_json(report, hub.flow)
             text = json.dumps(document, default=_json_default, indent=2, ensure_ascii=False)

@@ -17,7 +17,7 @@ from d2a_tui.domain.errors import D2AError
 from d2a_tui.seed import SYNTHETIC_ORGANISATION
 from d2a_tui.storage.db import make_engine, normalise_url
 from d2a_tui.storage.journeys import journey_table
-from d2a_tui.storage.models import Organisation
+from d2a_tui.storage.models import Organisation, table_of
 
 MISSING, DEMO, OTHER = "missing", "demo", "other"
 
@@ -45,7 +45,7 @@ def inspect_demo(url: str) -> DemoHub:
                 return DemoHub(MISSING)
             if not {"organisation", "journey"} <= tables:
                 return DemoHub(OTHER)
-            organisation = Organisation.__table__  # type: ignore[attr-defined]
+            organisation = table_of(Organisation)
             synthetic = connection.execute(
                 select(func.count())
                 .select_from(organisation)

@@ -289,8 +289,8 @@ def for_hub(hub: Any, since: datetime | None = None, until: datetime | None = No
         raise InvalidInput("the handover's start must be before its end")
     events, cards = events_between(hub.store, since, until)
     conflicts: list[Any] = []
-    if callable(getattr(hub, "conflicts", None)):  # a replica: its own changes not applied
-        conflicts = [c for c in hub.conflicts(include_resolved=True) if c.journey_id]
+    if hub.sync is not None:  # a replica: its own changes not applied
+        conflicts = [c for c in hub.sync.conflicts(include_resolved=True) if c.journey_id]
         for conflict in conflicts:
             if conflict.journey_id not in cards and since <= conflict.created_at <= until:
                 cards[conflict.journey_id] = hub.store.card(conflict.journey_id)

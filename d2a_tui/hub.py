@@ -5,9 +5,7 @@ Screens and commands never touch SQL or HTTP; they ask the Hub and get immutable
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -17,31 +15,20 @@ from d2a_tui.domain.events import Event
 from d2a_tui.domain.flow import Flow, load_flow
 from d2a_tui.domain.offers import offer_stuck
 from d2a_tui.domain.stuck import Level, Stuck, assess
+from d2a_tui.hub_context import Clock as Clock  # for the CLI and the sync package
+from d2a_tui.hub_context import utc_now
 from d2a_tui.storage.db import DatabaseUnavailable as DatabaseUnavailable  # for the screens
 from d2a_tui.storage.db import DiskFull as DiskFull
 from d2a_tui.storage.db import ensure_schema, make_engine
 from d2a_tui.storage.journeys import Actor, JourneyStore
 from d2a_tui.storage.journeys import VersionConflict as VersionConflict  # for the screens
 from d2a_tui.views import Card, JourneyView
+from d2a_tui.views import Change as Change  # for the screens and the CLI
 
 if TYPE_CHECKING:
     from d2a_tui.handover import Handover as HandoverReport
     from d2a_tui.reports.service import Reports
-
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    """What a command did: the event it appended and the journey as it now stands."""
-
-    event: Event
-    card: Card
-    position: int
+    from d2a_tui.sync.replica_hub import ReplicaSync
 
 
 class Hub:
@@ -68,6 +55,8 @@ class Hub:
         from d2a_tui.offer_desk import OfferDesk
 
         self.offers = OfferDesk(self)
+        # A replica's sync (issue 5): set by `open` on a logged-in machine's database.
+        self.sync: ReplicaSync | None = None
 
     @cached_property
     def reports(self) -> Reports:
@@ -91,37 +80,50 @@ class Hub:
         from d2a_tui.sync.login import replica_login
 
         login = replica_login(settings.database_url)
-        if login is not None:
-            from d2a_tui.sync.replica_hub import ReplicaHub
-
-            return ReplicaHub.open_replica(settings, login, flow=flow, clock=clock)
         engine = make_engine(settings.database_url)
         ensure_schema(engine)
         store = JourneyStore(engine, flow or load_flow(settings.flow_path))
-        return cls(store, Actor(settings.user, device_id()), clock, settings.calendar)
+        if login is None:
+            return cls(store, Actor(settings.user, device_id()), clock, settings.calendar)
+        from d2a_tui.sync.replica_hub import ReplicaSync
+
+        # The server checks every mutation's actor against the device's user: act as them.
+        hub = cls(store, Actor(login.user_id, login.device_id), clock, settings.calendar)
+        hub.sync = ReplicaSync(hub, login=login, keep_closed_days=settings.keep_closed_days)
+        return hub
 
     def close(self) -> None:
+        if self.sync is not None:
+            self.sync.close()
         self.store.engine.dispose()
 
     # --- the idle lock -------------------------------------------------------------------------
 
     def lock_guarded(self) -> bool:
-        """Whether a passphrase unlocks the board (the database is encrypted); if not, the
-        lock is a curtain only."""
+        """Whether a secret unlocks the board: the encrypted database's passphrase, or a
+        replica's PIN set at login; if neither, the lock is a curtain only."""
         url = self.store.engine.url
-        return "pysqlcipher" in url.drivername and bool(url.database)
+        encrypted = "pysqlcipher" in url.drivername and bool(url.database)
+        return encrypted or (self.sync is not None and self.sync.login.pin_hash is not None)
 
     def check_unlock(self, secret: str) -> bool:
-        """Whether `secret` is the encrypted database's passphrase (a deliberate fraction of a
-        second: the key derivation is the same as opening it)."""
+        """Whether `secret` is the replica's PIN or the encrypted database's passphrase (a
+        deliberate fraction of a second: the key derivation is the same as opening it)."""
         from pathlib import Path
 
         from d2a_tui.storage.cipher import matches
 
-        return self.lock_guarded() and matches(Path(str(self.store.engine.url.database)), secret)
+        if self.sync is not None and self.sync.pin_matches(secret):
+            return True
+        url = self.store.engine.url
+        encrypted = "pysqlcipher" in url.drivername and bool(url.database)
+        return encrypted and matches(Path(str(url.database)), secret)
 
     def lock_out(self) -> None:
-        """Too many wrong tries at the lock. A direct database has no login to end."""
+        """Too many wrong tries at the lock: a replica's device is logged out (its outbox
+        stays for the next login). A direct database has no login to end."""
+        if self.sync is not None:
+            self.sync.lock_out()
 
     # --- commands ------------------------------------------------------------------------------
 
@@ -133,6 +135,8 @@ class Hub:
         base_version: int | None = None,
         undo_event_id: str | None = None,
     ) -> Change:
+        if self.sync is not None:
+            self.sync.before_command(command)
         with self.store.unit_of_work() as work:
             applied = work.execute(
                 command,
@@ -143,7 +147,10 @@ class Hub:
                 base_version=base_version,
                 undo_event_id=undo_event_id,
             )
-        return Change(applied.event, self.store.card(applied.state.id), applied.position)
+        change = Change(applied.event, self.store.card(applied.state.id), applied.position)
+        if self.sync is not None:
+            self.sync.after_command()
+        return change
 
     def refer(
         self,
@@ -284,6 +291,9 @@ class Hub:
     def record_access(self, journey_id: str, purpose: str) -> None:
         """An access record: this user, this device, now, this journey, and why. Not an event
         of the journey: looking changes no version."""
+        if self.sync is not None:
+            self.sync.record_access(journey_id, purpose)  # queued for the server too
+            return
         from d2a_tui.storage import audit
 
         with self.store.unit_of_work() as work:
@@ -295,6 +305,10 @@ class Hub:
                 purpose=purpose,
                 at=self.now(),
             )
+
+    def card(self, journey_id: str) -> Card:
+        """The journey's card alone, without reading its timeline."""
+        return self.store.card(journey_id)
 
     def resolve(self, reference: str) -> str:
         return self.store.resolve(reference)

@@ -11,21 +11,33 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import Connection, select
 
 from d2a_tui.domain.errors import D2AError, NotAllowed, NotFound
 from d2a_tui.domain.offers import ACCEPTED, Offer, ServiceRef, offer_level
 from d2a_tui.domain.stuck import Level
+from d2a_tui.hub_context import HubContext
 from d2a_tui.storage.event_log import translated_errors
 from d2a_tui.storage.offers import read_offers, resolve_offer, services, user_table
 from d2a_tui.views import Card
 
 if TYPE_CHECKING:
-    from d2a_tui.capacity_desk import ServiceStatus
-    from d2a_tui.hub import Change, Hub
+    from d2a_tui.capacity_desk import CapacityDesk, ServiceStatus
     from d2a_tui.reports.offers import OffersToday
+    from d2a_tui.views import Change
+
+
+class OfferHost(HubContext, Protocol):
+    """The hub as the desk sees it: its context, its capacity desk (vacancies beside each
+    service) and its one command runner (every answer is a journey command)."""
+
+    @property
+    def capacity(self) -> CapacityDesk: ...
+    def _run(
+        self, command: str, args: dict[str, Any], journey_id: str | None = None
+    ) -> Change: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +77,7 @@ class ServiceChoice:
 
 
 class OfferDesk:
-    def __init__(self, hub: Hub) -> None:
+    def __init__(self, hub: OfferHost) -> None:
         self.hub = hub
 
     @contextmanager

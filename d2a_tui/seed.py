@@ -36,7 +36,7 @@ from d2a_tui.storage.event_log import (
     row_from_event,
     row_from_state,
 )
-from d2a_tui.storage.models import EVENTS_COUNTER, AppUser, Organisation
+from d2a_tui.storage.models import EVENTS_COUNTER, AppUser, Organisation, table_of
 
 SYNTHETIC_ORGANISATION = "synthetic"
 REGION_LOCALITIES = (
@@ -190,8 +190,8 @@ def _device_for(locality: str) -> str:
 
 
 def _write_reference_data(connection: Connection, profile: Profile) -> None:
-    organisations = Organisation.__table__  # type: ignore[attr-defined]
-    users = AppUser.__table__  # type: ignore[attr-defined]
+    organisations = table_of(Organisation)
+    users = table_of(AppUser)
     existing = {row.id for row in connection.execute(organisations.select())}
     rows = [
         {

@@ -19,9 +19,9 @@ from d2a_tui.domain.errors import D2AError
 from d2a_tui.domain.flow import Flow
 from d2a_tui.domain.ids import uuid7
 from d2a_tui.storage.journeys import Actor, JourneyStore, journey_table, patient_table
-from d2a_tui.storage.models import Service
+from d2a_tui.storage.models import Service, table_of
 
-services_table = Service.__table__  # type: ignore[attr-defined]
+services_table = table_of(Service)
 PER_LOCALITY_AND_PATHWAY = 4  # a handful each: enough to see, cheap for a region
 
 

@@ -24,7 +24,7 @@ def keep_typed_text_out_of_logs() -> None:
     path = textual.constants.LOG_FILE
     if not path:
         return
-    textual.constants.LOG_FILE = None  # type: ignore[misc]
+    textual.constants.LOG_FILE = None  # type: ignore[misc]  # Textual calls it Final; taken over here, once, before the app starts
     try:
         with Path(path).open("a", encoding="utf-8") as log_file:
             log_file.write(NOTICE)

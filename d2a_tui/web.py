@@ -12,25 +12,13 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import socket
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from d2a_tui.domain.errors import InvalidInput
 
 if TYPE_CHECKING:
-    import ssl
-
-
-@dataclass(frozen=True, slots=True)
-class WebOptions:
-    database_url: str
-    user: str
-    host: str
-    port: int
-    public_url: str
-    ssl_context: ssl.SSLContext | None
-    login: bool  # sign-in with a device token; always beyond loopback
+    from d2a_tui.web_server import WebOptions
 
 
 def is_loopback(host: str) -> bool:
@@ -45,6 +33,7 @@ def is_loopback(host: str) -> bool:
 def web_options(args: argparse.Namespace) -> WebOptions:
     """What to serve, or InvalidInput saying why not (one line, before anything listens)."""
     from d2a_tui.config import Settings
+    from d2a_tui.web_server import WebOptions
 
     settings = Settings.load(database_url=args.db, user=args.user)
     if not 0 < args.port < 65536:

@@ -19,14 +19,36 @@ import time
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 from textual_serve.server import Server
 
 from d2a_tui.sync.rules import JOURNEY_ROLES
-from d2a_tui.web import WebOptions
+
+if TYPE_CHECKING:
+    import ssl
+
+    from sqlalchemy import Engine
+
+    from d2a_tui.sync.admin import DeviceContext
+    from d2a_tui.sync.protocol import EnrolResponse
 
 log = logging.getLogger("d2a.web")
+
+
+@dataclass(frozen=True, slots=True)
+class WebOptions:
+    """What `d2a web` serves (`web.web_options` reads it from the command line)."""
+
+    database_url: str
+    user: str
+    host: str
+    port: int
+    public_url: str
+    ssl_context: ssl.SSLContext | None
+    login: bool  # sign-in with a device token; always beyond loopback
+
 
 COOKIE = "d2a_web_session"
 SESSION_SECONDS = 12 * 3600  # a shift
@@ -46,7 +68,7 @@ class BoardServer(Server):
     def __init__(self, options: WebOptions) -> None:
         self.options = options
         self.sessions: dict[str, Session] = {}
-        self._engine: object | None = None
+        self._engine: Engine | None = None
         super().__init__(
             command="d2a board",
             host=options.host,
@@ -125,15 +147,15 @@ class BoardServer(Server):
 
         return require_sign_in
 
-    def _authenticate(self, token: str) -> object:
+    def _authenticate(self, token: str) -> DeviceContext | str:
         from d2a_tui.storage.db import make_engine
         from d2a_tui.sync.admin import authenticate
 
         if self._engine is None:
             self._engine = make_engine(self.options.database_url)
-        return authenticate(self._engine, token)  # type: ignore[arg-type]
+        return authenticate(self._engine, token)
 
-    def _redeem(self, token: str, user: str) -> object:
+    def _redeem(self, token: str, user: str) -> EnrolResponse | str:
         """Swap an enrolment token for a device token, only if it was issued to `user` and their
         role may use the board: a mistyped user id must not spend someone's one-time token."""
         from sqlalchemy import select
@@ -145,7 +167,7 @@ class BoardServer(Server):
 
         if self._engine is None:
             self._engine = make_engine(self.options.database_url)
-        with self._engine.connect() as connection:  # type: ignore[attr-defined]
+        with self._engine.connect() as connection:
             owner = connection.execute(
                 select(user_table.c.id, user_table.c.role)
                 .join(device_table, device_table.c.user_id == user_table.c.id)
@@ -156,7 +178,7 @@ class BoardServer(Server):
         if owner.role not in JOURNEY_ROLES:
             return f"role:{owner.role}"
         try:
-            return redeem(self._engine, token, "web browser")  # type: ignore[arg-type]
+            return redeem(self._engine, token, "web browser")
         except D2AError:
             return "bad_token"
 
@@ -169,21 +191,21 @@ class BoardServer(Server):
         form = await request.post()
         user = str(form.get("user", "")).strip()
         token = str(form.get("token", "")).strip()
-        enrolled: object = None
+        enrolled: EnrolResponse | str | None = None
         if token.startswith(ENROL_PREFIX):
             # First sign-in with the one-time token from `d2a server enrol-device`: swap it
             # for this browser's long-lived token, shown once below.
             enrolled = await asyncio.to_thread(self._redeem, token, user)
             if not isinstance(enrolled, str):
-                token = enrolled.token  # type: ignore[attr-defined]
+                token = enrolled.token
         if isinstance(enrolled, str) and enrolled.startswith("role:"):
-            found: object = enrolled
+            found: DeviceContext | str = enrolled
         else:
             found = await asyncio.to_thread(self._authenticate, token) if token else "no_token"
-            if not isinstance(found, str) and found.user_id.lower() != user.lower():  # type: ignore[attr-defined]
+            if not isinstance(found, str) and found.user_id.lower() != user.lower():
                 found = "wrong_user"
-            elif not isinstance(found, str) and found.role not in JOURNEY_ROLES:  # type: ignore[attr-defined]
-                found = f"role:{found.role}"  # type: ignore[attr-defined]
+            elif not isinstance(found, str) and found.role not in JOURNEY_ROLES:
+                found = f"role:{found.role}"
         if isinstance(found, str):
             await asyncio.sleep(FAILED_SIGN_IN_DELAY)
             log.info("sign-in refused (%s)", found)
@@ -196,7 +218,7 @@ class BoardServer(Server):
             message = '<p class="error">That user and token do not match an enrolled device.</p>'
             return _page(_LOGIN_FORM.format(message=message), status=401)
         session_id = secrets.token_urlsafe(32)
-        user_id = found.user_id  # type: ignore[attr-defined]
+        user_id = found.user_id
         self.sessions[session_id] = Session(user_id, token, time.time() + SESSION_SECONDS)
         log.info("signed in: %s", user_id)
         if enrolled is not None:

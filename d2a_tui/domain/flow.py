@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from d2a_tui.domain.errors import D2AError, NotAllowed, NotFound
 
@@ -70,6 +70,8 @@ class Flow:
     columns: tuple[Column, ...]
     limits: Limits
     offers: OfferRules = OfferRules()
+    _by_id: dict[str, Column] = field(init=False, repr=False, compare=False)
+    _order: dict[str, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_id", {column.id: column for column in self.columns})
@@ -77,13 +79,13 @@ class Flow:
 
     def column(self, column_id: str) -> Column:
         try:
-            return self._by_id[column_id]  # type: ignore[attr-defined]
+            return self._by_id[column_id]
         except KeyError:
             known = ", ".join(column.id for column in self.columns)
             raise NotFound(f"unknown column {column_id!r}; columns: {known}") from None
 
     def position(self, column_id: str) -> int:
-        return self._order[column_id]  # type: ignore[attr-defined]
+        return self._order[column_id]
 
     @property
     def entry(self) -> Column:
@@ -215,7 +217,9 @@ class _FlowReader:
         self.lines = text.splitlines()
         self.filename = filename
 
-    def fail(self, problem: str, column_index: int | None = None, key: str | None = None) -> None:
+    def fail(
+        self, problem: str, column_index: int | None = None, key: str | None = None
+    ) -> NoReturn:
         line = self._line_of(column_index, key)
         where = f"{self.filename} line {line}" if line else self.filename
         raise FlowError(f"{where}: {problem}")
@@ -251,7 +255,7 @@ class _FlowReader:
         raw_columns = data.get("column")
         if not isinstance(raw_columns, list) or not raw_columns:
             self.fail("no [[column]] tables: a flow needs at least one column")
-        columns = [self._column(i, raw) for i, raw in enumerate(raw_columns)]  # type: ignore[arg-type]
+        columns = [self._column(i, raw) for i, raw in enumerate(raw_columns)]
         ids = [column.id for column in columns]
         for i, column in enumerate(columns):
             if column.id in ids[:i]:

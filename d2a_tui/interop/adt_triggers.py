@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, bindparam, select, update
 
+from d2a_tui.domain.calendar import HubCalendar
 from d2a_tui.domain.errors import D2AError
 from d2a_tui.domain.events import EventKind
 from d2a_tui.domain.ids import new_journey_id, uuid7
@@ -22,8 +23,14 @@ from d2a_tui.storage.journeys import (
     state_from_row,
 )
 
-if TYPE_CHECKING:
-    from d2a_tui.interop.adt import AdtFeed
+
+class Feed(Protocol):
+    """What a trigger needs of the feed that runs it (`adt.AdtFeed`, which imports this module)."""
+
+    @property
+    def calendar(self) -> HubCalendar: ...
+    @property
+    def device_id(self) -> str: ...
 
 
 class AdtError(D2AError):
@@ -49,7 +56,7 @@ class _Patient:
 class TriggerStep:
     """One message's work inside its transaction."""
 
-    def __init__(self, feed: AdtFeed, work: UnitOfWork, message: AdtMessage, now: datetime):
+    def __init__(self, feed: Feed, work: UnitOfWork, message: AdtMessage, now: datetime):
         self.feed, self.work, self.m, self.now = feed, work, message, now
         self.c: Connection = work.connection
         self.actor = Actor(f"adt:{message.sender}", feed.device_id)
@@ -304,7 +311,7 @@ class TriggerStep:
             return Outcome("AA", "the merged-away record has no journeys")
         return Outcome(
             "AA",
-            f"{len(old)} journey(s) joined under NHS number …{target['nhs_number'][-4:]}",
+            f"{len(old)} journey(s) joined under NHS number …{str(target['nhs_number'])[-4:]}",
             last.journey_id,
         )
 

@@ -42,7 +42,7 @@ class BatchedUnitOfWork(UnitOfWork):
         # `execute` appends through `self.log`: here that defers to `store`, and the event log
         # itself (field limits, the counter, the multi-row insert) is `self.events`.
         self.events = EventLog(self.connection)
-        self.log = _Deferred(self)  # type: ignore[assignment]
+        self.log = _Deferred(self)  # type: ignore[assignment]  # stands in for the EventLog: the same `append`, deferred
         self._position: int | None = None
         self._states: dict[str, JourneyState] = {}
         self._new: set[str] = set()  # journeys first written in this batch

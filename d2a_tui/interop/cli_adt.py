@@ -98,7 +98,8 @@ def split_messages(data: str) -> list[str]:
     if "\x0b" in data:
         return [frame.strip("\r\n") for frame in re.findall(r"\x0b(.*?)\x1c\r?", data, re.S)]
     data = data.replace("\r\n", "\n").replace("\r", "\n")
-    messages, current = [], []  # type: ignore[var-annotated]
+    messages: list[str] = []
+    current: list[str] = []
     for line in data.split("\n"):
         if line.startswith("MSH") and current:
             messages.append("\r".join(current))

@@ -200,13 +200,13 @@ def _period(start: date | datetime | None, end: date | datetime | None) -> dict[
     return period
 
 
-def _status(flow: Flow, column_id: str, *, closed: bool) -> str:
+def _status(flow: Flow, column_id: str | None, *, closed: bool) -> str:
     """A journey waiting in hospital is `waitlist` (for its pathway's service); on a pathway in the
     community it is `active`; closed is `finished`."""
     if closed:
         return "finished"
     try:
-        column = flow.column(column_id)
+        column = flow.column(str(column_id))
     except NotFound:  # a column a locality has since removed from its flow
         return "active"
     return "waitlist" if column.in_hospital else "active"

@@ -320,8 +320,8 @@ class Planner:
             changes.append(f"delay {row.delay}")
         action = "update" if steps else "unchanged"
         detail = ", ".join(changes) if changes else "as on the board"
-        target = row.column.id if row.column else state.column
-        return RowPlan(row.number, action, row.nhs, state.id, target, tuple(steps), detail)
+        to = row.column.id if row.column else state.column
+        return RowPlan(row.number, action, row.nhs, state.id, to, tuple(steps), detail)
 
     def _moment(self, day: date, *, floor: datetime | None) -> datetime:
         """Midday on `day` in the hub's time zone (a date in a sheet has no time, and midday is on

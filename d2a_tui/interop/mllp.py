@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from hl7.mllp import InvalidBlockError, start_hl7_server
+from hl7.mllp import HL7StreamReader, HL7StreamWriter, InvalidBlockError, start_hl7_server
 
 from d2a_tui.interop.adt import AdtFeed, Outcome
 from d2a_tui.interop.hl7v2 import ack
@@ -45,7 +45,7 @@ class MllpListener:
             queue.Queue()
         )
         self._worker = threading.Thread(target=self._work, name="adt-db", daemon=True)
-        self.server: asyncio.AbstractServer | None = None
+        self.server: asyncio.Server | None = None
 
     async def start(self, host: str, port: int) -> int:
         self._loop = asyncio.get_running_loop()
@@ -94,7 +94,9 @@ class MllpListener:
             for (_, future), result in zip(batch, results, strict=True):
                 self._loop.call_soon_threadsafe(_settle, future, result)
 
-    async def _connection(self, reader, writer) -> None:  # type: ignore[no-untyped-def]
+    async def _connection(
+        self, reader: HL7StreamReader, writer: HL7StreamWriter
+    ) -> None:
         loop = asyncio.get_running_loop()
         try:
             while True:

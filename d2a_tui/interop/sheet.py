@@ -149,7 +149,7 @@ def read_sheet(
     if suffix == ".csv":
         if sheet_name:
             raise InvalidInput("--sheet is for Excel files; a CSV file has one sheet")
-        grid, merged = _read_csv(path), set()
+        grid, merged = _read_csv(path), set[int]()
     elif suffix in (".xlsx", ".xlsm"):
         grid, merged = _read_xlsx(path, sheet_name)
     else:

@@ -8,17 +8,28 @@ clinical-safety hazard, so an acknowledgement can quieten an alert for a while, 
 
 from __future__ import annotations
 
+import builtins  # `list` in the class below is Alerts.list
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from d2a_tui.domain.errors import InvalidInput
 from d2a_tui.domain.flow import parse_duration
 from d2a_tui.domain.stuck import Level, los_band
+from d2a_tui.hub_context import HubContext
 
 if TYPE_CHECKING:
-    from d2a_tui.hub import Change, Hub
-    from d2a_tui.views import Card
+    from d2a_tui.domain.stuck import Stuck
+    from d2a_tui.views import Card, Change
+
+
+class AlertsHub(HubContext, Protocol):
+    """What alerts need of the hub besides its context: how stuck a card is, and the audited
+    acknowledgement."""
+
+    def stuck(self, card: Card, now: datetime | None = None) -> Stuck: ...
+    def acknowledge(self, journey_id: str, reason: str, until: datetime | None = None) -> Change: ...
+
 
 MAX_SNOOZE = timedelta(days=7)
 DEFAULT_SNOOZE = timedelta(hours=24)
@@ -86,7 +97,7 @@ class Alert:
 
 
 class Alerts:
-    def __init__(self, hub: Hub) -> None:
+    def __init__(self, hub: AlertsHub) -> None:
         self.hub = hub
 
     def list(self, *, include_snoozed: bool = True, red_only: bool = False) -> list[Alert]:
@@ -145,7 +156,7 @@ class Alerts:
             )
         return self.hub.acknowledge(journey_id, reason.strip(), until)
 
-    def newly_red(self, seen_red: set[str] | None) -> tuple[list[Alert], set[str]]:
+    def newly_red(self, seen_red: set[str] | None) -> tuple[builtins.list[Alert], set[str]]:
         """Red, unsnoozed alerts not in `seen_red`, and the red set to remember for next time.
 
         The first call (seen_red None) reports nothing: what is red when a screen opens is on the

@@ -17,12 +17,12 @@ from d2a_tui.domain.errors import InvalidInput, NotAllowed, NotFound
 from d2a_tui.domain.ids import uuid7
 from d2a_tui.domain.services import CAPACITY_PATHWAYS, KINDS, UNITS
 from d2a_tui.storage.db import DatabaseUnavailable, safe_url
-from d2a_tui.storage.models import CapacityReport, Journey, Organisation, Service
+from d2a_tui.storage.models import CapacityReport, Journey, Organisation, Service, table_of
 
-services = Service.__table__  # type: ignore[attr-defined]
-journeys = Journey.__table__  # type: ignore[attr-defined]
-reports = CapacityReport.__table__  # type: ignore[attr-defined]
-organisations = Organisation.__table__  # type: ignore[attr-defined]
+services = table_of(Service)
+journeys = table_of(Journey)
+reports = table_of(CapacityReport)
+organisations = table_of(Organisation)
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
@@ -165,12 +165,12 @@ class CapacityStore:
                             id=organisation_id, name=organisation_name, kind="provider"
                         )
                     )
-            values = {
+            values: dict[str, Any] = {
                 "id": service_id, "name": name, "kind": kind, "pathway": pathway, "unit": unit,
                 "organisation_id": organisation_id or None, "locality": locality, "active": True,
             }  # fmt: skip
             connection.execute(services.insert().values(**values))
-        return ServiceView(**values)  # type: ignore[arg-type]
+        return ServiceView(**values)
 
     def services(self, *, include_inactive: bool = False) -> list[ServiceView]:
         query = select(services).order_by(services.c.pathway, services.c.name)

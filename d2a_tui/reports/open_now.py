@@ -15,10 +15,10 @@ from datetime import date, datetime
 from sqlalchemy import Engine, select
 
 from d2a_tui.reports.summary import translated
-from d2a_tui.storage.models import Journey, Patient
+from d2a_tui.storage.models import Journey, Patient, table_of
 
-journeys = Journey.__table__  # type: ignore[attr-defined]
-patients = Patient.__table__  # type: ignore[attr-defined]
+journeys = table_of(Journey)
+patients = table_of(Patient)
 
 
 @dataclass(frozen=True, slots=True)

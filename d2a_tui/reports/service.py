@@ -16,7 +16,7 @@ from d2a_tui.reports.summary import Summary
 from d2a_tui.reports.tables import Report, Table
 
 if TYPE_CHECKING:
-    from d2a_tui.hub import Hub
+    from d2a_tui.hub_context import HubContext
 
 MAX_PERIOD_DAYS = 3 * 366
 # The planning split for people 65+ (DOMAIN.md): share of discharges by pathway.
@@ -71,7 +71,7 @@ class Strategic:
 
 
 class Reports:
-    def __init__(self, hub: Hub) -> None:
+    def __init__(self, hub: HubContext) -> None:
         self.hub = hub
         self.calendar = hub.calendar
         self.summary = Summary(hub.store.engine, hub.flow, hub.calendar)

@@ -20,10 +20,10 @@ its fold from what had been recorded by T.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy import Connection, Engine, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -33,12 +33,18 @@ from d2a_tui.domain.calendar import LONDON, HubCalendar
 from d2a_tui.domain.flow import Flow
 from d2a_tui.reports.fold import FOLD_VERSION, GROUP, Cursor, Deltas, Folder, LogEvent
 from d2a_tui.storage.db import DatabaseUnavailable, safe_url
-from d2a_tui.storage.models import JourneyEvent, ReportDaily, ReportJourney, ReportWatermark
+from d2a_tui.storage.models import (
+    JourneyEvent,
+    ReportDaily,
+    ReportJourney,
+    ReportWatermark,
+    table_of,
+)
 
-daily = ReportDaily.__table__  # type: ignore[attr-defined]
-cursors = ReportJourney.__table__  # type: ignore[attr-defined]
-watermark = ReportWatermark.__table__  # type: ignore[attr-defined]
-events = JourneyEvent.__table__  # type: ignore[attr-defined]
+daily = table_of(ReportDaily)
+cursors = table_of(ReportJourney)
+watermark = table_of(ReportWatermark)
+events = table_of(JourneyEvent)
 
 WATERMARK = "daily"
 CHUNK_EVENTS = 20_000
@@ -185,7 +191,7 @@ class Summary:
 
     @staticmethod
     def _late_journeys(
-        folder: Folder, rows: list[Any], state: dict[str, Cursor | None]
+        folder: Folder, rows: Sequence[Any], state: dict[str, Cursor | None]
     ) -> set[str]:
         """Journeys with an event in `rows` that happened before what is folded before it."""
         late: set[str] = set()
@@ -413,6 +419,10 @@ def translated(engine: Engine) -> Iterator[None]:
         ) from None
 
 
+@overload
+def _utc(value: datetime) -> datetime: ...
+@overload
+def _utc(value: datetime | None) -> datetime | None: ...
 def _utc(value: datetime | None) -> datetime | None:
     """SQLite hands back naive datetimes for what was stored as UTC."""
     if value is None or value.tzinfo is not None:

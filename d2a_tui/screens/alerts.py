@@ -93,7 +93,7 @@ class AlertsScreen(HubScreen[None]):
     def compose(self) -> ComposeResult:
         yield DatabaseBanner()
         yield Static("Alerts", id="alerts-title")
-        table = DataTable(id="alerts", cursor_type="row", zebra_stripes=True)
+        table: DataTable[str | Text] = DataTable(id="alerts", cursor_type="row", zebra_stripes=True)
         table.add_columns("Level", "Who", "Where", "Path", "Ready", "LoS", "In column",
                           "Assigned", "Why", "Snoozed")  # fmt: skip
         yield table
@@ -156,10 +156,10 @@ class AlertsScreen(HubScreen[None]):
             table.move_cursor(row=min(max(keep, 0), len(self.alerts) - 1))
         red = sum(1 for a in self.alerts if a.level.label == "red" and not a.snoozed)
         amber = sum(1 for a in self.alerts if a.level.label == "amber" and not a.snoozed)
-        snoozed = sum(1 for a in self.alerts if a.snoozed)
+        snoozed_count = sum(1 for a in self.alerts if a.snoozed)
         self.query_one("#alerts-title", Static).update(
             f"Alerts: {red} red, {amber} amber"
-            + (f", {snoozed} snoozed" if self.show_snoozed else " (snoozed hidden: s)")
+            + (f", {snoozed_count} snoozed" if self.show_snoozed else " (snoozed hidden: s)")
         )
         self._show_why()
 

@@ -42,6 +42,9 @@ if TYPE_CHECKING:
         settings: Settings
         db_problem: str | None
         history: UndoHistory
+        refused_because: str | None
+        poll_interval: float
+        tick_interval: float
 
         @property
         def privacy(self) -> str: ...
@@ -86,7 +89,8 @@ class HubScreen(Screen[ResultT]):
     SHOWING: ClassVar[str] = "this screen"  # in the banner: "showing <this> as last seen"
     # `-narrow` below 110 columns (the night team's 80-column thin clients): app.tcss lays
     # screens out to fit there without clipping.
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-narrow"), (110, "-wide")]
+    # Declared as Textual's Screen declares it (an instance variable to a type checker).
+    HORIZONTAL_BREAKPOINTS: list[tuple[int, str]] | None = [(0, "-narrow"), (110, "-wide")]  # noqa: RUF012
 
     # --- the database coming and going ----------------------------------------------------------
 

@@ -381,8 +381,9 @@ class BoardScreen(BoardFilter, QuickActions, OfferActions, HubScreen[None]):
         elif kind == "patch":
             self.position = max(self.position, head)
             self.patch(cards)
-        if places is not None and places != self.model.places and kind != "load":
-            self.model.places = places
+        model = self.model
+        if places is not None and model is not None and places != model.places and kind != "load":
+            model.places = places
             for column in self.columns:
                 column.sync()
         if chained:

@@ -22,9 +22,13 @@ from d2a_tui.domain.errors import D2AError
 from d2a_tui.domain.query import HELP, hint
 
 if TYPE_CHECKING:
-    from d2a_tui.screens.base import HostApp
+    from d2a_tui.screens.base import HostApp, HubScreen
     from d2a_tui.widgets.board_column import BoardColumn
     from d2a_tui.widgets.board_model import BoardModel
+
+    _BoardBase = HubScreen[None]  # to a type checker, the mixin is the screen it is mixed into
+else:
+    _BoardBase = object
 
 FILTER_HELP = f"filter: {HELP}"
 
@@ -36,7 +40,7 @@ FILTER_BINDINGS: list[BindingType] = [
 ]
 
 
-class BoardFilter:
+class BoardFilter(_BoardBase):
     """Needs the board's `model`, `columns`, selection helpers and `app` (see BoardScreen)."""
 
     app: HostApp
@@ -48,10 +52,18 @@ class BoardFilter:
     view_text = ""
     BINDINGS: ClassVar[list[BindingType]]
 
+    if TYPE_CHECKING:  # BoardScreen's selection helpers
+
+        def select(self, column_index: int, journey_id: str | None, *, scroll: bool = True) -> None: ...
+        def follow(self, journey_id: str, *, scroll: bool = True) -> None: ...
+        def _index(self) -> int | None: ...
+        def _reselect_near(self, index: int | None) -> None: ...
+        def refresh_why(self) -> None: ...
+
     # --- typing a filter -----------------------------------------------------------------------
 
     def action_filter(self) -> None:
-        search = self.query_one("#filter", Input)  # type: ignore[attr-defined]
+        search = self.query_one("#filter", Input)
         search.display = True
         search.focus()
 
@@ -64,41 +76,41 @@ class BoardFilter:
         assert self.model is not None
         if self.view_name is not None and self.view_text != text:
             self.view_name = None  # edited: no longer the saved view
-        index = self._index()  # type: ignore[attr-defined]
+        index = self._index()
         self.model.set_filter(text)
         for column in self.columns:
             column.sync()
         active_id = self.columns[self.active].column.id
         if self.selected is not None and self.model.index_of(active_id, self.selected) is not None:
-            self.select(self.active, self.selected)  # type: ignore[attr-defined]
+            self.select(self.active, self.selected)
         else:
-            self._reselect_near(index)  # type: ignore[attr-defined]
-        self.refresh_why()  # type: ignore[attr-defined]
+            self._reselect_near(index)
+        self.refresh_why()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "filter":
             event.stop()
-            self.set_focus(None)  # type: ignore[attr-defined]
+            self.set_focus(None)
             event.input.display = False  # the header says what is applied
             self.refresh_filter_bar()
 
     def on_key(self, event: events.Key) -> None:
-        search = self.query_one("#filter", Input)  # type: ignore[attr-defined]
+        search = self.query_one("#filter", Input)
         if event.key == "escape" and search.has_focus:
             event.stop()
             self.action_clear_filter()
 
     def action_clear_filter(self) -> None:
-        search = self.query_one("#filter", Input)  # type: ignore[attr-defined]
+        search = self.query_one("#filter", Input)
         self.view_name = None
         with search.prevent(Input.Changed):
             search.value = ""
         search.display = False
-        self.set_focus(None)  # type: ignore[attr-defined]
+        self.set_focus(None)
         if self.model is not None and self.model.filter_text:
             self.apply_filter("")
             if self.selected is not None:
-                self.follow(self.selected)  # type: ignore[attr-defined]
+                self.follow(self.selected)
         self.refresh_filter_bar()
 
     # --- the header ----------------------------------------------------------------------------
@@ -107,7 +119,7 @@ class BoardFilter:
         model = self.model
         if model is None or not self.columns:
             return
-        bar = self.query_one("#filter-bar", Static)  # type: ignore[attr-defined]
+        bar = self.query_one("#filter-bar", Static)
         bar.display = bool(model.filter_text.strip())
         if not bar.display:
             return
@@ -142,7 +154,7 @@ class BoardFilter:
             self.app.notify("All open journeys", timeout=2)
             return
         name = names[position]
-        search = self.query_one("#filter", Input)  # type: ignore[attr-defined]
+        search = self.query_one("#filter", Input)
         with search.prevent(Input.Changed):
             search.value = views[name]
         self.view_name, self.view_text = name, views[name]

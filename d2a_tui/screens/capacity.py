@@ -74,10 +74,10 @@ class CapacityScreen(HubScreen[None]):
         yield DatabaseBanner()
         yield Static("Capacity", id="capacity-title")
         self.compact = self.app.size.width < COMPACT_BELOW
-        services = DataTable(id="services", cursor_type="row", zebra_stripes=True)
+        services: DataTable[Any] = DataTable(id="services", cursor_type="row", zebra_stripes=True)
         services.add_columns(*(SERVICE_COLUMNS_COMPACT if self.compact else SERVICE_COLUMNS))
         yield services
-        demand = DataTable(id="demand", cursor_type="row", show_cursor=False)
+        demand: DataTable[Any] = DataTable(id="demand", cursor_type="row", show_cursor=False)
         demand.add_columns(*(DEMAND_COLUMNS_COMPACT if self.compact else DEMAND_COLUMNS))
         demand.can_focus = False
         yield demand

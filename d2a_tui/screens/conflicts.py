@@ -85,13 +85,13 @@ class ConflictsScreen(Screen[None]):
         if not journey_id:
             return None
         try:
-            card = self.hub.store.card(journey_id)  # the card alone, not the whole timeline
+            card = self.hub.card(journey_id)  # the card alone, not the whole timeline
         except D2AError:
             return None  # e.g. a referral the server refused: the journey never existed there
         return who(card, getattr(self.app, "privacy", "names"))
 
     def _words(self, view: Any) -> str:
-        return str(self.hub.describe_conflict(view, who=self._who(view.journey_id)))
+        return str(self.hub.sync.describe_conflict(view, who=self._who(view.journey_id)))
 
     def reload(self) -> None:
         options = self.query_one("#conflicts", OptionList)
@@ -107,7 +107,7 @@ class ConflictsScreen(Screen[None]):
             return
         selected = self._selected()
         keep = selected.mutation_id if selected is not None else None
-        self.views = list(self.hub.conflicts(include_resolved=self.show_resolved))
+        self.views = list(self.hub.sync.conflicts(include_resolved=self.show_resolved))
         options.clear_options()
         for view in self.views:
             line = Text()
@@ -159,7 +159,7 @@ class ConflictsScreen(Screen[None]):
         else:
             detail.update(
                 f"Rejected by the server ({view.reason}): {view.message or view.reason}\n"
-                f"The change was: {self.hub.what_it_was(view)}\n"
+                f"The change was: {self.hub.sync.what_it_was(view)}\n"
                 "t dismisses it; it cannot be re-applied (the rest of your changes went through)"
             )
 
@@ -183,7 +183,7 @@ class ConflictsScreen(Screen[None]):
             self.notify("That one is decided already", timeout=3)
             return
         try:
-            change = self.hub.resolve_conflict(view.mutation_id, keep)
+            change = self.hub.sync.resolve_conflict(view.mutation_id, keep)
         except D2AError as error:
             self.notify(
                 f"{error}. The conflict stays listed: keep theirs to close it.",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import ComposeResult
@@ -50,8 +50,8 @@ def _local(moment: datetime) -> str:
     return moment.astimezone().strftime("%a %d %b %H:%M")
 
 
-def _day(value: object) -> str:
-    return value.strftime("%d %b %Y") if value else "—"  # type: ignore[attr-defined]
+def _day(value: date | None) -> str:
+    return value.strftime("%d %b %Y") if value else "—"
 
 
 class JourneyScreen(QuickActions, HubScreen[None]):

@@ -190,6 +190,8 @@ class ReferralScreen(HubScreen[Change | None]):
             )
             return
         hub = self.app.hub
+        # `values` holds `str | date | None` whatever the field; `_values` has checked each one
+        # (the dates parsed, the rest text), which a type checker cannot follow by key.
         try:
             change = hub.refer(
                 str(values["nhs"]),

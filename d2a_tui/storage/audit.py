@@ -15,9 +15,9 @@ from sqlalchemy import Connection, Engine, select
 
 from d2a_tui.domain.ids import uuid7
 from d2a_tui.storage.journeys import event_table
-from d2a_tui.storage.models import AccessEvent
+from d2a_tui.storage.models import AccessEvent, table_of
 
-access_table = AccessEvent.__table__  # type: ignore[attr-defined]
+access_table = table_of(AccessEvent)
 PURPOSES = (
     "journey_screen",  # the TUI's journey screen
     "show",  # `d2a show`

@@ -29,12 +29,12 @@ from d2a_tui.domain.errors import D2AError, NotAllowed
 from d2a_tui.domain.events import Event, EventKind, JourneyState
 from d2a_tui.domain.limits import check_event_fields
 from d2a_tui.storage.db import DatabaseUnavailable, DiskFull, safe_url
-from d2a_tui.storage.models import EVENTS_COUNTER, Counter, Journey, JourneyEvent, Patient
+from d2a_tui.storage.models import EVENTS_COUNTER, Counter, Journey, JourneyEvent, Patient, table_of
 
-journey_table = Journey.__table__  # type: ignore[attr-defined]
-event_table = JourneyEvent.__table__  # type: ignore[attr-defined]
-patient_table = Patient.__table__  # type: ignore[attr-defined]
-counter_table = Counter.__table__  # type: ignore[attr-defined]
+journey_table = table_of(Journey)
+event_table = table_of(JourneyEvent)
+patient_table = table_of(Patient)
+counter_table = table_of(Counter)
 
 # The PostgreSQL channel a new head position is announced on; its payload is the position.
 EVENTS_CHANNEL = "d2a_events"
@@ -400,8 +400,10 @@ def _copy(connection: Connection, table: str, rows: list[dict[str, Any]]) -> Non
     if not rows:
         return
     columns = list(rows[0])
+    import psycopg
+
     raw = connection.connection.dbapi_connection
-    assert raw is not None
+    assert isinstance(raw, psycopg.Connection)  # COPY is PostgreSQL's, through psycopg 3
     with (
         raw.cursor() as cursor,
         cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from d2a_tui.domain.errors import InvalidInput
+from d2a_tui.domain.views import Card
 from d2a_tui.storage.journeys import (
     _CARD_COLUMNS,
     JourneyStore,
@@ -22,7 +23,6 @@ from d2a_tui.storage.journeys import (
     journey_table,
     patient_table,
 )
-from d2a_tui.views import Card
 
 MAX_TEXT = 100
 _ID_PREFIX = re.compile(r"^[0-9a-f][0-9a-f-]{3,35}$")

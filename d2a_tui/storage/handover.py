@@ -11,8 +11,8 @@ from datetime import datetime
 from sqlalchemy import select
 
 from d2a_tui.domain.events import Event
+from d2a_tui.domain.views import Card
 from d2a_tui.storage.journeys import JourneyStore, event_from_row, event_table, journey_table
-from d2a_tui.views import Card
 
 HANDOVER_KINDS = ("referred", "moved", "closed", "reopened", "delay_set", "note_added")
 _CHUNK = 500  # journey ids per IN (...) list, well inside every backend's parameter limit

@@ -26,22 +26,22 @@ from d2a_tui.domain.ids import new_journey_id, uuid7
 from d2a_tui.domain.limits import FieldRejected
 from d2a_tui.domain.nhs_number import format_nhs_number
 from d2a_tui.domain.offers import OFFER_COMMANDS
-from d2a_tui.storage.event_log import (  # noqa: F401  (re-exported: the tables and mappings)
-    EventLog,
-    VersionConflict,
-    counter_table,
-    event_from_row,
-    event_table,
-    journey_table,
-    patient_table,
-    row_from_event,
-    row_from_state,
-    state_from_row,
-    translated_errors,
-)
+from d2a_tui.domain.views import Card, JourneyView, TimelineEntry
+
+# Re-exported (`X as X`) for the modules that take the tables and mappings from here.
+from d2a_tui.storage.event_log import EventLog as EventLog
+from d2a_tui.storage.event_log import VersionConflict as VersionConflict
+from d2a_tui.storage.event_log import counter_table as counter_table
+from d2a_tui.storage.event_log import event_from_row as event_from_row
+from d2a_tui.storage.event_log import event_table as event_table
+from d2a_tui.storage.event_log import journey_table as journey_table
+from d2a_tui.storage.event_log import patient_table as patient_table
+from d2a_tui.storage.event_log import row_from_event as row_from_event
+from d2a_tui.storage.event_log import row_from_state as row_from_state
+from d2a_tui.storage.event_log import state_from_row as state_from_row
+from d2a_tui.storage.event_log import translated_errors as translated_errors
 from d2a_tui.storage.models import EVENTS_COUNTER
 from d2a_tui.storage.offers import offer_context, shown_offers
-from d2a_tui.views import Card, JourneyView, TimelineEntry
 
 _CARD_COLUMNS = [
     journey_table.c.id.label("journey_id"),
@@ -281,9 +281,10 @@ class JourneyStore:
 
     def head_position(self) -> int:
         with self._read() as connection:
-            return connection.execute(
+            head: int = connection.execute(
                 select(counter_table.c.value).where(counter_table.c.name == EVENTS_COUNTER)
             ).scalar_one()
+        return head
 
     def _cards(self, where: Sequence[Any], order: Sequence[Any] = ()) -> list[Card]:
         query = select(*_CARD_COLUMNS).join(
@@ -388,4 +389,5 @@ class JourneyStore:
             raise InvalidInput(
                 f"journey prefix {reference!r} is ambiguous: {shown}…; type more of it"
             )
-        return ids[0]
+        found: str = ids[0]
+        return found

@@ -13,7 +13,9 @@ from sqlalchemy import (
     DateTime,
     Index,
     Integer,
+    Table,
     UniqueConstraint,
+    inspect,
     text,
 )
 from sqlalchemy.engine import Dialect
@@ -43,7 +45,16 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         if isinstance(value, str):  # raw SQLite text, e.g. from a text() query
             value = datetime.fromisoformat(value)
-        return value.replace(tzinfo=UTC)
+        stored: datetime = value.replace(tzinfo=UTC)
+        return stored
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The SQLAlchemy table behind a SQLModel table class: its `__table__`, which SQLModel's
+    metaclass sets where a type checker cannot see it."""
+    table = inspect(model).local_table
+    assert isinstance(table, Table)
+    return table
 
 
 def _utc(nullable: bool = False, index: bool = False) -> Any:

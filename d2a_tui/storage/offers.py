@@ -23,10 +23,10 @@ from d2a_tui.domain.offers import (
     shown_offer,
 )
 from d2a_tui.storage.event_log import event_from_row, event_table, journey_table
-from d2a_tui.storage.models import AppUser, Service
+from d2a_tui.storage.models import AppUser, Service, table_of
 
-service_table = Service.__table__  # type: ignore[attr-defined]
-user_table = AppUser.__table__  # type: ignore[attr-defined]
+service_table = table_of(Service)
+user_table = table_of(AppUser)
 _KINDS = [str(kind) for kind in OFFER_KINDS]
 
 

@@ -17,14 +17,14 @@ from sqlalchemy import Connection, Engine, delete, func, select, update
 from d2a_tui.domain.errors import InvalidInput, NotAllowed, NotFound
 from d2a_tui.domain.ids import uuid7
 from d2a_tui.storage.journeys import patient_table
-from d2a_tui.storage.models import HubLocality, Organisation, Service, UserLocality
+from d2a_tui.storage.models import HubLocality, Organisation, Service, UserLocality, table_of
 from d2a_tui.sync.ingest import ROLES, device_table, user_table
 from d2a_tui.sync.protocol import EnrolResponse
 
-organisation_table = Organisation.__table__  # type: ignore[attr-defined]
-locality_table = HubLocality.__table__  # type: ignore[attr-defined]
-user_locality_table = UserLocality.__table__  # type: ignore[attr-defined]
-service_table = Service.__table__  # type: ignore[attr-defined]
+organisation_table = table_of(Organisation)
+locality_table = table_of(HubLocality)
+user_locality_table = table_of(UserLocality)
+service_table = table_of(Service)
 ENROL_PREFIX = "d2ae_"
 TOKEN_PREFIX = "d2a_"
 TOKEN_DAYS = 90  # a device token's life; the device swaps it for a new one before the end

@@ -33,10 +33,9 @@ def _engine(args: argparse.Namespace) -> Any:
 
 def _replica_hub(args: argparse.Namespace) -> Any:
     from d2a_tui.hub import Hub
-    from d2a_tui.sync.replica_hub import ReplicaHub
 
     hub = Hub.open(getattr(args, "db", None))
-    if not isinstance(hub, ReplicaHub):
+    if hub.sync is None:
         hub.close()
         raise D2AError(
             "this database is not a replica of a server: run `d2a login --server URL --token T`"
@@ -120,7 +119,7 @@ def cmd_enrol(args: argparse.Namespace) -> int:
     args.user = find_user(engine, args.user)
     device_id, token = enrol_device(engine, args.user, args.label)
     if args.json:
-        from d2a_tui.cli import print_json
+        from d2a_tui.cli_base import print_json
 
         print_json({"device_id": device_id, "enrolment_token": token})
         return 0
@@ -143,7 +142,7 @@ def cmd_revoke(args: argparse.Namespace) -> int:
 
 
 def cmd_devices(args: argparse.Namespace) -> int:
-    from d2a_tui.cli import print_json
+    from d2a_tui.cli_base import print_json
     from d2a_tui.sync.admin import list_devices
 
     devices = list_devices(_engine(args))
@@ -255,7 +254,7 @@ def cmd_login(args: argparse.Namespace) -> int:
         try:
             hub = _replica_hub(args)
             try:
-                report = hub.sync_now(wait=True)
+                report = hub.sync.sync_now(wait=True)
                 print(f"first sync: {report.pulled} events", file=sys.stderr)
             finally:
                 hub.close()
@@ -305,7 +304,6 @@ def _encrypt_new_replica(url: str, unencrypted: bool) -> None:
 
 def cmd_logout(args: argparse.Namespace) -> int:
     from d2a_tui.sync.login import forget_login, load_login
-    from d2a_tui.sync.replica_hub import ReplicaHub
 
     login = load_login()
     if login is None:
@@ -323,8 +321,8 @@ def cmd_logout(args: argparse.Namespace) -> int:
 
     hub = Hub.open(login.database_url)
     try:
-        if isinstance(hub, ReplicaHub):
-            status = hub.sync_status()
+        if hub.sync is not None:
+            status = hub.sync.sync_status()
             if status.pending and not args.force:
                 raise D2AError(
                     f"{status.pending} changes are not on the server yet: `d2a sync` first "
@@ -350,13 +348,13 @@ def _status_line(status: Any) -> str:
 def _warn_plain_http(hub: Any) -> None:
     from d2a_tui.sync.client import plain_http_warning
 
-    warning = plain_http_warning(hub.login.server_url)
+    warning = plain_http_warning(hub.sync.login.server_url)
     if warning is not None:
         print(f"d2a: warning: {warning}", file=sys.stderr, flush=True)
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    from d2a_tui.cli import print_json
+    from d2a_tui.cli_base import print_json
     from d2a_tui.sync.client import SyncError, SyncRefused
 
     hub = _replica_hub(args)
@@ -364,12 +362,12 @@ def cmd_sync(args: argparse.Namespace) -> int:
         if not args.status:
             _warn_plain_http(hub)
         if args.status:
-            status = hub.sync_status()
+            status = hub.sync.sync_status()
             print_json(status.to_dict()) if args.json else print(_status_line(status))
             return 0
         if not args.watch:
-            report = hub.sync_now(wait=True)
-            status = hub.sync_status()
+            report = hub.sync.sync_now(wait=True)
+            status = hub.sync.sync_status()
             if args.json:
                 print_json(
                     {
@@ -389,7 +387,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
         failures = 0
         while True:  # --watch: until interrupted
             try:
-                report = hub.synchroniser.run_once(wait=25 if failures == 0 else 0)
+                report = hub.sync.synchroniser.run_once(wait=25 if failures == 0 else 0)
                 if report.pushed or report.pulled:
                     _warn_plain_http(hub)
                     print(
@@ -413,12 +411,12 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 
 def cmd_conflicts(args: argparse.Namespace) -> int:
-    from d2a_tui.cli import print_json
+    from d2a_tui.cli_base import print_json
     from d2a_tui.sync.replica_hub import describe
 
     hub = _replica_hub(args)
     try:
-        views = hub.conflicts(include_resolved=args.all)
+        views = hub.sync.conflicts(include_resolved=args.all)
         if args.json:
             print_json([{**view.to_dict(), "summary": describe(view, hub.flow)} for view in views])
             return 0
@@ -438,7 +436,7 @@ def cmd_conflicts(args: argparse.Namespace) -> int:
 def cmd_resolve(args: argparse.Namespace) -> int:
     hub = _replica_hub(args)
     try:
-        hub.resolve_conflict(args.conflict, args.keep)
+        hub.sync.resolve_conflict(args.conflict, args.keep)
         print(f"resolved: kept {args.keep}; `d2a sync` sends the decision")
         return 0
     finally:
@@ -446,13 +444,13 @@ def cmd_resolve(args: argparse.Namespace) -> int:
 
 
 def register(sub: Any) -> None:
-    from d2a_tui.cli import _passphrase_option
+    from d2a_tui.cli_base import passphrase_option
 
     def with_db(
         parser: argparse.ArgumentParser, help_text: str = "database URL or SQLite file"
     ) -> None:
         parser.add_argument("--db", metavar="URL", help=help_text)
-        _passphrase_option(parser)
+        passphrase_option(parser)
 
     serve = sub.add_parser("serve", help="run the central sync API (uvicorn)")
     with_db(serve, "the server's database (PostgreSQL in production)")

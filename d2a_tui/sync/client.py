@@ -63,6 +63,8 @@ class ServerUnreachable(SyncError):
 class SyncRefused(SyncError):
     """The server answered, and said no (401, 403, 409, 4xx)."""
 
+    body: dict[str, Any] | None = None  # the server's answer, when it sent one
+
 
 class UntrustedServer(SyncRefused):
     """The server's certificate did not verify: nothing was sent, and retrying cannot help."""
@@ -258,7 +260,7 @@ class SyncClient:
         error = SyncRefused(
             f"the server refused: {detail} ({reason})", reason, response.status_code
         )
-        error.body = body  # type: ignore[attr-defined]
+        error.body = body
         return error
 
     def _ok(self, response: httpx.Response) -> httpx.Response:
@@ -455,7 +457,7 @@ class SyncStatus:
     plain_http: bool = False  # syncing unencrypted to another machine (--insecure-http)
 
     def to_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]
+        return {name: getattr(self, name) for name in self.__slots__}
 
 
 class SyncWorker:

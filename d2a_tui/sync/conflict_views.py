@@ -14,9 +14,10 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from d2a_tui.domain.errors import NotFound
+from d2a_tui.storage.models import table_of
 from d2a_tui.sync.models import SyncConflict
 
-conflict_table = SyncConflict.__table__  # type: ignore[attr-defined]
+conflict_table = table_of(SyncConflict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +55,7 @@ class ConflictView:
     resolution: str | None
 
     def to_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]
+        return {name: getattr(self, name) for name in self.__slots__}
 
 
 def _dt(value: Any) -> datetime | None:

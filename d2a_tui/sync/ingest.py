@@ -29,7 +29,7 @@ from d2a_tui.domain.offers import OFFER_COMMANDS
 from d2a_tui.storage import audit
 from d2a_tui.storage.event_log import WriteBehind, translated_errors
 from d2a_tui.storage.journeys import UnitOfWork, event_table, journey_table
-from d2a_tui.storage.models import AppUser, CapacityReport, Patient, Service
+from d2a_tui.storage.models import AppUser, CapacityReport, Patient, Service, table_of
 from d2a_tui.storage.offers import offer_context
 from d2a_tui.sync import scope
 from d2a_tui.sync.models import SyncDevice
@@ -59,11 +59,11 @@ from d2a_tui.sync.rules import (  # noqa: F401  (ROLES: re-exported for the admi
     refusal_for_role,
 )
 
-device_table = SyncDevice.__table__  # type: ignore[attr-defined]
-user_table = AppUser.__table__  # type: ignore[attr-defined]
-patient_table = Patient.__table__  # type: ignore[attr-defined]
-service_table = Service.__table__  # type: ignore[attr-defined]
-capacity_table = CapacityReport.__table__  # type: ignore[attr-defined]
+device_table = table_of(SyncDevice)
+user_table = table_of(AppUser)
+patient_table = table_of(Patient)
+service_table = table_of(Service)
+capacity_table = table_of(CapacityReport)
 
 
 @dataclass
@@ -316,8 +316,8 @@ class Ingest:
             command=m.command,
             journey_id=m.journey_id,
             args=args,
-            seen=dict(m.seen),
-            want=dict(m.want),
+            seen={key: value for key, value in m.seen.items()},
+            want={key: value for key, value in m.want.items()},
             actor=m.actor,
             occurred_at=m.occurred_at,
             undo_target=undo_target,
@@ -349,7 +349,7 @@ class Ingest:
         return Receipt(
             mutation_id=m.mutation_id,
             client_seq=m.client_seq,
-            outcome=verdict.outcome,  # type: ignore[arg-type]
+            outcome=verdict.outcome,
             reason=verdict.reason,
             message=verdict.message,
             journey_id=m.journey_id,

@@ -28,7 +28,7 @@ UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 Uuid = Annotated[str, Field(pattern=UUID_PATTERN, min_length=36, max_length=36)]
 UserId = Annotated[str, Field(min_length=1, max_length=64)]
 # Every domain command, and undo; the OpenAPI document lists them as an enum.
-Command = Literal[(*COMMANDS, "undo")]  # type: ignore[valid-type]
+Command = Literal[(*COMMANDS, "undo")]  # type: ignore[valid-type]  # built from COMMANDS: pydantic reads it at run time, mypy wants the values written out; the assert below keeps them in step
 # The journey fields a change depends on. A replica sends what it saw; the server applies the
 # change only if the journey still looks like that (see `sync/rules.py`).
 SeenField = Literal[
@@ -42,7 +42,7 @@ SeenField = Literal[
 ]
 Outcome = Literal["applied", "merged", "conflict", "rejected"]
 
-assert set(COMMANDS) | {"undo"} == set(Command.__args__), "protocol Command out of date"  # type: ignore[attr-defined]
+assert set(COMMANDS) | {"undo"} == set(Command.__args__), "protocol Command out of date"
 
 
 class _Strict(BaseModel):

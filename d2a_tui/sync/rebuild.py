@@ -31,11 +31,12 @@ from d2a_tui.storage.journeys import (
     patient_table,
     row_from_state,
 )
+from d2a_tui.storage.models import table_of
 from d2a_tui.sync.models import SyncOutbox
 from d2a_tui.sync.protocol import PulledEvent
 from d2a_tui.sync.rules import judge
 
-outbox_table = SyncOutbox.__table__  # type: ignore[attr-defined]
+outbox_table = table_of(SyncOutbox)
 LIVE = ("pending", "applied")  # statuses whose change still shows locally
 
 

@@ -13,10 +13,11 @@ from sqlalchemy import Connection, select
 
 from d2a_tui.domain.errors import D2AError
 from d2a_tui.storage.journeys import event_table
+from d2a_tui.storage.models import table_of
 from d2a_tui.sync.models import SyncReceipt
 from d2a_tui.sync.protocol import Mutation, Receipt, Theirs
 
-receipt_table = SyncReceipt.__table__  # type: ignore[attr-defined]
+receipt_table = table_of(SyncReceipt)
 
 
 class PushRefused(D2AError):

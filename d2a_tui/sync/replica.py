@@ -25,7 +25,7 @@ from d2a_tui.domain.events import JourneyState
 from d2a_tui.domain.flow import Flow
 from d2a_tui.storage.event_log import EventLog
 from d2a_tui.storage.journeys import Applied, UnitOfWork, event_table, journey_table, patient_table
-from d2a_tui.storage.models import CapacityReport, ReportJourney
+from d2a_tui.storage.models import CapacityReport, ReportJourney, table_of
 from d2a_tui.sync import conflict_views
 from d2a_tui.sync.compact import payload_digest
 from d2a_tui.sync.conflict_views import (
@@ -38,9 +38,9 @@ from d2a_tui.sync.protocol import PulledEvent, Receipt
 from d2a_tui.sync.rebuild import LIVE, Rebuilder, outbox_table
 from d2a_tui.sync.rules import seen_and_want
 
-replica_table = SyncReplica.__table__  # type: ignore[attr-defined]
-capacity_table = CapacityReport.__table__  # type: ignore[attr-defined]
-report_journey_table = ReportJourney.__table__  # type: ignore[attr-defined]
+replica_table = table_of(SyncReplica)
+capacity_table = table_of(CapacityReport)
+report_journey_table = table_of(ReportJourney)
 
 
 class Replica:
@@ -470,7 +470,7 @@ class Replica:
     def state(self) -> ReplicaState:
         with self.engine.connect() as connection:
             row = connection.execute(select(replica_table).where(replica_table.c.id == 1)).one()
-            counts = dict(
+            counts: dict[str, int] = dict(
                 connection.execute(
                     select(outbox_table.c.status, func.count())
                     .where(

@@ -1,8 +1,8 @@
-"""The Hub of a logged-in machine: every command writes the local replica and the outbox in one
-transaction and works with no network; sync runs beside it.
+"""A replica's sync, as a capability of the Hub: on a logged-in machine every command writes the
+local replica and the outbox in one transaction and works with no network; sync runs beside it.
 
-The board finds the sync features by attribute (`sync_now`, `sync_status`, `conflicts`), so a
-direct-database Hub simply has none of them.
+`Hub.open` gives the hub one (`hub.sync`) when the database is a replica; a direct-database hub
+has `hub.sync is None`, and screens and commands ask that before offering sync.
 """
 
 from __future__ import annotations
@@ -10,18 +10,14 @@ from __future__ import annotations
 import threading
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 
-from d2a_tui.config import Settings
-from d2a_tui.domain.calendar import HubCalendar
 from d2a_tui.domain.errors import NotAllowed
-from d2a_tui.domain.flow import Flow, load_flow
+from d2a_tui.domain.flow import Flow
 from d2a_tui.domain.ids import uuid7
-from d2a_tui.hub import Change, Clock, Hub, utc_now
-from d2a_tui.storage.db import ensure_schema, make_engine
-from d2a_tui.storage.journeys import Actor, JourneyStore
+from d2a_tui.hub_context import HubContext
 from d2a_tui.sync.admin import new_device_token, token_hash
 from d2a_tui.sync.client import (
     SyncClient,
@@ -41,29 +37,44 @@ from d2a_tui.sync.rules import refusal_for_role
 # A token this close to its expiry is swapped for a new one at the next sync.
 ROTATE_BEFORE = timedelta(days=30)
 
+if TYPE_CHECKING:
+    from d2a_tui.capacity_desk import CapacityDesk
+    from d2a_tui.views import Change
 
-class ReplicaHub(Hub):
+
+class SyncHost(HubContext, Protocol):
+    """What a replica's sync needs of its hub: its context, the capacity desk (whose reports go
+    through the outbox too) and the command runner (to re-apply a change of mine)."""
+
+    @property
+    def capacity(self) -> CapacityDesk: ...
+    def _run(
+        self, command: str, args: dict[str, Any], journey_id: str | None = None
+    ) -> Change: ...
+
+
+class ReplicaSync:
     def __init__(
         self,
-        store: JourneyStore,
-        actor: Actor,
-        clock: Clock = utc_now,
+        hub: SyncHost,
         *,
         login: Login,
         transport: httpx.BaseTransport | None = None,
         client: SyncClient | None = None,
-        calendar: HubCalendar | None = None,
         keep_closed_days: int = KEEP_CLOSED_DAYS,
     ) -> None:
-        super().__init__(store, actor, clock, calendar)
+        """Make `hub` (opened on the replica's database, acting as the login's user) a replica;
+        the hub keeps this as `hub.sync`."""
+        self.hub = hub
         self.login = login
-        self.replica = Replica(store.engine, store.flow, actor.device_id)
-        self.replica.rebuilder.calendar = self.calendar
+        store = hub.store
+        self.replica = Replica(store.engine, store.flow, hub.actor.device_id)
+        self.replica.rebuilder.calendar = hub.calendar
         store.on_applied = self.replica.record
         store.services_known = False  # offers: the server checks the service
         # Capacity reports go through the outbox too (and are refused here for a role that may
         # not make them, as the server would refuse them).
-        self.capacity.store = ReplicaCapacityStore(self.capacity.store, self.replica, login.role)
+        hub.capacity.store = ReplicaCapacityStore(hub.capacity.store, self.replica, login.role)
         self.client = client or SyncClient(
             login.server_url,
             login.token,
@@ -80,35 +91,10 @@ class ReplicaHub(Hub):
         self._manual = 0
         self._manual_lock = threading.Lock()
 
-    @classmethod
-    def open_replica(
-        cls,
-        settings: Settings,
-        login: Login,
-        *,
-        flow: Flow | None = None,
-        clock: Clock = utc_now,
-        transport: httpx.BaseTransport | None = None,
-    ) -> ReplicaHub:
-        engine = make_engine(settings.database_url)
-        ensure_schema(engine)
-        store = JourneyStore(engine, flow or load_flow(settings.flow_path))
-        # The server checks every mutation's actor against the device's user: act as them.
-        actor = Actor(login.user_id, login.device_id)
-        return cls(
-            store,
-            actor,
-            clock,
-            login=login,
-            transport=transport,
-            calendar=settings.calendar,
-            keep_closed_days=settings.keep_closed_days,
-        )
-
     def _before_sync(self) -> None:
         self.rotate_token_if_due()
         # Retention: what a lost device carries is the open work and the last few days.
-        self.purged = purge(self.store.engine, self.clock(), self.keep_closed_days)
+        self.purged = purge(self.hub.store.engine, self.hub.clock(), self.keep_closed_days)
 
     # --- the device token ------------------------------------------------------------------------
 
@@ -123,7 +109,7 @@ class ReplicaHub(Hub):
         if not login.token_expires_at:
             return
         expires = datetime.fromisoformat(login.token_expires_at)
-        if expires - self.clock() > ROTATE_BEFORE:
+        if expires - self.hub.clock() > ROTATE_BEFORE:
             return
         new_token = new_device_token()
         self._save(replace(login, pending_token=new_token))
@@ -165,16 +151,11 @@ class ReplicaHub(Hub):
         if saved is not None and saved.device_id == login.device_id:
             save_login(login)
 
-    def lock_guarded(self) -> bool:
-        return self.login.pin_hash is not None or super().lock_guarded()
-
-    def check_unlock(self, secret: str) -> bool:
-        """The PIN set at login, or the database's passphrase, unlocks the board."""
+    def pin_matches(self, secret: str) -> bool:
+        """Whether `secret` is the PIN set at login (the idle lock's unlock)."""
         from d2a_tui.storage.cipher import pin_matches
 
-        if self.login.pin_hash is not None and pin_matches(self.login.pin_hash, secret):
-            return True
-        return super().check_unlock(secret)
+        return self.login.pin_hash is not None and pin_matches(self.login.pin_hash, secret)
 
     def lock_out(self) -> None:
         """Too many wrong tries at the lock: this device is logged out (its token is forgotten).
@@ -189,31 +170,30 @@ class ReplicaHub(Hub):
     def close(self) -> None:
         self.worker.stop()
         self.client.close()
-        super().close()
 
-    def _run(self, *args: Any, **kwargs: Any) -> Change:
+    def before_command(self, command: str) -> None:
         # Refused at the keyboard with the server's own words, rather than queued to come
         # back as a conflict at the next sync.
-        command = args[0] if args else kwargs.get("command")
         refusal = refusal_for_role(self.login.role, "command", command)
         if refusal is not None:
             raise NotAllowed(refusal)
-        change = super()._run(*args, **kwargs)
+
+    def after_command(self) -> None:
         if self.worker.running:
             self.worker.trigger()  # push soon, in the background
-        return change
 
     def record_access(self, journey_id: str, purpose: str) -> None:
         """Recorded here and queued for the server in one transaction, like a change."""
         from d2a_tui.domain.ids import uuid7
         from d2a_tui.storage import audit
 
-        at = self.now()
-        with self.store.unit_of_work() as work:
+        hub = self.hub
+        at = hub.clock()
+        with hub.store.unit_of_work() as work:
             access_id = audit.record(
                 work.connection,
-                user_id=self.actor.user,
-                device_id=self.actor.device_id,
+                user_id=hub.actor.user,
+                device_id=hub.actor.device_id,
                 journey_id=journey_id,
                 purpose=purpose,
                 at=at,
@@ -224,7 +204,7 @@ class ReplicaHub(Hub):
                 mutation_id=access_id,
                 journey_id=journey_id,
                 purpose=purpose,
-                actor=self.actor.user,
+                actor=hub.actor.user,
                 occurred_at=at,
             )
         if self.worker.running:
@@ -232,8 +212,8 @@ class ReplicaHub(Hub):
 
     # --- sync ----------------------------------------------------------------------------------
 
-    def start_sync(self) -> None:
-        """Start background sync (the TUI does, on mount of the status widget)."""
+    def start(self) -> None:
+        """Start background sync (the TUI does, when it mounts)."""
         self.worker.start()
 
     def sync_now(self, wait: bool = False) -> SyncStatus | SyncReport:
@@ -299,7 +279,7 @@ class ReplicaHub(Hub):
 
     def describe_conflict(self, view: ConflictView, who: str | None = None) -> str:
         """The conflict in words, for screens (which do not import the sync modules)."""
-        return describe(view, self.flow, self.clock(), who=who)
+        return describe(view, self.hub.flow, self.hub.clock(), who=who)
 
     def what_it_was(self, view: ConflictView) -> str:
         """The refused change's own values, printable whatever they hold (a rejected change may
@@ -324,7 +304,7 @@ class ReplicaHub(Hub):
                 )
             self.replica.resolving = view.mutation_id
             try:
-                return self._run(view.command, dict(view.args), view.journey_id)
+                return self.hub._run(view.command, dict(view.args), view.journey_id)
             finally:
                 self.replica.resolving = None
         if keep != "theirs":
@@ -334,7 +314,7 @@ class ReplicaHub(Hub):
             raise NotAllowed(refusal)
         decision = "keep_theirs" if view.outcome == "conflict" else "dismiss"
         self.replica.record_decision(
-            view.mutation_id, decision, self.actor.user, self.clock(), uuid7()
+            view.mutation_id, decision, self.hub.actor.user, self.hub.clock(), uuid7()
         )
         if self.worker.running:
             self.worker.trigger()

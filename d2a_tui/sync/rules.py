@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from d2a_tui.domain.calendar import LONDON, HubCalendar
 from d2a_tui.domain.commands import compensate, decide
@@ -23,6 +23,9 @@ from d2a_tui.domain.events import Event, EventKind, JourneyState, ReplayError, a
 from d2a_tui.domain.flow import Flow
 from d2a_tui.domain.limits import check_event_fields, check_occurred_at
 from d2a_tui.domain.offers import ANSWER_COMMANDS, OFFER_COMMANDS, OfferContext
+
+if TYPE_CHECKING:
+    from d2a_tui.sync.protocol import Outcome
 
 ROLES = ("coordinator", "night", "provider", "manager", "viewer")
 JOURNEY_ROLES = frozenset({"coordinator", "night"})
@@ -87,7 +90,7 @@ def seen_and_want(
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    outcome: str  # applied | merged | conflict | rejected
+    outcome: Outcome
     event: Event | None = None
     state: JourneyState | None = None
     reason: str | None = None

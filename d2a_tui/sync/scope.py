@@ -27,12 +27,12 @@ from d2a_tui.domain.calendar import HubCalendar
 from d2a_tui.domain.events import EventKind
 from d2a_tui.domain.scope import OFFER_KINDS, VIEW_BY_ROLE, OfferFact, cut, offers
 from d2a_tui.storage.journeys import event_table, journey_table, patient_table
-from d2a_tui.storage.models import Service, UserLocality
+from d2a_tui.storage.models import Service, UserLocality, table_of
 from d2a_tui.sync.models import SyncHeld
 
-held_table = SyncHeld.__table__  # type: ignore[attr-defined]
-user_locality_table = UserLocality.__table__  # type: ignore[attr-defined]
-service_table = Service.__table__  # type: ignore[attr-defined]
+held_table = table_of(SyncHeld)
+user_locality_table = table_of(UserLocality)
+service_table = table_of(Service)
 OFFER_KIND_VALUES = tuple(str(kind) for kind in OFFER_KINDS)
 RECENT = timedelta(days=30)  # as the snapshot's default `closed_days`
 

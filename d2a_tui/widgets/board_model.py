@@ -166,9 +166,9 @@ class BoardModel:
         key = self._sort_key()
         context = self.context()
         for column_id in column_ids:
-            members = self.members[column_id].values()
+            members: Iterable[Card] = self.members[column_id].values()
             if self.query:
-                members = [card for card in members if self.matches(card.journey_id, context)]  # type: ignore[assignment]
+                members = [card for card in members if self.matches(card.journey_id, context)]
             ids = [card.journey_id for card in sorted(members, key=key)]
             self.order[column_id] = ids
             self._index[column_id] = {journey_id: i for i, journey_id in enumerate(ids)}

@@ -15,6 +15,7 @@ from typing import ClassVar
 
 from rich.text import Text
 from textual.binding import Binding, BindingType
+from textual.geometry import Size
 from textual.reactive import reactive
 from textual.widget import Widget
 
@@ -203,7 +204,7 @@ class BarChart(Widget, can_focus=True):
         if self.bars:
             self.cursor = max(0, min(len(self.bars) - 1, self.cursor + step))
 
-    def get_content_height(self, container, viewport, width) -> int:  # type: ignore[no-untyped-def]
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return len(self.bars) + 2 if self.bars else 2
 
     def render(self) -> Text:

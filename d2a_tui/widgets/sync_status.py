@@ -1,5 +1,5 @@
 """The sync status of a replica, one line: link state, last good sync, changes waiting to go,
-unresolved conflicts. Shown only when the Hub is a replica (it has `sync_status`).
+unresolved conflicts. Shown only when the Hub is a replica (it has a `hub.sync`).
 
 Reading the status is a few small queries on the local SQLite file, but it is still disk: it is
 read in a thread, and the next read is scheduled only once the last has been shown, so reads never
@@ -64,7 +64,7 @@ class Unreadable:
 
 
 def is_replica(hub: Any) -> bool:
-    return callable(getattr(hub, "sync_status", None))
+    return getattr(hub, "sync", None) is not None
 
 
 def since(moment: datetime | None, now: datetime) -> str:
@@ -165,7 +165,7 @@ class SyncStatusBar(Static):
 
     def _current(self) -> SyncStatus | Unreadable:
         try:
-            return self.hub.sync_status()
+            return self.hub.sync.sync_status()
         except Exception as error:  # a locked or vanished file: say so, keep reading
             return Unreadable(f"cannot read the sync state: {error}")
 
@@ -188,7 +188,7 @@ class SyncStatusBar(Static):
 
     def show(self, status: SyncStatus | Unreadable) -> None:
         if self.syncing and status.state != "syncing":
-            status = replace(status, state="syncing")  # type: ignore[type-var]
+            status = replace(status, state="syncing")  # type: ignore[type-var]  # mypy cannot replace() in a union of dataclasses; both have `state`
         before = self.shown_conflicts
         self.status, self.shown_conflicts = status, status.conflicts
         for state in STATE_WORDS:
@@ -218,7 +218,7 @@ class SyncStatusBar(Static):
     @work(thread=True, group="sync-now", exclusive=True, exit_on_error=False)
     def _sync(self, after: Callable[[], object] | None) -> None:
         try:
-            report: SyncReport = self.hub.sync_now(wait=True)
+            report: SyncReport = self.hub.sync.sync_now(wait=True)
         except D2AError as error:
             self._from_thread(self._sync_failed, str(error))
             return

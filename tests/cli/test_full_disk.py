@@ -10,10 +10,10 @@ from sqlalchemy import func, select, text
 from d2a_tui import cli
 from d2a_tui.storage.db import make_engine
 from d2a_tui.storage.journeys import event_table, journey_table
-from d2a_tui.storage.models import Patient
+from d2a_tui.storage.models import Patient, table_of
 from tests.small_disk import SmallDisk, small_disk  # noqa: F401
 
-patient_table = Patient.__table__  # type: ignore[attr-defined]
+patient_table = table_of(Patient)
 
 
 def counts(url: str) -> tuple[int, int, int, list[str]]:

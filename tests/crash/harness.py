@@ -115,9 +115,10 @@ def _write_hub(job: dict[str, Any], rng: random.Random) -> None:
 
 
 def _replica(job: dict[str, Any]) -> Any:
+    from d2a_tui.hub import Hub
     from d2a_tui.sync.client import SyncClient
     from d2a_tui.sync.login import Login
-    from d2a_tui.sync.replica_hub import ReplicaHub
+    from d2a_tui.sync.replica_hub import ReplicaSync
     from d2a_tui.sync.server import create_app
     from tests.sync.transports import ASGISyncTransport
 
@@ -127,15 +128,10 @@ def _replica(job: dict[str, Any]) -> Any:
     login = Login(BASE_URL, *job["login"])
     client = SyncClient(BASE_URL, login.token, transport=transport, retries=0)
     store = JourneyStore(make_engine(login.database_url), flow)
-    hub = ReplicaHub(
-        store,
-        Actor(login.user_id, login.device_id),
-        lambda: datetime.now(UTC),
-        login=login,
-        client=client,
-    )
-    hub.synchroniser.batch = 3  # several pushes, several server transactions, per sync
-    hub.synchroniser.page = 7
+    hub = Hub(store, Actor(login.user_id, login.device_id), lambda: datetime.now(UTC))
+    hub.sync = ReplicaSync(hub, login=login, client=client)
+    hub.sync.synchroniser.batch = 3  # several pushes, several server transactions, per sync
+    hub.sync.synchroniser.page = 7
     return hub
 
 
@@ -144,7 +140,7 @@ def _write_push(job: dict[str, Any], rng: random.Random) -> None:
     _say("ready")
     while True:
         _local_changes(hub, job, rng, rng.randint(1, 4))
-        hub.sync_now(wait=True)
+        hub.sync.sync_now(wait=True)
         _say("synced")
 
 
@@ -152,7 +148,7 @@ def _write_pull(job: dict[str, Any], rng: random.Random) -> None:
     hub = _replica(job)
     _say("ready")
     while True:
-        hub.sync_now(wait=True)
+        hub.sync.sync_now(wait=True)
         _say("synced")
 
 
@@ -433,21 +429,22 @@ class SyncWorld:
                 "journeys": journeys, "seed": seed, "tag": f"s{seed}"}  # fmt: skip
 
     def replica(self, user: str) -> Any:
+        from d2a_tui.hub import Hub
         from d2a_tui.sync.client import SyncClient
         from d2a_tui.sync.login import Login
-        from d2a_tui.sync.replica_hub import ReplicaHub
+        from d2a_tui.sync.replica_hub import ReplicaSync
         from tests.sync.transports import ASGISyncTransport
 
         login = Login(BASE_URL, *self.logins[user])
         # Its own transport: closing the hub closes it.
         client = SyncClient(BASE_URL, login.token, transport=ASGISyncTransport(self.app), retries=0)
-        return ReplicaHub(
+        hub = Hub(
             JourneyStore(make_engine(login.database_url), self.flow),
             Actor(login.user_id, login.device_id),
             lambda: datetime.now(UTC),
-            login=login,
-            client=client,
         )
+        hub.sync = ReplicaSync(hub, login=login, client=client)
+        return hub
 
     def server_traffic(self, journeys: list[str], rng: random.Random, count: int) -> None:
         """Changes made at the server's own desk, for the puller to fetch."""
@@ -472,7 +469,7 @@ class SyncWorld:
             made = {row.mutation_id for row in connection.execute(select(outbox_table))}
         damage.lost += sum(1 for what in run.confirmed if what not in made)
         try:
-            hub.sync_now(wait=True)
+            hub.sync.sync_now(wait=True)
         finally:
             hub.close()
         device = self.logins[user][1]
@@ -552,7 +549,7 @@ def campaign(url: str, folder: Path, kills: int, seed: int = 0, longest: float =
         ]  # fmt: skip
         for user in ("pusher", "puller"):
             hub = world.replica(user)
-            hub.sync_now(wait=True)
+            hub.sync.sync_now(wait=True)
             hub.close()
         for index in range(kills):
             mode = MODES[index % len(MODES)]

@@ -55,19 +55,19 @@ def test_night_changes_synced_after_a_day_team_change_count_on_the_night_they_ha
     day_team.move(k, "triage")
     day_team.move(k, "await_p1")
     nina = env.replica("nina")
-    nina.sync_now(wait=True)
+    nina.sync.sync_now(wait=True)
     clock.now = local("2026-11-24 22:30")
     nina.set_ready_date(k, "2026-11-24")
     clock.now = server.now = local("2026-11-25 09:00")
     day_team.set_delay(k, "P1CARE")
     clock.now = server.now = local("2026-11-25 09:30")
-    nina.sync_now(wait=True)
+    nina.sync.sync_now(wait=True)
     clock.now = local("2026-11-25 22:30")
     nina.move(k, "on_p1")
     clock.now = server.now = local("2026-11-26 09:00")
     day_team.set_delay(k, "P1NEW")
     clock.now = server.now = local("2026-11-26 09:30")
-    nina.sync_now(wait=True)
+    nina.sync.sync_now(wait=True)
     clock.now = local("2026-11-27 12:00")
     assert day_team.store.card(k).column == "on_p1"
     #   day      P1: a b c
@@ -107,7 +107,7 @@ def test_a_device_clock_running_ahead_is_held_to_when_the_server_received_the_ch
     day_team.move(k, "triage")
     day_team.move(k, "await_p1")
     nina = env.replica("nina")
-    nina.sync_now(wait=True)
+    nina.sync.sync_now(wait=True)
     # nina's device thinks it is 02:00 on Wed 25 Nov; the server receives the discharge at
     # 10:00 on Tue 24 Nov, 16 hours earlier (within the seven days of drift the server accepts; a
     # clock further ahead is refused as future_timestamp and shown on the device as rejected).
@@ -115,7 +115,7 @@ def test_a_device_clock_running_ahead_is_held_to_when_the_server_received_the_ch
     clock.now = local("2026-11-25 02:00")
     nina.move(k, "on_p1")
     server.now = local("2026-11-24 10:00")
-    nina.sync_now(wait=True)
+    nina.sync.sync_now(wait=True)
     clock.now = local("2026-11-27 12:00")
     assert daily_row(day_team, "2026-11-24", "P1") == (1, 1, 0)
     assert daily_row(day_team, "2026-11-25", "P1") == (0, 0, 0)
@@ -137,10 +137,10 @@ def test_a_ready_date_of_today_at_half_past_midnight_in_summer_syncs_and_is_appl
     clock.now = local("2026-06-15 20:00")
     k = refer(day_team, 1, admitted_on="2026-06-14", pathway="P1")
     nina = env.replica("nina")
-    nina.sync_now(wait=True)
+    nina.sync.sync_now(wait=True)
     clock.now = local("2026-06-16 00:30")
     nina.set_ready_date(k, "2026-06-16")
-    nina.sync_now(wait=True)
-    assert nina.conflicts(include_resolved=True) == []
+    nina.sync.sync_now(wait=True)
+    assert nina.sync.conflicts(include_resolved=True) == []
     ready = day_team.store.card(k).discharge_ready_date
     assert ready is not None and ready.isoformat() == "2026-06-16"

@@ -20,7 +20,7 @@ from d2a_tui.storage.journeys import Actor, JourneyStore, event_table
 from d2a_tui.sync import admin
 from d2a_tui.sync.client import SyncClient
 from d2a_tui.sync.login import Login
-from d2a_tui.sync.replica_hub import ReplicaHub
+from d2a_tui.sync.replica_hub import ReplicaSync
 from d2a_tui.sync.server import create_app
 from tests.sync.transports import ASGISyncTransport, Switch
 
@@ -88,7 +88,7 @@ class SyncEnv:
         transport: httpx.BaseTransport | None = None,
         role: str = "night",
         passphrase: str | None = None,
-    ) -> ReplicaHub:
+    ) -> Hub:
         device_id, token = device or self.token(user_id)
         path = self.tmp / f"{name or device_id}.db"
         url = f"sqlite:///{path}"
@@ -100,13 +100,8 @@ class SyncEnv:
         client = SyncClient(
             BASE_URL, token, transport=transport or self.switch, retries=3, sleep=lambda _: None
         )
-        hub = ReplicaHub(
-            JourneyStore(engine, self.flow),
-            Actor(user_id, device_id),
-            self.clock,
-            login=login,
-            client=client,
-        )
+        hub = Hub(JourneyStore(engine, self.flow), Actor(user_id, device_id), self.clock)
+        hub.sync = ReplicaSync(hub, login=login, client=client)
         self.hubs.append(hub)
         return hub
 

@@ -14,13 +14,13 @@ from d2a_tui.domain.flow import Flow
 from d2a_tui.domain.ids import uuid7
 from d2a_tui.hub import Hub
 from d2a_tui.storage.journeys import UnitOfWork, event_table, journey_table
-from d2a_tui.storage.models import Organisation, Service
+from d2a_tui.storage.models import Organisation, Service, table_of
 from d2a_tui.sync.server import create_app
 from tests.sync.conftest import SyncEnv
 from tests.sync.transports import ASGISyncTransport
 
-service_table = Service.__table__  # type: ignore[attr-defined]
-organisation_table = Organisation.__table__  # type: ignore[attr-defined]
+service_table = table_of(Service)
+organisation_table = table_of(Organisation)
 
 
 def add_service(

@@ -38,13 +38,13 @@ def test_audit_answers_who_looked_at_whom_and_what_they_changed(
     env.clock.advance(minutes=1)
     ann.journey(journey, purpose="journey_screen")
     version = ann.journey(journey).card.version  # a plain read: not a look the audit records
-    ann.sync_now(wait=True)
-    nico.sync_now(wait=True)
+    ann.sync.sync_now(wait=True)
+    nico.sync.sync_now(wait=True)
     env.clock.advance(minutes=1)
     nico.journey(journey, purpose="show")
     env.clock.advance(minutes=1)
     nico.add_note(journey, "spoke to the ward")
-    nico.sync_now(wait=True)
+    nico.sync.sync_now(wait=True)
     desk = env.direct("dee")
     env.clock.advance(minutes=1)
     desk.journey(journey, purpose="show")
@@ -87,16 +87,16 @@ def test_a_look_on_a_replica_is_sent_once_however_often_the_push_is_retried(
     ann = sync_env.replica("ann", "ann", role="coordinator")
     journey = refer(ann, 1)
     ann.journey(journey, purpose="show")
-    batch: list[dict[str, Any]] = ann.replica.pending_batch(10)
+    batch: list[dict[str, Any]] = ann.sync.replica.pending_batch(10)
     assert [body["kind"] for body in batch] == ["command", "access"]
-    ann.client.push(ann.replica.device_id, batch)  # the answer is lost: sent again below
-    ann.sync_now(wait=True)
+    ann.sync.client.push(ann.sync.replica.device_id, batch)  # the answer is lost: sent again below
+    ann.sync.sync_now(wait=True)
     with sync_env.engine.connect() as connection:
         looks = connection.execute(
             select(access_table.c.user_id, access_table.c.journey_id, access_table.c.purpose)
         ).all()
     assert looks == [("ann", journey, "show")]
-    assert ann.sync_status().pending == 0
+    assert ann.sync.sync_status().pending == 0
 
 
 @pytest.mark.parametrize(

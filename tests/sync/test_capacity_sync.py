@@ -9,13 +9,13 @@ import pytest
 from sqlalchemy import func, select
 
 from d2a_tui.domain.errors import InvalidInput, NotAllowed
-from d2a_tui.storage.models import CapacityReport
+from d2a_tui.hub import Hub
+from d2a_tui.storage.models import CapacityReport, table_of
 from d2a_tui.sync.client import SyncError
-from d2a_tui.sync.replica_hub import ReplicaHub
 from tests.sync.conftest import SyncEnv
 from tests.sync.transports import DownTransport
 
-capacity_table = CapacityReport.__table__  # type: ignore[attr-defined]
+capacity_table = table_of(CapacityReport)
 
 
 class LoseFirstAnswer(httpx.BaseTransport):
@@ -33,7 +33,7 @@ class LoseFirstAnswer(httpx.BaseTransport):
         return response
 
 
-def with_service(env: SyncEnv, hub: ReplicaHub) -> None:
+def with_service(env: SyncEnv, hub: Hub) -> None:
     for side in (env.direct(), hub):
         side.capacity.add_service(
             "Meadowbank Unit",
@@ -66,14 +66,14 @@ def test_capacity_reported_offline_reaches_the_server_exactly_once(
     first = cole.capacity.report("meadowbank", total=20, occupied=15)
     env.clock.advance(hours=2)
     second = cole.capacity.report("meadowbank", total=20, occupied=18, note="two discharges late")
-    assert cole.sync_status().pending == 2
+    assert cole.sync.sync_status().pending == 2
     with pytest.raises(SyncError):
-        cole.sync_now(wait=True)
+        cole.sync.sync_now(wait=True)
 
     env.switch.target = LoseFirstAnswer(env.transport)
-    cole.sync_now(wait=True)  # the lost answer is retried and answered from the receipts
-    cole.sync_now(wait=True)  # and a later sync sends nothing again
-    assert cole.sync_status().pending == 0
+    cole.sync.sync_now(wait=True)  # the lost answer is retried and answered from the receipts
+    cole.sync.sync_now(wait=True)  # and a later sync sends nothing again
+    assert cole.sync.sync_status().pending == 0
     assert server_reports(env) == [(15, first.report_id), (18, second.report_id)]
     latest = env.direct().capacity.statuses()[0].latest
     assert latest is not None and (latest.occupied, latest.note) == (18, "two discharges late")
@@ -92,8 +92,8 @@ def test_an_older_report_arriving_later_does_not_replace_the_latest(sync_env: Sy
     cole.capacity.report("meadowbank", total=20, occupied=12)  # made first, offline
     sync_env.clock.advance(hours=1)
     ada.capacity.report("meadowbank", total=20, occupied=19)  # made later, synced first
-    ada.sync_now(wait=True)
-    cole.sync_now(wait=True)
+    ada.sync.sync_now(wait=True)
+    cole.sync.sync_now(wait=True)
     latest = sync_env.direct().capacity.statuses()[0].latest
     assert latest is not None and latest.occupied == 19  # by reported time, not arrival
     with sync_env.engine.connect() as connection:
@@ -108,7 +108,7 @@ def test_a_role_that_may_not_report_capacity_is_refused_at_the_keyboard(
     with_service(sync_env, nina)
     with pytest.raises(NotAllowed, match="a night cannot report capacity"):
         nina.capacity.report("meadowbank", total=20, occupied=15)
-    assert nina.sync_status().pending == 0
+    assert nina.sync.sync_status().pending == 0
     assert nina.capacity.statuses()[0].latest is None
 
 
@@ -122,15 +122,15 @@ def test_a_report_the_server_rejects_is_listed_and_no_longer_shown_here(
         "Only Here", kind="care_home", pathway="P3", unit="beds", service_id="only-here"
     )
     cole.capacity.report("only-here", total=10, occupied=4)
-    cole.sync_now(wait=True)
-    [rejected] = cole.conflicts()
+    cole.sync.sync_now(wait=True)
+    [rejected] = cole.sync.conflicts()
     assert (rejected.outcome, rejected.reason, rejected.command) == (
         "rejected",
         "not_found",
         "capacity",
     )
     assert cole.capacity.statuses()[0].latest is None
-    assert cole.sync_status().pending == 0
+    assert cole.sync.sync_status().pending == 0
 
 
 @pytest.mark.parametrize(
@@ -150,4 +150,4 @@ def test_a_report_the_wire_would_refuse_is_refused_at_the_keyboard(
     with_service(sync_env, cole)
     with pytest.raises(InvalidInput, match=message):
         cole.capacity.report("meadowbank", note=note, **figures)
-    assert cole.sync_status().pending == 0
+    assert cole.sync.sync_status().pending == 0

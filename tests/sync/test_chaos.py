@@ -22,13 +22,14 @@ from sqlalchemy import select
 
 from d2a_tui.domain.errors import D2AError
 from d2a_tui.domain.flow import load_flow
+from d2a_tui.hub import Hub
 from d2a_tui.storage.db import ensure_schema, make_engine
 from d2a_tui.storage.journeys import Actor, JourneyStore, event_table, journey_table
 from d2a_tui.sync.client import SyncClient, SyncError
 from d2a_tui.sync.ingest import receipt_table
 from d2a_tui.sync.login import Login
 from d2a_tui.sync.replica import outbox_table
-from d2a_tui.sync.replica_hub import ReplicaHub
+from d2a_tui.sync.replica_hub import ReplicaSync
 from tests.sync.conftest import BASE_URL, SyncEnv, nhs
 from tests.sync.transports import ChaosTransport
 
@@ -70,7 +71,7 @@ class SyncChaos(RuleBasedStateMachine):
         self.rng = random.Random(0)
         self.chaos: list[ChaosTransport] = []
         self.logins: list[Login] = []
-        self.hubs: list[ReplicaHub] = []
+        self.hubs: list[Hub] = []
         self.journeys: list[str] = []
         self.serial = 0
 
@@ -96,19 +97,19 @@ class SyncChaos(RuleBasedStateMachine):
             card = desk.refer(nhs(self.serial), f"Test Person {self.serial}", "1941-05-06").card
             self.journeys.append(card.journey_id)
         for hub in self.hubs:
-            hub.sync_now(wait=True)
+            hub.sync.sync_now(wait=True)
         for transport in self.chaos:
             transport.rate = 0.3
 
-    def _open(self, index: int) -> ReplicaHub:
+    def _open(self, index: int) -> Hub:
         login = self.logins[index]
         client = SyncClient(
             BASE_URL, login.token, transport=self.chaos[index], retries=2, sleep=lambda _: None
         )
         store = JourneyStore(make_engine(login.database_url), self.flow)
-        return ReplicaHub(
-            store, Actor(login.user_id, login.device_id), self.clock, login=login, client=client
-        )
+        hub = Hub(store, Actor(login.user_id, login.device_id), self.clock)
+        hub.sync = ReplicaSync(hub, login=login, client=client)
+        return hub
 
     def teardown(self) -> None:
         try:
@@ -182,16 +183,16 @@ class SyncChaos(RuleBasedStateMachine):
     @rule(who=st.integers(0, 2))
     def sync(self, who: int) -> None:
         with contextlib.suppress(SyncError):
-            self.hubs[who].sync_now(wait=True)
+            self.hubs[who].sync.sync_now(wait=True)
 
     @rule(who=st.integers(0, 2), keep=st.sampled_from(["mine", "theirs"]))
     def resolve(self, who: int, keep: str) -> None:
         hub = self.hubs[who]
-        for view in hub.conflicts():
+        for view in hub.sync.conflicts():
             try:
-                hub.resolve_conflict(view.mutation_id, keep)
+                hub.sync.resolve_conflict(view.mutation_id, keep)
             except D2AError:
-                hub.resolve_conflict(view.mutation_id, "theirs")
+                hub.sync.resolve_conflict(view.mutation_id, "theirs")
             return
 
     @rule(rate=st.sampled_from([0.0, 0.3, 0.6]))
@@ -210,7 +211,7 @@ class SyncChaos(RuleBasedStateMachine):
 
     @rule(who=st.integers(0, 2), batch=st.sampled_from([1, 2, 250]))
     def batch_size(self, who: int, batch: int) -> None:
-        self.hubs[who].synchroniser.batch = batch  # split batches
+        self.hubs[who].sync.synchroniser.batch = batch  # split batches
 
     @invariant()
     def cursor_never_passes_the_server(self) -> None:
@@ -222,7 +223,7 @@ class SyncChaos(RuleBasedStateMachine):
                 or 0
             )
         for hub in self.hubs:
-            assert hub.replica.cursor() <= head
+            assert hub.sync.replica.cursor() <= head
 
     # --- the promise ---------------------------------------------------------------------------
 
@@ -231,7 +232,7 @@ class SyncChaos(RuleBasedStateMachine):
             transport.rate = 0.0
         for _ in range(2):
             for hub in self.hubs:
-                hub.sync_now(wait=True)
+                hub.sync.sync_now(wait=True)
         with self.env.engine.connect() as connection:
             receipts = connection.execute(select(receipt_table)).all()
             server_events = connection.execute(

@@ -12,10 +12,10 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from d2a_tui.hub import Hub
 from d2a_tui.sync import admin
 from d2a_tui.sync.client import SyncClient, SyncRefused
 from d2a_tui.sync.ingest import device_table
-from d2a_tui.sync.replica_hub import ReplicaHub
 from d2a_tui.sync.server import create_app
 from tests.conftest import FrozenClock
 from tests.sync.conftest import BASE_URL, SyncEnv, refer
@@ -31,14 +31,14 @@ def on_the_servers_clock(env: SyncEnv, clock: FrozenClock) -> None:
     env.switch.target = env.transport
 
 
-def logged_in(env: SyncEnv, user: str) -> ReplicaHub:
+def logged_in(env: SyncEnv, user: str) -> Hub:
     env.user(user)
     hub = env.replica(user, user)
     with env.engine.connect() as connection:
         expires = connection.execute(
-            select(device_table.c.token_expires_at).where(device_table.c.id == hub.login.device_id)
+            select(device_table.c.token_expires_at).where(device_table.c.id == hub.sync.login.device_id)
         ).scalar_one()
-    hub.login = replace(hub.login, token_expires_at=expires.isoformat())
+    hub.sync.login = replace(hub.sync.login, token_expires_at=expires.isoformat())
     return hub
 
 
@@ -61,54 +61,54 @@ def env(sync_env: SyncEnv, clock: FrozenClock) -> SyncEnv:
 
 def test_enrolment_gives_a_token_good_for_ninety_days(env: SyncEnv, clock: FrozenClock) -> None:
     hub = logged_in(env, "nina")
-    assert hub.login.token_expires_at == (clock() + timedelta(days=90)).isoformat()
+    assert hub.sync.login.token_expires_at == (clock() + timedelta(days=90)).isoformat()
 
 
 def test_an_expired_token_is_refused_in_one_line_and_the_outbox_stays(
     env: SyncEnv, clock: FrozenClock
 ) -> None:
     hub = logged_in(env, "nina")
-    hub.login = replace(hub.login, token_expires_at=None)  # an old login: it cannot swap
+    hub.sync.login = replace(hub.sync.login, token_expires_at=None)  # an old login: it cannot swap
     refer(hub, 1)
     refer(hub, 2)
     clock.advance(days=90)
     with pytest.raises(SyncRefused) as refused:
-        hub.sync_now(wait=True)
+        hub.sync.sync_now(wait=True)
     message = str(refused.value)
     assert refused.value.reason == "expired"
     assert "\n" not in message
     assert "expired" in message and "2 changes not yet sent stay on this machine" in message
-    assert hub.sync_status().pending == 2
+    assert hub.sync.sync_status().pending == 2
 
 
 def test_a_revoked_device_is_told_so_and_keeps_its_changes(env: SyncEnv) -> None:
     hub = logged_in(env, "nina")
     refer(hub, 1)
-    admin.revoke_device(env.engine, hub.login.device_id)
+    admin.revoke_device(env.engine, hub.sync.login.device_id)
     with pytest.raises(SyncRefused, match=r"revoked.*1 changes not yet sent stay") as refused:
-        hub.sync_now(wait=True)
+        hub.sync.sync_now(wait=True)
     assert refused.value.reason == "revoked"
-    assert hub.sync_status().pending == 1
+    assert hub.sync.sync_status().pending == 1
 
 
 def test_the_token_is_swapped_before_it_expires_and_the_old_one_stops_working(
     env: SyncEnv, clock: FrozenClock
 ) -> None:
     hub = logged_in(env, "nina")
-    old = hub.login.token
+    old = hub.sync.login.token
     clock.advance(days=59)  # 31 days left: not yet
-    hub.sync_now(wait=True)
-    assert hub.login.token == old
+    hub.sync.sync_now(wait=True)
+    assert hub.sync.login.token == old
     clock.advance(days=2)  # 29 days left: swapped at this sync
     refer(hub, 1)
-    report = hub.sync_now(wait=True)
+    report = hub.sync.sync_now(wait=True)
     assert report.outcomes == {"applied": 1}
-    assert hub.login.token != old and hub.login.pending_token is None
-    assert hub.login.token_expires_at == (clock() + timedelta(days=90)).isoformat()
-    assert works_with(hub.login.token, env) and not works_with(old, env)
+    assert hub.sync.login.token != old and hub.sync.login.pending_token is None
+    assert hub.sync.login.token_expires_at == (clock() + timedelta(days=90)).isoformat()
+    assert works_with(hub.sync.login.token, env) and not works_with(old, env)
     clock.advance(days=60)  # past the first token's expiry: still syncing
     refer(hub, 2)
-    assert hub.sync_now(wait=True).outcomes == {"applied": 1}
+    assert hub.sync.sync_now(wait=True).outcomes == {"applied": 1}
 
 
 class LoseTheSwapsAnswer(httpx.BaseTransport):
@@ -133,24 +133,24 @@ def test_a_lost_answer_to_the_swap_loses_nothing(env: SyncEnv, clock: FrozenCloc
     hub = env.replica("nina", "nina", transport=lossy)
     with env.engine.connect() as connection:
         expires = connection.execute(select(device_table.c.token_expires_at)).scalar_one()
-    hub.login = replace(hub.login, token_expires_at=expires.isoformat())
-    old = hub.login.token
+    hub.sync.login = replace(hub.sync.login, token_expires_at=expires.isoformat())
+    old = hub.sync.login.token
     refer(hub, 1)
     clock.advance(days=80)
-    report = hub.sync_now(wait=True)
+    report = hub.sync.sync_now(wait=True)
     assert lossy.lost == 1
     assert report.outcomes == {"applied": 1}
-    assert hub.login.token != old and hub.login.pending_token is None
-    assert works_with(hub.login.token, env) and not works_with(old, env)
+    assert hub.sync.login.token != old and hub.sync.login.pending_token is None
+    assert works_with(hub.sync.login.token, env) and not works_with(old, env)
 
 
 def test_devices_lists_last_seen_expiry_and_revoked(env: SyncEnv, clock: FrozenClock) -> None:
     kept = logged_in(env, "nina")
     gone = logged_in(env, "cole")
     refer(kept, 1)
-    kept.sync_now(wait=True)
-    admin.revoke_device(env.engine, gone.login.device_id)
+    kept.sync.sync_now(wait=True)
+    admin.revoke_device(env.engine, gone.sync.login.device_id)
     listed = {row["id"]: row for row in admin.list_devices(env.engine)}
-    assert listed[kept.login.device_id]["token_expires_at"] == clock() + timedelta(days=90)
-    assert listed[kept.login.device_id]["last_seen_at"] is not None
-    assert listed[gone.login.device_id]["revoked_at"] is not None
+    assert listed[kept.sync.login.device_id]["token_expires_at"] == clock() + timedelta(days=90)
+    assert listed[kept.sync.login.device_id]["last_seen_at"] is not None
+    assert listed[gone.sync.login.device_id]["revoked_at"] is not None

@@ -70,7 +70,7 @@ def night_of_offline_work(sync_env: SyncEnv, passphrase: str | None, name: str) 
         replica.add_note(journey, NOTE)
         replica.move(journey, "triage")
     # Still open, as the board would hold it: the WAL is not yet folded into the file.
-    assert replica.sync_status().pending == 15
+    assert replica.sync.sync_status().pending == 15
     return sync_env.tmp / f"{name}.db"
 
 

@@ -17,16 +17,16 @@ def test_a_replicas_handover_shows_its_conflict_beside_the_moves(sync_env: SyncE
     env.user("nina")
     env.user("omar")
     nina, omar = env.replica("nina", "nina"), env.replica("omar", "omar")
-    nina.synchroniser.clock = env.clock  # the conflict is recorded at the test's time
-    nina.sync_now(wait=True)
-    omar.sync_now(wait=True)
+    nina.sync.synchroniser.clock = env.clock  # the conflict is recorded at the test's time
+    nina.sync.sync_now(wait=True)
+    omar.sync.sync_now(wait=True)
     env.clock.advance(minutes=30)
     omar.move(journey_id, "await_p3")  # omar syncs first
-    omar.sync_now(wait=True)
+    omar.sync.sync_now(wait=True)
     env.clock.advance(minutes=10)
     nina.move(journey_id, "await_p2")  # nina, offline, saw Triage: a conflict at her sync
-    nina.sync_now(wait=True)
-    assert len(nina.conflicts()) == 1
+    nina.sync.sync_now(wait=True)
+    assert len(nina.sync.conflicts()) == 1
 
     report = nina.handover(start - timedelta(minutes=1))
     (person,) = report.people

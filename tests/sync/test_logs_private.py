@@ -73,13 +73,13 @@ def test_an_unplanned_database_failure_names_no_one_in_logs_or_answers(
     replica = env.replica("nina")
     replica.refer(NHS, NAME, DOB, ward="Ward 7", admitted_on="2026-11-15")
     try:
-        replica.sync_now(wait=True)
+        replica.sync.sync_now(wait=True)
         said = ""
     except SyncError as error:
         said = str(error)
     # The driver's error quotes the failing row (PostgreSQL's DETAIL, SQLAlchemy's parameters):
     # none of it reaches a log, the answer to the device, or what the device shows.
-    shown = " ".join(f"{c.reason} {c.message}" for c in replica.conflicts(include_resolved=True))
+    shown = " ".join(f"{c.reason} {c.message}" for c in replica.sync.conflicts(include_resolved=True))
     assert identifiers_in(said + shown) == []
     assert all(r.exc_info is None and r.exc_text is None for r in caplog.records)
     assert identifiers_in(caplog.text) == []
@@ -211,7 +211,7 @@ def test_every_server_log_line_is_one_json_object_naming_device_and_user_but_no_
     sync_env.user("nina")
     replica = sync_env.replica("nina")
     replica.refer(NHS, NAME, DOB, ward="Ward 7", admitted_on="2026-11-15")
-    replica.sync_now(wait=True)
+    replica.sync.sync_now(wait=True)
 
     assert crash(sync_env).status_code == 500
 
@@ -221,7 +221,7 @@ def test_every_server_log_line_is_one_json_object_naming_device_and_user_but_no_
     assert all(isinstance(line, dict) and line["timestamp"] and line["level"] for line in lines)
     requests = [line for line in lines if line["event"] == "request"]
     (push,) = [line for line in requests if line["endpoint"] == "/v1/sync/push"]
-    device = replica.login.device_id if replica.login else ""
+    device = replica.sync.login.device_id if replica.sync.login else ""
     # One referral pushed by nina's device: count 1, applied 1, the device by its id's tail.
     assert (push["status"], push["count"], push["applied"]) == (200, 1, 1)
     assert (push["device"], push["user"], push["method"]) == (device[-12:], "nina", "POST")

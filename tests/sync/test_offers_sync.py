@@ -21,27 +21,27 @@ def test_a_provider_replica_answers_its_offers_and_the_hub_sees_both_answers(
     two_providers(console)  # users nora (Northcare) and sam (Southcare); their services
     env.user("cole", "coordinator")
     cole = env.replica("cole", role="coordinator")
-    cole.sync_now(wait=True)
+    cole.sync.sync_now(wait=True)
     first, second = on_p1(cole, 1), on_p1(cole, 2)
     south = on_p1(cole, 3)
     offer_a = cole.offers.make(first, "reablement-north").event.event_id
     offer_b = cole.offers.make(second, "reablement-north").event.event_id
     offer_c = cole.offers.make(south, "home-care-south").event.event_id
-    cole.sync_now(wait=True)
-    assert cole.sync_status().pending == 0  # the server took all three offers
+    cole.sync.sync_now(wait=True)
+    assert cole.sync.sync_status().pending == 0  # the server took all three offers
 
     nora = env.replica("nora", role="provider")
-    nora.sync_now(wait=True)
+    nora.sync.sync_now(wait=True)
     with pytest.raises(NotAllowed, match="making and withdrawing them is the hub's"):
         nora.offers.make(first, "home-care-south")
     nora.offers.accept(offer_a[-8:], date(2026, 11, 25))
     nora.offers.decline(offer_b[-8:], "no_capacity")
     nora.offers.accept(offer_c[-8:], date(2026, 11, 25))  # Southcare's: refused by the server
-    nora.sync_now(wait=True)
-    (refused,) = nora.conflicts()
+    nora.sync.sync_now(wait=True)
+    (refused,) = nora.sync.conflicts()
     assert refused.outcome == "rejected" and refused.reason == "not_your_offer"
 
-    cole.sync_now(wait=True)
+    cole.sync.sync_now(wait=True)
     answers = {v.offer.offer_id: (v.offer.status, v.offer.reason) for v in cole.offers.list()}
     assert answers == {
         offer_a: ("accepted", None),

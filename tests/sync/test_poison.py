@@ -12,9 +12,9 @@ from sqlalchemy import select
 
 from d2a_tui.domain.errors import InvalidInput, NotAllowed
 from d2a_tui.domain.ids import new_journey_id, uuid7
+from d2a_tui.hub import Hub
 from d2a_tui.storage.journeys import journey_table
 from d2a_tui.sync.rebuild import outbox_table
-from d2a_tui.sync.replica_hub import ReplicaHub
 from tests.sync.conftest import SyncEnv, event_count, nhs, refer
 
 FULL_WIDTH = "".join(chr(ord(digit) + 0xFEE0) for digit in nhs(40))
@@ -32,11 +32,11 @@ POISONS: dict[str, tuple[str, dict[str, Any], str | None]] = {
 }
 
 
-def queue_raw(hub: ReplicaHub, command: str, journey_id: str, args: dict[str, Any], at: str) -> str:
+def queue_raw(hub: Hub, command: str, journey_id: str, args: dict[str, Any], at: str) -> str:
     """Put a change straight into the outbox, past every local check, as an older client would."""
     mutation_id = uuid7()
-    with hub.replica._locked() as connection:
-        seq = hub.replica._next_seq(connection)
+    with hub.sync.replica._locked() as connection:
+        seq = hub.sync.replica._next_seq(connection)
         body = {
             "kind": "command",
             "mutation_id": mutation_id,
@@ -95,15 +95,15 @@ def test_each_poison_is_rejected_alone_and_the_rest_of_the_night_arrives(
         good.append(refer(night, serial + 100))
     night.move(first, "triage")
 
-    report = night.sync_now(wait=True)
+    report = night.sync.sync_now(wait=True)
     assert report is not None
 
-    views = {view.mutation_id: view for view in night.conflicts()}
+    views = {view.mutation_id: view for view in night.sync.conflicts()}
     for label, mutation_id in poisoned.items():
         assert mutation_id in views, f"{label} was not listed as rejected"
         assert views[mutation_id].outcome == "rejected", label
         assert views[mutation_id].reason, label
-    status = night.sync_status()
+    status = night.sync.sync_status()
     assert status.pending == 0 and status.conflicts == len(POISONS)
     with any_sync_env.engine.connect() as connection:
         rows = connection.execute(select(journey_table.c.id, journey_table.c.column_id)).all()
@@ -112,8 +112,8 @@ def test_each_poison_is_rejected_alone_and_the_rest_of_the_night_arrives(
     assert columns[first] == "triage"  # and the move made after all the poisons
     # The first referral and one after each poison, the note, and the move.
     assert event_count(any_sync_env.engine) == (1 + len(POISONS)) + 1 + 1
-    night.sync_now(wait=True)  # and the next sync has nothing left to fail on
-    assert night.sync_status().conflicts == len(POISONS)
+    night.sync.sync_now(wait=True)  # and the next sync has nothing left to fail on
+    assert night.sync.sync_status().conflicts == len(POISONS)
 
 
 KEYBOARD_POISONS = [
@@ -133,10 +133,10 @@ def test_the_replica_refuses_at_the_keyboard_what_the_server_would_refuse(
     sync_env.user("nina")
     night = sync_env.replica("nina")
     journey = refer(night, 1)
-    queued = night.sync_status().pending
+    queued = night.sync.sync_status().pending
     with pytest.raises(InvalidInput):
         poison(night, journey)
-    assert night.sync_status().pending == queued  # nothing queued to fail later
+    assert night.sync.sync_status().pending == queued  # nothing queued to fail later
 
 
 def test_a_viewer_is_refused_at_the_keyboard_not_at_the_next_sync(sync_env: SyncEnv) -> None:
@@ -144,15 +144,15 @@ def test_a_viewer_is_refused_at_the_keyboard_not_at_the_next_sync(sync_env: Sync
     sync_env.user("vic", "viewer")
     night = sync_env.replica("nina")
     journey = refer(night, 1)
-    night.sync_now(wait=True)
+    night.sync.sync_now(wait=True)
     viewer = sync_env.replica("vic", role="viewer")
-    viewer.sync_now(wait=True)
+    viewer.sync.sync_now(wait=True)
     assert viewer.store.card(journey).column == "referred"
     with pytest.raises(NotAllowed, match="a viewer cannot change journeys"):
         viewer.move(journey, "triage")
     with pytest.raises(NotAllowed, match="a viewer cannot change journeys"):
         refer(viewer, 2)
-    assert viewer.sync_status().pending == 0
+    assert viewer.sync.sync_status().pending == 0
     assert viewer.store.card(journey).column == "referred"
-    viewer.sync_now(wait=True)
-    assert viewer.conflicts() == []
+    viewer.sync.sync_now(wait=True)
+    assert viewer.sync.conflicts() == []

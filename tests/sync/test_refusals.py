@@ -13,13 +13,13 @@ from sqlalchemy import func, select
 
 from d2a_tui.domain.ids import uuid7
 from d2a_tui.storage.journeys import event_table, journey_table, patient_table
-from d2a_tui.storage.models import CapacityReport, Service
+from d2a_tui.storage.models import CapacityReport, Service, table_of
 from d2a_tui.sync.protocol import ErrorBody
 from tests.sync.conftest import SyncEnv, nhs
 from tests.sync.test_protocol import NOW, Device, client
 
-capacity_table = CapacityReport.__table__  # type: ignore[attr-defined]
-service_table = Service.__table__  # type: ignore[attr-defined]
+capacity_table = table_of(CapacityReport)
+service_table = table_of(Service)
 
 
 def stored(env: SyncEnv) -> dict[str, int]:

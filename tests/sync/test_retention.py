@@ -34,14 +34,14 @@ def test_journeys_closed_long_ago_leave_the_replica_but_not_the_server(
     clock.advance(days=10)
     server.close_journey(recent, "home_independent")
     replica = sync_env.replica("nina", "night")
-    replica.sync_now(wait=True)
+    replica.sync.sync_now(wait=True)
     engine = replica.store.engine
     assert count(engine, journey_table) == 3  # 10 days after the first close: all kept
     server_events_before = count(sync_env.engine, event_table)
 
     clock.advance(days=5)  # the first closed 15 days ago, the second 5 days ago
-    replica.sync_now(wait=True)
-    assert replica.purged == 1
+    replica.sync.sync_now(wait=True)
+    assert replica.sync.purged == 1
     assert count(engine, journey_table, id=old) == 0
     assert count(engine, event_table, journey_id=old) == 0
     assert count(engine, outbox_table, journey_id=old) == 0
@@ -60,19 +60,19 @@ def test_a_closed_journey_with_a_change_on_its_way_is_kept(
     assert sync_env.switch is not None
     replica = sync_env.replica("nina", "night")
     journey = refer(replica, 1)
-    replica.sync_now(wait=True)
-    replica.keep_closed_days = 0
+    replica.sync.sync_now(wait=True)
+    replica.sync.keep_closed_days = 0
     online = sync_env.switch.target
     sync_env.switch.target = DownTransport()
     replica.close_journey(journey, "home_independent")  # offline: not on the server yet
     clock.advance(days=1)
     with pytest.raises(SyncError):  # the server is down; the purge ran first, and kept it
-        replica.sync_now(wait=True)
+        replica.sync.sync_now(wait=True)
     assert count(replica.store.engine, journey_table, id=journey) == 1
     sync_env.switch.target = online
-    replica.sync_now(wait=True)  # sent and confirmed: now it may go, at the next sync
+    replica.sync.sync_now(wait=True)  # sent and confirmed: now it may go, at the next sync
     clock.advance(days=1)
-    replica.sync_now(wait=True)
+    replica.sync.sync_now(wait=True)
     assert count(replica.store.engine, journey_table, id=journey) == 0
 
 
@@ -84,12 +84,12 @@ def test_a_purged_journey_reopened_on_the_server_comes_back_whole(
     journey = refer(server, 1)
     server.close_journey(journey, "home_independent")
     replica = sync_env.replica("nina", "night")
-    replica.sync_now(wait=True)
+    replica.sync.sync_now(wait=True)
     clock.advance(days=20)
-    replica.sync_now(wait=True)
+    replica.sync.sync_now(wait=True)
     assert count(replica.store.engine, journey_table, id=journey) == 0
     server.reopen(journey)
-    replica.sync_now(wait=True)
+    replica.sync.sync_now(wait=True)
     assert count(replica.store.engine, journey_table, id=journey) == 1
     assert count(replica.store.engine, event_table, journey_id=journey) == count(
         sync_env.engine, event_table, journey_id=journey

@@ -50,7 +50,7 @@ def test_a_providers_replica_holds_exactly_the_people_offered_to_it(sync_env: Sy
     offer(sync_env.engine, sync_env.flow, journeys[3], "other.home", at, note="for Other Co")
     sync_env.user("pat", "provider", "care.co")
     provider = sync_env.replica("pat", "provider", role="provider")
-    provider.sync_now(wait=True)
+    provider.sync.sync_now(wait=True)
     path = _file(sync_env, "provider")
     assert replica_journeys(provider) == {journeys[1], journeys[2]}
     assert _people_in(path) == {1, 2}
@@ -61,7 +61,7 @@ def test_a_providers_replica_holds_exactly_the_people_offered_to_it(sync_env: Sy
     # One accepted, one declined: the declined person leaves the provider's file.
     answer(sync_env.engine, sync_env.flow, journeys[1], first, EventKind.OFFER_ACCEPTED, at)
     answer(sync_env.engine, sync_env.flow, journeys[2], second, EventKind.OFFER_DECLINED, at)
-    provider.sync_now(wait=True)
+    provider.sync.sync_now(wait=True)
     assert replica_journeys(provider) == {journeys[1]}
     assert _people_in(path) == {1}
 
@@ -72,10 +72,10 @@ def test_a_user_moved_to_another_locality_forgets_the_old_one_and_gets_the_new(
     journeys = _world(sync_env)
     admin.add_user(sync_env.engine, "Cora", "coordinator", None, "cora", ["North"])
     cora = sync_env.replica("cora", "cora", role="coordinator")
-    cora.sync_now(wait=True)
+    cora.sync.sync_now(wait=True)
     assert replica_journeys(cora) == {journeys[1], journeys[2]}
     admin.set_user(sync_env.engine, "cora", localities=["South"])
-    cora.sync_now(wait=True)  # nothing new on the server: the scope alone changed
+    cora.sync.sync_now(wait=True)  # nothing new on the server: the scope alone changed
     assert replica_journeys(cora) == {journeys[3], journeys[4]}
     assert _people_in(_file(sync_env, "cora")) == {3, 4}
 
@@ -89,13 +89,13 @@ def test_an_accepted_journey_stays_fourteen_days_after_it_closes(sync_env: SyncE
     sync_env.direct("hub.coordinator").close_journey(journeys[1], "home_independent")
     sync_env.user("pat", "provider", "care.co")
     provider = sync_env.replica("pat", "provider", role="provider")
-    provider.sync_now(wait=True)
+    provider.sync.sync_now(wait=True)
     assert replica_journeys(provider) == {journeys[1]}
     # Closed on 23 November: held through 7 December (23 + 14), gone on the 8th.
     sync_env.clock.advance(days=14, hours=13)  # 7 December 23:00 in London
-    provider.sync_now(wait=True)
+    provider.sync.sync_now(wait=True)
     assert replica_journeys(provider) == {journeys[1]}
     sync_env.clock.advance(hours=2)  # 8 December 01:00
-    provider.sync_now(wait=True)
+    provider.sync.sync_now(wait=True)
     assert replica_journeys(provider) == set()
     assert _people_in(_file(sync_env, "provider")) == set()

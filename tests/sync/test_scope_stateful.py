@@ -137,7 +137,7 @@ class ScopeMachine(RuleBasedStateMachine):
     @rule(which=st.sampled_from(("provider", "cora")))
     def sync(self, which: str) -> None:
         hub: Hub = getattr(self, which)
-        hub.sync_now(wait=True)  # type: ignore[attr-defined]
+        hub.sync.sync_now(wait=True)  # type: ignore[attr-defined]
         expected = self.provider_scope() if which == "provider" else self.coordinator_scope()
         assert replica_journeys(hub) == expected
 

@@ -62,7 +62,7 @@ def test_a_night_offline_is_answered_in_ranges_and_none_of_it_is_pulled_back(
     recording = Recording(sync_env.switch)
     night = sync_env.replica("nina", transport=recording)
     refer(sync_env.direct(), 9)  # the hub is not empty: the night replica starts from a cursor
-    night.sync_now(wait=True)
+    night.sync.sync_now(wait=True)
     recording.answers.clear()
     first = refer(night, 1)
     second = refer(night, 2)
@@ -71,7 +71,7 @@ def test_a_night_offline_is_answered_in_ranges_and_none_of_it_is_pulled_back(
     night.set_delay(first, "EQUIP")
     night.move(second, "triage")
 
-    report = night.sync_now(wait=True)
+    report = night.sync.sync_now(wait=True)
 
     assert report.pushed == 6
     assert report.pulled == 0  # all six events were ours, confirmed from the answer
@@ -92,21 +92,21 @@ def test_a_change_the_server_made_differently_is_fetched_and_the_replica_converg
     night = sync_env.replica("nina")
     day = sync_env.replica("omar")
     journey = refer(day, 1)
-    day.sync_now(wait=True)
-    night.sync_now(wait=True)
+    day.sync.sync_now(wait=True)
+    night.sync.sync_now(wait=True)
     # Offline, the night nurse notes and moves; meanwhile the day coordinator adds a note, so
     # on the server the night's changes land one version later than the night replica made them.
     night.add_note(journey, "awaiting transport")
     night.move(journey, "triage")
     day.add_note(journey, "daughter phoned")
-    day.sync_now(wait=True)
+    day.sync.sync_now(wait=True)
 
-    night.sync_now(wait=True)
+    night.sync.sync_now(wait=True)
 
     assert holdings(night.store.engine) == holdings(sync_env.engine)
     with night.store.engine.connect() as connection:
         assert all(row.confirmed for row in connection.execute(select(outbox_table)))
-    day.sync_now(wait=True)
+    day.sync.sync_now(wait=True)
     assert holdings(day.store.engine) == holdings(sync_env.engine)
 
 
@@ -140,14 +140,14 @@ def test_a_version_1_client_still_gets_whole_receipts_and_its_own_events(
 ) -> None:
     sync_env.user("nina")
     night = sync_env.replica("nina")
-    night.sync_now(wait=True)
+    night.sync.sync_now(wait=True)
     refer(night, 1)
-    mutations = night.replica.pending_batch(10)
+    mutations = night.sync.replica.pending_batch(10)
     http = httpx.Client(transport=sync_env.switch, base_url="http://d2a.test")
-    headers = {"Authorization": f"Bearer {night.login.token}"}
+    headers = {"Authorization": f"Bearer {night.sync.login.token}"}
     pushed = http.post(
         "/v1/sync/push",
-        json={"schema_version": 1, "device_id": night.replica.device_id, "mutations": mutations},
+        json={"schema_version": 1, "device_id": night.sync.replica.device_id, "mutations": mutations},
         headers=headers,
     ).json()
     assert [r["mutation_id"] for r in pushed["receipts"]] == [m["mutation_id"] for m in mutations]
@@ -172,12 +172,12 @@ def test_a_streamed_snapshot_holds_every_event_of_the_journeys_it_covers(
     sync_env.user("nina")
     night = sync_env.replica("nina")
 
-    snapshot = night.client.snapshot()
+    snapshot = night.sync.client.snapshot()
 
     _, server_events = holdings(sync_env.engine)
     assert snapshot.journeys == 5 and snapshot.head == len(server_events) == 7
     assert sorted((e.event_id, e.journey_id, e.seq, e.payload) for e in snapshot.events) == [
         (event_id, journey_id, seq, payload) for event_id, journey_id, seq, payload in server_events
     ]
-    night.sync_now(wait=True)
+    night.sync.sync_now(wait=True)
     assert holdings(night.store.engine) == holdings(sync_env.engine)

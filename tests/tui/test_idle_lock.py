@@ -183,7 +183,7 @@ async def test_five_wrong_tries_log_the_device_out_and_keep_its_outbox(
     monkeypatch.setenv("D2A_DATA_DIR", str(tmp_path / "data"))
     sync_env.user("nina")
     hub = sync_env.replica("nina", "night", transport=DownTransport(), passphrase=PASSPHRASE)
-    save_login(hub.login)
+    save_login(hub.sync.login)
     refer_people(hub)
     app = make_app(hub, background_sync=False)
     async with app.run_test(size=SIZE) as pilot:
@@ -195,7 +195,7 @@ async def test_five_wrong_tries_log_the_device_out_and_keep_its_outbox(
             await pilot.pause()
     assert app.return_code == 1
     assert load_login() is None
-    with hub.replica.engine.connect() as connection:
+    with hub.sync.replica.engine.connect() as connection:
         queued = connection.execute(select(func.count()).select_from(outbox_table)).scalar_one()
     assert queued == 4  # three referrals and a note, kept for the next login
     forget_keys()
@@ -223,7 +223,7 @@ async def test_a_pin_set_at_login_unlocks_a_plain_replica(
     sync_env = sync_env_factory(f"sqlite:///{tmp_path / 'server.db'}")
     sync_env.user("nina")
     hub = sync_env.replica("nina", "night", transport=DownTransport())
-    hub.login = replace(hub.login, pin_hash=hash_pin("4711"))
+    hub.sync.login = replace(hub.sync.login, pin_hash=hash_pin("4711"))
     refer_people(hub)
     app = make_app(hub, background_sync=False)
     async with app.run_test(size=SIZE) as pilot:

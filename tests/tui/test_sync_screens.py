@@ -18,10 +18,10 @@ from textual.widget import Widget
 from textual.widgets import OptionList
 
 from d2a_tui.app import D2AApp
+from d2a_tui.hub import Hub
 from d2a_tui.storage.journeys import event_table
 from d2a_tui.sync.ingest import receipt_table
 from d2a_tui.sync.replica import outbox_table
-from d2a_tui.sync.replica_hub import ReplicaHub
 from d2a_tui.widgets.sync_status import SyncStatusBar
 from tests.sync.conftest import SyncEnv, refer
 from tests.sync.transports import DownTransport
@@ -34,10 +34,10 @@ def env(sync_env_factory: Callable[[str], SyncEnv], tmp_path: Path) -> SyncEnv:
     return sync_env_factory(f"sqlite:///{tmp_path / 'server.db'}")
 
 
-def replica(env: SyncEnv, user: str) -> ReplicaHub:
+def replica(env: SyncEnv, user: str) -> Hub:
     env.user(user)
     hub = env.replica(user, user)
-    hub.synchroniser.clock = env.clock  # "synced … ago" on the test's clock, not the wall's
+    hub.sync.synchroniser.clock = env.clock  # "synced … ago" on the test's clock, not the wall's
     return hub
 
 
@@ -64,7 +64,7 @@ def toasts(app: D2AApp) -> str:
     return " | ".join(f"{n.title}: {n.message}" for n in app._notifications)
 
 
-def outbox(hub: ReplicaHub, status: str = "pending") -> list[dict[str, Any]]:
+def outbox(hub: Hub, status: str = "pending") -> list[dict[str, Any]]:
     with hub.store.engine.connect() as connection:
         return list(
             connection.execute(
@@ -85,32 +85,32 @@ def server_column(engine: Engine, journey_id: str) -> str:
     return [c for c in columns if c][-1]
 
 
-def offline_with_a_referral(env: SyncEnv) -> tuple[ReplicaHub, str]:
+def offline_with_a_referral(env: SyncEnv) -> tuple[Hub, str]:
     """nina's replica, synced with one referred journey, and then the server goes down."""
     hub = replica(env, "nina")
     journey_id = refer(env.direct(), 1)
-    hub.sync_now(wait=True)
+    hub.sync.sync_now(wait=True)
     server_down(env)
     return hub, journey_id
 
 
-def make_conflict(env: SyncEnv, *, theirs_to: str = "await_p3") -> tuple[ReplicaHub, str]:
+def make_conflict(env: SyncEnv, *, theirs_to: str = "await_p3") -> tuple[Hub, str]:
     """nina (offline) moves a journey Triage → Awaiting P2 after omar moved it elsewhere and
     synced first: nina's sync comes back with a conflict."""
     desk = env.direct("day.coordinator")
     journey_id = refer(desk, 1, name="Jean Smith")
     desk.move(journey_id, "triage")
     nina, omar = replica(env, "nina"), replica(env, "omar")
-    nina.sync_now(wait=True)
-    omar.sync_now(wait=True)
+    nina.sync.sync_now(wait=True)
+    omar.sync.sync_now(wait=True)
     if theirs_to == "closed":
         omar.close_journey(journey_id, "home_independent")
     else:
         omar.move(journey_id, theirs_to)
-    omar.sync_now(wait=True)
+    omar.sync.sync_now(wait=True)
     nina.move(journey_id, "await_p2")
-    nina.sync_now(wait=True)
-    assert len(nina.conflicts()) == 1
+    nina.sync.sync_now(wait=True)
+    assert len(nina.sync.conflicts()) == 1
     return nina, journey_id
 
 
@@ -200,7 +200,7 @@ async def test_a_conflict_is_listed_in_words_and_re_apply_mine_makes_a_new_mutat
     env: SyncEnv,
 ) -> None:
     nina, journey_id = make_conflict(env)
-    conflict_id = nina.conflicts()[0].mutation_id
+    conflict_id = nina.sync.conflicts()[0].mutation_id
     app = make_app(nina, background_sync=False)
     async with app.run_test(size=(140, 30)) as pilot:
         assert await wait_for(pilot, lambda: "⚠ 1 conflict — C" in sync_text(app))
@@ -223,7 +223,7 @@ async def test_a_conflict_is_listed_in_words_and_re_apply_mine_makes_a_new_mutat
     assert any(r.mutation_id == conflict_id and r.outcome == "conflict" for r in receipts)
     assert server_column(env.engine, journey_id) == "await_p2"
     assert nina.journey(journey_id).card.column == "await_p2"
-    [resolved] = nina.conflicts(include_resolved=True)
+    [resolved] = nina.sync.conflicts(include_resolved=True)
     assert resolved.resolution == "mine"
 
 
@@ -265,7 +265,7 @@ async def test_a_re_apply_the_flow_now_forbids_says_why_and_stays_listed(env: Sy
         assert await wait_for(pilot, lambda: "Not re-applied" in toasts(app)), toasts(app)
         assert len(listed(app)) == 1
     assert outbox(nina) == []
-    assert len(nina.conflicts()) == 1
+    assert len(nina.sync.conflicts()) == 1
     assert server_column(env.engine, journey_id) == "closed"
 
 

@@ -1,11 +1,11 @@
 from alembic import context
-from sqlmodel import SQLModel
-
-from d2a_tui.storage import models  # noqa: F401  (registers the tables on the metadata)
-from d2a_tui.sync import models as sync_models  # noqa: F401  (sync tables, migration 0004)
 
 config = context.config
-target_metadata = SQLModel.metadata
+# Upgrading needs no models: each revision says what it creates. Only autogenerate compares with
+# the models, so whoever makes a revision imports every table module (storage's, sync's, interop's)
+# and passes `SQLModel.metadata` as `alembic_config(engine).attributes["target_metadata"]`. The
+# migrations themselves import nothing above storage (an import contract in pyproject.toml).
+target_metadata = config.attributes.get("target_metadata")
 
 
 def run_migrations_online() -> None:

@@ -8,7 +8,7 @@ Create Date: 2026-11-23 09:06:59.700735
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes  # the package alone does not show its `sql` types to mypy
 from alembic import op
 
 import d2a_tui.storage.models

@@ -12,7 +12,7 @@ them and folding the log again gives the same figures.
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes  # the package alone does not show its `sql` types to mypy
 from alembic import op
 
 import d2a_tui.storage.models
