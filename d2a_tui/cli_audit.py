@@ -17,7 +17,7 @@ def _day_start(text: str, what: str, calendar: Any) -> datetime:
     day = parse_date(text, what)
     if day is None:
         raise InvalidInput(f"{what} needs a date like 2026-11-23")
-    return calendar.start_of_day(day)  # type: ignore[no-any-return]
+    return calendar.start_of_day(day)
 
 
 def cmd_audit(args: argparse.Namespace) -> int:

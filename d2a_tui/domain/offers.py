@@ -142,16 +142,23 @@ def fold(events: Iterable[Event]) -> dict[str, Offer]:
         offer = offers.get(p.get("offer_id", ""))
         if offer is None:
             continue  # an answer whose offer is outside what was read (an "as at" cut)
-        answered = {"answered_at": event.occurred_at, "answered_by": event.actor}
+        at, by = event.occurred_at, event.actor
         match event.kind:
             case EventKind.OFFER_ACCEPTED:
-                offer = replace(offer, status=ACCEPTED, start=_date(p.get("start")), **answered)
+                offer = replace(
+                    offer, status=ACCEPTED, start=_date(p.get("start")), answered_at=at, answered_by=by
+                )
             case EventKind.OFFER_DECLINED:
                 offer = replace(
-                    offer, status=DECLINED, reason=p.get("reason"), text=p.get("text"), **answered
+                    offer,
+                    status=DECLINED,
+                    reason=p.get("reason"),
+                    text=p.get("text"),
+                    answered_at=at,
+                    answered_by=by,
                 )
             case EventKind.OFFER_WITHDRAWN:
-                offer = replace(offer, status=WITHDRAWN, **answered)
+                offer = replace(offer, status=WITHDRAWN, answered_at=at, answered_by=by)
             case EventKind.OFFER_QUESTION:
                 question = Question(event.occurred_at, event.actor, str(p.get("text", "")))
                 offer = replace(offer, questions=(*offer.questions, question))

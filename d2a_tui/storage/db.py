@@ -132,9 +132,10 @@ def make_engine(url: str) -> Engine:
                 raise DatabaseUnavailable(
                     f"cannot create database file {database}: {error.strerror}"
                 ) from None
-        encrypted = database and database != ":memory:" and is_encrypted(Path(database).absolute())
+        encrypted = bool(database) and database != ":memory:"
+        encrypted = encrypted and is_encrypted(Path(str(database)).absolute())
         if encrypted:
-            engine = _encrypted_engine(Path(database).absolute())
+            engine = _encrypted_engine(Path(str(database)).absolute())
         else:
             engine = create_engine(url, connect_args={"timeout": 15})
 

@@ -172,7 +172,8 @@ class EventLog:
 
     def lock(self) -> int:
         """Take the counter's row lock (writers queue here) and return the head position."""
-        return self.connection.execute(_LOCK).scalar_one()
+        head: int = self.connection.execute(_LOCK).scalar_one()
+        return head
 
     def reserve(self, count: int = 1) -> int:
         """Move the head on by `count` positions; returns the last one reserved."""

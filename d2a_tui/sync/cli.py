@@ -156,9 +156,10 @@ def cmd_devices(args: argparse.Namespace) -> int:
 
     print(f"{'device':<36}  {'user':<20} {'state':<15} {'last seen':<17} {'expires':<17} label")
     for device in devices:
-        expires = device["token_expires_at"]
-        if device["revoked_at"]:
-            state = f"revoked {device['revoked_at'].astimezone():%d %b}"
+        expires, revoked = device["token_expires_at"], device["revoked_at"]
+        assert expires is None or isinstance(expires, datetime)
+        if isinstance(revoked, datetime):
+            state = f"revoked {revoked.astimezone():%d %b}"
         elif not device["enrolled_at"]:
             state = "awaiting login"
         elif expires is not None and expires <= now:
@@ -245,7 +246,7 @@ def cmd_login(args: argparse.Namespace) -> int:
             url,
             token_expires_at=expires.isoformat() if expires else None,
             pin_hash=pin_hash,
-            **tls,  # type: ignore[arg-type]
+            **tls,
         )
     )
     print(f"logged in to {args.server} as {name} ({role}), device {device_id}")

@@ -258,7 +258,6 @@ class EnrolResponse(BaseModel):
     name: str
     role: str
     token_expires_at: datetime | None = None
-    token_expires_at: datetime | None = None
 
 
 class ErrorBody(BaseModel):
