@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.pool import QueuePool
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -44,6 +46,7 @@ from d2a_tui.sync.replica_hub import ReplicaSync
 from d2a_tui.sync.server import create_app
 
 BASE = "http://d2a.bench"
+KINDS = ("plain", "encrypted", "unkeyed")
 PASSPHRASE = "bench passphrase, not a secret"
 TARGET = 1.20
 
@@ -80,14 +83,32 @@ def timed(action: Callable[[], object]) -> float:
     return time.perf_counter() - started
 
 
-def replica(
-    tmp: Path, name: str, server: Any, transport: InProcess, encrypted: bool
-) -> tuple[Hub, str]:
+def unkeyed_engine(path: Path) -> Engine:
+    """SQLCipher's driver and SQLite build with no key: what the driver costs, apart from the
+    encryption."""
+    import sqlcipher3
+
+    engine = create_engine(
+        "sqlite://",
+        creator=lambda: sqlcipher3.connect(str(path), check_same_thread=False, timeout=15),
+        poolclass=QueuePool,
+        pool_use_lifo=True,
+    )
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(connection: Any, _record: Any) -> None:
+        for pragma in ("journal_mode=WAL", "foreign_keys=ON", "synchronous=NORMAL"):
+            connection.execute(f"PRAGMA {pragma}")
+
+    return engine
+
+
+def replica(tmp: Path, name: str, server: Any, transport: InProcess) -> tuple[Hub, str]:
     path = tmp / f"{name}.db"
-    if encrypted:
+    if name == "encrypted":
         remember_key(path, cipher.create_key(path, PASSPHRASE))
     url = f"sqlite:///{path}"
-    engine = make_engine(url)
+    engine = unkeyed_engine(path) if name == "unkeyed" else make_engine(url)
     ensure_schema(engine)
     _, enrol_token = admin.enrol_device(server, "nina")
     enrolled = SyncClient(BASE, transport=transport).enrol(enrol_token)
@@ -99,8 +120,8 @@ def replica(
     return hub, url
 
 
-def open_board(url: str) -> int:
-    engine = make_engine(url)
+def open_board(url: str, unkeyed: bool) -> int:
+    engine = unkeyed_engine(Path(url.removeprefix("sqlite:///"))) if unkeyed else make_engine(url)
     try:
         hub = Hub(JourneyStore(engine, load_flow()), Actor("nina", "bench"))
         return len(hub.board())
@@ -129,16 +150,15 @@ def main() -> int:
 
     salt = b"0123456789abcdef"
     derive = timed(lambda: cipher._derive(PASSPHRASE + "x", salt, **cipher.SCRYPT))
-    hubs = {
-        kind: replica(tmp, kind, server, transport, kind == "encrypted")
-        for kind in ("plain", "encrypted")
-    }
+    hubs = {kind: replica(tmp, kind, server, transport) for kind in KINDS}
     figures: dict[str, dict[str, list[float]]] = {
         kind: {"board open": [], "a move": [], "a sync": []} for kind in hubs
     }
     for _ in range(args.runs):
-        for kind, (hub, url) in hubs.items():  # interleaved: both see the same machine load
-            figures[kind]["board open"].append(timed(lambda url=url: open_board(url)))
+        for kind, (hub, url) in hubs.items():  # interleaved: all see the same machine load
+            figures[kind]["board open"].append(
+                timed(lambda url=url, kind=kind: open_board(url, kind == "unkeyed"))
+            )
             waiting = [c.journey_id for c in hub.board() if c.column == "referred"]
             journey = waiting.pop()
             figures[kind]["a move"].append(timed(lambda j=journey, h=hub: h.move(j, "triage")))
@@ -148,15 +168,21 @@ def main() -> int:
 
     print(f"{args.journeys} journeys, {args.runs} runs, a sync pushes {args.batch} moves")
     print(f"scrypt key derivation (once per run of d2a): {derive * 1000:.0f} ms")
-    print(f"{'':<12} {'plain':>10} {'encrypted':>10} {'ratio':>7}  target <= {TARGET:.2f}")
+    print(
+        f"{'':<12} {'plain':>10} {'encrypted':>10} {'ratio':>7}  target <= {TARGET:.2f}"
+        f"  {'no key*':>10} {'enc/no key':>10}"
+    )
     worst = 0.0
     for what in ("board open", "a move", "a sync"):
-        plain = statistics.median(figures["plain"][what])
-        encrypted = statistics.median(figures["encrypted"][what])
+        plain, encrypted, unkeyed = (statistics.median(figures[k][what]) for k in KINDS)
         ratio = encrypted / plain
         worst = max(worst, ratio)
         mark = "ok" if ratio <= TARGET else "OVER"
-        print(f"{what:<12} {plain * 1000:>8.1f}ms {encrypted * 1000:>8.1f}ms {ratio:>7.2f}  {mark}")
+        print(
+            f"{what:<12} {plain * 1000:>8.1f}ms {encrypted * 1000:>8.1f}ms {ratio:>7.2f}  "
+            f"{mark:<16}{unkeyed * 1000:>8.1f}ms {encrypted / unkeyed:>10.2f}"
+        )
+    print("* the same replica through sqlcipher3's driver and SQLite build, with no key")
     for hub, _ in hubs.values():
         hub.close()
     return 0 if worst <= TARGET else 1

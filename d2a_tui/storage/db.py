@@ -86,8 +86,13 @@ def _encrypted_engine(path: Path) -> Engine:
     quiet.execute("PRAGMA cipher_log_level = NONE")
     quiet.close()
     _keys[path] = key
+    # LIFO: the connection used last is used next, its page cache warm. A cold cache costs
+    # little on a plain file (the OS has the pages) but a decryption per page here.
     return create_engine(
-        cipher.cipher_url(path, key), connect_args={"timeout": 15}, poolclass=QueuePool
+        cipher.cipher_url(path, key),
+        connect_args={"timeout": 15},
+        poolclass=QueuePool,
+        pool_use_lifo=True,
     )
 
 
