@@ -86,3 +86,30 @@ _ARGS = {
     "withdraw_offer": {"offer_id"},
     "ask_offer": {"offer_id", "text"},
 }
+
+
+def _flow_with(offers_table: str) -> str:
+    from d2a_tui.domain.flow import default_flow_path
+
+    text = default_flow_path().read_text(encoding="utf-8")
+    start = text.index("[offers]")
+    end = text.index("[[column]]")
+    return text[:start] + offers_table + "\n\n" + text[end:]
+
+
+def test_the_flow_files_offer_clock_and_move_are_read_and_bad_ones_refused() -> None:
+    import pytest
+
+    from d2a_tui.domain.flow import FlowError, OfferRules, parse_flow
+
+    assert parse_flow(_flow_with("[offers]")).offers == OfferRules()  # 2 h and 4 h, no move
+    rules = parse_flow(_flow_with('[offers]\namber = "30m"\nred = "1h"\naccept_moves_to = "on_p1"'))
+    assert rules.offers == OfferRules(timedelta(minutes=30), timedelta(hours=1), "on_p1")
+    for table, problem in [
+        ('[offers]\namber = "5h"\nred = "1h"', "red must not come before amber"),
+        ('[offers]\namber = "soon"', "not a duration"),
+        ('[offers]\naccept_moves_to = "closed"', "accept_moves_to must be an open column"),
+        ('[offers]\nsnooze = "1h"', "unknown key 'snooze' in \\[offers\\]"),
+    ]:
+        with pytest.raises(FlowError, match=problem):
+            parse_flow(_flow_with(table))

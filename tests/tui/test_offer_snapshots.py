@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 from d2a_tui.domain.ids import uuid7
 from d2a_tui.hub import Hub
@@ -40,12 +41,20 @@ def _picker_app(hub: Hub) -> Any:
     return make_app(hub)
 
 
+async def _open_picker(pilot: Pilot[Any]) -> None:
+    await pilot.press("o")
+    await pilot.pause()
+    # A blinking cursor is on or off by the moment of the shot: hold it still.
+    pilot.app.screen.query_one(Input).cursor_blink = False
+    await pilot.pause()
+
+
 def test_offer_picker(sqlite_hub: Hub, snap_compare: Any) -> None:
-    assert snap_compare(_picker_app(sqlite_hub), press=["o"], terminal_size=(100, 30))
+    assert snap_compare(_picker_app(sqlite_hub), run_before=_open_picker, terminal_size=(100, 30))
 
 
 def test_offer_picker_at_80x24(sqlite_hub: Hub, snap_compare: Any) -> None:
-    assert snap_compare(_picker_app(sqlite_hub), press=["o"], terminal_size=(80, 24))
+    assert snap_compare(_picker_app(sqlite_hub), run_before=_open_picker, terminal_size=(80, 24))
 
 
 def test_provider_board(nora: Hub, snap_compare: Any) -> None:  # noqa: F811

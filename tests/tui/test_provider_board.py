@@ -85,7 +85,7 @@ async def test_a_provider_sees_its_own_offers_and_capacity_and_answers_them(
         assert status.latest.reported_by == "nora"
 
 
-async def test_a_provider_cannot_answer_twice_and_the_hub_user_gets_the_board(
+async def test_a_provider_asks_the_hub_and_a_hub_user_gets_the_usual_board(
     nora: Hub, sqlite_hub: Hub
 ) -> None:
     app = make_app(nora)
