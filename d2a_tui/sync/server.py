@@ -379,7 +379,7 @@ def create_app(
             # A `since` beyond the head is no device's (the query's bound keeps it a valid int).
             pulled = min(since, top)
             forget, fetch = scope.reconcile(
-                connection, device.device_id, seen, pulled, min(cursor, top)
+                connection, device.device_id, seen, pulled, min(cursor, top), now()
             )
         return {
             "events": events,
@@ -439,7 +439,7 @@ def create_app(
             who = scope.reader(connection, device.user_id, device.role, device.organisation_id)
             seen = scope.resolve(connection, who, now(), calendar)
             if journey_id is not None:
-                if not seen.covers(journey_id):
+                if not seen.covers(connection, journey_id):
                     # The same answer whether or not the journey exists: guessing ids tells
                     # nothing. The attempt is in the audit.
                     audit.record(
