@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -140,6 +140,13 @@ def main() -> None:
     print(f"seeded: {summary.journeys:,} journeys, {summary.events:,} events over {args.days} "
           f"days, {len(localities)} localities, in {time.perf_counter() - started:.0f} s")  # fmt: skip
     engine = make_engine(url)
+    with engine.connect() as connection:
+        still_open = connection.execute(
+            select(func.count())
+            .select_from(journey_table)
+            .where(journey_table.c.closed_at.is_(None))
+        ).scalar_one()
+    print(f"open journeys: {still_open:,}")
     app = create_app(engine)
     with TestClient(app) as http:
         scoped = token_for(url, http, "cora", "coordinator", None, localities)
