@@ -458,18 +458,14 @@ def create_app(
                 wanted = select(journey_table.c.id).where(journey_table.c.id == journey_id)
             else:
                 refusal = None
-                wanted = select(journey_table.c.id).where(
-                    or_(
-                        journey_table.c.closed_at.is_(None),
-                        journey_table.c.closed_at >= now() - timedelta(days=closed_days),
-                    )
-                )
-                if not seen.everything:
-                    wanted = wanted.where(
-                        journey_table.c.id.in_(
-                            seen.query if seen.query is not None else sorted(seen.journeys)
+                wanted = seen.narrow(
+                    select(journey_table.c.id).where(
+                        or_(
+                            journey_table.c.closed_at.is_(None),
+                            journey_table.c.closed_at >= now() - timedelta(days=closed_days),
                         )
                     )
+                )
             if refusal is None:
                 rows = connection.execute(
                     select(event_table)
