@@ -42,6 +42,8 @@ class SyncDevice(SQLModel, table=True):
     token_expires_at: datetime | None = _utc(nullable=True)
     # The next client_seq the server will accept from this device: gap-free per device.
     next_seq: int = 1
+    # The scope its last pull was answered in (sync/scope.py): a change means a reconcile.
+    scope_key: str | None = Field(default=None, max_length=200)
 
 
 class SyncReceipt(SQLModel, table=True):
@@ -131,6 +133,7 @@ class SyncHeld(SQLModel, table=True):
     `forget_after` (so it has stored that answer), and not before: a lost answer is re-sent."""
 
     __tablename__ = "sync_held"
+    __table_args__ = (Index("ix_sync_held_forget", "device_id", "forget_after"),)
     device_id: str = Field(primary_key=True, max_length=36)
     journey_id: str = Field(primary_key=True, max_length=36)
     forget_after: int | None = Field(default=None, sa_column=Column(BigInteger(), nullable=True))

@@ -21,16 +21,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Select, delete, select, update
+from sqlalchemy import Connection, Select, delete, or_, select, update
 
 from d2a_tui.domain.calendar import HubCalendar
 from d2a_tui.domain.events import EventKind
 from d2a_tui.domain.scope import OFFER_KINDS, VIEW_BY_ROLE, OfferFact, cut, offers
 from d2a_tui.storage.journeys import event_table, journey_table, patient_table
 from d2a_tui.storage.models import Service, UserLocality, table_of
-from d2a_tui.sync.models import SyncHeld
+from d2a_tui.sync.models import SyncDevice, SyncHeld
 
 held_table = table_of(SyncHeld)
+device_table = table_of(SyncDevice)
 user_locality_table = table_of(UserLocality)
 service_table = table_of(Service)
 OFFER_KIND_VALUES = tuple(str(kind) for kind in OFFER_KINDS)
@@ -62,19 +63,56 @@ def reader(
 
 @dataclass
 class Scope:
-    """The journeys a reader may see now: `everything`, or the ids in `journeys`; `own_offers`
-    are a provider's offers (the only ones it sees)."""
+    """The journeys a reader may see now: `everything`, or those of `query` (localities), or
+    the ids in `journeys` (a provider's). `own_offers` are a provider's offers (the only ones
+    it sees). `key` names what a locality scope depends on (the view and the localities): while
+    a device's key is unchanged there is nothing for it to forget, and no need to list it all."""
 
     everything: bool
     journeys: set[str] = field(default_factory=set)
-    query: Select[Any] | None = None  # the same journeys as a subquery, when cheaper in SQL
+    query: Select[Any] | None = None
     own_offers: frozenset[str] = frozenset()
     # The journeys a device should hold (open, or closed within RECENT): what a snapshot sends
     # and what a grown scope fetches. Older closed ones come back only if they change.
     recent: set[str] = field(default_factory=set)
+    key: str | None = None  # None: the scope moves with offers and time (a provider's)
+    loaded: bool = True
+    localities: frozenset[str] = frozenset()
 
-    def covers(self, journey_id: str) -> bool:
-        return self.everything or journey_id in self.journeys
+    def narrow(self, journeys: Select[Any]) -> Select[Any]:
+        """A query of journey rows cut to this scope: a join for localities, which the
+        database plans better than a long list or a nested query."""
+        if self.everything:
+            return journeys
+        if self.localities:
+            return journeys.join(
+                patient_table, patient_table.c.id == journey_table.c.patient_id
+            ).where(patient_table.c.locality.in_(sorted(self.localities)))
+        return journeys.where(journey_table.c.id.in_(sorted(self.journeys)))
+
+    def covers(self, connection: Connection, journey_id: str) -> bool:
+        if self.everything:
+            return True
+        if self.query is not None:
+            found = connection.execute(
+                self.query.where(journey_table.c.id == journey_id).limit(1)
+            ).first()
+            return found is not None
+        return journey_id in self.journeys
+
+    def load(self, connection: Connection, now: datetime) -> None:
+        """List a locality scope's journeys (only a change of scope needs them)."""
+        if self.loaded or self.query is None:
+            return
+        rows = connection.execute(
+            select(journey_table.c.id, journey_table.c.closed_at).where(
+                journey_table.c.id.in_(self.query)
+            )
+        ).all()
+        since = now - RECENT
+        self.journeys = {row.id for row in rows}
+        self.recent = {row.id for row in rows if row.closed_at is None or row.closed_at >= since}
+        self.loaded = True
 
 
 def _locality_query(localities: Iterable[str]) -> Select[Any]:
@@ -97,29 +135,27 @@ def provider_services(connection: Connection, organisation: str | None) -> set[s
 
 def resolve(connection: Connection, who: Reader, now: datetime, calendar: HubCalendar) -> Scope:
     if who.view != "provider":
+        key = f"{who.view}|{'|'.join(sorted(who.localities))}"
         if not who.localities:
-            return Scope(everything=True)
-        query = _locality_query(who.localities)
-        rows = connection.execute(
-            select(journey_table.c.id, journey_table.c.closed_at).where(
-                journey_table.c.id.in_(query)
-            )
-        ).all()
-        since = now - RECENT
-        recent = {row.id for row in rows if row.closed_at is None or row.closed_at >= since}
-        return Scope(False, {row.id for row in rows}, query, recent=recent)
+            return Scope(everything=True, key=key)
+        return Scope(
+            False,
+            query=_locality_query(who.localities),
+            key=key,
+            loaded=False,
+            localities=who.localities,
+        )
     services = provider_services(connection, who.organisation_id)
     if not services:
         return Scope(False)
-    candidates = {
-        row.journey_id
-        for row in connection.execute(
-            select(event_table.c.journey_id, event_table.c.payload).where(
-                event_table.c.kind == str(EventKind.OFFER_MADE)
+    candidates = set(
+        connection.execute(
+            select(event_table.c.journey_id).where(
+                event_table.c.kind == str(EventKind.OFFER_MADE),
+                event_table.c.payload["service_id"].as_string().in_(sorted(services)),
             )
-        )
-        if (row.payload or {}).get("service_id") in services
-    }
+        ).scalars()
+    )
     if not candidates:
         return Scope(False)
     facts: dict[str, list[OfferFact]] = defaultdict(list)
@@ -159,7 +195,7 @@ def may_change(
     """Whether a change to this (existing) journey is within the writer's scope. The role's
     own rules (rules.refusal_for_role) come first; an unknown journey is the rules' to refuse."""
     if who.view == "provider":
-        return resolve(connection, who, now, calendar).covers(journey_id)
+        return resolve(connection, who, now, calendar).covers(connection, journey_id)
     if not who.localities:
         return True
     row = connection.execute(
@@ -215,27 +251,53 @@ def hold(connection: Connection, device_id: str, journeys: set[str]) -> None:
 
 
 def reconcile(
-    connection: Connection, device_id: str, scope: Scope, since: int, cursor: int
+    connection: Connection,
+    device_id: str,
+    scope: Scope,
+    since: int,
+    cursor: int,
+    now: datetime,
 ) -> tuple[list[str], list[str]]:
     """(forget, fetch) for a device that has pulled up to `since` and is answered up to
     `cursor`: what it holds and may no longer, and what its scope gained that it lacks."""
-    connection.execute(
-        delete(held_table).where(
-            held_table.c.device_id == device_id,
-            held_table.c.forget_after.is_not(None),
-            held_table.c.forget_after < since,
-        )
+    pending = select(held_table.c.journey_id).where(
+        held_table.c.device_id == device_id, held_table.c.forget_after.is_not(None)
     )
-    if scope.everything:
-        back = sorted(
-            connection.execute(
-                select(held_table.c.journey_id).where(
-                    held_table.c.device_id == device_id, held_table.c.forget_after.is_not(None)
-                )
-            ).scalars()
+    if connection.execute(pending.limit(1)).first() is not None:
+        connection.execute(
+            delete(held_table).where(
+                held_table.c.device_id == device_id,
+                held_table.c.forget_after.is_not(None),
+                held_table.c.forget_after < since,
+            )
         )
-        hold(connection, device_id, set(back))
-        return [], back
+        waiting = connection.execute(pending.limit(1)).first() is not None
+    else:
+        waiting = False
+    stored = connection.execute(
+        select(device_table.c.scope_key).where(device_table.c.id == device_id)
+    ).scalar()
+    if scope.key is not None and scope.key == stored and not waiting:
+        return [], []  # the same localities as last time, and nothing left to forget
+    if scope.key is not None and scope.key != stored:
+        connection.execute(
+            update(device_table).where(device_table.c.id == device_id).values(scope_key=scope.key)
+        )
+    if scope.everything:
+        # Widened to every locality (or first seen): whatever recent it lacks, and whatever it
+        # was told to forget, it may fetch.
+        recent = select(journey_table.c.id).where(
+            or_(journey_table.c.closed_at.is_(None), journey_table.c.closed_at >= now - RECENT)
+        )
+        held = select(held_table.c.journey_id).where(
+            held_table.c.device_id == device_id, held_table.c.forget_after.is_(None)
+        )
+        back = set(connection.execute(pending).scalars())
+        if stored is not None:
+            back |= set(connection.execute(recent.where(journey_table.c.id.not_in(held))).scalars())
+        hold(connection, device_id, back)
+        return [], sorted(back)
+    scope.load(connection, now)
     held = dict(
         connection.execute(
             select(held_table.c.journey_id, held_table.c.forget_after).where(

@@ -404,7 +404,7 @@ def create_app(
             # A `since` beyond the head is no device's (the query's bound keeps it a valid int).
             pulled = min(since, top)
             forget, fetch = scope.reconcile(
-                connection, device.device_id, seen, pulled, min(cursor, top)
+                connection, device.device_id, seen, pulled, min(cursor, top), now()
             )
         return {
             "events": events,
@@ -473,7 +473,7 @@ def create_app(
             who = scope.reader(connection, device.user_id, device.role, device.organisation_id)
             seen = scope.resolve(connection, who, now(), calendar)
             if journey_id is not None:
-                if not seen.covers(journey_id):
+                if not seen.covers(connection, journey_id):
                     # The same answer whether or not the journey exists: guessing ids tells
                     # nothing. The attempt is in the audit.
                     audit.record(
@@ -492,18 +492,14 @@ def create_app(
                 wanted = select(journey_table.c.id).where(journey_table.c.id == journey_id)
             else:
                 refusal = None
-                wanted = select(journey_table.c.id).where(
-                    or_(
-                        journey_table.c.closed_at.is_(None),
-                        journey_table.c.closed_at >= now() - timedelta(days=closed_days),
-                    )
-                )
-                if not seen.everything:
-                    wanted = wanted.where(
-                        journey_table.c.id.in_(
-                            seen.query if seen.query is not None else sorted(seen.journeys)
+                wanted = seen.narrow(
+                    select(journey_table.c.id).where(
+                        or_(
+                            journey_table.c.closed_at.is_(None),
+                            journey_table.c.closed_at >= now() - timedelta(days=closed_days),
                         )
                     )
+                )
             if refusal is None:
                 # Read before the answer starts, so a database that is down is still a 503.
                 journey_ids = list(connection.execute(wanted).scalars())

@@ -3,6 +3,8 @@ organisation and serve localities; every mistake is one `d2a:` line and changes 
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import select
 
@@ -92,3 +94,26 @@ def test_a_bad_user_change_is_one_line_and_changes_nothing(
     assert admin.find_user(engine, "ann.co") == "ann.co"
     engine.dispose()
     assert _localities(db[1], "ann.co") == ["Stockport"]
+
+
+def test_show_and_the_fhir_export_are_looks_in_the_audit(
+    capsys: pytest.CaptureFixture[str], db: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, err = d2a(
+        capsys, "refer", *db, "--nhs", "943 476 5919", "--name", "Edna Example",
+        "--dob", "1938-03-04", "--user", "ann",
+    )  # fmt: skip
+    assert code == 0, err
+    journey = out.strip()
+    assert d2a(capsys, "show", journey, *db, "--user", "bo", "--json")[0] == 0
+    monkeypatch.setenv("D2A_USER", "cy")
+    assert d2a(capsys, "export", "fhir", "--journey", journey, *db)[0] == 0
+    code, out, err = d2a(capsys, "audit", "--journey", journey, "--json", *db)
+    assert code == 0, err
+
+    lines = [(line["user"], line["action"], line["detail"]) for line in json.loads(out)]
+    assert sorted(lines) == [
+        ("ann", "referred", ""),
+        ("bo", "looked", "show"),
+        ("cy", "looked", "export"),
+    ]

@@ -9,7 +9,8 @@ Create Date: 2026-11-29 13:00:00
 user serves (a coordinator, night or viewer user with none serves every locality). `access_event`
 records who opened which journey, from which device and why, apart from the journey's events so
 that reading a record never changes its version. `sync_held` is the server's list of journeys it
-has sent to each device, so that when a scope shrinks it can tell the device what to forget.
+has sent to each device, so that when a scope shrinks it can tell the device what to forget;
+`sync_device.scope_key` the scope its last pull was answered in.
 """
 
 from collections.abc import Sequence
@@ -53,9 +54,14 @@ def upgrade() -> None:
         sa.Column("journey_id", sa.String(36), primary_key=True),
         sa.Column("forget_after", sa.BigInteger(), nullable=True),
     )
+    op.create_index("ix_sync_held_forget", "sync_held", ["device_id", "forget_after"])
+    op.add_column("sync_device", sa.Column("scope_key", sa.String(200), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("sync_device") as batch:
+        batch.drop_column("scope_key")
+    op.drop_index("ix_sync_held_forget", table_name="sync_held")
     op.drop_table("sync_held")
     op.drop_index("ix_access_event_at", table_name="access_event")
     op.drop_index("ix_access_event_user", table_name="access_event")
