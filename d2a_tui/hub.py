@@ -23,6 +23,7 @@ from d2a_tui.views import Card, JourneyView
 
 if TYPE_CHECKING:
     from d2a_tui.handover import Handover as HandoverReport
+    from d2a_tui.storage.head_watch import HeadWatch
 
 Clock = Callable[[], datetime]
 
@@ -240,6 +241,13 @@ class Hub:
 
     def changes_since(self, position: int) -> list[Card]:
         return self.store.cards_changed_since(position)
+
+    def watch_head(self, heard: Callable[[int], None]) -> HeadWatch | None:
+        """On PostgreSQL, call `heard(head)` (from another thread) whenever any writer, in any
+        process, moves the event log's head; None on SQLite. `stop()` the returned watch."""
+        from d2a_tui.storage.head_watch import watch_head
+
+        return watch_head(self.store.engine, heard)
 
     def journey(self, journey_id: str) -> JourneyView:
         return self.store.journey(journey_id)
