@@ -5,6 +5,7 @@ Screens and commands never touch SQL or HTTP; they ask the Hub and get immutable
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,7 @@ from d2a_tui.views import Change as Change  # for the screens and the CLI
 if TYPE_CHECKING:
     from d2a_tui.handover import Handover as HandoverReport
     from d2a_tui.reports.service import Reports
+    from d2a_tui.storage.head_watch import HeadWatch
     from d2a_tui.sync.replica_hub import ReplicaSync
 
 
@@ -280,6 +282,13 @@ class Hub:
 
     def changes_since(self, position: int) -> list[Card]:
         return self.store.cards_changed_since(position)
+
+    def watch_head(self, heard: Callable[[int], None]) -> HeadWatch | None:
+        """On PostgreSQL, call `heard(head)` (from another thread) whenever any writer, in any
+        process, moves the event log's head; None on SQLite. `stop()` the returned watch."""
+        from d2a_tui.storage.head_watch import watch_head
+
+        return watch_head(self.store.engine, heard)
 
     def journey(self, journey_id: str, *, purpose: str | None = None) -> JourneyView:
         """One journey with its timeline. With `purpose` (the screen or command opening it:

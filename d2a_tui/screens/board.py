@@ -18,6 +18,7 @@ from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, HorizontalScroll
+from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 
 from d2a_tui.domain.errors import D2AError
@@ -50,6 +51,7 @@ OTHER_SCREENS: dict[str, tuple[str, str, str]] = {
 
 MIN_COLUMN_WIDTH = 20
 PLACES_EVERY = 30.0  # seconds between reads of the capacity reports behind the headers' gap
+HEARD_PAUSE = 0.05  # seconds from hearing another terminal's change to fetching it (and its burst)
 
 
 class BoardScroll(HorizontalScroll, can_focus=False):
@@ -132,6 +134,27 @@ class BoardScreen(BoardFilter, QuickActions, OfferActions, HubScreen[None]):
         self.load()
         self.set_interval(self.app.tick_interval, self.tick)
         self.set_timer(self.app.poll_interval, self.poll)
+        # On PostgreSQL another terminal's change is heard at once (NOTIFY); the poll stays.
+        self._heard_timer: Timer | None = None
+        watch = getattr(self.app.hub, "watch_head", None)
+        self._head_watch = watch(self._heard) if watch is not None else None
+
+    def on_unmount(self) -> None:
+        if self._head_watch is not None:
+            self._head_watch.stop()
+
+    def _heard(self, head: int) -> None:
+        # From the watching thread. A burst of changes is fetched once, a moment after it starts.
+        if head != self.position:
+            self._from_thread(self._fetch_soon)
+
+    def _fetch_soon(self) -> None:
+        if self._heard_timer is None:
+            self._heard_timer = self.set_timer(HEARD_PAUSE, self._fetch_heard)
+
+    def _fetch_heard(self) -> None:
+        self._heard_timer = None
+        self.poll_now()
 
     def load(self) -> None:
         """Read the whole board once: at start, on ctrl+r, and when the counter goes backwards."""

@@ -24,8 +24,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from d2a_tui.storage.db import SCHEMA_HEAD, DatabaseUnavailable, current_revision
+from d2a_tui.storage.head_watch import listen_conninfo
 from d2a_tui.sync.protocol import ErrorBody, Ready
-from d2a_tui.sync.wakeup import HeadListener, Waiters, listen_conninfo
+from d2a_tui.sync.wakeup import HeadListener, Waiters
 
 # Longer than a push takes under load, shorter than an orchestrator's own kill timeout (30 s).
 GRACE_SECONDS = 25

@@ -15,7 +15,6 @@ import contextlib
 import logging
 
 import psycopg
-from sqlalchemy import Engine
 
 from d2a_tui.storage.event_log import EVENTS_CHANNEL
 
@@ -68,13 +67,6 @@ class Waiters:
             return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(ticket.wait(), timeout)
-
-
-def listen_conninfo(engine: Engine) -> str | None:
-    """The psycopg connection string for the engine's PostgreSQL database; None for SQLite."""
-    if engine.dialect.name != "postgresql":
-        return None
-    return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 class HeadListener:

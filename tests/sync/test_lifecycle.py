@@ -15,8 +15,9 @@ from d2a_tui.domain.errors import D2AError
 from d2a_tui.hub import Hub
 from d2a_tui.storage.db import SCHEMA_HEAD, ensure_schema, make_engine
 from d2a_tui.storage.event_log import EventLog
+from d2a_tui.storage.head_watch import listen_conninfo
 from d2a_tui.sync.server import create_app
-from d2a_tui.sync.wakeup import HeadListener, Waiters, listen_conninfo
+from d2a_tui.sync.wakeup import HeadListener, Waiters
 from tests.conftest import drop_database, private_database, refer_someone
 from tests.sync.conftest import SyncEnv, event_count
 from tests.sync.test_protocol import Device

@@ -88,3 +88,22 @@ async def test_a_stale_move_is_refused_as_a_conflict_and_the_card_stays(
         assert shown_ids(app, "referred") == [ada]
         # The conflict made the board look again: bob's delay reason is now on the card.
         assert await wait_for(pilot, lambda: "TRANSPORT" in column_text(app, "referred"), 3.0)
+
+
+async def test_on_postgresql_another_terminals_move_is_heard_without_waiting_for_the_poll(
+    make_hub: Callable[..., Hub],
+) -> None:
+    mine, other = make_hub("alice", "device-a"), make_hub("bob", "device-b")
+    if mine.store.engine.dialect.name != "postgresql":
+        assert mine.watch_head(lambda head: None) is None  # SQLite: no channel, the poll alone
+        return
+    ada = refer_someone(mine, 1, name="Ada Lovelace")
+    app = make_app(mine)  # the poll is an hour away: only the announcement can bring it
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        board = board_of(app)
+        watch = board._head_watch
+        assert watch is not None and await wait_for(pilot, watch.listening.is_set, 5.0)
+        other.move(ada, "triage")
+        assert await wait_for(pilot, lambda: ada in shown_ids(app, "triage"), 3.0)
+    assert watch.join(3.0), "the board left, its watching thread did not"
