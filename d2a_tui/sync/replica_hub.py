@@ -108,7 +108,7 @@ class ReplicaHub(Hub):
     def _before_sync(self) -> None:
         self.rotate_token_if_due()
         # Retention: what a lost device carries is the open work and the last few days.
-        self.purged = purge(self.store.engine, self.clock(), self.keep_closed_days)
+        self.purged = purge(self.store.engine, self.clock(), self.keep_closed_days, self.calendar)
 
     # --- the device token ------------------------------------------------------------------------
 
