@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Select, delete, select, update
+from sqlalchemy import Connection, Select, delete, or_, select, update
 
 from d2a_tui.domain.calendar import HubCalendar
 from d2a_tui.domain.events import EventKind
@@ -72,6 +72,9 @@ class Scope:
     # The journeys a device should hold (open, or closed within RECENT): what a snapshot sends
     # and what a grown scope fetches. Older closed ones come back only if they change.
     recent: set[str] = field(default_factory=set)
+    # For `everything`, the same as a bound (listing every journey here would cost each pull):
+    # journeys open or closed since this instant.
+    recent_since: datetime | None = None
 
     def covers(self, journey_id: str) -> bool:
         return self.everything or journey_id in self.journeys
@@ -98,7 +101,7 @@ def provider_services(connection: Connection, organisation: str | None) -> set[s
 def resolve(connection: Connection, who: Reader, now: datetime, calendar: HubCalendar) -> Scope:
     if who.view != "provider":
         if not who.localities:
-            return Scope(everything=True)
+            return Scope(everything=True, recent_since=now - RECENT)
         query = _locality_query(who.localities)
         rows = connection.execute(
             select(journey_table.c.id, journey_table.c.closed_at).where(
@@ -227,13 +230,20 @@ def reconcile(
         )
     )
     if scope.everything:
-        back = sorted(
-            connection.execute(
-                select(held_table.c.journey_id).where(
-                    held_table.c.device_id == device_id, held_table.c.forget_after.is_not(None)
-                )
-            ).scalars()
+        # Back: what it was told to forget, and what it never had (a scope grown from some
+        # localities to all of them: the pull's events bring only journeys that change).
+        mine = held_table.c.device_id == device_id
+        forgotten = select(held_table.c.journey_id).where(
+            mine, held_table.c.forget_after.is_not(None)
         )
+        recent_not_held = select(journey_table.c.id).where(
+            or_(
+                journey_table.c.closed_at.is_(None),
+                journey_table.c.closed_at >= scope.recent_since,
+            ),
+            journey_table.c.id.not_in(select(held_table.c.journey_id).where(mine)),
+        )
+        back = sorted(set(connection.execute(forgotten.union(recent_not_held)).scalars()))
         hold(connection, device_id, set(back))
         return [], back
     held = dict(
