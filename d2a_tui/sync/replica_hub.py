@@ -94,7 +94,9 @@ class ReplicaSync:
     def _before_sync(self) -> None:
         self.rotate_token_if_due()
         # Retention: what a lost device carries is the open work and the last few days.
-        self.purged = purge(self.hub.store.engine, self.hub.clock(), self.keep_closed_days)
+        self.purged = purge(
+            self.hub.store.engine, self.hub.clock(), self.keep_closed_days, self.hub.calendar
+        )
 
     # --- the device token ------------------------------------------------------------------------
 

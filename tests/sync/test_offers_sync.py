@@ -1,6 +1,9 @@
-"""Offers through the server: the hub offers two people, a provider's replica answers its own
-offers, the server refuses an answer to another provider's offer and a provider's own offer,
-and the hub sees the answers within one sync. On SQLite and PostgreSQL."""
+"""Offers through the server: the hub offers two people to a provider and a third to another;
+the provider's replica holds only its own two (scope: it never receives the third, so it cannot
+even name that offer), answers them, may not make an offer, and the hub sees both answers within
+one sync. On SQLite and PostgreSQL. (The server's refusal of a push to a journey outside the
+writer's scope is tests/sync/test_scope_endpoints.py's; of an answer to another provider's offer,
+tests/offers/test_offer_rules.py's.)"""
 
 from __future__ import annotations
 
@@ -8,9 +11,10 @@ from datetime import date
 
 import pytest
 
-from d2a_tui.domain.errors import NotAllowed
+from d2a_tui.domain.errors import NotAllowed, NotFound
 from tests.offers.conftest import on_p1, two_providers
 from tests.sync.conftest import SyncEnv
+from tests.sync.scope_support import replica_journeys
 
 
 def test_a_provider_replica_answers_its_offers_and_the_hub_sees_both_answers(
@@ -32,14 +36,15 @@ def test_a_provider_replica_answers_its_offers_and_the_hub_sees_both_answers(
 
     nora = env.replica("nora", role="provider")
     nora.sync.sync_now(wait=True)
+    assert replica_journeys(nora) == {first, second}  # not Southcare's person
     with pytest.raises(NotAllowed, match="making and withdrawing them is the hub's"):
         nora.offers.make(first, "home-care-south")
     nora.offers.accept(offer_a[-8:], date(2026, 11, 25))
     nora.offers.decline(offer_b[-8:], "no_capacity")
-    nora.offers.accept(offer_c[-8:], date(2026, 11, 25))  # Southcare's: refused by the server
+    with pytest.raises(NotFound):  # Southcare's offer never reached this replica
+        nora.offers.accept(offer_c[-8:], date(2026, 11, 25))
     nora.sync.sync_now(wait=True)
-    (refused,) = nora.sync.conflicts()
-    assert refused.outcome == "rejected" and refused.reason == "not_your_offer"
+    assert nora.sync.sync_status().pending == 0 and not nora.sync.conflicts()  # both answers taken
 
     cole.sync.sync_now(wait=True)
     answers = {v.offer.offer_id: (v.offer.status, v.offer.reason) for v in cole.offers.list()}

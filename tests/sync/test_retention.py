@@ -95,3 +95,23 @@ def test_a_purged_journey_reopened_on_the_server_comes_back_whole(
         sync_env.engine, event_table, journey_id=journey
     )
     assert replica.journey(journey).card.name == "Test Person 1"
+
+
+def test_retention_counts_the_hubs_days_as_scope_does(
+    sync_env: SyncEnv, clock: FrozenClock
+) -> None:
+    # Closed on Monday 23 November 09:30 (London = UTC in winter): kept through 7 December,
+    # the 14th day after, whatever the hour (14 days 13 hours on is 22:30 on the 7th), and
+    # gone at the first sync on the 8th. Counting instants would drop it at 09:30 on the 7th.
+    sync_env.user("nina")
+    server = sync_env.direct()
+    journey = refer(server, 1)
+    server.close_journey(journey, "home_independent")
+    replica = sync_env.replica("nina", "night")
+    replica.sync_now(wait=True)
+    clock.advance(days=14, hours=13)
+    replica.sync_now(wait=True)
+    assert count(replica.store.engine, journey_table, id=journey) == 1
+    clock.advance(hours=2)  # 8 December 00:30
+    replica.sync_now(wait=True)
+    assert count(replica.store.engine, journey_table, id=journey) == 0

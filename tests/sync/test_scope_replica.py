@@ -80,6 +80,20 @@ def test_a_user_moved_to_another_locality_forgets_the_old_one_and_gets_the_new(
     assert _people_in(_file(sync_env, "cora")) == {3, 4}
 
 
+def test_a_user_given_every_locality_gets_the_journeys_it_never_held(sync_env: SyncEnv) -> None:
+    # No locality means every locality: South's people, never sent to this device and unchanged
+    # since, must come with the next pull (the scope grew though nothing on the server moved).
+    journeys = _world(sync_env)
+    admin.add_user(sync_env.engine, "Cora", "coordinator", None, "cora", ["North"])
+    cora = sync_env.replica("cora", "cora", role="coordinator")
+    cora.sync_now(wait=True)
+    assert replica_journeys(cora) == {journeys[1], journeys[2]}
+    admin.set_user(sync_env.engine, "cora", localities=[])
+    cora.sync_now(wait=True)
+    assert replica_journeys(cora) == set(journeys.values())
+    assert _people_in(_file(sync_env, "cora")) == {1, 2, 3, 4}
+
+
 def test_an_accepted_journey_stays_fourteen_days_after_it_closes(sync_env: SyncEnv) -> None:
     serve_on_clock(sync_env)
     journeys = _world(sync_env)
