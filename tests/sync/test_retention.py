@@ -108,10 +108,10 @@ def test_retention_counts_the_hubs_days_as_scope_does(
     journey = refer(server, 1)
     server.close_journey(journey, "home_independent")
     replica = sync_env.replica("nina", "night")
-    replica.sync_now(wait=True)
+    replica.sync.sync_now(wait=True)
     clock.advance(days=14, hours=13)
-    replica.sync_now(wait=True)
+    replica.sync.sync_now(wait=True)
     assert count(replica.store.engine, journey_table, id=journey) == 1
     clock.advance(hours=2)  # 8 December 00:30
-    replica.sync_now(wait=True)
+    replica.sync.sync_now(wait=True)
     assert count(replica.store.engine, journey_table, id=journey) == 0

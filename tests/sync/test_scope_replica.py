@@ -86,10 +86,10 @@ def test_a_user_given_every_locality_gets_the_journeys_it_never_held(sync_env: S
     journeys = _world(sync_env)
     admin.add_user(sync_env.engine, "Cora", "coordinator", None, "cora", ["North"])
     cora = sync_env.replica("cora", "cora", role="coordinator")
-    cora.sync_now(wait=True)
+    cora.sync.sync_now(wait=True)
     assert replica_journeys(cora) == {journeys[1], journeys[2]}
     admin.set_user(sync_env.engine, "cora", localities=[])
-    cora.sync_now(wait=True)
+    cora.sync.sync_now(wait=True)
     assert replica_journeys(cora) == set(journeys.values())
     assert _people_in(_file(sync_env, "cora")) == {1, 2, 3, 4}
 
