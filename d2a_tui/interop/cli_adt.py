@@ -118,6 +118,8 @@ def cmd_load(args: argparse.Namespace) -> int:
         data = args.file.read_bytes()
     except OSError as error:
         raise InvalidInput(f"cannot read {args.file}: {error.strerror}") from None
+    except ValueError:  # a NUL in the name: no file can be called that
+        raise InvalidInput(f"cannot read {str(args.file)!r}: not a file name") from None
     from d2a_tui.interop.mllp import decode, summary
 
     messages = split_messages(decode(data))

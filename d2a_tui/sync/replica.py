@@ -24,7 +24,7 @@ from d2a_tui.domain.errors import NotFound
 from d2a_tui.domain.events import JourneyState
 from d2a_tui.domain.flow import Flow
 from d2a_tui.storage.event_log import EventLog
-from d2a_tui.storage.journeys import Applied, UnitOfWork, event_table, journey_table, patient_table
+from d2a_tui.storage.journeys import Applied, UnitOfWork, event_table
 from d2a_tui.storage.models import CapacityReport, ReportJourney, table_of
 from d2a_tui.sync import conflict_views
 from d2a_tui.sync.compact import payload_digest
@@ -420,13 +420,6 @@ class Replica:
         theirs), and what was kept about them. A local action, not an event: the server's log
         is untouched. Changes still waiting to be sent stay queued; the server will say no."""
         ids = sorted(journeys)
-        patients = set(
-            connection.execute(
-                select(journey_table.c.patient_id).where(journey_table.c.id.in_(ids))
-            ).scalars()
-        )
-        connection.execute(delete(event_table).where(event_table.c.journey_id.in_(ids)))
-        connection.execute(delete(journey_table).where(journey_table.c.id.in_(ids)))
         connection.execute(
             delete(report_journey_table).where(report_journey_table.c.journey_id.in_(ids))
         )
@@ -436,16 +429,7 @@ class Replica:
                 outbox_table.c.journey_id.in_(ids), outbox_table.c.status != "pending"
             )
         )
-        kept = set(
-            connection.execute(
-                select(journey_table.c.patient_id).where(
-                    journey_table.c.patient_id.in_(sorted(patients))
-                )
-            ).scalars()
-        )
-        gone = sorted(patients - kept)
-        if gone:
-            connection.execute(delete(patient_table).where(patient_table.c.id.in_(gone)))
+        EventLog(connection).forget_journeys(ids)
 
     def absorb_journey(self, events: list[PulledEvent]) -> None:
         """A whole journey's events (from a snapshot), whatever the cursor."""
