@@ -33,6 +33,7 @@ from hl7.mllp import open_hl7_connection
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import fresh_postgres
 from d2a_tui.domain.flow import load_flow
 from d2a_tui.domain.nhs_number import next_synthetic
 from d2a_tui.hub import Hub
@@ -152,16 +153,6 @@ def commit_floor(url: str, count: int = 300) -> float:
             connection.execute("UPDATE bench_floor SET n = n + 1 WHERE id = 1")
             connection.commit()
         return count / (time.perf_counter() - started)
-
-
-def fresh_postgres(admin_url: str, name: str) -> str | None:
-    try:
-        with psycopg.connect(admin_url, autocommit=True, connect_timeout=3) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            admin.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.OperationalError:
-        return None
-    return f"{admin_url.rsplit('/', 1)[0]}/{name}"
 
 
 def main() -> None:

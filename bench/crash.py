@@ -19,22 +19,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import psycopg
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import fresh_postgres
 from d2a_tui.storage.db import ensure_schema, make_engine
 from tests.crash.harness import campaign
-
-
-def fresh_postgres(admin_url: str, name: str) -> str | None:
-    try:
-        with psycopg.connect(admin_url, autocommit=True, connect_timeout=3) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            admin.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.OperationalError:
-        return None
-    return f"{admin_url.rsplit('/', 1)[0]}/{name}"
 
 
 def main() -> int:

@@ -21,11 +21,11 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import psycopg
 from openpyxl import Workbook
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import fresh_postgres
 from d2a_tui.domain.calendar import HubCalendar
 from d2a_tui.domain.delays import DELAY_REASONS
 from d2a_tui.domain.flow import load_flow
@@ -101,16 +101,6 @@ def one_run(url: str, path: Path) -> dict[str, float]:
     times["rerun"] = time.perf_counter() - mark
     engine.dispose()
     return times
-
-
-def fresh_postgres(admin_url: str, name: str) -> str | None:
-    try:
-        with psycopg.connect(admin_url, autocommit=True, connect_timeout=3) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            admin.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.OperationalError:
-        return None
-    return f"{admin_url.rsplit('/', 1)[0]}/{name}"
 
 
 def main() -> None:
