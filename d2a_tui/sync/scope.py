@@ -289,12 +289,12 @@ def reconcile(
         recent = select(journey_table.c.id).where(
             or_(journey_table.c.closed_at.is_(None), journey_table.c.closed_at >= now - RECENT)
         )
-        held = select(held_table.c.journey_id).where(
+        kept = select(held_table.c.journey_id).where(
             held_table.c.device_id == device_id, held_table.c.forget_after.is_(None)
         )
         back = set(connection.execute(pending).scalars())
         if stored is not None:
-            back |= set(connection.execute(recent.where(journey_table.c.id.not_in(held))).scalars())
+            back |= set(connection.execute(recent.where(journey_table.c.id.not_in(kept))).scalars())
         hold(connection, device_id, back)
         return [], sorted(back)
     scope.load(connection, now)
