@@ -104,8 +104,10 @@ def file_text(path: Path) -> str:
 
 
 def serve_on_clock(env: SyncEnv) -> None:
-    """Run the env's server on its frozen clock, so a test can step days forward."""
-    env.app = create_app(env.engine, flow=env.flow, clock=env.clock)
+    """Run the env's server on its frozen clock, so a test can step days forward. These
+    replicas' logins carry no token expiry, so nothing rotates their tokens: the server gives
+    them ten years, as months may pass here (expiry and rotation: test_device_tokens.py)."""
+    env.app = create_app(env.engine, flow=env.flow, clock=env.clock, token_days=3650)
     if env.transport is not None:
         env.transport.close()
     env.transport = ASGISyncTransport(env.app)
