@@ -218,8 +218,8 @@ class OfferDesk:
     def acting(self) -> tuple[str | None, str | None]:
         """The user's role and organisation: a replica's login says the role; a database's user
         record says both, where there is one."""
-        login = getattr(self.hub, "login", None)
-        role = getattr(login, "role", None)
+        sync = getattr(self.hub, "sync", None)  # a replica's: its login says the role
+        role = sync.login.role if sync is not None else None
         with self._read() as connection:
             row = connection.execute(
                 select(user_table.c.role, user_table.c.organisation_id).where(

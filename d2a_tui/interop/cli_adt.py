@@ -56,7 +56,7 @@ def add_adt_commands(sub: Any) -> None:
 def _feed(hub: Any) -> Any:
     from d2a_tui.interop.adt import AdtFeed
 
-    if getattr(hub, "replica", None) is not None:
+    if hub.sync is not None:
         # A merge or a new name changes the patient row, which only the shared database holds.
         raise InvalidInput(
             "the ADT feed writes to the shared database: run it with --db on the server's database, "

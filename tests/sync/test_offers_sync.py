@@ -53,3 +53,25 @@ def test_a_provider_replica_answers_its_offers_and_the_hub_sees_both_answers(
         offer_b: ("declined", "no_capacity"),
         offer_c: ("open", None),
     }
+
+
+def test_a_provider_replica_opens_as_a_provider_and_a_coordinators_does_not(
+    any_sync_env: SyncEnv,
+) -> None:
+    # A replica holds no user rows: the login is what says the role, and so which board opens.
+    env = any_sync_env
+    two_providers(env.direct())
+    env.user("cole", "coordinator")
+    assert env.replica("nora", role="provider").offers.is_provider()
+    assert not env.replica("cole", role="coordinator").offers.is_provider()
+
+
+def test_the_adt_feed_refuses_a_replica(any_sync_env: SyncEnv) -> None:
+    # The feed changes patient rows that only the shared database holds.
+    from d2a_tui.domain.errors import InvalidInput
+    from d2a_tui.interop.cli_adt import _feed
+
+    env = any_sync_env
+    env.user("cole", "coordinator")
+    with pytest.raises(InvalidInput, match="shared database"):
+        _feed(env.replica("cole", role="coordinator"))
