@@ -135,13 +135,7 @@ class Replica:
     ) -> None:
         """A capacity report made here, queued in the transaction that stores it locally. The
         report's id travels with it, so however often it is sent the server stores it once."""
-        seq = self._next_seq(connection)
-        body: dict[str, Any] = {
-            "kind": "capacity",
-            "mutation_id": mutation_id,
-            "client_seq": seq,
-            "actor": actor,
-            "occurred_at": occurred_at.isoformat(),
+        fields: dict[str, Any] = {
             "report_id": report_id,
             "service_id": service_id,
             "total": total,
@@ -149,19 +143,8 @@ class Replica:
             "closed": closed,
         }
         if note is not None:
-            body["note"] = note
-        connection.execute(
-            outbox_table.insert().values(
-                mutation_id=mutation_id,
-                client_seq=seq,
-                kind="capacity",
-                journey_id=None,
-                body=body,
-                created_at=occurred_at,
-                status="pending",
-                confirmed=True,  # it makes no journey event: nothing to wait for in a pull
-            )
-        )
+            fields["note"] = note
+        self._queue(connection, "capacity", mutation_id, actor, occurred_at, None, fields)
 
     def queue_access(
         self,
@@ -175,28 +158,10 @@ class Replica:
     ) -> None:
         """A look at a journey, queued in the transaction that records it locally; the access
         record's id is the mutation's, so the server stores it once however often it is sent."""
-        seq = self._next_seq(connection)
-        body = {
-            "kind": "access",
-            "mutation_id": mutation_id,
-            "client_seq": seq,
-            "actor": actor,
-            "occurred_at": occurred_at.isoformat(),
-            "journey_id": journey_id,
-            "purpose": purpose,
-        }
-        connection.execute(
-            outbox_table.insert().values(
-                mutation_id=mutation_id,
-                client_seq=seq,
-                kind="access",
-                journey_id=None,  # it changes no journey: never shown as a pending change
-                body=body,
-                created_at=occurred_at,
-                status="pending",
-                confirmed=True,  # it makes no event: nothing to wait for in a pull
-            )
-        )
+        # The journey is in the body only: a look changes no journey, so it is never shown as
+        # a pending change of one.
+        fields = {"journey_id": journey_id, "purpose": purpose}
+        self._queue(connection, "access", mutation_id, actor, occurred_at, None, fields)
 
     def record_decision(
         self, conflict_id: str, decision: str, actor: str, occurred_at: datetime, mutation_id: str
@@ -209,30 +174,46 @@ class Replica:
             ).first()
             if row is None or row.resolved_at is not None:
                 raise NotFound("no such unresolved conflict")
-            seq = self._next_seq(connection)
-            body = {
-                "kind": "resolve",
-                "mutation_id": mutation_id,
-                "client_seq": seq,
-                "actor": actor,
-                "occurred_at": occurred_at.isoformat(),
-                "resolves": conflict_id,
-                "decision": decision,
-            }
-            connection.execute(
-                outbox_table.insert().values(
-                    mutation_id=mutation_id,
-                    client_seq=seq,
-                    kind="resolve",
-                    journey_id=row.journey_id,
-                    body=body,
-                    created_at=occurred_at,
-                    status="pending",
-                    confirmed=True,  # it makes no event: nothing to wait for in a pull
-                )
+            fields = {"resolves": conflict_id, "decision": decision}
+            self._queue(
+                connection, "resolve", mutation_id, actor, occurred_at, row.journey_id, fields
             )
             resolution = "theirs" if decision == "keep_theirs" else "dismissed"
             self._mark_resolved(connection, conflict_id, resolution, mutation_id, occurred_at)
+
+    def _queue(
+        self,
+        connection: Connection,
+        kind: str,
+        mutation_id: str,
+        actor: str,
+        occurred_at: datetime,
+        journey_id: str | None,
+        fields: dict[str, Any],
+    ) -> None:
+        """Queue a mutation that makes no journey event (a capacity report, a look, a conflict's
+        decision): confirmed at once, as there is nothing of it to wait for in a pull."""
+        seq = self._next_seq(connection)
+        body = {
+            "kind": kind,
+            "mutation_id": mutation_id,
+            "client_seq": seq,
+            "actor": actor,
+            "occurred_at": occurred_at.isoformat(),
+            **fields,
+        }
+        connection.execute(
+            outbox_table.insert().values(
+                mutation_id=mutation_id,
+                client_seq=seq,
+                kind=kind,
+                journey_id=journey_id,
+                body=body,
+                created_at=occurred_at,
+                status="pending",
+                confirmed=True,
+            )
+        )
 
     def _mark_resolved(
         self,

@@ -168,6 +168,13 @@ def card_line(
     return _line(left, right, width, right_first=False)
 
 
+def column_name(flow: Flow, column_id: object) -> str:
+    try:
+        return flow.column(str(column_id)).name
+    except Exception:  # a column since removed from the flow file still shows its id
+        return str(column_id)
+
+
 def done_words(event: Event, card: Card, flow: Flow, privacy: str) -> str:
     """What a change did, in plain words about the person: "moved Ann Smith to On P1 at home".
 
@@ -177,10 +184,7 @@ def done_words(event: Event, card: Card, flow: Flow, privacy: str) -> str:
     person = who(card, privacy)
 
     def name(column_id: object) -> str:
-        try:
-            return flow.column(str(column_id)).name
-        except Exception:  # a column since removed from the flow file still shows its id
-            return str(column_id)
+        return column_name(flow, column_id)
 
     match event.kind:
         case EventKind.MOVED:
@@ -226,12 +230,7 @@ def describe(event: Event, flow: Flow) -> str:
     p = event.payload
 
     def name(column_id: str | None) -> str:
-        if not column_id:
-            return "?"
-        try:
-            return flow.column(column_id).name
-        except Exception:  # a column since removed from the flow file still shows its id
-            return column_id
+        return column_name(flow, column_id) if column_id else "?"
 
     undo = " (undo)" if p.get("undoes") else ""
     match event.kind:
