@@ -18,11 +18,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import update
 
 from d2a_tui.domain.calendar import HubCalendar
 from d2a_tui.domain.errors import D2AError
-from d2a_tui.interop.adt_triggers import Outcome, TriggerStep
+from d2a_tui.interop.adt_triggers import Outcome, TriggerStep, read_ahead
 from d2a_tui.interop.hl7v2 import AdtMessage, Rejected, ack, read_message
 from d2a_tui.interop.tables import adt_message
 from d2a_tui.storage.journeys import (
@@ -52,10 +52,10 @@ class AdtFeed:
         return self.handle_many([text])[0][0]
 
     def handle_many(self, texts: list[str]) -> list[tuple[Outcome, bytes]]:
-        """Apply messages in order in ONE transaction (a group commit: messages arriving together
-        on several connections share a commit), each inside its own savepoint, so a message that
-        cannot be applied (AE) takes nothing else with it. Every ACK is made after the commit; if
-        the commit fails, every message is answered AE and nothing is saved."""
+        """Apply messages in order in one transaction (a group commit: messages arriving together
+        on several connections share a commit); a message that cannot be applied (AE) takes
+        nothing else with it. Every ACK is made after the commit; a message whose commit fails
+        is answered AE, nothing of it saved."""
         now = self.clock()
         read: list[AdtMessage | Outcome] = []
         for text in texts:
@@ -63,15 +63,7 @@ class AdtFeed:
                 read.append(read_message(text, self.calendar.zone))
             except Rejected as error:
                 read.append(Outcome("AR", str(error)))
-        outcomes: list[Outcome] = [item for item in read if isinstance(item, Outcome)]
-        if len(outcomes) < len(read):
-            try:
-                outcomes = self._apply_all(read, now)
-            except D2AError as error:
-                outcomes = [
-                    item if isinstance(item, Outcome) else Outcome("AE", str(error))
-                    for item in read
-                ]
+        outcomes = self._apply_all(read, now)
         replies = []
         for text, item, outcome in zip(texts, read, outcomes, strict=True):
             source = item.parsed if isinstance(item, AdtMessage) else text
@@ -80,41 +72,44 @@ class AdtFeed:
 
     def _apply_all(self, read: list[AdtMessage | Outcome], now: datetime) -> list[Outcome]:
         messages = [item for item in read if isinstance(item, AdtMessage)]
-        if len(messages) == 1:
-            # Alone in its transaction: a refusal rolls the whole of it back, no savepoint needed.
+        if len(messages) > 1:
             try:
-                with self.store.unit_of_work() as work:
-                    alone = self._apply_one(work, messages[0], now)
-            except D2AError as error:
-                alone = Outcome("AE", str(error))
-            return [alone if isinstance(item, AdtMessage) else item for item in read]
-        outcomes: list[Outcome] = []
+                return self._apply_together(read, now)
+            except D2AError:
+                pass  # one of them was refused: nothing was saved; each goes on its own below
+        return [
+            item if isinstance(item, Outcome) else self._apply_alone(item, now) for item in read
+        ]
+
+    def _apply_together(self, read: list[AdtMessage | Outcome], now: datetime) -> list[Outcome]:
+        """Every message of the batch in one transaction, or none of them. A savepoint per
+        message would cost two round trips each on PostgreSQL, more than a message's other
+        writes; a refusal is rare (a message for someone the hub does not follow), so the
+        batch is tried whole and, when one is refused, done again a message at a time."""
         with self.store.unit_of_work() as work:
-            # A write first: it takes SQLite's write lock and PostgreSQL's counter row lock before
-            # anything is read, and opens the transaction the savepoints below nest in.
+            # A write first: it takes SQLite's write lock and PostgreSQL's counter row lock
+            # before anything is read.
             work.connection.execute(_TOUCH_COUNTER)
-            for item in read:
-                if isinstance(item, Outcome):
-                    outcomes.append(item)
-                    continue
-                savepoint = work.connection.begin_nested()
-                try:
-                    outcomes.append(self._apply_one(work, item, now))
-                    savepoint.commit()
-                except D2AError as error:
-                    savepoint.rollback()
-                    outcomes.append(Outcome("AE", str(error)))
-        return outcomes
+            return [
+                item if isinstance(item, Outcome) else self._apply_one(work, item, now)
+                for item in read
+            ]
+
+    def _apply_alone(self, message: AdtMessage, now: datetime) -> Outcome:
+        # Alone in its transaction: a refusal rolls the whole of it back.
+        try:
+            with self.store.unit_of_work() as work:
+                return self._apply_one(work, message, now)
+        except D2AError as error:
+            return Outcome("AE", str(error))
 
     def _apply_one(self, work: UnitOfWork, message: AdtMessage, now: datetime) -> Outcome:
-        done = work.connection.execute(
-            _DONE, {"sender": message.sender, "control_id": message.control_id}
-        ).first()
-        if done is not None:
+        ahead = read_ahead(work.connection, message)
+        if ahead.applied_before:
             return Outcome(
-                "AA", "already applied; nothing changed", done.journey_id, duplicate=True
+                "AA", "already applied; nothing changed", ahead.applied_journey, duplicate=True
             )
-        step = TriggerStep(self, work, message, now)
+        step = TriggerStep(self, work, message, now, ahead.known)
         outcome = step.run()
         work.connection.execute(
             _RECORD,
@@ -135,9 +130,6 @@ _TOUCH_COUNTER = (
     update(counter_table)
     .where(counter_table.c.name == EVENTS_COUNTER)
     .values(value=counter_table.c.value)
-)
-_DONE = select(adt_message.c.outcome, adt_message.c.journey_id).where(
-    adt_message.c.sender == bindparam("sender"), adt_message.c.control_id == bindparam("control_id")
 )
 _RECORD = adt_message.insert()
 

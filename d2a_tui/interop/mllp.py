@@ -94,9 +94,7 @@ class MllpListener:
             for (_, future), result in zip(batch, results, strict=True):
                 self._loop.call_soon_threadsafe(_settle, future, result)
 
-    async def _connection(
-        self, reader: HL7StreamReader, writer: HL7StreamWriter
-    ) -> None:
+    async def _connection(self, reader: HL7StreamReader, writer: HL7StreamWriter) -> None:
         loop = asyncio.get_running_loop()
         try:
             while True:

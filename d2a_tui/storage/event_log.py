@@ -22,7 +22,18 @@ from dataclasses import fields
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, bindparam, delete, exists, text, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Row,
+    String,
+    bindparam,
+    cast,
+    delete,
+    exists,
+    func,
+    update,
+)
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from d2a_tui.domain.errors import D2AError, NotAllowed
@@ -38,7 +49,6 @@ counter_table = table_of(Counter)
 
 # The PostgreSQL channel a new head position is announced on; its payload is the position.
 EVENTS_CHANNEL = "d2a_events"
-_ANNOUNCE = text("SELECT pg_notify(:channel, :head)")
 
 _STATE_FIELDS = [f.name for f in fields(JourneyState)]
 
@@ -177,19 +187,20 @@ class EventLog:
 
     def reserve(self, count: int = 1) -> int:
         """Move the head on by `count` positions; returns the last one reserved."""
-        head: int = self.connection.execute(_RESERVE, {"count": count}).scalar_one()
-        self._announce(head)
+        statement = _RESERVE_ANNOUNCED if self._announces else _RESERVE
+        head: int = self.connection.execute(statement, {"count": count}).scalar_one()
         return head
 
     def set_head(self, position: int) -> None:
-        self.connection.execute(_SET_HEAD, {"position": position})
-        self._announce(position)
+        statement = _SET_HEAD_ANNOUNCED if self._announces else _SET_HEAD
+        self.connection.execute(statement, {"position": position})
 
-    def _announce(self, head: int) -> None:
-        # Inside the transaction: PostgreSQL delivers it on commit and drops it on rollback, so
-        # a listener never hears of a position it cannot yet read.
-        if self.connection.dialect.name == "postgresql":
-            self.connection.execute(_ANNOUNCE, {"channel": EVENTS_CHANNEL, "head": str(head)})
+    @property
+    def _announces(self) -> bool:
+        # The announcement rides in the counter update's RETURNING, inside the transaction:
+        # PostgreSQL delivers it on commit and drops it on rollback, so a listener never hears
+        # of a position it cannot yet read, and it costs no round trip of its own.
+        return self.connection.dialect.name == "postgresql"
 
     def append(
         self,
@@ -371,6 +382,11 @@ _RESERVE = _COUNTER.values(value=counter_table.c.value + bindparam("count")).ret
     counter_table.c.value
 )
 _SET_HEAD = _COUNTER.values(value=bindparam("position"))
+_ANNOUNCE_HEAD = func.pg_notify(EVENTS_CHANNEL, cast(counter_table.c.value, String))
+_RESERVE_ANNOUNCED = _COUNTER.values(value=counter_table.c.value + bindparam("count")).returning(
+    counter_table.c.value, _ANNOUNCE_HEAD
+)
+_SET_HEAD_ANNOUNCED = _SET_HEAD.returning(counter_table.c.value, _ANNOUNCE_HEAD)
 
 
 def _insert_sqlite(connection: Connection, table: str, rows: list[dict[str, Any]]) -> None:
