@@ -7,6 +7,7 @@ Every failure the user can act on is one line on stderr and a non-zero exit, nev
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date
@@ -14,8 +15,11 @@ from typing import Any
 
 from d2a_tui import __version__
 from d2a_tui.cli_base import open_hub, passphrase_option, print_json
-from d2a_tui.domain.errors import D2AError
+from d2a_tui.domain.errors import D2AError, InvalidInput
 from d2a_tui.domain.stuck import Stuck
+
+# The environment variable storage/cipher.py reads a passphrase file's name from.
+PASSPHRASE_FILE = "D2A_PASSPHRASE_FILE"
 
 Handler = Callable[[argparse.Namespace], int]
 EXIT_ERROR = 1
@@ -446,7 +450,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     else:
-        print("Creating a demo hub with SYNTHETIC patients (no real person's data)…", file=sys.stderr)
+        print(
+            "Creating a demo hub with SYNTHETIC patients (no real person's data)…", file=sys.stderr
+        )
         with seed_progress(what="Seeding the demo hub") as progress:
             seed_database(
                 url, profile="locality", days=args.days, seed=args.seed, progress=progress,
@@ -559,7 +565,9 @@ def build_parser() -> argparse.ArgumentParser:
     refer.add_argument("--ward")
     refer.add_argument("--bed")
     refer.add_argument("--pathway", help="proposed pathway: P0, P1, P2 or P3")
-    refer.add_argument("--admitted", help="admission date: today, yesterday, YYYY-MM-DD, DD/MM/YYYY")
+    refer.add_argument(
+        "--admitted", help="admission date: today, yesterday, YYYY-MM-DD, DD/MM/YYYY"
+    )
     refer.add_argument("--ready", help="discharge-ready date (same forms)")
     refer.add_argument("--expected", help="expected discharge date (same forms)")
     refer.add_argument("--locality")
@@ -668,11 +676,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help()
         return EXIT_USAGE
-    if getattr(args, "passphrase_file", None):
-        import os
-
-        os.environ["D2A_PASSPHRASE_FILE"] = args.passphrase_file
+    kept_passphrase_file = os.environ.get(PASSPHRASE_FILE)
     try:
+        if getattr(args, "passphrase_file", None):
+            if "\x00" in args.passphrase_file:
+                raise InvalidInput("--passphrase-file: not a file name (it holds a NUL)")
+            os.environ[PASSPHRASE_FILE] = args.passphrase_file
         return _run_with_progress(handler, args)
     except D2AError as error:
         print(f"d2a: {one_line(str(error))}", file=sys.stderr)
@@ -684,3 +693,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as error:  # never a traceback: it could print a patient's details
         print(f"d2a: {unexpected(error, args)}", file=sys.stderr)
         return EXIT_ERROR
+    finally:
+        # The option holds for this command only, also when `main` runs in a longer process.
+        if kept_passphrase_file is None:
+            os.environ.pop(PASSPHRASE_FILE, None)
+        else:
+            os.environ[PASSPHRASE_FILE] = kept_passphrase_file

@@ -137,3 +137,18 @@ def _all_options(argv: list[str]) -> set[str]:
         if argv[: len(path)] == path:
             return {o for action in parser._actions for o in action.option_strings}
     return set()
+
+
+def test_a_passphrase_file_name_with_a_nul_is_one_line_and_the_option_does_not_outlive_the_command(
+    hub_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Found by the test above: the name went into the environment before any check.
+    monkeypatch.delenv("D2A_PASSPHRASE_FILE", raising=False)
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        code = main(["list", "--passphrase-file", "key\x00file", "--db", str(hub_file)])
+    assert (code, err.getvalue().count("\n")) == (1, 1)
+    assert err.getvalue().startswith("d2a: --passphrase-file: not a file name")
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main(["list", "--passphrase-file", "/nonexistent", "--db", str(hub_file)]) == 0
+    assert "D2A_PASSPHRASE_FILE" not in os.environ
