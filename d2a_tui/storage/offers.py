@@ -22,7 +22,7 @@ from d2a_tui.domain.offers import (
     fold,
     shown_offer,
 )
-from d2a_tui.storage.event_log import event_from_row, event_table, journey_table
+from d2a_tui.storage.event_log import event_from_row, event_table, journey_table, patient_table
 from d2a_tui.storage.models import AppUser, Service, table_of
 
 service_table = table_of(Service)
@@ -122,6 +122,8 @@ def shown_offers(
     query = (
         select(event_table)
         .join(journey_table, journey_table.c.id == event_table.c.journey_id)
+        # `where` may name the patient (a locality's board): joined, not left to a cross product.
+        .join(patient_table, patient_table.c.id == journey_table.c.patient_id)
         .where(*where, event_table.c.kind.in_(_KINDS))
         .order_by(event_table.c.position)
     )

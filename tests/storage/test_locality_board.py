@@ -16,3 +16,33 @@ def test_a_locality_board_holds_that_localitys_open_journeys_only(hub: Hub) -> N
     assert [card.journey_id for card in hub.store.open_cards(locality="Stockport")] == [stockport]
     assert hub.store.open_cards(locality="Bury") == []
     assert len(hub.store.open_cards()) == 4
+
+
+def test_a_locality_boards_offers_are_read_for_that_localitys_journeys_only(hub: Hub) -> None:
+    """The offers beside the cards are read with the cards' own filter. Before the patient was
+    joined, the locality filter made a cross product: every offer event in the database once for
+    each patient of the locality (thousands of rows per event on a national database)."""
+    from d2a_tui.storage.journeys import journey_table, patient_table
+    from d2a_tui.storage.offers import shown_offers
+    from tests.offers.conftest import two_providers
+
+    two_providers(hub)
+    hub.capacity.report("reablement-north", total=40, occupied=30)
+    oldham = [_on_p1(hub, serial, "Oldham") for serial in (1, 2)]
+    stockport = _on_p1(hub, 3, "Stockport")
+    for journey_id in (*oldham, stockport):
+        hub.offers.make(journey_id, "reablement-north")
+
+    where = [journey_table.c.closed_at.is_(None), patient_table.c.locality == "Oldham"]
+    with hub.store.engine.connect() as connection:
+        assert set(shown_offers(connection, where)) == set(oldham)
+    assert {
+        card.journey_id for card in hub.store.open_cards(locality="Oldham") if card.offer
+    } == set(oldham)
+
+
+def _on_p1(hub: Hub, serial: int, locality: str) -> str:
+    journey_id = refer_someone(hub, serial, locality=locality, discharge_ready_date="2026-11-20")
+    hub.move(journey_id, "triage")
+    hub.move(journey_id, "await_p1")
+    return journey_id
