@@ -31,6 +31,7 @@ if TYPE_CHECKING:
         @property
         def reports(self) -> Reports: ...
 
+
 HOURS_PER_PLACE = 10  # care hours a week in a typical reablement package
 TREND_DAYS = 30
 
@@ -214,7 +215,9 @@ class CapacityDesk:
         by_id = {s.id: s for s in self.store.services(include_inactive=True)}
         start = self.hub.calendar.end_of_day(first - timedelta(days=1))
         current = dict(self.store.latest(before=start))
-        changes = self.store.reports_between(start, max(self.hub.calendar.end_of_day(today), self.hub.clock()))
+        changes = self.store.reports_between(
+            start, max(self.hub.calendar.end_of_day(today), self.hub.clock())
+        )
         out: dict[str, list[GapDay]] = {p: [] for p in CAPACITY_PATHWAYS}
         index = 0
         for day in days_between(first, today):

@@ -143,14 +143,18 @@ def _lock_after(value: Any, flow_path: str | None) -> float | None:
         try:
             return parse_duration(str(text)).total_seconds()
         except (ValueError, D2AError):
-            raise ConfigError(f'{key} must be a duration such as "10m" or "1h", got {text!r}') from None
+            raise ConfigError(
+                f'{key} must be a duration such as "10m" or "1h", got {text!r}'
+            ) from None
 
     chosen = seconds(value, "lock_after")
     chosen = DEFAULT_LOCK_AFTER if chosen is None else chosen
     limit = None
     if flow_path:
         try:
-            security = tomllib.loads(Path(flow_path).read_text(encoding="utf-8")).get("security", {})
+            security = tomllib.loads(Path(flow_path).read_text(encoding="utf-8")).get(
+                "security", {}
+            )
         except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
             security = {}  # the flow's own loading says what is wrong with the file
         limit = seconds(security.get("lock_after_max"), "[security] lock_after_max")

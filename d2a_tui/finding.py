@@ -65,8 +65,7 @@ def lines(
     """Two lines of at most 80 characters: who and where, then the ward and dates."""
     name, nhs = identity(card, initials)
     first = (
-        f"{card.short_id}  {status(card):<6}  {where(card, flow)[:22]:<22}  "
-        f"{name[:22]:<22}  {nhs}"
+        f"{card.short_id}  {status(card):<6}  {where(card, flow)[:22]:<22}  {name[:22]:<22}  {nhs}"
     )
     second = f"{'':10}{place(card)} · {dates(card, calendar)}"
     return first[:WIDTH].rstrip(), second[:WIDTH].rstrip()

@@ -35,9 +35,7 @@ class OfferHost(HubContext, Protocol):
 
     @property
     def capacity(self) -> CapacityDesk: ...
-    def _run(
-        self, command: str, args: dict[str, Any], journey_id: str | None = None
-    ) -> Change: ...
+    def _run(self, command: str, args: dict[str, Any], journey_id: str | None = None) -> Change: ...
 
 
 @dataclass(frozen=True, slots=True)

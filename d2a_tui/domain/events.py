@@ -75,6 +75,9 @@ class JourneyState:
     outcome: str | None = None
     destination: str | None = None
     discharged_at: datetime | None = None
+    # When the hospital's own system (its ADT feed) says the person left: a fact the hub acts
+    # on, kept apart from `discharged_at`, which the hub's move sets and the figures count.
+    left_hospital_at: datetime | None = None
     closed_at: datetime | None = None
     notes: int = 0
     version: int = 1
@@ -150,10 +153,9 @@ def _changes(state: JourneyState, event: Event) -> dict[str, Any]:
                 }
             if event.kind is EventKind.REOPENED:
                 changes |= {"outcome": None, "destination": None, "closed_at": None}
-                if payload.get("undischarged"):
-                    changes["discharged_at"] = None
-            if payload.get("undischarged") and event.kind is EventKind.MOVED:
-                changes["discharged_at"] = None
+            if payload.get("undischarged"):
+                # Back in a hospital column: a stay resumed, not the one the hospital ended.
+                changes |= {"discharged_at": None, "left_hospital_at": None}
             return changes
         case EventKind.DELAY_SET:
             return {"delay_reason": payload["code"], "delay_since": at}
@@ -174,11 +176,14 @@ def _changes(state: JourneyState, event: Event) -> dict[str, Any]:
         case EventKind.ALERT_ACKNOWLEDGED:
             return {"acknowledged_until": _datetime(payload.get("until"))}
         case EventKind.ADMISSION_RECORDED:
-            return {
+            admission = {
                 "admitted_on": _date(payload.get("admitted_on")),
                 "ward": payload.get("ward"),
                 "bed": payload.get("bed"),
             }
+            if not payload.get("cancels"):
+                admission["left_hospital_at"] = None  # admitted again: in hospital once more
+            return admission
         case (
             EventKind.OFFER_MADE
             | EventKind.OFFER_ACCEPTED
@@ -188,10 +193,12 @@ def _changes(state: JourneyState, event: Event) -> dict[str, Any]:
             | EventKind.WITHHELD
         ):
             return {}
-        case EventKind.HOSPITAL_DISCHARGE_RECORDED | EventKind.DEMOGRAPHICS_UPDATED:
-            # The hospital's discharge informs the hub, which decides the move; a name or date of
-            # birth lives on the patient row, written beside this event.
-            return {}
+        case EventKind.HOSPITAL_DISCHARGE_RECORDED:
+            # The hospital's discharge informs the hub, which decides the move (an A13 cancel
+            # records no time, and takes the flag away).
+            return {"left_hospital_at": _datetime(payload.get("at"))}
+        case EventKind.DEMOGRAPHICS_UPDATED:
+            return {}  # a name or date of birth lives on the patient row, written beside it
         case EventKind.PATIENT_MERGED:
             return {"patient_id": payload["patient"]["id"]}
     raise ReplayError(f"unknown event kind {event.kind!r}")

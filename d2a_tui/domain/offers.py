@@ -146,7 +146,11 @@ def fold(events: Iterable[Event]) -> dict[str, Offer]:
         match event.kind:
             case EventKind.OFFER_ACCEPTED:
                 offer = replace(
-                    offer, status=ACCEPTED, start=_date(p.get("start")), answered_at=at, answered_by=by
+                    offer,
+                    status=ACCEPTED,
+                    start=_date(p.get("start")),
+                    answered_at=at,
+                    answered_by=by,
                 )
             case EventKind.OFFER_DECLINED:
                 offer = replace(

@@ -41,6 +41,8 @@ class Card:
     # The offer the card shows (`domain.offers.shown_offer`) and its service's name, if any.
     offer: Offer | None = None
     offer_service: str | None = None
+    # The hospital's own record of the person leaving (its ADT feed), while the hub decides.
+    left_hospital_at: datetime | None = None
 
     @property
     def short_id(self) -> str:

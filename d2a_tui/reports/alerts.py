@@ -28,7 +28,9 @@ class AlertsHub(HubContext, Protocol):
     acknowledgement."""
 
     def stuck(self, card: Card, now: datetime | None = None) -> Stuck: ...
-    def acknowledge(self, journey_id: str, reason: str, until: datetime | None = None) -> Change: ...
+    def acknowledge(
+        self, journey_id: str, reason: str, until: datetime | None = None
+    ) -> Change: ...
 
 
 MAX_SNOOZE = timedelta(days=7)

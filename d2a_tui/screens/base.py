@@ -56,8 +56,6 @@ if TYPE_CHECKING:
         def poll_now(self) -> None: ...
 
 
-
-
 class DatabaseBanner(Static):
     """The one outage banner: hidden while the database answers."""
 
@@ -162,9 +160,7 @@ class HubScreen(Screen[ResultT]):
             self.app.database_back()
         show(result)
 
-    def _read_failed(
-        self, error: Exception, failed: Callable[[Exception], object] | None
-    ) -> None:
+    def _read_failed(self, error: Exception, failed: Callable[[Exception], object] | None) -> None:
         if not self.is_attached:
             return
         if isinstance(error, DatabaseUnavailable):

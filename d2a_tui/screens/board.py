@@ -468,7 +468,9 @@ class BoardScreen(BoardFilter, QuickActions, OfferActions, HubScreen[None]):
                 timeout=10,
             )
         if len(cards) > 3:
-            self.app.notify(f"and {len(cards) - 3} more turned red (! lists them)", severity="error")
+            self.app.notify(
+                f"and {len(cards) - 3} more turned red (! lists them)", severity="error"
+            )
         if self.app.settings.bell:
             self.app.bell()
 

@@ -240,7 +240,9 @@ class CapacityScreen(HubScreen[None]):
         elif mode == "closed" and len(numbers) == 1:
             latest = status.latest if status is not None else None
             if latest is None:
-                self.notify("no capacity report yet: give a full report first (f)", severity="error")
+                self.notify(
+                    "no capacity report yet: give a full report first (f)", severity="error"
+                )
                 return
             report = self.run_command(
                 lambda: capacity.report(

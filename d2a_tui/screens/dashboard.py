@@ -338,7 +338,6 @@ def _off_plan(pathway: str, share: float) -> bool:
     return (low is not None and share < low) or (high is not None and share > high)
 
 
-
 def _move_bars(flow: Any, strategic: Any) -> list[Bar]:
     from d2a_tui.reports.moves import busiest
 

@@ -55,10 +55,14 @@ class ProviderBoardScreen(HubScreen[None]):
     def compose(self) -> ComposeResult:
         yield DatabaseBanner()
         yield Static("Your offers", id="provider-title")
-        offers: DataTable[str] = DataTable(id="provider-offers", cursor_type="row", zebra_stripes=True)
+        offers: DataTable[str] = DataTable(
+            id="provider-offers", cursor_type="row", zebra_stripes=True
+        )
         offers.add_columns(*OFFER_COLUMNS)
         yield offers
-        capacity: DataTable[str] = DataTable(id="provider-capacity", cursor_type="row", show_cursor=False)
+        capacity: DataTable[str] = DataTable(
+            id="provider-capacity", cursor_type="row", show_cursor=False
+        )
         capacity.add_columns(*CAPACITY_COLUMNS)
         yield capacity
         yield Footer(compact=True, show_command_palette=False)

@@ -61,6 +61,7 @@ _CARD_COLUMNS = [
     journey_table.c.assigned_to,
     journey_table.c.outcome,
     journey_table.c.discharged_at,
+    journey_table.c.left_hospital_at,
     journey_table.c.closed_at,
     journey_table.c.acknowledged_until,
     journey_table.c.notes,
@@ -158,7 +159,9 @@ class UnitOfWork:
             journey_id = journey_id or new_journey_id()
             args = {
                 **args,
-                "patient": self._patient_for_referral(args["patient"], self.calendar.day(occurred_at)),
+                "patient": self._patient_for_referral(
+                    args["patient"], self.calendar.day(occurred_at)
+                ),
             }
         else:
             if journey_id is None:

@@ -119,6 +119,7 @@ class Journey(SQLModel, table=True):
     outcome: str | None = Field(default=None, max_length=32)
     destination: str | None = Field(default=None, max_length=32)
     discharged_at: datetime | None = _utc(nullable=True)
+    left_hospital_at: datetime | None = _utc(nullable=True)  # migration 0015
     closed_at: datetime | None = _utc(nullable=True)
     acknowledged_until: datetime | None = _utc(nullable=True)
     notes: int = 0

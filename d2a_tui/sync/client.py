@@ -286,9 +286,7 @@ class SyncClient:
         self.http.headers["Authorization"] = f"Bearer {token}"
 
     def rotate(self, new_token_hash: str) -> RotateResponse:
-        response = self.request(
-            "POST", "/v1/devices/rotate", body={"token_hash": new_token_hash}
-        )
+        response = self.request("POST", "/v1/devices/rotate", body={"token_hash": new_token_hash})
         return RotateResponse.model_validate(self._ok(response).json())
 
     def me(self) -> Me:

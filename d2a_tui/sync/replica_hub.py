@@ -48,9 +48,7 @@ class SyncHost(HubContext, Protocol):
 
     @property
     def capacity(self) -> CapacityDesk: ...
-    def _run(
-        self, command: str, args: dict[str, Any], journey_id: str | None = None
-    ) -> Change: ...
+    def _run(self, command: str, args: dict[str, Any], journey_id: str | None = None) -> Change: ...
 
 
 class ReplicaSync:

@@ -131,10 +131,17 @@ def card_line(
             width,
         )
     if sub == 1:
-        place = "/".join(part for part in (card.ward, card.bed) if part) or "no ward"
         right: list[tuple[str, Style]] = []
         if card.delay_reason:
             right += [(card.delay_reason, styles.base), gap]
+        if in_hospital and card.left_hospital_at is not None:
+            # The hospital has discharged the person (its ADT feed) while the journey still waits
+            # in a hospital column: the hub moves or closes it; until then the card says how long
+            # ago where the ward was, as red as a red card, with a shape for monochrome terminals.
+            # Short enough for a column of an 80-column terminal; the delay reason gives way.
+            flag = (f"⇥ left {humanise(now - card.left_hospital_at)}", styles.mark(Level.RED))
+            return _line([("   ", styles.base), flag], [], width)
+        place = "/".join(part for part in (card.ward, card.bed) if part) or "no ward"
         return _line(
             [("   ", styles.base), (place, styles.base), gap, (card.pathway or "P?", styles.dim)],
             right,

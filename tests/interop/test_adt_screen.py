@@ -15,7 +15,7 @@ from d2a_tui.storage.db import make_engine
 from d2a_tui.storage.journeys import Actor, JourneyStore
 from tests.conftest import FrozenClock, refer_someone
 from tests.interop.hl7_samples import adt
-from tests.tui.conftest import make_app
+from tests.tui.conftest import column_text, make_app, wait_for
 
 SIZE = (120, 30)
 
@@ -55,3 +55,36 @@ async def test_x_lists_the_queue_f_refers_an_admission_and_r_resolves_with_a_not
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, AdtExceptionsScreen)
+
+
+async def test_a_hospital_discharge_from_the_feed_flags_the_card_on_the_live_board(
+    hub: Hub, clock: FrozenClock
+) -> None:
+    """The feed informs, the hub decides: the card stays where it is, flagged, and the item
+    waits on the `x` screen until someone moves or closes the journey."""
+    edna = refer_someone(hub, 1, nhs_number="9434765919", date_of_birth="1938-03-04")
+    refer_someone(hub, 2, nhs_number="9434765870", date_of_birth="1941-05-06")
+    feed = AdtFeed(hub.store, hub.calendar, "adt", hub.clock)
+    app = make_app(hub, poll=0.2)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert "⇥ left" not in column_text(app, "referred")
+        # 08:00 local; the clock says 09:30 (November: London is on UTC).
+        feed.process(adt("A03", "9434765919", when="20261123080000", discharged="20261123080000"))
+        assert await wait_for(pilot, lambda: "⇥ left" in column_text(app, "referred"), 3.0)
+        text = column_text(app, "referred")
+        assert "⇥ left 1h 30m" in text
+        # Only Edna's card: the other person's card still shows their ward.
+        assert text.count("⇥ left") == 1 and text.count("Ward 7") == 1
+        [held] = exception_rows(hub.store.engine)
+        assert (held["kind"], held["journey_id"]) == ("discharged", edna)
+        # The hospital takes its discharge back (A13): the flag goes.
+        feed.process(adt("A13", "9434765919", msg_id="CANCEL01"))
+        assert await wait_for(pilot, lambda: "⇥ left" not in column_text(app, "referred"), 3.0)
+        # Discharged again and the hub acts: out of the hospital's columns, no flag is needed.
+        feed.process(adt("A03", "9434765919", msg_id="AGAIN01", discharged="20261123090000"))
+        assert await wait_for(pilot, lambda: "⇥ left 30m" in column_text(app, "referred"), 3.0)
+        for column in ("triage", "await_p1", "on_p1"):
+            hub.move(edna, column)
+        assert await wait_for(pilot, lambda: "5919" in column_text(app, "on_p1"), 3.0)
+        assert "⇥ left" not in column_text(app, "on_p1")

@@ -98,3 +98,33 @@ def test_a_full_disk_says_so_and_loses_nothing_already_saved(tmp_path: Path) -> 
     assert hub.journey(saved).card.name == "Test Person 1"
     assert {card.journey_id for card in hub.board()} >= {saved}
     assert os.path.getsize(tmp_path / "small.db") > 0
+
+
+def test_migration_0015_flags_the_journeys_the_feed_discharged_before_it(
+    database_url: str, clock: FrozenClock
+) -> None:
+    """A database from before 0015 (its column dropped again) gains `left_hospital_at` from its
+    own events: the discharged journey, not the one whose discharge the hospital took back."""
+    from alembic import command
+
+    from d2a_tui.interop.adt import AdtFeed
+    from d2a_tui.storage.migrations import alembic_config
+    from tests.interop.hl7_samples import adt
+
+    engine = make_engine(database_url)
+    hub = Hub(JourneyStore(engine, load_flow()), Actor("alice", "d"), clock)
+    left = refer_someone(hub, 1, nhs_number="9434765919", date_of_birth="1938-03-04")
+    back = refer_someone(hub, 2, nhs_number="9434765870", date_of_birth="1938-03-04")
+    feed = AdtFeed(hub.store, hub.calendar, "adt", hub.clock)
+    feed.process(adt("A03", "9434765919", msg_id="M1", discharged="20261123080000"))
+    feed.process(adt("A03", "9434765870", msg_id="M2", discharged="20261123081500"))
+    feed.process(adt("A13", "9434765870", msg_id="M3"))
+    flagged = {card.journey_id: card.left_hospital_at for card in hub.board()}
+    assert flagged[left] is not None and flagged[back] is None
+
+    command.downgrade(alembic_config(engine), "0014")
+    engine.dispose()
+    command.upgrade(alembic_config(engine), "head")
+    engine.dispose()
+    assert {card.journey_id: card.left_hospital_at for card in hub.board()} == flagged
+    hub.close()
