@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 from textual.screen import Screen
+from textual.widgets import DataTable
 
 from d2a_tui.app import D2AApp
 from d2a_tui.config import Settings
@@ -58,6 +59,16 @@ async def settle(pilot: Pilot[Any]) -> None:
     """Let the screen's reads (they run in workers) finish and what they read show."""
     await pilot.pause()
     await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+    # A DataTable sizes its columns to new rows on its own next idle moment, which on a busy
+    # machine can come after the pauses above: a snapshot then caught the headers' widths.
+    for _ in range(200):
+        if not any(table._require_update_dimensions for table in pilot.app.screen.query(DataTable)):
+            break
+        await pilot.pause(0.01)
+    # Then every table drawn afresh: a header drawn before the widths changed stayed as it was.
+    for table in pilot.app.screen.query(DataTable):
+        table.refresh(layout=True)
     await pilot.pause()
 
 
