@@ -9,6 +9,9 @@ text: the item numbers, the delay reason codes (01-18, in the order of d2a's acu
 and the row layout are d2a's labels, to be checked against the current SDCS template. d2a's
 community-sitrep reasons are mapped to the acute reason that covers them, and a reason without an
 acute equivalent is reported under "not mapped" (code 99), never dropped. One CSV row per item.
+NHS England's published monthly files already group the delay reasons differently (hospital
+process, care transfer hub, interface, capacity, wellbeing; length of stay 7+): see the README
+before relying on item 3.
 """
 
 from __future__ import annotations
