@@ -84,6 +84,9 @@ class JourneyState:
     updated_at: datetime | None = None
     updated_by: str | None = None
     acknowledged_until: datetime | None = field(default=None)
+    # The patient's locality at referral, on the journey itself so that one locality's board in
+    # a database many share is one index range (migration 0016).
+    locality: str | None = None
 
 
 class ReplayError(ValueError):
@@ -118,6 +121,7 @@ def apply(state: JourneyState | None, event: Event) -> JourneyState:
             entered_column_at=event.occurred_at,
             discharge_ready_date=_date(payload.get("discharge_ready_date")),
             expected_discharge_date=_date(payload.get("expected_discharge_date")),
+            locality=payload["patient"].get("locality"),
             version=1,
             updated_at=event.occurred_at,
             updated_by=event.actor,

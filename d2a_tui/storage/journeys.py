@@ -322,8 +322,9 @@ class JourneyStore:
     ) -> list[Card]:
         where: list[Any] = [journey_table.c.closed_at.is_(None)]
         if locality:
-            # One locality's board in a database many share (ix_patient_locality, migration 0014).
-            where.append(patient_table.c.locality == locality)
+            # One locality's board in a database many share: one range of a partial index of
+            # the open journeys (ix_journey_open_locality, migration 0016).
+            where.append(journey_table.c.locality == locality)
         if column:
             where.append(journey_table.c.column_id == column)
         if pathway:

@@ -101,6 +101,14 @@ class Journey(SQLModel, table=True):
         ),
         # Finding anyone by ward, open or closed, whatever the case (migration 0006).
         Index("ix_journey_ward_lower", text("lower(ward)")),
+        # One locality's board in a database many localities share (migration 0016).
+        Index(
+            "ix_journey_open_locality",
+            "locality",
+            "column_id",
+            sqlite_where=text("closed_at IS NULL"),
+            postgresql_where=text("closed_at IS NULL"),
+        ),
     )
     id: str = Field(primary_key=True, max_length=36)
     patient_id: str = Field(foreign_key="patient.id", index=True, max_length=36)
@@ -127,6 +135,7 @@ class Journey(SQLModel, table=True):
     updated_at: datetime = _utc()
     updated_by: str = Field(max_length=64)
     change_position: int = Field(sa_column=Column(BigInteger(), nullable=False, index=True))
+    locality: str | None = Field(default=None, max_length=64)  # the patient's, at referral
 
 
 class JourneyEvent(SQLModel, table=True):

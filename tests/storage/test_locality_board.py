@@ -46,3 +46,19 @@ def _on_p1(hub: Hub, serial: int, locality: str) -> str:
     hub.move(journey_id, "triage")
     hub.move(journey_id, "await_p1")
     return journey_id
+
+
+def test_journeys_from_before_migration_0016_take_their_patients_locality(hub: Hub) -> None:
+    from alembic import command
+
+    from d2a_tui.storage.migrations import alembic_config
+
+    oldham = refer_someone(hub, 1, locality="Oldham")
+    refer_someone(hub, 2, locality="Stockport")
+    engine = hub.store.engine
+    command.downgrade(alembic_config(engine), "0015")  # the column and its index go
+    engine.dispose()
+    command.upgrade(alembic_config(engine), "head")
+    engine.dispose()
+    assert [card.journey_id for card in hub.store.open_cards(locality="Oldham")] == [oldham]
+    assert hub.store.state(oldham).locality == "Oldham"
