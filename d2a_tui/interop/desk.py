@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from d2a_tui.domain.errors import InvalidInput, NotFound
-from d2a_tui.interop.queue import exception_rows
+from d2a_tui.interop.queue import exception_rows, waiting_count
 from d2a_tui.interop.tables import adt_exception
 
 
@@ -17,6 +17,9 @@ class AdtDesk:
 
     def exceptions(self, *, include_resolved: bool = False) -> list[dict[str, Any]]:
         return exception_rows(self.hub.store.engine, include_resolved=include_resolved)
+
+    def waiting(self) -> int:
+        return waiting_count(self.hub.store.engine)
 
     def find(self, reference: str) -> Any:
         """An exception by its id, or the id's first or last characters (at least 4)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from d2a_tui.interop.tables import adt_exception
 
@@ -13,6 +13,15 @@ _SHOWN = (
     "name", "date_of_birth", "ward", "bed", "admitted_at", "journey_id", "resolved_at",
     "resolved_by", "resolution",
 )  # fmt: skip
+
+
+def waiting_count(engine: Engine) -> int:
+    """How many entries wait for a person (an indexed count: the board asks every few seconds)."""
+    query = (
+        select(func.count()).select_from(adt_exception).where(adt_exception.c.resolved_at.is_(None))
+    )
+    with engine.connect() as connection:
+        return int(connection.execute(query).scalar_one())
 
 
 def exception_rows(engine: Engine, *, include_resolved: bool = False) -> list[dict[str, Any]]:

@@ -51,6 +51,7 @@ OTHER_SCREENS: dict[str, tuple[str, str, str]] = {
 
 MIN_COLUMN_WIDTH = 20
 PLACES_EVERY = 30.0  # seconds between reads of the capacity reports behind the headers' gap
+ADT_EVERY = 3.0  # seconds between counts of the ADT entries waiting for a person (an indexed count)
 HEARD_PAUSE = 0.05  # seconds from hearing another terminal's change to fetching it (and its burst)
 
 
@@ -105,6 +106,9 @@ class BoardScreen(BoardFilter, QuickActions, OfferActions, HubScreen[None]):
         self.loaded = False
         self._status_shown = ""
         self._places_read_at = -PLACES_EVERY  # capacity reports do not move the event counter
+        # An admission of someone not yet referred, or a held message, moves no journey either.
+        self._adt_read_at = -ADT_EVERY
+        self.adt_waiting = 0
 
     # --- building ------------------------------------------------------------------------------
 
@@ -164,6 +168,7 @@ class BoardScreen(BoardFilter, QuickActions, OfferActions, HubScreen[None]):
             position = hub.head_position()
             cards = hub.board()
             places = self._read_places()
+            self.adt_waiting = self._read_adt_waiting() or 0
         except D2AError as error:
             self.app.database_lost(str(error))
             self.refresh_status()
@@ -178,9 +183,22 @@ class BoardScreen(BoardFilter, QuickActions, OfferActions, HubScreen[None]):
         self._places_read_at = now
         return self.app.hub.capacity.places_by_pathway()
 
+    def _read_adt_waiting(self, *, force: bool = True) -> int | None:
+        """How many ADT entries wait for a person, if it is time to count again (else None)."""
+        now = time.monotonic()
+        if not force and now - self._adt_read_at < ADT_EVERY:
+            return None
+        self._adt_read_at = now
+        from d2a_tui.interop.desk import AdtDesk
+
+        return AdtDesk(self.app.hub).waiting()
+
     def on_screen_resume(self) -> None:
-        # (HubScreen's handler runs too: Textual calls each class's.) Back from the capacity screen, say: the user may just have reported vacancies.
+        # (HubScreen's handler runs too: Textual calls each class's.) Back from the capacity screen, say: the user may just have reported vacancies; back from `x`, resolved entries.
         self._places_read_at = -PLACES_EVERY
+        self._adt_read_at = -ADT_EVERY
+        if self.loaded:
+            self.poll_now()
 
     def database_back(self) -> None:
         # The poll that found the database back is already fetching what changed meanwhile.
@@ -377,10 +395,11 @@ class BoardScreen(BoardFilter, QuickActions, OfferActions, HubScreen[None]):
             else:
                 result = ("patch", head, hub.changes_since(position))
             places = self._read_places(force=not loaded)
+            waiting = self._read_adt_waiting(force=not loaded)
         except Exception as error:  # keep polling whatever happened; say what it was
             self._from_thread(self._poll_failed, error, chained)
             return
-        self._from_thread(self._poll_done, *result, chained, places)
+        self._from_thread(self._poll_done, *result, chained, places, waiting)
 
     def _from_thread(
         self, callback: Callable[..., object], *args: object, **kwargs: object
@@ -396,9 +415,13 @@ class BoardScreen(BoardFilter, QuickActions, OfferActions, HubScreen[None]):
         cards: list[Card],
         chained: bool,
         places: dict[str, int] | None = None,
+        adt_waiting: int | None = None,
     ) -> None:
         if self.app.db_problem is not None:
             self.app.database_back()
+        if adt_waiting is not None and adt_waiting != self.adt_waiting:
+            self.adt_waiting = adt_waiting
+            self.refresh_status()
         if kind == "load":
             self.show_board(head, cards, places)
         elif kind == "patch":
@@ -485,6 +508,10 @@ class BoardScreen(BoardFilter, QuickActions, OfferActions, HubScreen[None]):
         if not self.columns:
             return
         status = self.app.status_text()
+        if self.adt_waiting:
+            # The feed informs, the hub decides: what waits for a person is in sight, not only
+            # behind `x`.
+            status = f" ADT: {self.adt_waiting} waiting (x) ·{status}"
         if status != self._status_shown:  # its width may change: only then lay out again
             self._status_shown = status
             self.query_one("#status", Static).update(status)

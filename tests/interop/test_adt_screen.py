@@ -88,3 +88,28 @@ async def test_a_hospital_discharge_from_the_feed_flags_the_card_on_the_live_boa
             hub.move(edna, column)
         assert await wait_for(pilot, lambda: "5919" in column_text(app, "on_p1"), 3.0)
         assert "⇥ left" not in column_text(app, "on_p1")
+
+
+async def test_the_status_line_counts_what_waits_for_a_person_until_it_is_resolved(
+    hub: Hub,
+) -> None:
+    feed = AdtFeed(hub.store, hub.calendar, "adt", hub.clock)
+    app = make_app(hub, poll=0.2)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert "ADT" not in status_text(app)
+        # Someone the hub does not follow yet is admitted: no journey moves, the count does.
+        feed.process(adt("A01", "9434765919", name="EXAMPLE^EDNA", ward="WARD7", bed="B3"))
+        assert await wait_for(pilot, lambda: "ADT: 1 waiting (x)" in status_text(app), 10.0)
+        await pilot.press("x")
+        await pilot.pause()
+        await pilot.press("r", *"not ours", "enter", "escape")
+        assert await wait_for(pilot, lambda: "ADT" not in status_text(app), 3.0)
+
+
+def status_text(app: object) -> str:
+    from textual.widgets import Static
+
+    from tests.tui.conftest import board_of
+
+    return str(board_of(app).query_one("#status", Static).render())  # type: ignore[arg-type]
