@@ -18,9 +18,6 @@ from d2a_tui.cli_base import open_hub, passphrase_option, print_json
 from d2a_tui.domain.errors import D2AError, InvalidInput
 from d2a_tui.domain.stuck import Stuck
 
-# The environment variable storage/cipher.py reads a passphrase file's name from.
-PASSPHRASE_FILE = "D2A_PASSPHRASE_FILE"
-
 Handler = Callable[[argparse.Namespace], int]
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -676,6 +673,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help()
         return EXIT_USAGE
+    from d2a_tui.storage.cipher import PASSPHRASE_FILE
+
     kept_passphrase_file = os.environ.get(PASSPHRASE_FILE)
     try:
         if getattr(args, "passphrase_file", None):

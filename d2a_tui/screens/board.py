@@ -105,9 +105,10 @@ class BoardScreen(BoardFilter, QuickActions, OfferActions, HubScreen[None]):
         self.position = 0  # the event counter the board has caught up with
         self.loaded = False
         self._status_shown = ""
-        self._places_read_at = -PLACES_EVERY  # capacity reports do not move the event counter
-        # An admission of someone not yet referred, or a held message, moves no journey either.
-        self._adt_read_at = -ADT_EVERY
+        # What the event counter does not tell of, read every so often: capacity reports, and
+        # the ADT entries waiting for a person (an admission of someone not yet referred, or a
+        # held message, moves no journey either). When each was last read, by what it is.
+        self._read_at: dict[str, float] = {}
         self.adt_waiting = 0
 
     # --- building ------------------------------------------------------------------------------
@@ -175,28 +176,30 @@ class BoardScreen(BoardFilter, QuickActions, OfferActions, HubScreen[None]):
             return
         self.show_board(position, cards, places)
 
+    def _due(self, what: str, every: float, force: bool) -> bool:
+        now = time.monotonic()
+        if not force and now - self._read_at.get(what, -every) < every:
+            return False
+        self._read_at[what] = now
+        return True
+
     def _read_places(self, *, force: bool = True) -> dict[str, int] | None:
         """The capacity behind the headers' gap, if it is time to look again (else None)."""
-        now = time.monotonic()
-        if not force and now - self._places_read_at < PLACES_EVERY:
+        if not self._due("places", PLACES_EVERY, force):
             return None
-        self._places_read_at = now
         return self.app.hub.capacity.places_by_pathway()
 
     def _read_adt_waiting(self, *, force: bool = True) -> int | None:
         """How many ADT entries wait for a person, if it is time to count again (else None)."""
-        now = time.monotonic()
-        if not force and now - self._adt_read_at < ADT_EVERY:
+        if not self._due("adt", ADT_EVERY, force):
             return None
-        self._adt_read_at = now
         from d2a_tui.interop.desk import AdtDesk
 
         return AdtDesk(self.app.hub).waiting()
 
     def on_screen_resume(self) -> None:
         # (HubScreen's handler runs too: Textual calls each class's.) Back from the capacity screen, say: the user may just have reported vacancies; back from `x`, resolved entries.
-        self._places_read_at = -PLACES_EVERY
-        self._adt_read_at = -ADT_EVERY
+        self._read_at.clear()
         if self.loaded:
             self.poll_now()
 

@@ -28,6 +28,9 @@ from sqlalchemy.engine import URL
 
 from d2a_tui.domain.errors import D2AError
 
+# The environment variable naming a file that holds the passphrase (`--passphrase-file` sets it).
+PASSPHRASE_FILE = "D2A_PASSPHRASE_FILE"
+
 SQLITE_HEADER = b"SQLite format 3\x00"
 KEY_SUFFIX = ".key"
 # scrypt at 2**15 × 8: about 32 MiB and a tenth of a second per derivation, once per process.
@@ -67,7 +70,7 @@ def passphrase(database: Path, *, confirm: bool = False) -> str:
     given = os.environ.get("D2A_PASSPHRASE")
     if given:
         return given
-    file_name = os.environ.get("D2A_PASSPHRASE_FILE")
+    file_name = os.environ.get(PASSPHRASE_FILE)
     if file_name:
         try:
             text = Path(file_name).read_text(encoding="utf-8").strip("\r\n")
@@ -94,7 +97,7 @@ def passphrase(database: Path, *, confirm: bool = False) -> str:
 
 def passphrase_given() -> bool:
     """A passphrase is available without asking (for scripts deciding whether to encrypt)."""
-    return bool(os.environ.get("D2A_PASSPHRASE") or os.environ.get("D2A_PASSPHRASE_FILE"))
+    return bool(os.environ.get("D2A_PASSPHRASE") or os.environ.get(PASSPHRASE_FILE))
 
 
 @lru_cache(maxsize=8)

@@ -378,15 +378,12 @@ _PATIENT_INSERT = patient_table.insert()
 _DEMOGRAPHICS_UPDATE = update(patient_table).where(patient_table.c.id == bindparam("_id"))
 _COUNTER = update(counter_table).where(counter_table.c.name == EVENTS_COUNTER)
 _LOCK = _COUNTER.values(value=counter_table.c.value).returning(counter_table.c.value)
-_RESERVE = _COUNTER.values(value=counter_table.c.value + bindparam("count")).returning(
-    counter_table.c.value
-)
+_MOVE_ON = _COUNTER.values(value=counter_table.c.value + bindparam("count"))
+_RESERVE = _MOVE_ON.returning(counter_table.c.value)
 _SET_HEAD = _COUNTER.values(value=bindparam("position"))
 _ANNOUNCE_HEAD = func.pg_notify(EVENTS_CHANNEL, cast(counter_table.c.value, String))
-_RESERVE_ANNOUNCED = _COUNTER.values(value=counter_table.c.value + bindparam("count")).returning(
-    counter_table.c.value, _ANNOUNCE_HEAD
-)
-_SET_HEAD_ANNOUNCED = _SET_HEAD.returning(counter_table.c.value, _ANNOUNCE_HEAD)
+_RESERVE_ANNOUNCED = _MOVE_ON.returning(counter_table.c.value, _ANNOUNCE_HEAD)
+_SET_HEAD_ANNOUNCED = _SET_HEAD.returning(_ANNOUNCE_HEAD)
 
 
 def _insert_sqlite(connection: Connection, table: str, rows: list[dict[str, Any]]) -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from textual.widgets import Static
 
+from d2a_tui.app import D2AApp
 from d2a_tui.domain.flow import load_flow
 from d2a_tui.hub import Hub
 from d2a_tui.interop.adt import AdtFeed
@@ -15,7 +17,7 @@ from d2a_tui.storage.db import make_engine
 from d2a_tui.storage.journeys import Actor, JourneyStore
 from tests.conftest import FrozenClock, refer_someone
 from tests.interop.hl7_samples import adt
-from tests.tui.conftest import column_text, make_app, wait_for
+from tests.tui.conftest import board_of, column_text, make_app, wait_for
 
 SIZE = (120, 30)
 
@@ -107,9 +109,5 @@ async def test_the_status_line_counts_what_waits_for_a_person_until_it_is_resolv
         assert await wait_for(pilot, lambda: "ADT" not in status_text(app), 3.0)
 
 
-def status_text(app: object) -> str:
-    from textual.widgets import Static
-
-    from tests.tui.conftest import board_of
-
-    return str(board_of(app).query_one("#status", Static).render())  # type: ignore[arg-type]
+def status_text(app: D2AApp) -> str:
+    return str(board_of(app).query_one("#status", Static).render())

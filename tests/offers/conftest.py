@@ -27,8 +27,8 @@ def two_providers(hub: Hub) -> None:
     )  # fmt: skip
 
 
-def on_p1(hub: Hub, serial: int = 1) -> str:
-    journey_id = refer_someone(hub, serial, discharge_ready_date="2026-11-20")
+def on_p1(hub: Hub, serial: int = 1, **details: object) -> str:
+    journey_id = refer_someone(hub, serial, discharge_ready_date="2026-11-20", **details)
     hub.move(journey_id, "triage")
     hub.move(journey_id, "await_p1")
     return journey_id

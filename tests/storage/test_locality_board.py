@@ -24,12 +24,12 @@ def test_a_locality_boards_offers_are_read_for_that_localitys_journeys_only(hub:
     each patient of the locality (thousands of rows per event on a national database)."""
     from d2a_tui.storage.journeys import journey_table, patient_table
     from d2a_tui.storage.offers import shown_offers
-    from tests.offers.conftest import two_providers
+    from tests.offers.conftest import on_p1, two_providers
 
     two_providers(hub)
     hub.capacity.report("reablement-north", total=40, occupied=30)
-    oldham = [_on_p1(hub, serial, "Oldham") for serial in (1, 2)]
-    stockport = _on_p1(hub, 3, "Stockport")
+    oldham = [on_p1(hub, serial, locality="Oldham") for serial in (1, 2)]
+    stockport = on_p1(hub, 3, locality="Stockport")
     for journey_id in (*oldham, stockport):
         hub.offers.make(journey_id, "reablement-north")
 
@@ -39,13 +39,6 @@ def test_a_locality_boards_offers_are_read_for_that_localitys_journeys_only(hub:
     assert {
         card.journey_id for card in hub.store.open_cards(locality="Oldham") if card.offer
     } == set(oldham)
-
-
-def _on_p1(hub: Hub, serial: int, locality: str) -> str:
-    journey_id = refer_someone(hub, serial, locality=locality, discharge_ready_date="2026-11-20")
-    hub.move(journey_id, "triage")
-    hub.move(journey_id, "await_p1")
-    return journey_id
 
 
 def test_journeys_from_before_migration_0016_take_their_patients_locality(hub: Hub) -> None:

@@ -19,7 +19,8 @@ import sqlalchemy as sa
 from alembic import op
 
 import d2a_tui.storage.models
-from d2a_tui.domain.events import Event, EventKind, ReplayError, replay
+from d2a_tui.domain.events import EventKind, ReplayError, replay
+from d2a_tui.storage.event_log import event_from_row
 
 revision: str = "0015"
 down_revision: str | None = "0014"
@@ -65,20 +66,7 @@ def upgrade() -> None:
     updates = []
     for journey_id, events in groupby(rows, key=lambda row: row.journey_id):
         try:
-            state = replay(
-                [
-                    Event(
-                        event_id=row.event_id,
-                        journey_id=row.journey_id,
-                        kind=EventKind(row.kind),
-                        payload=row.payload,
-                        actor=row.actor,
-                        occurred_at=row.occurred_at,
-                        seq=row.seq,
-                    )
-                    for row in events
-                ]
-            )
+            state = replay([event_from_row(row) for row in events])
         except (ReplayError, ValueError, KeyError):
             continue  # a history that does not replay keeps no flag rather than a wrong one
         if state.left_hospital_at is not None:
