@@ -30,6 +30,7 @@ from d2a_tui.hub import Change, DatabaseUnavailable, DiskFull, Hub, VersionConfl
 from d2a_tui.screens.base import HubScreen
 from d2a_tui.screens.history import UndoHistory
 from d2a_tui.views import Card
+from d2a_tui.widgets.keys import KeyOrder
 from d2a_tui.widgets.themes import DEFAULT_THEME, HIGH_CONTRAST_THEME, MONO, wants_mono
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-class D2AApp(App[int]):
+class D2AApp(KeyOrder, App[int]):
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses live elsewhere
     TITLE = "d2a"
     SUB_TITLE = "Discharge to Assess hub"

@@ -19,6 +19,7 @@ from textual.widgets import Footer, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from d2a_tui.domain.errors import D2AError
+from d2a_tui.widgets.keys import TextInput
 
 KIND_WORDS = {
     "admitted": "Admitted, not referred",
@@ -40,7 +41,7 @@ class NoteScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label("What was done? (kept with the entry)")
-            yield Input(placeholder="e.g. DOB corrected on the PAS", id="note")
+            yield TextInput(placeholder="e.g. DOB corrected on the PAS", id="note")
 
     def on_mount(self) -> None:
         self.query_one("#note", Input).focus()

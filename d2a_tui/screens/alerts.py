@@ -21,6 +21,7 @@ from textual.widgets import DataTable, Footer, Input, Label, Static
 
 from d2a_tui.domain.timefmt import humanise
 from d2a_tui.screens.base import DatabaseBanner, HubScreen
+from d2a_tui.widgets.keys import TextInput
 
 ALERT_POLL = 30.0
 LEVEL_STYLE = {"red": "bold red", "amber": "yellow"}
@@ -46,9 +47,9 @@ class AcknowledgeScreen(ModalScreen[tuple[str, str] | None]):
         with Vertical():
             yield Label(f"Acknowledge the alert for {self.who}")
             yield Label("Snooze for (e.g. 4h, 1d; at most 7d):")
-            yield Input(value="24h", id="snooze")
+            yield TextInput(value="24h", id="snooze")
             yield Label("Reason (recorded in the journey's log):")
-            yield Input(placeholder="e.g. care home assessing tomorrow", id="reason")
+            yield TextInput(placeholder="e.g. care home assessing tomorrow", id="reason")
 
     def on_mount(self) -> None:
         self.query_one("#reason", Input).focus()

@@ -19,7 +19,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, HorizontalScroll
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Footer, Static
 
 from d2a_tui.domain.errors import D2AError
 from d2a_tui.domain.stuck import Level
@@ -33,6 +33,7 @@ from d2a_tui.views import Card
 from d2a_tui.widgets.board_column import BoardColumn, CardClicked
 from d2a_tui.widgets.board_model import SORTS, BoardModel
 from d2a_tui.widgets.card import CARD_HEIGHT, SYMBOLS, who
+from d2a_tui.widgets.keys import TextInput
 from d2a_tui.widgets.sync_status import SyncStatusBar, is_replica
 
 if TYPE_CHECKING:
@@ -120,7 +121,7 @@ class BoardScreen(BoardFilter, QuickActions, OfferActions, HubScreen[None]):
             BoardColumn(column, self.model, app.settings.privacy) for column in self.model.columns
         ]
         yield DatabaseBanner(id="banner")
-        search = Input(placeholder=FILTER_HELP, id="filter", compact=True)
+        search = TextInput(placeholder=FILTER_HELP, id="filter", compact=True)
         search.cursor_blink = False
         yield search
         yield Static("", id="filter-bar")

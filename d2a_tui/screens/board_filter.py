@@ -67,7 +67,9 @@ class BoardFilter(_BoardBase):
     def action_filter(self) -> None:
         search = self.query_one("#filter", Input)
         search.display = True
-        search.focus()
+        # At once, not after what is queued (as `focus()` would): the keys typed after `/` are
+        # the filter's.
+        self.set_focus(search)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id != "filter" or self.model is None:

@@ -21,6 +21,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 from d2a_tui.domain.timefmt import humanise
 from d2a_tui.screens.base import DatabaseBanner, HubScreen
 from d2a_tui.widgets.charts import spark
+from d2a_tui.widgets.keys import TextInput
 
 PROMPTS = {
     "vacant": "Vacancies now at {name} ({unit}), then Enter",
@@ -84,7 +85,7 @@ class CapacityScreen(HubScreen[None]):
         yield Static("", id="history")
         with Vertical(id="quick-box"):
             yield Static("", id="quick-prompt")
-            yield Input(id="quick", placeholder="a number")
+            yield TextInput(id="quick", placeholder="a number")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:

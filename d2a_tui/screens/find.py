@@ -21,6 +21,7 @@ from textual.worker import get_current_worker
 from d2a_tui import finding
 from d2a_tui.domain.errors import D2AError
 from d2a_tui.views import Card
+from d2a_tui.widgets.keys import TextInput
 
 if TYPE_CHECKING:
     from d2a_tui.screens.base import HostApp
@@ -50,7 +51,7 @@ class FindScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static("Find anyone, open or closed", id="find-title")
-        search = Input(value=self.initial, placeholder=HINT, id="find-input")
+        search = TextInput(value=self.initial, placeholder=HINT, id="find-input")
         search.cursor_blink = False
         yield search
         yield Static("", id="find-count")

@@ -16,6 +16,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
+from d2a_tui.widgets.keys import TextInput
 from d2a_tui.widgets.sync_status import SyncStatusBar, is_replica
 
 MAX_TRIES = 5
@@ -62,7 +63,7 @@ class LockScreen(ModalScreen[None]):
                 else "Press Enter to unlock.",
                 id="lock-hint",
             )
-            yield Input(password=True, id="lock-secret", placeholder="passphrase")
+            yield TextInput(password=True, id="lock-secret", placeholder="passphrase")
             yield Static("", id="lock-problem")
             if is_replica(self.hub):
                 yield SyncStatusBar(self.hub, id="lock-sync")

@@ -19,6 +19,7 @@ from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from d2a_tui.domain.calendar import parse_day
+from d2a_tui.widgets.keys import TextInput
 
 CLEAR = "\x00clear"  # a choice value no real code can collide with: "clear the current value"
 
@@ -57,7 +58,7 @@ class ChoiceScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="picker"):
             yield Label(self.title_text, id="dialog-title")
-            yield Input(placeholder="search", id="picker-search")
+            yield TextInput(placeholder="search", id="picker-search")
             yield OptionList(id="picker-options")
             yield Static(self.hint, id="dialog-hint")
 
@@ -133,7 +134,7 @@ class TextPrompt(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="prompt"):
             yield Label(self.title_text, id="dialog-title")
-            yield Input(
+            yield TextInput(
                 self.value,
                 placeholder=self.placeholder,
                 id="prompt-input",

@@ -21,6 +21,7 @@ from d2a_tui.domain.nhs_number import InvalidNhsNumber, format_nhs_number, norma
 from d2a_tui.hub import Change, DatabaseUnavailable, DiskFull
 from d2a_tui.screens.base import DatabaseBanner, HubScreen
 from d2a_tui.screens.pickers import parse_user_date
+from d2a_tui.widgets.keys import TextInput
 
 if TYPE_CHECKING:
     from d2a_tui.screens.base import HostApp
@@ -92,7 +93,7 @@ class ReferralScreen(HubScreen[Change | None]):
         yield Footer(compact=True)
 
     def _field(self, field: Field) -> ComposeResult:
-        box = Input(placeholder=field.placeholder, id=field.id, compact=True)
+        box = TextInput(placeholder=field.placeholder, id=field.id, compact=True)
         box.cursor_blink = False
         with Horizontal(classes="field", id=f"field-{field.id}"):
             yield Label(field.label + (" *" if field.required else ""), classes="field-label")
