@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 HOLD_CHECK = 0.01  # seconds between looks at whether held keys can go on
 HOLD_LONGEST = 2.0  # after this, held keys go on whatever the screen is doing: never lost
 
+FOCUS_MOVES = frozenset({"app.focus_next", "app.focus_previous", "focus_next", "focus_previous"})
+
 
 def binding_for(screen: Screen[Any], key: str) -> ActiveBinding | None:
     """The binding a key would run on `screen` (focused widget first, as Textual looks), if any
@@ -64,7 +66,7 @@ class TextInput(Input):
             # queued here before that key took effect: it belongs where keys go now.
             event.stop()
             event.prevent_default()
-            await pass_key_on(app, event)
+            await pass_key_on(app, again(event))
             return
         if event.is_printable:
             return  # Input inserts it, now
@@ -85,6 +87,13 @@ class TextInput(Input):
 
     def answered(self) -> None:
         self._answering = False
+
+
+def again(event: events.Key) -> events.Key:
+    """The same key, fresh: the one this box stopped cannot be handled again."""
+    fresh = events.Key(event.key, event.character)
+    fresh._set_forwarded()
+    return fresh
 
 
 async def pass_key_on(app: App[Any], event: events.Key) -> None:
@@ -134,6 +143,8 @@ class KeyOrder(App[Any]):
         self._watch_held()
 
     def _keys_can_go(self) -> bool:
+        if not self.screen_stack:  # starting or closing: nothing to take them yet
+            return False
         screen = self.screen
         if not screen.is_mounted:  # a screen being opened: its box is not focused yet
             return False
@@ -141,19 +152,31 @@ class KeyOrder(App[Any]):
 
     async def _run_key(self, event: events.Key) -> None:
         screen = self.screen
-        if screen.focused is None:
-            # Nothing focused: the key is for the screen's bindings (Textual would send it to the
-            # screen's queue and run the binding once it came back up to the app, after the
-            # keys behind it had gone to the wrong place). Run it here, now.
-            active = binding_for(screen, event.key)
-            if active is not None and not self._priority(event):
-                await self.run_action(active.binding.action, active.node)
-                if self.screen is not screen:  # it opened or closed a screen
-                    self.hold_keys()
-                return
+        await self._send_key(screen, event)
+        if self.screen_stack and self.screen is not screen:
+            self.hold_keys()  # it opened or closed a screen: the next keys wait for it
+
+    async def _send_key(self, screen: Screen[Any], event: events.Key) -> None:
+        focused = screen.focused
+        active = binding_for(screen, event.key)
+        # Nothing focused: the key is for the screen's bindings (Textual would send it to the
+        # screen's queue and run the binding once it came back up to the app, after the keys
+        # behind it had gone to the wrong place). Or Tab from a list or a pick box (the
+        # referral's pathway), which moves the focus before the keys typed after it are sent on.
+        # Either way it runs here, now.
+        runs_here = active is not None and (
+            focused is None
+            or (
+                not isinstance(focused, TextInput)
+                and active.node is not focused
+                and active.binding.action in FOCUS_MOVES
+            )
+        )
+        if active is not None and runs_here and not self._priority(event):
+            await self.run_action(active.binding.action, active.node)
+            return
         if event.is_forwarded:  # passed on by a box: to the focused widget or the screen
-            target = self.focused or screen
-            target.post_message(event)
+            (focused or screen).post_message(event)
             return
         await super().on_event(event)
 
@@ -173,6 +196,8 @@ class KeyOrder(App[Any]):
 
     async def _release_held(self) -> None:
         self._hold_timer = None
+        if not self.screen_stack:
+            return  # closing
         waited = time.monotonic() - self._held_since
         if waited < HOLD_LONGEST:
             # A dialog's Enter is answered in the screen's own turn: one more look after it
@@ -198,5 +223,6 @@ class KeyOrder(App[Any]):
         while self._held:
             event = self._held.popleft()
             await self._run_key(event)
-            if not self._keys_can_go() or self._hold_timer is not None:
-                return  # that key opened a screen (or answered a dialog): hold the rest
+            if not self._keys_can_go() or self._hold_timer is not None or self._flush_pending:
+                self._watch_held()  # that key opened a screen (or answered a dialog): the rest wait
+                return

@@ -30,7 +30,7 @@ def key_event(key: str) -> events.Key:
 
 def burst(app: App[object], keys: Iterable[str]) -> None:
     """Send every key to the app at once, without waiting for any to be handled."""
-    driver = app._driver  # noqa: SLF001 (the test driver Pilot uses too)
+    driver = app._driver
     assert driver is not None
     for key in keys:
         event = key_event(key)
