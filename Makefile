@@ -27,7 +27,16 @@ $(CHROMIUM):
 		echo "chromium is missing and this is not root: the browser test will skip (apt-get install chromium)"; \
 	fi
 
-test: $(STAMP) $(CHROMIUM)
+# The real-terminal typing tests drive `d2a board` in tmux; installed the same way.
+TMUX := /usr/bin/tmux
+$(TMUX):
+	@if [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux >/dev/null; \
+	else \
+		echo "tmux is missing and this is not root: the real-terminal tests will skip (apt-get install tmux)"; \
+	fi
+
+test: $(STAMP) $(CHROMIUM) $(TMUX)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy
