@@ -71,10 +71,22 @@ class BoardFilter(_BoardBase):
         # the filter's.
         self.set_focus(search)
 
+    _filter_pending: str | None = None
+
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id != "filter" or self.model is None:
             return
-        self.apply_filter(event.value)
+        # Filtering the whole board and drawing every column again is the dear part of a key;
+        # typed in a burst, only the last text is applied: once the changes already queued
+        # behind this one have been read.
+        if self._filter_pending is None:
+            self.call_later(self._apply_pending_filter)
+        self._filter_pending = event.value
+
+    def _apply_pending_filter(self) -> None:
+        text, self._filter_pending = self._filter_pending, None
+        if text is not None and self.model is not None and text != self.model.filter_text:
+            self.apply_filter(text)
 
     def apply_filter(self, text: str) -> None:
         assert self.model is not None
@@ -94,6 +106,7 @@ class BoardFilter(_BoardBase):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "filter":
             event.stop()
+            self._apply_pending_filter()  # what was typed before Enter, before the board's keys
             self.set_focus(None)
             event.input.display = False  # the header says what is applied
             self.refresh_filter_bar()
@@ -107,6 +120,7 @@ class BoardFilter(_BoardBase):
     def action_clear_filter(self) -> None:
         search = self.query_one("#filter", Input)
         self.view_name = None
+        self._filter_pending = None
         with search.prevent(Input.Changed):
             search.value = ""
         search.display = False
