@@ -11,6 +11,7 @@ import contextlib
 import importlib
 import time
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, ClassVar
 
@@ -31,7 +32,7 @@ from d2a_tui.screens.board_filter import FILTER_BINDINGS, FILTER_HELP, BoardFilt
 from d2a_tui.screens.offer_picker import OFFER_BINDINGS, OfferActions
 from d2a_tui.views import Card
 from d2a_tui.widgets.board_column import BoardColumn, CardClicked
-from d2a_tui.widgets.board_model import SORTS, BoardModel
+from d2a_tui.widgets.board_model import SORTS, Assessed, BoardModel, assess_all
 from d2a_tui.widgets.card import CARD_HEIGHT, SYMBOLS, who
 from d2a_tui.widgets.keys import TextInput
 from d2a_tui.widgets.sync_status import SyncStatusBar, is_replica
@@ -456,11 +457,29 @@ class BoardScreen(BoardFilter, QuickActions, OfferActions, HubScreen[None]):
             self.set_timer(interval, self.poll)
 
     def tick(self) -> None:
-        """Clocks move on: ages, levels and headers, from the clock, not the database."""
+        """Clocks move on: ages, levels and headers, from the clock, not the database. Every
+        card's level is worked out in a thread (on a region's board, more than a frame's
+        time); the board takes the new levels when they are ready."""
         if self.model is None or not self.loaded:
             return
+        cards, now = list(self.model.cards.values()), self.app.hub.now()
+        self.run_worker(
+            partial(self._assess_in_thread, cards, now),
+            thread=True,
+            group="tick",
+            exclusive=True,
+            exit_on_error=False,
+        )
+
+    def _assess_in_thread(self, cards: list[Card], now: datetime) -> None:
+        assessed = assess_all(self.app.hub.stuck, cards, now)
+        self._from_thread(self._retimed, now, assessed)
+
+    def _retimed(self, now: datetime, assessed: Assessed) -> None:
+        if self.model is None or not self.is_attached:
+            return
         before = self._red()
-        self.model.retime(self.app.hub.now())
+        self.model.retime(now, assessed)
         for column in self.columns:
             column.sync()
         if self.selected is not None:

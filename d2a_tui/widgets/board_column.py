@@ -7,6 +7,7 @@ screenful costs. Nothing here reads the database; it draws the `BoardModel` it i
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import ClassVar
 
 from rich.segment import Segment
@@ -25,8 +26,34 @@ from textual.widgets import Static
 from d2a_tui.domain.flow import Column
 from d2a_tui.domain.stuck import Level
 from d2a_tui.domain.timefmt import humanise
+from d2a_tui.views import Card
 from d2a_tui.widgets.board_model import BoardModel
-from d2a_tui.widgets.card import CARD_HEIGHT, CARD_LINES, SYMBOLS, CardStyles, card_line
+from d2a_tui.widgets.card import (
+    CARD_HEIGHT,
+    CARD_LINES,
+    SYMBOLS,
+    CardStyles,
+    card_line,
+    days_since_ready,
+    offer_mark,
+)
+
+
+def clock_words(card: Card, sub: int, now: datetime, in_hospital: bool) -> object:
+    """What line `sub` of a card says that depends on the time (see `card_line`): the first
+    line nothing, the second how long ago the hospital's discharge was, the third the card's
+    age, its days since discharge-ready and its offer's wait."""
+    if sub == 0:
+        return None
+    if sub == 1:
+        left = card.left_hospital_at
+        return humanise(now - left) if in_hospital and left is not None else None
+    offer = (
+        offer_mark(card.offer, card.offer_service or card.offer.service_id, now)
+        if card.offer is not None
+        else None
+    )
+    return (humanise(now - card.entered_column_at), days_since_ready(card, now), offer)
 
 
 class CardClicked(Message):
@@ -199,7 +226,11 @@ class ColumnBody(ScrollView, can_focus=False):
         card = model.cards[journey_id]
         level = model.levels[journey_id]
         selected = index == self.cursor
-        key = (journey_id, card.change_position, sub, width, level, selected, model.now)
+        # The clock shows in a card only as a few words (its age, days since ready, the
+        # offer's wait): those are in the key, not the time itself, so a tick of the clock
+        # draws again only the lines whose words changed, not every line in view.
+        clock = clock_words(card, sub, model.now, self.column.in_hospital)
+        key = (journey_id, card.change_position, sub, width, level, selected, clock)
         strip = self._lines.get(key)
         if strip is None:
             segments = card_line(

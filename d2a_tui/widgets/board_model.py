@@ -18,6 +18,13 @@ from d2a_tui.domain.stuck import Level, Stuck
 from d2a_tui.views import Card
 
 Assess = Callable[[Card, datetime], Stuck]
+Assessed = dict[str, tuple[int, Level]]  # journey id -> (the card's change position, its level)
+
+
+def assess_all(assess: Assess, cards: Iterable[Card], now: datetime) -> Assessed:
+    """Every card's level at `now`: the dear part of moving the clock on (a region's board is
+    thousands of cards), kept apart so it can run in a thread."""
+    return {card.journey_id: (card.change_position, assess(card, now).level) for card in cards}
 
 SORTS: tuple[tuple[str, str], ...] = (
     ("wait", "longest wait"),
@@ -91,11 +98,17 @@ class BoardModel:
         self._reorder(touched)
         return touched
 
-    def retime(self, now: datetime) -> None:
-        """Move the clock on: levels and ages change, the cards do not."""
+    def retime(self, now: datetime, assessed: Assessed | None = None) -> None:
+        """Move the clock on: levels and ages change, the cards do not. `assessed` (from
+        `assess_all`, run off the UI thread) gives the levels at `now` of the cards as they
+        were; a card patched since is assessed again here."""
         self.now = now
         for journey_id, card in self.cards.items():
-            self.levels[journey_id] = self._assess(card, now).level
+            known = assessed.get(journey_id) if assessed is not None else None
+            if known is not None and known[0] == card.change_position:
+                self.levels[journey_id] = known[1]
+            else:
+                self.levels[journey_id] = self._assess(card, now).level
         self._reorder(self.members)
 
     def _put(self, card: Card) -> None:
