@@ -338,6 +338,7 @@ def authenticate(
                 device_table.c.revoked_at,
                 device_table.c.enrolled_at,
                 device_table.c.token_expires_at,
+                device_table.c.last_seen_at,
                 user_table.c.id.label("user_id"),
                 user_table.c.name,
                 user_table.c.role,
@@ -350,10 +351,31 @@ def authenticate(
         return "bad_token"
     if row.revoked_at is not None:
         return "revoked"
+    now = now or datetime.now(UTC)
     expires = token_expiry(row, token_days)
-    if expires is not None and (now or datetime.now(UTC)) >= expires:
+    if expires is not None and now >= expires:
         return "expired"
+    if row.last_seen_at is None or now - row.last_seen_at >= SEEN_EVERY:
+        _mark_seen(engine, row.id, now)
     return DeviceContext(row.id, row.user_id, row.name, row.role, row.organisation_id, expires)
+
+
+# "Last seen" is every authenticated request (a device that only pulls is seen too), written
+# at most this often: a device long-polling every few seconds costs one small write a minute.
+SEEN_EVERY = timedelta(seconds=30)
+
+
+def _mark_seen(engine: Engine, device_id: str, now: datetime) -> None:
+    with engine.begin() as connection:
+        connection.execute(
+            update(device_table)
+            .where(
+                device_table.c.id == device_id,
+                (device_table.c.last_seen_at.is_(None))
+                | (device_table.c.last_seen_at <= now - SEEN_EVERY),
+            )
+            .values(last_seen_at=now)
+        )
 
 
 def revoke_device(engine: Engine, device_id: str) -> None:
