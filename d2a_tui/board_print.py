@@ -9,6 +9,7 @@ four digits of the NHS number, as on a card.
 
 from __future__ import annotations
 
+import errno
 import html
 import os
 import textwrap
@@ -333,9 +334,11 @@ def format_for(path: Path) -> str:
 
 def write_private(path: Path, content: str) -> Path:
     """Write a file holding patient data readable by its owner only (0600), whatever the umask;
-    an existing file is replaced whole, never left half-written."""
+    an existing file is replaced whole, never left half-written. The folder must exist: a
+    mistyped folder is an error, not a tree of new folders nobody asked for."""
     path = path.expanduser()
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if not path.parent.is_dir():
+        raise FileNotFoundError(errno.ENOENT, f"no folder {path.parent}", str(path.parent))
     temporary = path.with_name(f".{path.name}.tmp")
     descriptor = os.open(temporary, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle:

@@ -347,10 +347,11 @@ def cmd_flow(args: argparse.Namespace) -> int:
 
 
 def cmd_seed(args: argparse.Namespace) -> int:
-    from d2a_tui.cli_checks import refuse_foreign_database
+    from d2a_tui.cli_base import choose_database, created_line, database_exists, say
     from d2a_tui.seed import seed_database
 
-    refuse_foreign_database(args.db)
+    url = choose_database(args, creates=True)
+    new = not database_exists(url)
 
     now = None
     if args.now is not None:
@@ -369,16 +370,17 @@ def cmd_seed(args: argparse.Namespace) -> int:
 
     with seed_progress(enabled=not args.quiet, what=f"Seeding a {args.profile}") as progress:
         summary = seed_database(
-            args.db, profile=args.profile, days=args.days, seed=args.seed,
+            url, profile=args.profile, days=args.days, seed=args.seed,
             progress=progress, now=now,
         )  # fmt: skip
+    if new:
+        say(created_line(url))
     print(summary)
     return 0
 
 
 def cmd_db(args: argparse.Namespace) -> int:
-    from d2a_tui.cli_checks import refuse_foreign_database
-    from d2a_tui.config import Settings
+    from d2a_tui.cli_base import choose_database, created_line, database_exists, say
     from d2a_tui.storage.db import (
         SCHEMA_HEAD,
         current_revision,
@@ -387,13 +389,16 @@ def cmd_db(args: argparse.Namespace) -> int:
         safe_url,
     )
 
-    url = Settings.load(database_url=args.db).database_url
-    refuse_foreign_database(url)
+    # Only `db upgrade` makes a database (an empty hub's first step); the others read one.
+    url = choose_database(args, creates=args.action == "upgrade")
     if args.action == "encrypt":
         return _encrypt_database(url)
+    new = not database_exists(url)
     engine = make_engine(url)
     if args.action == "upgrade":
         ensure_schema(engine)
+        if new:
+            say(created_line(url))
         print(f"{safe_url(str(engine.url))} is at schema {SCHEMA_HEAD}")
     else:
         print(current_revision(engine) or "empty")
@@ -424,7 +429,8 @@ def cmd_board(args: argparse.Namespace) -> int:
         return cmd_board_print(args)
     from d2a_tui.app import run_board
 
-    return run_board(open_hub(args))
+    # The board's database is the one the next command without --db means.
+    return run_board(open_hub(args, remember=True))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -448,7 +454,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         )
     else:
         print(
-            "Creating a demo hub with SYNTHETIC patients (no real person's data)…", file=sys.stderr
+            f"Creating a demo hub with SYNTHETIC patients (no real person's data) in {url}…",
+            file=sys.stderr,
         )
         with seed_progress(what="Seeding the demo hub") as progress:
             seed_database(
@@ -457,6 +464,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
             )  # fmt: skip
     args.db = url
     if args.no_board:
+        from d2a_tui.config import remember_opened_database
+
+        # `make demo` then `d2a list`: the README's next commands act on the demo hub.
+        remember_opened_database(url)
         print(url)
         return 0
     return cmd_board(args)
