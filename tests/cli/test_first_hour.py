@@ -1,0 +1,103 @@
+"""The first hour on a machine where d2a never ran, as a new user meets it: the real `d2a` in a
+subprocess, with a fresh HOME and XDG folders and no data folder. Every step either does the right
+thing or says, in one `d2a:` line, what to do (issue 21)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.fresh_machine import Machine
+
+
+@pytest.fixture
+def machine(tmp_path: Path) -> Machine:
+    return Machine(tmp_path)
+
+
+def test_after_the_demo_the_readmes_next_commands_act_on_the_demo_hub(machine: Machine) -> None:
+    seeded = machine.ok("demo", "--no-board", "--days", "3")
+    assert "Creating a demo hub" in seeded.stderr and "demo.db" in seeded.stderr
+    listed = json.loads(machine.ok("list", "--json").stdout)
+    assert listed, "d2a list after the demo read an empty hub"
+    assert {card["nhs_number"][:3] for card in listed} == {"999"}  # the synthetic patients
+    assert not (machine.data / "d2a.db").exists()  # no second, empty hub was made
+    # The README's other next commands read the same hub, without a word about which.
+    alerts = machine.ok("alerts", "--json")
+    assert alerts.stderr == ""
+
+    # A database named some other way than the one last opened: said, in one line.
+    other = machine.home / "other.db"
+    machine.ok("db", "upgrade", "--db", str(other))
+    done = machine.ok("list", "--json", D2A_DATABASE_URL=str(other))
+    assert json.loads(done.stdout) == []
+    assert done.stderr.count("\n") == 1 and str(other) in done.stderr
+    assert "demo.db" in done.stderr and "D2A_DATABASE_URL" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["list"], ["show", "abcd"], ["alerts"], ["report", "sitrep"], ["board", "--print"],
+        ["refer", "--nhs", "943 476 5919", "--name", "Edna Example", "--dob", "1938-03-04"],
+        ["db", "current"], ["find", "Edna"], ["offers"],
+    ],
+)  # fmt: skip
+def test_a_command_never_creates_a_database_it_only_reads_or_changes(
+    machine: Machine, argv: list[str]
+) -> None:
+    said = machine.refused(*argv)
+    assert "no d2a database here yet" in said and "d2a demo" in said and "d2a db upgrade" in said
+    assert not machine.data.exists()  # not even the data folder
+    typo = machine.home / "typo.db"
+    said = machine.refused(*argv, "--db", str(typo))
+    assert f"no d2a database at {typo}" in said and "nothing was created" in said
+    assert not typo.exists()
+
+
+def test_commands_that_create_a_database_say_so(machine: Machine) -> None:
+    hub = machine.home / "hub.db"
+    done = machine.ok("db", "upgrade", "--db", str(hub))
+    assert done.stderr == f"d2a: created a new database sqlite:///{hub} (readable by you only)\n"
+    assert machine.ok("db", "upgrade", "--db", str(hub)).stderr == ""  # not new: nothing said
+    seeded = machine.home / "seeded.db"
+    done = machine.ok("seed", "--db", str(seeded), "--days", "1", "--quiet")
+    assert f"created a new database sqlite:///{seeded}" in done.stderr
+    # A folder the user did not make is not made for them.
+    nowhere = machine.home / "no" / "such" / "folder" / "hub.db"
+    said = machine.refused("db", "upgrade", "--db", str(nowhere))
+    assert "no folder" in said and not (machine.home / "no").exists()
+
+
+def test_the_board_printed_to_a_folder_that_is_not_there_creates_nothing(
+    machine: Machine,
+) -> None:
+    hub = machine.home / "hub.db"
+    machine.ok("db", "upgrade", "--db", str(hub))
+    target = machine.home / "nonexistent" / "dir" / "x.txt"
+    said = machine.refused("board", "--print", "--db", str(hub), "--output", str(target))
+    assert f"no folder {target.parent}" in said
+    assert not (machine.home / "nonexistent").exists()
+    written = machine.ok(
+        "board", "--print", "--db", str(hub), "--output", str(machine.home / "x.txt")
+    )
+    assert "written to" in written.stdout and (machine.home / "x.txt").is_file()
+
+
+def test_server_administration_never_acts_on_a_local_database(machine: Machine) -> None:
+    """The README's server steps typed on a terminal: refused, never done to the local file."""
+    said = machine.refused("server", "add-locality", "Stockport")
+    assert "which server?" in said and "D2A_SERVER_DATABASE_URL" in said
+    hub = machine.home / "hub.db"
+    machine.ok("db", "upgrade", "--db", str(hub))
+    said = machine.refused(
+        "server", "add-user", "--name", "nina", "--role", "night", "--db", str(hub)
+    )
+    assert "is not a server's database" in said
+    said = machine.refused("server", "add-locality", "Stockport", D2A_SERVER_DATABASE_URL=str(hub))
+    assert "is not a server's database" in said
+    # D2A_DATABASE_URL is the terminal's own database, not the server's.
+    said = machine.refused("server", "devices", D2A_DATABASE_URL=str(hub))
+    assert "which server?" in said
