@@ -23,7 +23,7 @@ from rich.cells import cell_len, set_cell_size
 
 from d2a_tui.domain.calendar import HubCalendar
 from d2a_tui.domain.flow import Column
-from d2a_tui.domain.query import Context, parse
+from d2a_tui.domain.query import Context, check_values, parse
 from d2a_tui.domain.stuck import Level, Stuck
 from d2a_tui.domain.timefmt import humanise
 from d2a_tui.views import Card
@@ -135,6 +135,7 @@ def from_hub(hub: Any, where: str = "", *, privacy: str = "names") -> PrintedBoa
     query = parse(where)
     flow = hub.flow
     context = Context(now, hub.calendar, hub.actor.user, {c.id: c.name for c in flow.columns})
+    check_values(query, context.column_names or {})
     by_column: dict[str, list[Card]] = {column.id: [] for column in flow.open_columns}
     cards = hub.board()
     for card in cards:

@@ -101,3 +101,42 @@ def test_server_administration_never_acts_on_a_local_database(machine: Machine) 
     # D2A_DATABASE_URL is the terminal's own database, not the server's.
     said = machine.refused("server", "devices", D2A_DATABASE_URL=str(hub))
     assert "which server?" in said
+
+
+def test_the_command_line_as_people_type_it(machine: Machine) -> None:
+    hub = str(machine.home / "hub.db")
+    machine.ok("db", "upgrade", "--db", hub)
+    journey = machine.ok(
+        "refer", "--db", hub, "--nhs", "943 476 5919", "--name", "Edna Example",
+        "--dob", "1938-03-04", "--ward", "7B", "--pathway", "P1",
+    ).stdout.strip()  # fmt: skip
+    machine.ok("move", journey[:8], "Triage", "--db", hub)
+    # A column by the name the board shows, wherever a column is typed.
+    moved = machine.ok("move", journey[:8], "awaiting  p1", "--db", hub, "--json")
+    assert json.loads(moved.stdout)["column"] == "await_p1"
+    by_name = json.loads(
+        machine.ok("list", "--db", hub, "--json", "--column", "Awaiting P1").stdout
+    )
+    by_id = json.loads(machine.ok("list", "--db", hub, "--json", "--column", "await_p1").stdout)
+    assert [card["id"] for card in by_name] == [card["id"] for card in by_id] == [journey]
+
+    # An unknown value in --where is refused like --delay's and --column's, naming the known.
+    for command in (["list"], ["board", "--print"]):
+        said = machine.refused(*command, "--db", hub, "--where", "delay:NOPE")
+        assert "unknown delay reason in delay:NOPE" in said and "P3BED" in said
+        said = machine.refused(*command, "--db", hub, "--where", "ward:7B column:nowhere")
+        assert "unknown column in column:nowhere" in said and "await_p1 (Awaiting P1)" in said
+    said = machine.refused("list", "--db", hub, "--column", "nowhere")
+    assert "unknown column 'nowhere'" in said and "await_p1 (Awaiting P1)" in said
+    where = machine.ok("list", "--db", hub, "--json", "--where", 'column:"awaiting p1"')
+    assert [card["id"] for card in json.loads(where.stdout)] == [journey]
+
+    flow = machine.ok("flow").stdout
+    assert "amber 1d    red 2d" in flow and "amber 4h    red 12h" in flow
+    assert "day," not in flow and "0:00" not in flow
+    assert "  P3BED     Pathway 3: awaiting availability of a bed" in flow
+    codes = [
+        reason["code"]
+        for reason in json.loads(machine.ok("flow", "--json").stdout)["delay_reasons"]
+    ]
+    assert "P1CARE" in codes and len(codes) == len(set(codes))
