@@ -335,12 +335,19 @@ def cmd_login(args: argparse.Namespace) -> int:
     print(f"logged in to {args.server} as {name} ({role}), device {device_id}")
     print(f"this machine's database is now a replica; login kept in {path}", file=sys.stderr)
     if not args.no_sync:
+        from d2a_tui.cli_progress import first_sync_progress
+
         args.db = url
+        print(f"first sync from {args.server}…", file=sys.stderr, flush=True)
+        started = time.monotonic()
         try:
             hub = _replica_hub(args)
             try:
-                report = hub.sync.sync_now(wait=True)
-                print(f"first sync: {report.pulled} events", file=sys.stderr)
+                with first_sync_progress() as progress:
+                    hub.sync.synchroniser.snapshot_progress = progress
+                    report = hub.sync.sync_now(wait=True)
+                took = time.monotonic() - started
+                print(f"first sync: {report.pulled} events in {took:.0f} s", file=sys.stderr)
             finally:
                 hub.close()
         except SyncError as error:
