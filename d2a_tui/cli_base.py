@@ -73,6 +73,16 @@ def choose_database(args: argparse.Namespace, *, creates: bool = False) -> str:
             "D2A_DATABASE_URL" if settings.database_from == "environment" else "the config file"
         )
         say(f"using {safe_url(url)} (from {source}), not {safe_url(last)} that was opened last")
+    elif settings.database_from in ("last opened", "default"):
+        from d2a_tui.sync.login import load_login
+
+        login = load_login()
+        if login is not None and normalise_url(login.database_url) != url:
+            # Logged in, yet (say) the demo opened since: work meant for the server stays here.
+            say(
+                f"using {safe_url(url)}, not this machine's replica "
+                f"{safe_url(normalise_url(login.database_url))} (--db chooses)"
+            )
     if database_exists(url):
         return url
     path = sqlite_path(url)
@@ -82,6 +92,11 @@ def choose_database(args: argparse.Namespace, *, creates: bool = False) -> str:
             raise NotFound(
                 f"no d2a database here yet ({path}): `d2a demo` opens the demo hub, "
                 "`d2a db upgrade` creates an empty one"
+            )
+        if settings.database_from == "last opened":
+            raise NotFound(
+                f"the database the board last opened is gone ({path}); nothing was created: "
+                "give --db, or `d2a demo` for the demo hub"
             )
         raise NotFound(
             f"no d2a database at {path}; nothing was created (`d2a db upgrade --db {path}` "

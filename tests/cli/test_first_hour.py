@@ -36,6 +36,13 @@ def test_after_the_demo_the_readmes_next_commands_act_on_the_demo_hub(machine: M
     assert done.stderr.count("\n") == 1 and str(other) in done.stderr
     assert "demo.db" in done.stderr and "D2A_DATABASE_URL" in done.stderr
 
+    # The demo hub removed by hand: said, and no empty one made in its place.
+    for sidecar in machine.data.glob("demo.db*"):
+        sidecar.unlink()
+    said = machine.refused("list")
+    assert "the database the board last opened is gone" in said
+    assert not (machine.data / "demo.db").exists()
+
 
 @pytest.mark.parametrize(
     "argv",

@@ -154,6 +154,14 @@ def test_a_new_laptop_logs_in_encrypted_where_d2a_never_ran(served: Served, tmp_
     assert laptop.ok("sync", "--status", D2A_PASSPHRASE=REPLICA_PASSPHRASE).stdout.startswith(
         "online"
     )
+    assert laptop.ok("list", "--json", D2A_PASSPHRASE=REPLICA_PASSPHRASE).stderr == ""
+    # Trying the demo afterwards: the commands follow it, and say it is not the replica.
+    laptop.ok("demo", "--no-board", "--days", "2")
+    done = laptop.ok("list", "--json")
+    assert (
+        "demo.db" in done.stderr
+        and f"not this machine's replica sqlite:///{replica}" in done.stderr
+    )
 
 
 def test_a_plain_database_left_by_an_earlier_try_is_encrypted_or_refused(
