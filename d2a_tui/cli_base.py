@@ -117,16 +117,13 @@ def created_line(url: str) -> str:
     return f"created a new database {safe_url(url)} (readable by you only)"
 
 
-def open_hub(args: argparse.Namespace, *, creates: bool = False, remember: bool = False) -> Any:
-    """The Hub on the chosen database; `remember`: the board's database, the one a later
-    command without --db means."""
+def open_hub(args: argparse.Namespace, *, remember: bool = False) -> Any:
+    """The Hub on the chosen database (one that exists: see `choose_database`); `remember`:
+    the board's database, the one a later command without --db means."""
     from d2a_tui.hub import Hub
 
-    url = choose_database(args, creates=creates)
-    new = not database_exists(url)
+    url = choose_database(args)
     hub = Hub.open(url, user=getattr(args, "user", None))
-    if new:
-        say(created_line(url))
     if remember:
         from d2a_tui.config import remember_opened_database
 

@@ -74,9 +74,10 @@ def _engine(args: argparse.Namespace) -> Any:
 
 
 def _replica_hub(args: argparse.Namespace) -> Any:
+    from d2a_tui.cli_base import choose_database
     from d2a_tui.hub import Hub
 
-    hub = Hub.open(getattr(args, "db", None))
+    hub = Hub.open(choose_database(args))  # (never a new, empty database)
     if hub.sync is None:
         hub.close()
         raise D2AError(

@@ -49,7 +49,7 @@ def test_after_the_demo_the_readmes_next_commands_act_on_the_demo_hub(machine: M
     [
         ["list"], ["show", "abcd"], ["alerts"], ["report", "sitrep"], ["board", "--print"],
         ["refer", "--nhs", "943 476 5919", "--name", "Edna Example", "--dob", "1938-03-04"],
-        ["db", "current"], ["find", "Edna"], ["offers"],
+        ["db", "current"], ["find", "Edna"], ["offers"], ["sync", "--status"], ["conflicts"],
     ],
 )  # fmt: skip
 def test_a_command_never_creates_a_database_it_only_reads_or_changes(
