@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo install test lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,14 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 demo: $(STAMP)
 	$(BIN)/d2a demo
+
+# `d2a` on the PATH, as pipx would put it: a link in ~/.local/bin (PREFIX=/usr/local for all).
+PREFIX ?= $(HOME)/.local
+install: $(STAMP)
+	mkdir -p $(PREFIX)/bin
+	ln -sf $(CURDIR)/$(BIN)/d2a $(PREFIX)/bin/d2a
+	@case ":$$PATH:" in *":$(PREFIX)/bin:"*) echo "d2a is installed: type d2a";; \
+		*) echo "d2a is in $(PREFIX)/bin, which is not on your PATH: add it, or run $(PREFIX)/bin/d2a";; esac
 
 # The browser test drives Debian's Chromium (Playwright's own browser download is not used). A
 # fresh CI machine runs as root and gets it here once; where it is installed this does nothing.

@@ -110,6 +110,8 @@ def add_offers(url: str, now: datetime) -> list[str]:
 def token_for(url: str, http: TestClient, user: str, role: str, org: str | None,
               localities: list[str]) -> dict[str, str]:  # fmt: skip
     engine = make_engine(url)
+    if org is not None:
+        admin.add_organisation(engine, org, org.title(), "provider")
     admin.add_user(engine, user.title(), role, org, user, localities)
     _, enrol = admin.enrol_device(engine, user)
     engine.dispose()

@@ -9,6 +9,7 @@ four digits of the NHS number, as on a card.
 
 from __future__ import annotations
 
+import errno
 import html
 import os
 import textwrap
@@ -22,7 +23,7 @@ from rich.cells import cell_len, set_cell_size
 
 from d2a_tui.domain.calendar import HubCalendar
 from d2a_tui.domain.flow import Column
-from d2a_tui.domain.query import Context, parse
+from d2a_tui.domain.query import Context, check_values, parse
 from d2a_tui.domain.stuck import Level, Stuck
 from d2a_tui.domain.timefmt import humanise
 from d2a_tui.views import Card
@@ -134,6 +135,7 @@ def from_hub(hub: Any, where: str = "", *, privacy: str = "names") -> PrintedBoa
     query = parse(where)
     flow = hub.flow
     context = Context(now, hub.calendar, hub.actor.user, {c.id: c.name for c in flow.columns})
+    check_values(query, context.column_names or {})
     by_column: dict[str, list[Card]] = {column.id: [] for column in flow.open_columns}
     cards = hub.board()
     for card in cards:
@@ -333,9 +335,11 @@ def format_for(path: Path) -> str:
 
 def write_private(path: Path, content: str) -> Path:
     """Write a file holding patient data readable by its owner only (0600), whatever the umask;
-    an existing file is replaced whole, never left half-written."""
+    an existing file is replaced whole, never left half-written. The folder must exist: a
+    mistyped folder is an error, not a tree of new folders nobody asked for."""
     path = path.expanduser()
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if not path.parent.is_dir():
+        raise FileNotFoundError(errno.ENOENT, f"no folder {path.parent}", str(path.parent))
     temporary = path.with_name(f".{path.name}.tmp")
     descriptor = os.open(temporary, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle:

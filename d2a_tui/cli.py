@@ -110,7 +110,7 @@ def cmd_move(args: argparse.Namespace) -> int:
     journey_id = hub.resolve(args.journey)
     change = hub.move(
         journey_id,
-        args.column,
+        hub.flow.resolve(args.column),
         base_version=args.expect_version,
         outcome=args.outcome,
         destination=args.destination,
@@ -184,7 +184,11 @@ def cmd_reopen(args: argparse.Namespace) -> int:
     return _changed(
         args,
         hub,
-        hub.reopen(hub.resolve(args.journey), args.column, base_version=args.expect_version),
+        hub.reopen(
+            hub.resolve(args.journey),
+            hub.flow.resolve(args.column) if args.column else None,
+            base_version=args.expect_version,
+        ),
     )
 
 
@@ -324,22 +328,46 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def cmd_flow(args: argparse.Namespace) -> int:
     from d2a_tui.config import Settings
+    from d2a_tui.domain.delays import DELAY_REASONS
     from d2a_tui.domain.flow import load_flow
+    from d2a_tui.domain.timefmt import as_typed
 
     # The flow comes from the settings, not the database; --db is taken like every command's.
     flow = load_flow(Settings.load(database_url=args.db, user=args.user).flow_path)
     if args.json:
-        print_json(flow.to_dict())
+        document = flow.to_dict()
+        document["delay_reasons"] = [
+            {"code": reason.code, "text": reason.text, "sitrep": reason.sitrep}
+            for reason in DELAY_REASONS
+        ]
+        print_json(document)
         return 0
     print(flow.name)
+    print("Columns (id, name, pathway, where; amber and red after; allowed moves):")
     for column in flow.columns:
         thresholds = ""
         if column.amber_after or column.red_after:
-            thresholds = f"  amber {column.amber_after}  red {column.red_after}"
+            amber = as_typed(column.amber_after) if column.amber_after else "-"
+            red = as_typed(column.red_after) if column.red_after else "-"
+            thresholds = f"  amber {amber:<5} red {red:<5}"
         moves = ", ".join(column.moves) or "-"
         print(
-            f"  {column.id:<10} {column.name:<16} {column.pathway or '':<3} {column.location:<9}{thresholds}  → {moves}"
+            f"  {column.id:<10} {column.name:<16} {column.pathway or '':<3} {column.location:<9}"
+            f"{thresholds}  → {moves}"
         )
+    limits = flow.limits
+    print(
+        f"Days since discharge-ready: amber {limits.ready_amber_days}d, red "
+        f"{limits.ready_red_days}d; length of stay: amber {limits.los_amber_days}d, red "
+        f"{limits.los_red_days}d"
+    )
+    print(
+        f"Unanswered offers: amber {as_typed(flow.offers.amber_after)}, red "
+        f"{as_typed(flow.offers.red_after)}"
+    )
+    print("Delay reasons (the code is what `d2a delay` and `delay:` take):")
+    for reason in DELAY_REASONS:
+        print(f"  {reason.code:<9} {reason.text}")
     return 0
 
 
@@ -347,10 +375,11 @@ def cmd_flow(args: argparse.Namespace) -> int:
 
 
 def cmd_seed(args: argparse.Namespace) -> int:
-    from d2a_tui.cli_checks import refuse_foreign_database
+    from d2a_tui.cli_base import choose_database, created_line, database_exists, say
     from d2a_tui.seed import seed_database
 
-    refuse_foreign_database(args.db)
+    url = choose_database(args, creates=True)
+    new = not database_exists(url)
 
     now = None
     if args.now is not None:
@@ -369,16 +398,17 @@ def cmd_seed(args: argparse.Namespace) -> int:
 
     with seed_progress(enabled=not args.quiet, what=f"Seeding a {args.profile}") as progress:
         summary = seed_database(
-            args.db, profile=args.profile, days=args.days, seed=args.seed,
+            url, profile=args.profile, days=args.days, seed=args.seed,
             progress=progress, now=now,
         )  # fmt: skip
+    if new:
+        say(created_line(url))
     print(summary)
     return 0
 
 
 def cmd_db(args: argparse.Namespace) -> int:
-    from d2a_tui.cli_checks import refuse_foreign_database
-    from d2a_tui.config import Settings
+    from d2a_tui.cli_base import choose_database, created_line, database_exists, say
     from d2a_tui.storage.db import (
         SCHEMA_HEAD,
         current_revision,
@@ -387,13 +417,16 @@ def cmd_db(args: argparse.Namespace) -> int:
         safe_url,
     )
 
-    url = Settings.load(database_url=args.db).database_url
-    refuse_foreign_database(url)
+    # Only `db upgrade` makes a database (an empty hub's first step); the others read one.
+    url = choose_database(args, creates=args.action == "upgrade")
     if args.action == "encrypt":
         return _encrypt_database(url)
+    new = not database_exists(url)
     engine = make_engine(url)
     if args.action == "upgrade":
         ensure_schema(engine)
+        if new:
+            say(created_line(url))
         print(f"{safe_url(str(engine.url))} is at schema {SCHEMA_HEAD}")
     else:
         print(current_revision(engine) or "empty")
@@ -424,7 +457,8 @@ def cmd_board(args: argparse.Namespace) -> int:
         return cmd_board_print(args)
     from d2a_tui.app import run_board
 
-    return run_board(open_hub(args))
+    # The board's database is the one the next command without --db means.
+    return run_board(open_hub(args, remember=True))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -448,7 +482,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         )
     else:
         print(
-            "Creating a demo hub with SYNTHETIC patients (no real person's data)…", file=sys.stderr
+            f"Creating a demo hub with SYNTHETIC patients (no real person's data) in {url}…",
+            file=sys.stderr,
         )
         with seed_progress(what="Seeding the demo hub") as progress:
             seed_database(
@@ -457,6 +492,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
             )  # fmt: skip
     args.db = url
     if args.no_board:
+        from d2a_tui.config import remember_opened_database
+
+        # `make demo` then `d2a list`: the README's next commands act on the demo hub.
+        remember_opened_database(url)
         print(url)
         return 0
     return cmd_board(args)
@@ -572,7 +611,7 @@ def build_parser() -> argparse.ArgumentParser:
     refer.set_defaults(handler=cmd_refer)
 
     move = _journey_command(sub, "move", cmd_move, "move a journey to another column")
-    move.add_argument("column", help="target column id (see `d2a flow`)")
+    move.add_argument("column", help='target column, by id or name: await_p1, "Awaiting P1"')
     move.add_argument("--outcome", help="needed when moving to the closed column")
     move.add_argument("--destination", help="discharge destination code (monthly sitrep category)")
 
@@ -601,7 +640,9 @@ def build_parser() -> argparse.ArgumentParser:
     close.add_argument("--destination", help="discharge destination code (monthly sitrep category)")
 
     reopen = _journey_command(sub, "reopen", cmd_reopen, "reopen a closed journey")
-    reopen.add_argument("column", nargs="?", help="column to reopen into (default: the first)")
+    reopen.add_argument(
+        "column", nargs="?", help="column to reopen into, by id or name (default: the first)"
+    )
 
     assign = _journey_command(sub, "assign", cmd_assign, "assign a journey (to you by default)")
     assign.add_argument("to", nargs="?")
@@ -613,7 +654,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     listing = sub.add_parser("list", help="list open journeys")
     _common(listing)
-    listing.add_argument("--column")
+    listing.add_argument("--column", help='a column, by id or name: await_p1, "Awaiting P1"')
     listing.add_argument("--pathway")
     listing.add_argument("--ward")
     listing.add_argument("--delay", help="delay reason code")
@@ -635,7 +676,8 @@ def build_parser() -> argparse.ArgumentParser:
     show.set_defaults(handler=cmd_show)
 
     flow = sub.add_parser(
-        "flow", help="print the flow in force: columns, thresholds, allowed moves"
+        "flow",
+        help="print the flow in force: columns, thresholds, allowed moves, delay reason codes",
     )
     _common(flow)
     flow.add_argument("--json", action="store_true")

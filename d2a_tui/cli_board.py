@@ -33,12 +33,13 @@ def where_text(where: str | None) -> str:
 
 def filter_rows(hub: Any, rows: list[tuple[Any, Any]], where: str | None) -> list[tuple[Any, Any]]:
     """Keep the (card, stuck) rows that match `--where`."""
-    from d2a_tui.domain.query import Context, parse
+    from d2a_tui.domain.query import Context, check_values, parse
 
     query = parse(where_text(where))
     if not query:
         return rows
     names = {column.id: column.name for column in hub.flow.columns}
+    check_values(query, names)
     context = Context(hub.now(), hub.calendar, hub.actor.user, names)
     return [(card, stuck) for card, stuck in rows if query.matches(card, stuck.level, context)]
 

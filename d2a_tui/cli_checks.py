@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
-from d2a_tui.domain.errors import InvalidInput, NotFound
+from d2a_tui.domain.errors import InvalidInput
 
 EXIT_USAGE = 2
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
@@ -103,8 +103,6 @@ def check_list_filters(hub: Any, args: argparse.Namespace) -> None:
     if args.pathway and args.pathway.strip().upper() not in PATHWAYS:
         raise InvalidInput(f"unknown pathway {args.pathway!r}; pathways: {', '.join(PATHWAYS)}")
     if args.column:
-        known = [column.id for column in hub.flow.columns]
-        if args.column not in known:
-            raise NotFound(f"unknown column {args.column!r}; columns: {', '.join(known)}")
+        args.column = hub.flow.resolve(args.column)  # its id or its name, as column: takes
     if args.delay:
         delay_reason(args.delay)

@@ -9,10 +9,12 @@ stderr is a terminal, and vanish when done: a script's output and a pipe stay cl
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from rich import filesize
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -21,6 +23,7 @@ from rich.progress import (
     SpinnerColumn,
     TextColumn,
     TimeElapsedColumn,
+    TimeRemainingColumn,
 )
 
 SLOW_AFTER = 2.0
@@ -106,3 +109,47 @@ def command_label(args: Any) -> str | None:
         return None
     detail = getattr(args, "kind", None) or getattr(args, "server_command", None) or ""
     return f"d2a {command} {detail}".strip() + "…"
+
+
+class _FirstSyncBars:
+    """rich bars for a new replica's first snapshot: journeys received of all (with the bytes,
+    the speed and an estimate of the time left), then journeys stored."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.started = time.monotonic()
+        self.received = progress.add_task("Receiving", total=None, size="")
+        self.stored = progress.add_task("Storing", total=None, visible=False, size="")
+
+    def receiving(self, received: int, journeys: int, of_journeys: int | None) -> None:
+        elapsed = max(time.monotonic() - self.started, 0.001)
+        size = f"{filesize.decimal(received)} at {filesize.decimal(int(received / elapsed))}/s"
+        self.progress.update(
+            self.received, completed=journeys, total=of_journeys or None, size=size
+        )
+
+    def storing(self, stored: int, of_journeys: int) -> None:
+        self.progress.update(self.received, completed=of_journeys, total=of_journeys or 1)
+        self.progress.update(self.stored, completed=stored, total=of_journeys or 1, visible=True)
+
+
+@contextmanager
+def first_sync_progress(console: Console | None = None) -> Iterator[Any]:
+    """Bars for `d2a login`'s first sync on a terminal (a region's snapshot takes a while);
+    None elsewhere, where the command's lines say what happened."""
+    console = _console(console)
+    if not console.is_terminal:
+        yield None
+        return
+    progress = Progress(
+        TextColumn("{task.description:<9}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("journeys"),
+        TextColumn("{task.fields[size]}"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    )
+    with progress:
+        yield _FirstSyncBars(progress)

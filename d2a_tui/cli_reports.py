@@ -349,8 +349,13 @@ def register(sub: Any) -> None:
     add.add_argument("--pathway", required=True, help="P1, P2 or P3")
     add.add_argument("--unit", required=True, choices=UNITS, help="what its capacity counts")
     add.add_argument("--id", help="short id (default: made from the name)")
-    add.add_argument("--org", help="owner organisation id")
-    add.add_argument("--org-name", help="create the owner organisation with this name")
+    add.add_argument(
+        "--org", help="the provider organisation that runs it, by id or name (e.g. northcare)"
+    )
+    add.add_argument(
+        "--org-name",
+        help="a new organisation: its name, to create --org with (e.g. 'Northcare Ltd')",
+    )
     add.add_argument("--locality")
     add.add_argument("--json", action="store_true")
     add.set_defaults(handler=cmd_service_add)

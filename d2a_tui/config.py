@@ -41,6 +41,48 @@ def default_database_url() -> str:
     return f"sqlite:///{data_dir() / 'd2a.db'}"
 
 
+SERVER_DATABASE = "D2A_SERVER_DATABASE_URL"
+
+
+def server_database_url(given: str | None = None) -> str | None:
+    """The central server's database, named once for `d2a serve` and `d2a server …` alike:
+    --db, else D2A_SERVER_DATABASE_URL, else `server_database_url` in the config file. Never
+    the terminal's own database: administering a replica or a local hub by mistake would say
+    "done" and change nothing anyone logs in to."""
+    chosen = (
+        given
+        or os.environ.get(SERVER_DATABASE)
+        or _read_config_file(config_path()).get("server_database_url")
+    )
+    return str(chosen) if chosen else None
+
+
+LAST_OPENED_FILE = "last-database"
+
+
+def last_opened_database() -> str | None:
+    """The database the board (or `d2a demo`, or `d2a login`) last opened on this machine: the
+    one a command without --db means, so the README's next command after `make demo` reads the
+    demo hub the user just saw."""
+    try:
+        url = (data_dir() / LAST_OPENED_FILE).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return url or None
+
+
+def remember_opened_database(url: str) -> None:
+    from d2a_tui.storage.db import normalise_url
+
+    path = _private_dir(data_dir()) / LAST_OPENED_FILE
+    # Written beside and renamed over: a crash never leaves half a name.
+    temporary = path.with_name(path.name + ".tmp")
+    descriptor = os.open(temporary, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(normalise_url(url) + "\n")
+    os.replace(temporary, path)
+
+
 def _private_dir(path: Path) -> Path:
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
     return path
@@ -73,6 +115,9 @@ DEFAULT_LOCK_AFTER = 600.0  # ten minutes
 class Settings:
     database_url: str
     user: str
+    # Where database_url came from: "given" (--db), "environment" (D2A_DATABASE_URL), "config"
+    # (the config file), "last opened" (the board's last database) or "default".
+    database_from: str = "default"
     flow_path: str | None = None
     privacy: str = "names"  # "names" or "initials" on cards
     bell: bool = False
@@ -90,7 +135,11 @@ class Settings:
         return HubCalendar(self.timezone)
 
     @classmethod
-    def load(cls, database_url: str | None = None, user: str | None = None) -> Settings:
+    def load(
+        cls, database_url: str | None = None, user: str | None = None, *, last_opened: bool = True
+    ) -> Settings:
+        """The settings in force; `last_opened=False` leaves out the last opened database (a
+        login makes the machine's own replica, never the demo hub's)."""
         file_values = _read_config_file(config_path())
         privacy = os.environ.get("D2A_PRIVACY") or file_values.get("privacy", "names")
         if privacy not in ("names", "initials"):
@@ -98,11 +147,10 @@ class Settings:
         keymap = file_values.get("keys", {})
         if not isinstance(keymap, dict):
             raise ConfigError('[keys] in the config file must be a table of binding id = "key"')
+        database_from, chosen = _database_choice(database_url, file_values, last_opened)
         return cls(
-            database_url=database_url
-            or os.environ.get("D2A_DATABASE_URL")
-            or file_values.get("database_url")
-            or default_database_url(),
+            database_url=chosen,
+            database_from=database_from,
             user=user or os.environ.get("D2A_USER") or file_values.get("user") or _login_name(),
             flow_path=os.environ.get("D2A_FLOW") or file_values.get("flow"),
             privacy=privacy,
@@ -118,6 +166,21 @@ class Settings:
                 os.environ.get("D2A_FLOW") or file_values.get("flow"),
             ),
         )
+
+
+def _database_choice(
+    given: str | None, file_values: dict[str, Any], last_opened: bool
+) -> tuple[str, str]:
+    """(where from, URL): --db, then D2A_DATABASE_URL, the config file, the last opened one."""
+    for source, value in (
+        ("given", given),
+        ("environment", os.environ.get("D2A_DATABASE_URL")),
+        ("config", file_values.get("database_url")),
+        ("last opened", last_opened_database() if last_opened else None),
+    ):
+        if value:
+            return source, str(value)
+    return "default", default_database_url()
 
 
 def _days(value: Any) -> int:

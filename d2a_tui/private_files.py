@@ -10,8 +10,12 @@ from pathlib import Path
 from d2a_tui.domain.errors import D2AError
 
 
-def write_private(path: Path | str, text: str) -> Path:
+def write_private(path: Path | str, text: str, *, make_folder: bool = False) -> Path:
+    """`make_folder`: d2a's own folder (the data folder's reports); a folder the user typed
+    must exist, so a typo creates nothing."""
     target = Path(path).expanduser()
+    if not make_folder and not target.parent.is_dir():
+        raise D2AError(f"no folder {target.parent}: create it first; nothing was written")
     try:
         if not target.parent.exists():
             target.parent.mkdir(parents=True, mode=0o700)

@@ -84,6 +84,19 @@ class Flow:
             known = ", ".join(column.id for column in self.columns)
             raise NotFound(f"unknown column {column_id!r}; columns: {known}") from None
 
+    def resolve(self, typed: str) -> str:
+        """The id of the column `typed` names, by its id or its name as the board shows it,
+        case and surrounding spaces aside (`await_p1`, `"Awaiting P1"`); else one line listing
+        both."""
+        wanted = " ".join(typed.split()).lower()
+        for column in self.columns:
+            if wanted in (column.id.lower(), " ".join(column.name.split()).lower()):
+                return column.id
+        raise NotFound(f"unknown column {typed!r}; columns: {self.known_columns()}")
+
+    def known_columns(self) -> str:
+        return ", ".join(f"{column.id} ({column.name})" for column in self.columns)
+
     def position(self, column_id: str) -> int:
         return self._order[column_id]
 

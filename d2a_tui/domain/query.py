@@ -15,6 +15,7 @@ Terms (case does not matter):
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
@@ -154,6 +155,25 @@ def hint(query: Query) -> str | None:
             following = words[words.index(field) + 1] if words.index(field) + 1 < len(words) else ""
             return f"for the {field}, write {field}:{following or _EXAMPLES[field]}"
     return None
+
+
+def check_values(query: Query, columns: Mapping[str, str]) -> None:
+    """Refuse a `delay:` or `column:` term naming nothing the hub knows, as `--delay` and
+    `--column` do, naming the known values: an unknown value would only ever match nothing,
+    and an empty list reads as "nobody is waiting". `columns`: column id -> its name."""
+    from d2a_tui.domain.delays import DELAY_REASONS
+
+    codes = {reason.code for reason in DELAY_REASONS}
+    names = {key.lower() for pair in columns.items() for key in pair}
+    for term in query.terms:
+        if term.kind == "delay" and term.value.strip().upper() not in codes:
+            raise InvalidInput(
+                f"unknown delay reason in delay:{_quoted(term.value)}; known codes: "
+                f"{', '.join(reason.code for reason in DELAY_REASONS)} (`d2a flow` lists them)"
+            )
+        if term.kind == "column" and term.value.strip().lower() not in names:
+            known = ", ".join(f"{cid} ({name})" for cid, name in columns.items())
+            raise InvalidInput(f"unknown column in column:{_quoted(term.value)}; columns: {known}")
 
 
 def parse(text: str) -> Query:

@@ -14,3 +14,15 @@ def humanise(duration: timedelta) -> str:
     if hours:
         return f"{hours}h {minutes:02d}m" if hours < 10 else f"{hours}h"
     return f"{minutes}m"
+
+
+def as_typed(duration: timedelta) -> str:
+    """A duration the way a flow file and a person write it, and `parse_duration` reads it
+    back: "1d", "4h", "1d12h", "30m" (never "1 day, 0:00:00")."""
+    minutes = max(int(duration.total_seconds() // 60), 0)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    parts = [
+        f"{value}{unit}" for value, unit in ((days, "d"), (hours, "h"), (minutes, "m")) if value
+    ]
+    return "".join(parts) or "0m"

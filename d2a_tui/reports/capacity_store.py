@@ -15,7 +15,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from d2a_tui.domain.errors import InvalidInput, NotAllowed, NotFound
 from d2a_tui.domain.ids import uuid7
-from d2a_tui.domain.services import CAPACITY_PATHWAYS, KINDS, UNITS
+from d2a_tui.domain.services import CAPACITY_PATHWAYS, KINDS, UNITS, find_organisation
+from d2a_tui.domain.services import organisation_id as canonical_organisation
 from d2a_tui.storage.db import DatabaseUnavailable, safe_url
 from d2a_tui.storage.models import CapacityReport, Journey, Organisation, Service, table_of
 
@@ -150,21 +151,26 @@ class CapacityStore:
             if connection.execute(select(services.c.id).where(services.c.id == service_id)).first():
                 raise NotAllowed(f"there is already a service {service_id!r}")
             if organisation_id:
-                known = connection.execute(
-                    select(organisations.c.id).where(organisations.c.id == organisation_id)
-                ).first()
-                if known is None and not organisation_name:
-                    ids = connection.execute(select(organisations.c.id)).scalars().all()
+                # The one rule for an organisation's id (domain.services), as `server add-user`.
+                rows = connection.execute(select(organisations.c.id, organisations.c.name)).all()
+                typed = organisation_id
+                found = find_organisation([(row.id, row.name) for row in rows], typed)
+                if found is None and not organisation_name:
+                    ids = ", ".join(sorted(row.id for row in rows)) or "none"
                     raise NotFound(
-                        f"unknown organisation {organisation_id!r}; known: "
-                        f"{', '.join(sorted(ids)) or 'none'} (or name a new one with --org-name)"
+                        f"unknown organisation {typed!r} (known: {ids}): to create it, give its "
+                        f'name too: --org {canonical_organisation(typed)} --org-name "…"'
                     )
-                if known is None:
+                if found is None:
+                    found = canonical_organisation(typed)
+                    if not found:
+                        raise InvalidInput(f"organisation id {typed!r} has no letters or digits")
                     connection.execute(
                         organisations.insert().values(
-                            id=organisation_id, name=organisation_name, kind="provider"
+                            id=found, name=organisation_name, kind="provider"
                         )
                     )
+                organisation_id = found
             values: dict[str, Any] = {
                 "id": service_id, "name": name, "kind": kind, "pathway": pathway, "unit": unit,
                 "organisation_id": organisation_id or None, "locality": locality, "active": True,

@@ -209,6 +209,9 @@ class BoardFilter(_BoardBase):
             return
         path = Path(answer.strip()).expanduser()
         hub = self.app.hub
+        exports = data_dir() / "exports"
+        if path.parent == exports:  # d2a's own folder, offered by default: made when needed
+            exports.mkdir(parents=True, exist_ok=True, mode=0o700)
         printed = board_print.build(
             (
                 (column, [model.cards[j] for j in model.order[column.id]])

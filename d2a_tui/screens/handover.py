@@ -105,7 +105,9 @@ class HandoverScreen(Screen[None]):
             return
         stamp = self.hub.now().astimezone(self.hub.calendar.zone).strftime("%Y%m%d-%H%M")
         try:
-            path = write_private(data_dir() / "reports" / f"handover-{stamp}.txt", self._text())
+            path = write_private(
+                data_dir() / "reports" / f"handover-{stamp}.txt", self._text(), make_folder=True
+            )
         except D2AError as error:
             self.app.notify(str(error), title="Not saved", severity="error")
             return

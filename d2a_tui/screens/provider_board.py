@@ -10,6 +10,7 @@ judges it again.
 
 from __future__ import annotations
 
+import time
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -18,7 +19,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Footer, Static
 
 from d2a_tui.domain.errors import D2AError
-from d2a_tui.domain.offers import DECLINE_REASONS
+from d2a_tui.domain.offers import DECLINE_REASONS, offer_level
 from d2a_tui.domain.stuck import Level
 from d2a_tui.domain.timefmt import humanise
 from d2a_tui.screens.base import DatabaseBanner, HubScreen
@@ -28,6 +29,9 @@ from d2a_tui.widgets.card import who
 LEVEL_STYLE = {Level.OK: "", Level.AMBER: "yellow", Level.RED: "bold red"}
 OFFER_COLUMNS = ("Offer", "Person", "Path", "Service", "State", "Start", "Ready")
 CAPACITY_COLUMNS = ("Service", "Path", "Unit", "Vacant", "Available", "Reported")
+# Seconds between reads of the capacity when no event moved: another terminal's vacancies are
+# report rows, not events, so the head does not say they changed.
+CAPACITY_EVERY = 10.0
 
 
 class ProviderBoardScreen(HubScreen[None]):
@@ -51,6 +55,8 @@ class ProviderBoardScreen(HubScreen[None]):
         super().__init__(id="provider-board")
         self.view: Any = None
         self.offer_ids: list[str] = []
+        self.position = -1  # the event log's head when the view was read
+        self.capacity_read_at = 0.0  # (monotonic) capacity reports are rows, not events
 
     def compose(self) -> ComposeResult:
         yield DatabaseBanner()
@@ -70,13 +76,58 @@ class ProviderBoardScreen(HubScreen[None]):
     def on_mount(self) -> None:
         self.refresh_status()
         self.reload()
+        # Live as the hub's board is: clocks move with the clock (no database read), and what
+        # others do (a new offer, a withdrawal, a sync) is read within the poll interval.
+        self.set_interval(self.app.tick_interval, self.tick)
+        self.set_timer(self.app.poll_interval, self.poll)
 
     def reload(self) -> None:
-        self.read(self.app.hub.offers.provider_view, self.show, group="provider")
+        self.read(self._read_view, self._show_read, group="provider")
+
+    def _read_view(self, head: int | None = None) -> tuple[int, Any]:
+        hub = self.app.hub
+        head = hub.head_position() if head is None else head
+        self.capacity_read_at = time.monotonic()
+        return head, hub.offers.provider_view()
+
+    def _show_read(self, read: tuple[int, Any]) -> None:
+        self.position = read[0]
+        self.show(read[1])
+
+    # --- live -----------------------------------------------------------------------------------
+
+    def poll(self) -> None:
+        self.read(self._changed, self._polled, group="provider-poll", failed=self._poll_failed)
+
+    def _changed(self) -> tuple[int, Any] | None:
+        """In a worker: the view again if the event log moved (or the capacity is due)."""
+        head = self.app.hub.head_position()
+        due = time.monotonic() - self.capacity_read_at >= CAPACITY_EVERY
+        if head == self.position and not due:
+            return None
+        return self._read_view(head)
+
+    def _polled(self, read: tuple[int, Any] | None) -> None:
+        if read is not None:
+            self._show_read(read)
+        self._next_poll()
+
+    def _poll_failed(self, error: Exception) -> None:
+        self._next_poll(backoff=True)
+
+    def _next_poll(self, backoff: bool = False) -> None:
+        if self.is_attached:
+            self.set_timer(self.app.poll_interval * (3 if backoff else 1), self.poll)
+
+    def tick(self) -> None:
+        """The offers' clocks and levels move on from the clock, without reading anything."""
+        if self.view is not None:
+            self.show(self.view)
 
     def show(self, view: Any) -> None:
         self.view = view
         now = self.app.hub.now()
+        rules = self.app.hub.flow.offers
         soon = {v.offer.offer_id for v in view.starting_soon}
         title = self.query_one("#provider-title", Static)
         title.update(
@@ -92,7 +143,8 @@ class ProviderBoardScreen(HubScreen[None]):
             offer, card = item.offer, item.card
             if offer.is_open:
                 state = Text(
-                    f"waiting {humanise(now - offer.made_at)}", style=LEVEL_STYLE[item.level]
+                    f"waiting {humanise(now - offer.made_at)}",
+                    style=LEVEL_STYLE[offer_level(offer, now, rules)],
                 )
                 if offer.questions:
                     state.append(f" · {len(offer.questions)} asked", style="dim")
@@ -229,20 +281,58 @@ class ProviderBoardScreen(HubScreen[None]):
         def service_chosen(service_id: str | None) -> None:
             if service_id is None:
                 return
+            status = next(s for s in statuses if s.service.id == service_id)
 
             def check(text: str) -> str | None:
                 return None if text.strip().isdigit() else "a whole number of vacancies"
 
-            def typed(text: str | None) -> None:
-                if text is None:
-                    return
-                if self.run_command(
-                    lambda: hub.capacity.update_vacancies(service_id, int(text)), record=False
-                ):
+            def save(make: Any) -> None:
+                if self.run_command(make, record=False):
                     self.app.notify("Vacancies updated", timeout=3)
                     self.reload()
 
-            self.app.push_screen(TextPrompt("Vacancies now", check=check), typed)
+            if status.latest is not None:
+
+                def typed(text: str | None) -> None:
+                    if text is not None:
+                        save(lambda: hub.capacity.update_vacancies(service_id, int(text)))
+
+                self.app.push_screen(TextPrompt("Vacancies now", check=check), typed)
+                return
+
+            # A new partner's first report: the total first (it stands for the quick updates
+            # after), then the vacancies in it.
+            unit = status.service.unit
+
+            def total_typed(total_text: str | None) -> None:
+                if total_text is None:
+                    return
+                total = int(total_text)
+
+                def within(text: str) -> str | None:
+                    problem = check(text)
+                    if problem is None and int(text) > total:
+                        return f"at most the {total} {unit} in all"
+                    return problem
+
+                def vacant_typed(text: str | None) -> None:
+                    if text is not None:
+                        vacant = int(text)
+                        save(
+                            lambda: hub.capacity.report(
+                                service_id, total=total, occupied=total - vacant
+                            )
+                        )
+
+                self.app.push_screen(TextPrompt("Vacancies now", check=within), vacant_typed)
+
+            self.app.push_screen(
+                TextPrompt(
+                    f"{status.service.name}: {unit} in all (the first report)",
+                    check=lambda t: None if t.strip().isdigit() else f"a whole number of {unit}",
+                ),
+                total_typed,
+            )
 
         if len(statuses) == 1:
             service_chosen(statuses[0].service.id)

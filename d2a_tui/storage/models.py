@@ -258,6 +258,15 @@ class HubLocality(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=64)
 
 
+class ServerMark(SQLModel, table=True):
+    """One row in a database `d2a serve` has run on: server administration acts on such a
+    database only, never on a replica or a terminal's own hub (migration 0017)."""
+
+    __tablename__ = "server_mark"
+    id: int = Field(default=1, primary_key=True)
+    first_served_at: datetime = _utc()
+
+
 class UserLocality(SQLModel, table=True):
     """A locality a user serves. A coordinator, night or viewer user with none serves all."""
 

@@ -16,8 +16,16 @@ from sqlalchemy import Connection, Engine, delete, func, select, update
 
 from d2a_tui.domain.errors import InvalidInput, NotAllowed, NotFound
 from d2a_tui.domain.ids import uuid7
+from d2a_tui.domain.services import ORGANISATION_KINDS, find_organisation, organisation_id
 from d2a_tui.storage.journeys import patient_table
-from d2a_tui.storage.models import HubLocality, Organisation, Service, UserLocality, table_of
+from d2a_tui.storage.models import (
+    HubLocality,
+    Organisation,
+    ServerMark,
+    Service,
+    UserLocality,
+    table_of,
+)
 from d2a_tui.sync.ingest import ROLES, device_table, user_table
 from d2a_tui.sync.protocol import EnrolResponse
 
@@ -25,6 +33,7 @@ organisation_table = table_of(Organisation)
 locality_table = table_of(HubLocality)
 user_locality_table = table_of(UserLocality)
 service_table = table_of(Service)
+server_mark_table = table_of(ServerMark)
 ENROL_PREFIX = "d2ae_"
 TOKEN_PREFIX = "d2a_"
 TOKEN_DAYS = 90  # a device token's life; the device swaps it for a new one before the end
@@ -54,6 +63,20 @@ class DeviceContext:
     token_expires_at: datetime | None = None
 
 
+def mark_server(engine: Engine, now: datetime | None = None) -> None:
+    """Mark the database as a server's (`d2a serve` does, when it starts)."""
+    with engine.begin() as connection:
+        if connection.execute(select(server_mark_table.c.id)).first() is None:
+            connection.execute(
+                server_mark_table.insert().values(id=1, first_served_at=now or datetime.now(UTC))
+            )
+
+
+def is_server_database(engine: Engine) -> bool:
+    with engine.connect() as connection:
+        return connection.execute(select(server_mark_table.c.id)).first() is not None
+
+
 def known_localities(connection: Connection) -> set[str]:
     """The localities users may be given: those added with `d2a server add-locality`, and
     those the hub's services and patients already name."""
@@ -76,15 +99,42 @@ def add_locality(engine: Engine, name: str) -> str:
 
 
 def _organisation_id(connection: Connection, organisation: str) -> str:
-    organisation_id = slug(organisation)
-    known = connection.execute(
-        select(organisation_table.c.id).where(organisation_table.c.id == organisation_id)
-    ).first()
-    if known is None:
-        connection.execute(
-            organisation_table.insert().values(id=organisation_id, name=organisation)
+    """The stored id of a known organisation; an unknown one is refused, never created by a
+    typo (a second organisation would leave a provider's board empty without a word)."""
+    known = connection.execute(select(organisation_table.c.id, organisation_table.c.name)).all()
+    found = find_organisation([(row.id, row.name) for row in known], organisation)
+    if found is None:
+        ids = ", ".join(sorted(row.id for row in known)) or "none"
+        raise NotFound(
+            f"unknown organisation {organisation!r} (known: {ids}): add it with `d2a server "
+            f"add-organisation {organisation_id(organisation) or 'ID'} --name NAME --kind KIND`"
         )
-    return organisation_id
+    return found
+
+
+def add_organisation(engine: Engine, typed_id: str, name: str, kind: str) -> str:
+    """Add an organisation (its id by the one rule) or, for a known one, change its name and
+    kind; its stored id."""
+    wanted = organisation_id(typed_id)
+    if not wanted:
+        raise InvalidInput("an organisation needs an id of letters or digits, e.g. northcare")
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise InvalidInput("an organisation needs a name of 1 to 200 characters")
+    if kind not in ORGANISATION_KINDS:
+        raise InvalidInput(f"kind must be one of {', '.join(ORGANISATION_KINDS)}, got {kind!r}")
+    with engine.begin() as connection:
+        known = connection.execute(select(organisation_table.c.id, organisation_table.c.name))
+        found = find_organisation([(row.id, row.name) for row in known], wanted)
+        if found is not None and organisation_id(found) == wanted:
+            connection.execute(
+                update(organisation_table)
+                .where(organisation_table.c.id == found)
+                .values(name=name, kind=kind)
+            )
+            return found
+        connection.execute(organisation_table.insert().values(id=wanted, name=name, kind=kind))
+    return wanted
 
 
 def _set_localities(connection: Connection, user_id: str, localities: list[str]) -> None:
@@ -338,6 +388,7 @@ def authenticate(
                 device_table.c.revoked_at,
                 device_table.c.enrolled_at,
                 device_table.c.token_expires_at,
+                device_table.c.last_seen_at,
                 user_table.c.id.label("user_id"),
                 user_table.c.name,
                 user_table.c.role,
@@ -350,10 +401,31 @@ def authenticate(
         return "bad_token"
     if row.revoked_at is not None:
         return "revoked"
+    now = now or datetime.now(UTC)
     expires = token_expiry(row, token_days)
-    if expires is not None and (now or datetime.now(UTC)) >= expires:
+    if expires is not None and now >= expires:
         return "expired"
+    if row.last_seen_at is None or now - row.last_seen_at >= SEEN_EVERY:
+        _mark_seen(engine, row.id, now)
     return DeviceContext(row.id, row.user_id, row.name, row.role, row.organisation_id, expires)
+
+
+# "Last seen" is every authenticated request (a device that only pulls is seen too), written
+# at most this often: a device long-polling every few seconds costs one small write a minute.
+SEEN_EVERY = timedelta(seconds=30)
+
+
+def _mark_seen(engine: Engine, device_id: str, now: datetime) -> None:
+    with engine.begin() as connection:
+        connection.execute(
+            update(device_table)
+            .where(
+                device_table.c.id == device_id,
+                (device_table.c.last_seen_at.is_(None))
+                | (device_table.c.last_seen_at <= now - SEEN_EVERY),
+            )
+            .values(last_seen_at=now)
+        )
 
 
 def revoke_device(engine: Engine, device_id: str) -> None:

@@ -13,28 +13,71 @@ from d2a_tui.domain.errors import D2AError
 
 # As sync.rules.ROLES; spelt out so `d2a --help` need not import the sync package.
 ROLE_CHOICES = ("coordinator", "night", "provider", "manager", "viewer")
+# As domain.services.ORGANISATION_KINDS.
+ORGANISATION_KIND_CHOICES = ("council", "trust", "community", "provider", "voluntary")
+
+
+def _server_url(args: argparse.Namespace) -> str:
+    """The server's database as named for `d2a serve` and `d2a server …` (never the local one),
+    refused if it is this machine's replica."""
+    from d2a_tui.cli_checks import refuse_foreign_database
+    from d2a_tui.config import SERVER_DATABASE, server_database_url
+    from d2a_tui.storage.db import normalise_url, safe_url
+    from d2a_tui.sync.login import replica_login
+
+    url = server_database_url(args.db)
+    if url is None:
+        raise D2AError(
+            f"which server? name its database with --db URL, or once in {SERVER_DATABASE} "
+            "(`d2a serve` reads it too); nothing was changed"
+        )
+    url = normalise_url(url)
+    refuse_foreign_database(url)
+    login = replica_login(url)
+    if login is not None:
+        raise D2AError(
+            f"{safe_url(url)} is this machine's replica of {login.server_url}, not a server's "
+            "database: administer the server's own database; nothing was changed"
+        )
+    return url
 
 
 def _engine(args: argparse.Namespace) -> Any:
-    from d2a_tui.cli_checks import refuse_foreign_database
-    from d2a_tui.config import Settings
-    from d2a_tui.storage.db import SCHEMA_HEAD, SchemaMismatch, current_revision, make_engine
+    """The server's database for an administration command: one `d2a serve` has run on."""
+    from d2a_tui.cli_base import database_exists
+    from d2a_tui.storage.db import (
+        SCHEMA_HEAD,
+        SchemaMismatch,
+        current_revision,
+        make_engine,
+        safe_url,
+    )
+    from d2a_tui.sync.admin import is_server_database
 
-    refuse_foreign_database(args.db)
-    engine = make_engine(Settings.load(database_url=args.db).database_url)
+    url = _server_url(args)
+    if not database_exists(url):
+        raise D2AError(f"no database at {safe_url(url)}: `d2a serve --db` makes a server's")
+    engine = make_engine(url)
     revision = current_revision(engine)
     if revision != SCHEMA_HEAD:
         raise SchemaMismatch(
             f"database schema is {revision or 'empty'!r}, expected {SCHEMA_HEAD!r}: "
             "run `d2a db upgrade --db URL` first"
         )
+    if not is_server_database(engine):
+        engine.dispose()
+        raise D2AError(
+            f"{safe_url(url)} is not a server's database (`d2a serve` has never run on it): "
+            "name the server's database with --db or D2A_SERVER_DATABASE_URL; nothing was changed"
+        )
     return engine
 
 
 def _replica_hub(args: argparse.Namespace) -> Any:
+    from d2a_tui.cli_base import choose_database
     from d2a_tui.hub import Hub
 
-    hub = Hub.open(getattr(args, "db", None))
+    hub = Hub.open(choose_database(args))  # (never a new, empty database)
     if hub.sync is None:
         hub.close()
         raise D2AError(
@@ -65,8 +108,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         except OSError as error:
             raise D2AError(f"cannot read the certificate or key: {error.strerror}") from None
     settings = Settings.load(database_url=args.db)
+    url = _serve_database(args)
     serve(
-        settings.database_url,
+        url,
         calendar=settings.calendar,
         host=args.host,
         port=args.port,
@@ -76,6 +120,29 @@ def cmd_serve(args: argparse.Namespace) -> int:
         token_days=args.token_days,
     )
     return 0
+
+
+def _serve_database(args: argparse.Namespace) -> str:
+    """The server's database, made a d2a database if it is a new file (and said so), and
+    marked as a server's so that `d2a server …` may administer it."""
+    from d2a_tui.cli_base import created_line, database_exists, say
+    from d2a_tui.storage.db import SCHEMA_HEAD, current_revision, ensure_schema, make_engine
+    from d2a_tui.sync.admin import mark_server
+
+    url = _server_url(args)
+    new = not database_exists(url)
+    engine = make_engine(url)
+    try:
+        revision = current_revision(engine)
+        if new:  # a new file; any other schema is upgraded only by `d2a db upgrade`
+            ensure_schema(engine)
+            say(created_line(url))
+            revision = SCHEMA_HEAD
+        if revision == SCHEMA_HEAD:
+            mark_server(engine)  # (another schema: the server refuses it in one line)
+    finally:
+        engine.dispose()
+    return url
 
 
 def cmd_add_user(args: argparse.Namespace) -> int:
@@ -102,6 +169,13 @@ def cmd_set_user(args: argparse.Namespace) -> int:
         f"{details['id']}: {details['role']}, organisation {details['organisation_id'] or '-'}, "
         f"serves {localities}"
     )
+    return 0
+
+
+def cmd_add_organisation(args: argparse.Namespace) -> int:
+    from d2a_tui.sync.admin import add_organisation
+
+    print(add_organisation(_engine(args), args.id, args.name, args.kind))
     return 0
 
 
@@ -191,12 +265,14 @@ def cmd_login(args: argparse.Namespace) -> int:
     ca_file = str(Path(args.ca_file).absolute()) if args.ca_file else None
     if ca_file is not None:
         tls_context(ca_file)  # a CA file that cannot be read is said now, not at the first sync
-    settings = Settings.load(database_url=args.db)
+    # The machine's own replica: never the demo hub the board opened last.
+    settings = Settings.load(database_url=args.db, last_opened=False)
     url = settings.database_url
     refuse_foreign_database(url)
     if not url.startswith("sqlite") and "://" in url:
         raise D2AError("a replica is a local SQLite database: give --db a file, not a server URL")
     previous = load_login()
+    new = _replica_folder(url)
     _encrypt_new_replica(url, args.unencrypted)
     engine = make_engine(url)
     ensure_schema(engine)
@@ -217,6 +293,8 @@ def cmd_login(args: argparse.Namespace) -> int:
         raise D2AError(
             f"this machine is logged in to {previous.server_url}; sync and `d2a logout` first"
         )
+    engine.dispose()
+    _encrypt_plain_replica(url, args.unencrypted)
     tls = {"ca_file": ca_file, "insecure_http": args.insecure_http}
     client = SyncClient(args.server, retries=1, **tls)
     try:
@@ -249,14 +327,28 @@ def cmd_login(args: argparse.Namespace) -> int:
             **tls,
         )
     )
+    from d2a_tui.cli_base import created_line, say
+    from d2a_tui.config import remember_opened_database
+
+    remember_opened_database(url)  # the board and every command without --db use the replica
+    if new:
+        say(created_line(url))
     print(f"logged in to {args.server} as {name} ({role}), device {device_id}")
     print(f"this machine's database is now a replica; login kept in {path}", file=sys.stderr)
     if not args.no_sync:
+        from d2a_tui.cli_progress import first_sync_progress
+
+        args.db = url
+        print(f"first sync from {args.server}…", file=sys.stderr, flush=True)
+        started = time.monotonic()
         try:
             hub = _replica_hub(args)
             try:
-                report = hub.sync.sync_now(wait=True)
-                print(f"first sync: {report.pulled} events", file=sys.stderr)
+                with first_sync_progress() as progress:
+                    hub.sync.synchroniser.snapshot_progress = progress
+                    report = hub.sync.sync_now(wait=True)
+                took = time.monotonic() - started
+                print(f"first sync: {report.pulled} events in {took:.0f} s", file=sys.stderr)
             finally:
                 hub.close()
         except SyncError as error:
@@ -283,8 +375,47 @@ def _pin_hash() -> str:
     return hash_pin(pin)
 
 
+def _replica_folder(url: str) -> bool:
+    """Make the data folder for the default replica on a machine where d2a never ran (a folder
+    the user named must exist); whether the replica is a new file."""
+    from d2a_tui.cli_base import database_exists, sqlite_path
+    from d2a_tui.config import data_dir
+
+    path = sqlite_path(url)
+    if path is None or database_exists(url):
+        return False
+    if not path.parent.is_dir():
+        if path.parent.absolute() != data_dir().absolute():
+            raise D2AError(f"no folder {path.parent}: create it first; nothing was changed")
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return True
+
+
+def _encrypt_plain_replica(url: str, unencrypted: bool) -> None:
+    """A plain database that is to become a replica (made by an earlier command or a failed
+    try) is encrypted first, as `d2a db encrypt` does: patients never sync into a plain file on
+    a laptop unless --unencrypted says so. Without a passphrase to hand, refused with the
+    command that does it."""
+    from d2a_tui.storage import cipher
+    from d2a_tui.storage.db import normalise_url, remember_key
+
+    path = Path(normalise_url(url).removeprefix("sqlite:///"))
+    if unencrypted or cipher.is_encrypted(path) or not cipher.has_plain_header(path):
+        return
+    if not cipher.passphrase_given() and not sys.stdin.isatty():
+        raise D2AError(
+            f"{path} is not encrypted: run `d2a db encrypt --db {path}` first (or log in with "
+            "--unencrypted for a demo); nothing was changed"
+        )
+    secret = cipher.passphrase(path, confirm=True)
+    tables = cipher.encrypt_in_place(path, secret)
+    remember_key(path, cipher.unlock(path, secret))
+    print(f"d2a: {path} is now encrypted ({tables} tables)", file=sys.stderr)
+
+
 def _encrypt_new_replica(url: str, unencrypted: bool) -> None:
-    """A new replica is encrypted from its first byte; an existing plain one is said to be."""
+    """A new replica is encrypted from its first byte (an existing plain one is encrypted
+    once the login's checks pass: _encrypt_plain_replica)."""
     from d2a_tui.storage import cipher
     from d2a_tui.storage.db import normalise_url, remember_key
 
@@ -292,10 +423,6 @@ def _encrypt_new_replica(url: str, unencrypted: bool) -> None:
     if cipher.is_encrypted(path):
         return  # opening it asks for its passphrase
     if path.is_file() and path.stat().st_size > 0:
-        print(
-            f"d2a: warning: {path} is not encrypted: `d2a db encrypt --db {path}` encrypts it",
-            file=sys.stderr,
-        )
         return
     if unencrypted:
         return
@@ -474,7 +601,11 @@ def register(sub: Any) -> None:
     add_user = server_sub.add_parser("add-user", help="add a user (or change their role)")
     with_db(add_user)
     add_user.add_argument("--name", required=True)
-    add_user.add_argument("--org", help="organisation (providers report for its services)")
+    add_user.add_argument(
+        "--org",
+        help="the user's organisation, by id or name (`server add-organisation` adds one); "
+        "a provider answers for its services",
+    )
     add_user.add_argument("--role", required=True, choices=ROLE_CHOICES)
     add_user.add_argument("--id", help="user id (default: from the name, e.g. jo.bloggs)")
     add_user.add_argument(
@@ -490,7 +621,7 @@ def register(sub: Any) -> None:
     with_db(set_user)
     set_user.add_argument("user", help="the user's id, or their name if unique")
     set_user.add_argument("--role", choices=ROLE_CHOICES)
-    set_user.add_argument("--org", help="the organisation the user belongs to")
+    set_user.add_argument("--org", help="the user's organisation, by id or name")
     set_user.add_argument(
         "--locality",
         action="append",
@@ -498,6 +629,19 @@ def register(sub: Any) -> None:
         help="the localities the user serves, replacing the old ones (repeat for more)",
     )
     set_user.set_defaults(handler=cmd_set_user)
+    add_organisation = server_sub.add_parser(
+        "add-organisation",
+        aliases=["add-org"],
+        help="add a partner organisation (the council, a trust, a provider), so users and "
+        "services can belong to it",
+    )
+    with_db(add_organisation)
+    add_organisation.add_argument(
+        "id", help="its short id, e.g. northcare (lower case; other characters become -)"
+    )
+    add_organisation.add_argument("--name", required=True, help='e.g. "Northcare Home Care Ltd"')
+    add_organisation.add_argument("--kind", required=True, choices=ORGANISATION_KIND_CHOICES)
+    add_organisation.set_defaults(handler=cmd_add_organisation)
     add_locality = server_sub.add_parser(
         "add-locality", help="name a locality the hub serves, so users can be given it"
     )

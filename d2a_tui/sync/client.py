@@ -16,13 +16,14 @@ import ipaddress
 import json
 import logging
 import random
+import re
 import ssl
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import httpx
@@ -292,6 +293,31 @@ class SyncClient:
     def me(self) -> Me:
         return Me.model_validate(self._ok(self.request("GET", "/v1/me")).json())
 
+    def _streamed_snapshot(self, progress: SnapshotProgress) -> bytes:
+        """The whole snapshot, read as it arrives (one try: a failure is said, and the next
+        sync fetches it again)."""
+        if self.plain_http_refusal is not None:
+            raise SyncRefused(self.plain_http_refusal, reason="plain_http")
+        try:
+            with self.http.stream("GET", "/v1/sync/snapshot", timeout=self.timeout) as response:
+                if response.status_code != 200:
+                    response.read()
+                    self._ok(response)
+                    raise ServerUnreachable(
+                        f"the server at {self.base_url} answered {response.status_code}",
+                        reason="unreachable",
+                    )
+                body = _read_snapshot(response, progress)
+                self.traffic.requests += 1
+                self.traffic.received += response.num_bytes_downloaded
+                return body
+        except httpx.TransportError as error:
+            raise ServerUnreachable(
+                f"cannot reach the server at {self.base_url} ({type(error).__name__}); "
+                "nothing was lost: the snapshot is fetched again next time",
+                reason="unreachable",
+            ) from None
+
     def push(self, device_id: str, mutations: list[dict[str, Any]]) -> PushResponse:
         body = {"schema_version": PROTOCOL_VERSION, "device_id": device_id, "mutations": mutations}
         response = self._ok(self.request("POST", "/v1/sync/push", body=body))
@@ -315,11 +341,15 @@ class SyncClient:
             return None
         return PullResponse.model_validate(self._ok(response).json())
 
-    def snapshot(self, journey_id: str | None = None) -> SnapshotResponse:
+    def snapshot(
+        self, journey_id: str | None = None, progress: SnapshotProgress | None = None
+    ) -> SnapshotResponse:
         params = {"journey_id": journey_id} if journey_id else None
-        response = self._ok(self.request("GET", "/v1/sync/snapshot", params=params))
         try:
-            body = response.json()
+            if progress is None:
+                body = self._ok(self.request("GET", "/v1/sync/snapshot", params=params)).json()
+            else:
+                body = json.loads(self._streamed_snapshot(progress))
         except ValueError:
             # The snapshot is streamed: a server or link failing part-way cuts it short.
             raise ServerUnreachable(
@@ -327,6 +357,45 @@ class SyncClient:
                 reason="unreachable",
             ) from None
         return SnapshotResponse.model_validate(body)
+
+
+class SnapshotProgress(Protocol):
+    """Told how a new replica's first snapshot goes (`d2a login` draws it as a bar)."""
+
+    def receiving(self, received: int, journeys: int, of_journeys: int | None) -> None: ...
+    def storing(self, stored: int, of_journeys: int) -> None: ...
+
+
+_SNAPSHOT_HEAD = re.compile(rb'"journeys":\s*(\d+)\D')  # the whole number
+_JOURNEY_ID = re.compile(rb'"journey_id":\s*"([^"]{1,64})"')
+
+
+def _read_snapshot(response: httpx.Response, progress: SnapshotProgress) -> bytes:
+    """The snapshot's body, read piece by piece with `progress` told the bytes received (as
+    sent: gzipped) and the journeys so far: the events come journey by journey
+    (snapshot_stream.py), so a new journey id is a journey more, and the body's head says how
+    many there are in all."""
+    pieces: list[bytes] = []
+    journeys = decoded = 0
+    total: int | None = None
+    tail = b""
+    last: bytes | None = None
+    for piece in response.iter_bytes():
+        pieces.append(piece)
+        decoded += len(piece)
+        window = tail + piece
+        if total is None and decoded - len(piece) < 256:  # the head opens the body
+            head = _SNAPSHOT_HEAD.search(b"".join(pieces)[:256])
+            total = int(head.group(1)) if head else None
+        for match in _JOURNEY_ID.finditer(window):
+            if match.end() <= len(tail):
+                continue  # seen whole in the last window
+            if match.group(1) != last:
+                journeys, last = journeys + 1, match.group(1)
+        tail = window[-120:]
+        # (A body handed over whole, as an in-process transport does, counts as decoded.)
+        progress.receiving(response.num_bytes_downloaded or decoded, journeys, total)
+    return b"".join(pieces)
 
 
 @dataclass
@@ -357,6 +426,8 @@ class Synchroniser:
         self.lock = threading.Lock()
         # Run first in each cycle (the replica's hub swaps its token here before it expires).
         self.before_cycle: Callable[[], None] | None = None
+        # Told how a first snapshot goes (`d2a login` shows it); None: nothing is drawn.
+        self.snapshot_progress: SnapshotProgress | None = None
 
     def push_all(self, report: SyncReport) -> None:
         while True:
@@ -384,8 +455,16 @@ class Synchroniser:
 
     def bootstrap(self, report: SyncReport) -> None:
         """A replica that has never pulled starts from a snapshot, not from event 1."""
-        snapshot = self.client.snapshot()
-        self.replica.absorb(snapshot.events, snapshot.head)
+        progress = self.snapshot_progress
+        snapshot = self.client.snapshot(progress=progress)
+        stored = None
+        if progress is not None:
+            total = snapshot.journeys
+
+            def stored(done: int) -> None:
+                progress.storing(done, total)
+
+        self.replica.absorb(snapshot.events, snapshot.head, progress=stored)
         report.pulled += len(snapshot.events)
 
     def pull_all(self, report: SyncReport, wait: float = 0) -> None:

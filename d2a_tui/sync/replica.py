@@ -13,7 +13,7 @@ a page and recording a command never interleave.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
@@ -368,7 +368,11 @@ class Replica:
             ).scalar_one()
 
     def absorb(
-        self, events: list[PulledEvent], cursor: int, forget: list[str] | None = None
+        self,
+        events: list[PulledEvent],
+        cursor: int,
+        forget: list[str] | None = None,
+        progress: Callable[[int], None] | None = None,
     ) -> set[str]:
         """Store a page of the server's events, remove the journeys the server says this
         device may no longer hold, and move the cursor, in one transaction.
@@ -387,9 +391,11 @@ class Replica:
             by_journey: dict[str, list[PulledEvent]] = defaultdict(list)
             for event in fresh:
                 by_journey[event.journey_id].append(event)
-            for journey_id, journey_events in by_journey.items():
+            for done, (journey_id, journey_events) in enumerate(by_journey.items(), 1):
                 if not self.rebuilder.integrate(connection, journey_id, journey_events):
                     missing.add(journey_id)
+                if progress is not None and (done % 100 == 0 or done == len(by_journey)):
+                    progress(done)  # (`progress`: how many journeys are stored so far)
             if cursor > current:
                 connection.execute(
                     update(replica_table).where(replica_table.c.id == 1).values(cursor=cursor)

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from d2a_tui.domain.calendar import HubCalendar
 from d2a_tui.domain.errors import InvalidInput
 from d2a_tui.domain.flow import Column, Flow
-from d2a_tui.domain.query import EVERYTHING, Context, Query, parse
+from d2a_tui.domain.query import EVERYTHING, Context, Query, check_values, parse
 from d2a_tui.domain.stuck import Level, Stuck
 from d2a_tui.views import Card
 
@@ -137,6 +137,8 @@ class BoardModel:
         self.filter_text = text
         try:
             query = parse(text)
+            # A delay code or column the hub does not know says so, as on the command line.
+            check_values(query, self._column_names or {})
         except InvalidInput as error:
             self.filter_error = str(error)
             return self.filter_error

@@ -209,6 +209,15 @@ def test_console_script_prints_version_and_errors_without_traceback(tmp_path: Pa
         text=True,
     )
     assert failed.returncode == 1
+    assert failed.stderr.startswith("d2a: no d2a database at ") and failed.stderr.count("\n") == 1
+    assert not (tmp_path / "x.db").exists()  # a typo makes nothing
+    subprocess.run([exe, "db", "upgrade", "--db", str(tmp_path / "x.db")], check=True)
+    failed = subprocess.run(
+        [exe, "move", "abcd1234", "triage", "--db", str(tmp_path / "x.db")],
+        capture_output=True,
+        text=True,
+    )
+    assert failed.returncode == 1
     assert failed.stderr == "d2a: no journey abcd1234\n"
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from d2a_tui.cli import main
 from d2a_tui.storage.db import ensure_schema, make_engine
+from d2a_tui.sync import admin
 from d2a_tui.sync.ingest import user_table
 
 
@@ -149,6 +150,7 @@ def test_enrol_device_finds_a_user_by_display_name_or_says_which_id(
     sqlite_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     db = ("--db", sqlite_url)
+    admin.mark_server(make_engine(sqlite_url))  # a server's database, as `d2a serve` marks it
     assert d2a(capsys, "server", "add-user", "--name", "Ann Co", "--role", "night", *db)[0] == 0
     code, out, err = d2a(capsys, "server", "enrol-device", "--user", "Ann Co", "--json", *db)
     assert code == 0, err

@@ -32,6 +32,7 @@ def one_line_error(err: str) -> bool:
 def db(sqlite_url: str) -> list[str]:
     engine = make_engine(sqlite_url)
     ensure_schema(engine)
+    admin.mark_server(engine)  # as `d2a serve` does: administration acts on a server's database
     engine.dispose()
     return ["--db", sqlite_url]
 
@@ -53,6 +54,8 @@ def test_a_user_serves_the_localities_given_and_set_user_changes_them(
 ) -> None:
     for name in ("Stockport", "Tameside", "Oldham"):
         assert d2a(capsys, "server", "add-locality", name, *db)[0] == 0
+    assert d2a(capsys, "server", "add-organisation", "stockport-council", "--name",
+               "Stockport Council", "--kind", "council", *db)[0] == 0  # fmt: skip
     code, out, err = d2a(
         capsys, "server", "add-user", "--name", "Ann Co", "--role", "coordinator",
         "--org", "Stockport Council", "--locality", "Stockport", "--locality", "Tameside", *db,
@@ -61,7 +64,7 @@ def test_a_user_serves_the_localities_given_and_set_user_changes_them(
     assert _localities(db[1], "ann.co") == ["Stockport", "Tameside"]
     code, out, err = d2a(capsys, "server", "set-user", "Ann Co", "--locality", "Oldham", *db)
     assert code == 0, err
-    assert out.strip() == "ann.co: coordinator, organisation stockport.council, serves Oldham"
+    assert out.strip() == "ann.co: coordinator, organisation stockport-council, serves Oldham"
     assert _localities(db[1], "ann.co") == ["Oldham"]
 
 

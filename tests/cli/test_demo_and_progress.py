@@ -61,6 +61,7 @@ def test_demo_never_replaces_a_database_that_is_not_a_demo(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     db = str(tmp_path / "real.db")
+    assert d2a(capsys, "db", "upgrade", "--db", db)[0] == 0
     d2a(capsys, "refer", "--nhs", "9990000018", "--name", "Ann Alpha", "--dob", "1940-01-01",
         "--db", db)  # fmt: skip
     for fresh in ((), ("--fresh",)):
@@ -82,9 +83,14 @@ def test_a_report_saved_to_a_file_is_readable_by_its_owner_only(
     target = tmp_path / "reports" / "sitrep.csv"
     code, out, err = d2a(capsys, "report", "sitrep", "--format", "csv", "--output", str(target),
                          "--db", sqlite_url)  # fmt: skip
+    # A folder the user typed and that is not there is a typo until they make it: nothing made.
+    assert code == 1 and out == "" and err == f"d2a: no folder {target.parent}: create it first; nothing was written\n"
+    assert not target.parent.exists()
+    target.parent.mkdir()
+    code, out, err = d2a(capsys, "report", "sitrep", "--format", "csv", "--output", str(target),
+                         "--db", sqlite_url)  # fmt: skip
     assert code == 0 and out == "" and "readable by you only" in err
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
-    assert stat.S_IMODE(target.parent.stat().st_mode) == 0o700
     target.chmod(0o644)  # saved again over a file someone opened up: closed again
     d2a(capsys, "report", "sitrep", "--output", str(target), "--db", sqlite_url)
     assert stat.S_IMODE(target.stat().st_mode) == 0o600

@@ -240,6 +240,7 @@ def test_find_and_handover_on_the_command_line(
     assert "Bea Beta  999 000 0026" in out and "closed: Died" in out
     assert all(len(line) <= 80 for line in out.splitlines())
     saved = tmp_path / "out" / "handover.json"
+    saved.parent.mkdir(mode=0o700)
     code, _, err = d2a(capsys, "handover", "--since", an_hour_ago, "--json", "--output",
                        str(saved), *db)  # fmt: skip
     assert code == 0 and "readable by you only" in err

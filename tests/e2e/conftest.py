@@ -250,7 +250,9 @@ def e2e_hub(e2e_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> 
     engine = make_engine(e2e_database_url)
     hub = Hub(server, engine, admin_env, tmp)
     try:
-        # The admin's commands talk to the database, not the server: run them while it starts.
+        # The admin's commands talk to the database, not the server, once it is a server's:
+        # `d2a serve` marks it as it starts.
+        server.wait_ready()
         with ThreadPoolExecutor(2) as pool:
             added = [
                 pool.submit(hub.admin, "add-user", "--name", name, "--role", role, "--id", user)
@@ -261,7 +263,6 @@ def e2e_hub(e2e_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> 
             ]
             for future in added:
                 future.result()
-        server.wait_ready()
         yield hub
     finally:
         server.stop()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from d2a_tui.hub import Hub
-from d2a_tui.sync.admin import add_user
+from d2a_tui.sync.admin import add_organisation, add_user
 from tests.conftest import refer_someone
 
 
@@ -11,6 +11,8 @@ def two_providers(hub: Hub) -> None:
     """Reablement North (of Northcare), Home Care South (of Southcare), both P1; Meadowbank
     (P2, of Northcare). Users: `nora` works for Northcare, `sam` for Southcare (providers)."""
     engine = hub.store.engine
+    add_organisation(engine, "northcare", "Northcare", "provider")
+    add_organisation(engine, "southcare", "Southcare", "provider")
     add_user(engine, "Nora", "provider", "Northcare", user_id="nora")
     add_user(engine, "Sam", "provider", "Southcare", user_id="sam")
     hub.capacity.add_service(

@@ -70,6 +70,8 @@ class SyncEnv:
         self.switch.target = self.transport
 
     def user(self, user_id: str, role: str = "night", org: str | None = None) -> str:
+        if org is not None:  # the organisation first: add-user refuses an unknown one
+            admin.add_organisation(self.engine, org, org.title(), "provider")
         return admin.add_user(self.engine, user_id.title(), role, org, user_id)
 
     def token(self, user_id: str) -> tuple[str, str]:

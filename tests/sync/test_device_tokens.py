@@ -154,3 +154,27 @@ def test_devices_lists_last_seen_expiry_and_revoked(env: SyncEnv, clock: FrozenC
     assert listed[kept.sync.login.device_id]["token_expires_at"] == clock() + timedelta(days=90)
     assert listed[kept.sync.login.device_id]["last_seen_at"] is not None
     assert listed[gone.sync.login.device_id]["revoked_at"] is not None
+
+
+def test_last_seen_is_every_authenticated_request_not_only_a_push(
+    env: SyncEnv, clock: FrozenClock
+) -> None:
+    """A device that only pulls (a night laptop with nothing to send) is seen at each pull: an
+    hour of pulls after its last push reads "last seen" an hour later, not at the push."""
+    hub = logged_in(env, "nina")
+    refer(hub, 1)
+    hub.sync.sync_now(wait=True)
+    device = hub.sync.login.device_id
+
+    def last_seen() -> object:
+        return {row["id"]: row for row in admin.list_devices(env.engine)}[device]["last_seen_at"]
+
+    pushed_at = last_seen()
+    assert pushed_at == clock()
+    for _ in range(12):  # every 5 minutes for an hour, nothing to push
+        clock.advance(minutes=5)
+        assert hub.sync.sync_now(wait=True).pushed == 0
+    assert last_seen() == clock()
+    clock.advance(seconds=5)  # within the write interval: no write for every request
+    hub.sync.sync_now(wait=True)
+    assert last_seen() == clock() - timedelta(seconds=5)

@@ -104,6 +104,7 @@ async def test_e_exports_what_the_board_shows_readable_by_its_owner(
 ) -> None:
     three_on_two_wards(sqlite_hub)
     target = tmp_path / "out" / "bed-meeting.md"
+    target.parent.mkdir()  # a folder typed is the user's to make (d2a's own exports one is made)
     app = make_app(sqlite_hub)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
@@ -143,3 +144,25 @@ def test_snapshot_board_filtered_by_ward_and_amber(seeded_hub: Hub, snap_compare
     assert snap_compare(  # type: ignore[operator]
         make_app(seeded_hub), press=["slash", *"ward:7 amber", "enter"], terminal_size=(120, 30)
     )
+
+
+async def test_an_unknown_delay_code_or_column_says_so_rather_than_empty_the_board(
+    sqlite_hub: Hub,
+) -> None:
+    red_7b, amber_7b, red_7 = three_on_two_wards(sqlite_hub)
+    app = make_app(sqlite_hub)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("slash", *"ward:7B", "enter")
+        await pilot.pause()
+        search = board_of(app).query_one("#filter", Input)
+        search.value = "ward:7B delay:NOPE"  # pasted whole
+        await pilot.pause()
+        assert "unknown delay reason in delay:NOPE" in header(app) and "P3BED" in header(app)
+        assert set(shown_ids(app, "referred")) == {red_7b, amber_7b}  # the last good filter
+        search.value = 'column:"Awaiting P9"'
+        await pilot.pause()
+        assert 'unknown column in column:"Awaiting P9"' in header(app)
+        search.value = 'column:"referred"'
+        await pilot.pause()
+        assert set(shown_ids(app, "referred")) == {red_7b, amber_7b, red_7}

@@ -100,3 +100,68 @@ async def test_a_provider_asks_the_hub_and_a_hub_user_gets_the_usual_board(
     async with hub_app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         assert isinstance(hub_app.screen, BoardScreen)
+
+
+async def test_the_provider_board_is_live_a_new_offer_appears_and_the_clocks_move(
+    nora: Hub, sqlite_hub: Hub, clock: FrozenClock
+) -> None:
+    """A provider works all day on this screen: an offer the hub makes appears within the
+    board's live interval, with no key pressed, and the waiting clocks move on."""
+    app = make_app(nora, poll=0.2, tick=0.2)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert [r[4] for r in rows(app, "#provider-offers")] == ["waiting 2h 30m", "waiting 2h 00m"]
+        sqlite_hub.offers.make(on_p1(sqlite_hub, 4), "reablement-north")  # another terminal
+        for _ in range(50):  # up to 5 s on a loaded machine; the interval is 0.2 s
+            await pilot.pause(0.1)
+            if len(rows(app, "#provider-offers")) == 3:
+                break
+        offers = rows(app, "#provider-offers")
+        assert [(r[1], r[3], r[4]) for r in offers][-1] == (
+            "Test Person 4", "Reablement North", "waiting 0m"
+        )  # fmt: skip
+        clock.advance(minutes=45)
+        for _ in range(50):
+            await pilot.pause(0.1)
+            if rows(app, "#provider-offers")[-1][4] == "waiting 45m":
+                break
+        assert [r[4] for r in rows(app, "#provider-offers")] == [
+            "waiting 3h 15m", "waiting 2h 45m", "waiting 45m"
+        ]  # fmt: skip
+
+
+async def test_a_provider_typed_as_its_service_was_sees_its_services_and_reports_vacancies(
+    sqlite_url: str, sqlite_hub: Hub, clock: FrozenClock
+) -> None:
+    """`service add --org RN --org-name …` and `server add-user --org RN`: one organisation,
+    so the provider's board lists the service by name and `v` reports its vacancies."""
+    from d2a_tui.sync.admin import add_user
+
+    sqlite_hub.capacity.add_service(
+        "Royal North Reablement", kind="reablement", pathway="P1", unit="hours",
+        service_id="rn-reablement", organisation_id="RN", organisation_name="Royal North",
+    )  # fmt: skip
+    add_user(sqlite_hub.store.engine, "Rae", "provider", "RN", user_id="rae")
+    sqlite_hub.offers.make(on_p1(sqlite_hub, 1), "rn-reablement")
+    rae = Hub(JourneyStore(make_engine(sqlite_url), load_flow()), Actor("rae", "device-r"), clock)
+    app = make_app(rae)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            assert isinstance(app.screen, ProviderBoardScreen)
+            assert [r[3] for r in rows(app, "#provider-offers")] == ["Royal North Reablement"]
+            assert [r[0] for r in rows(app, "#provider-capacity")] == ["Royal North Reablement"]
+            # Its one service (no picker) has never reported: the total first, then vacancies.
+            await pilot.press("v", *"40", "enter", *"12", "enter")
+            await settle(pilot)
+            status = rae.capacity.statuses()[0]
+            assert status.latest is not None
+            assert (status.latest.total, status.latest.vacant) == (40, 12)
+            assert rows(app, "#provider-capacity")[0][3] == "12"
+            await pilot.press("v", *"9", "enter")  # then the quick update, the total standing
+            await settle(pilot)
+            status = rae.capacity.statuses()[0]
+            assert status.latest is not None
+            assert (status.latest.total, status.latest.vacant) == (40, 9)
+    finally:
+        rae.close()
