@@ -96,8 +96,9 @@ def test_a_look_on_a_replica_is_sent_once_however_often_the_push_is_retried(
     ann.sync.sync_now(wait=True)
     with sync_env.engine.connect() as connection:
         looks = connection.execute(
-            select(access_table.c.user_id, access_table.c.journey_id, access_table.c.purpose)
-            .where(access_table.c.purpose != "snapshot")  # the server's record of sending
+            select(access_table.c.user_id, access_table.c.journey_id, access_table.c.purpose).where(
+                access_table.c.purpose != "snapshot"
+            )  # the server's record of sending
         ).all()
     assert looks == [("ann", journey, "show")]
     assert ann.sync.sync_status().pending == 0

@@ -35,7 +35,9 @@ step = st.one_of(
     st.tuples(st.just("ward"), st.integers(0, 2)),
     st.tuples(st.just("ack"), st.integers(0, 2)),
     st.tuples(st.just("demographics"), st.integers(0, 2)),
-    st.tuples(st.just("move"), st.integers(0, 2), st.sampled_from(["triage", "await_p1", "closed"])),
+    st.tuples(
+        st.just("move"), st.integers(0, 2), st.sampled_from(["triage", "await_p1", "closed"])
+    ),
     st.tuples(st.just("offer"), st.integers(0, 2), st.sampled_from(["reable.north", "other.home"])),
     st.tuples(
         st.just("stray"),
