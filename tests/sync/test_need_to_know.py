@@ -423,3 +423,23 @@ async def test_a_malformed_journey_id_is_a_4xx_with_a_reason_and_audited(
     assert _looks(any_sync_env, "cora") == [("snapshot", None, "refused", "bad_journey_id")]
     with any_sync_env.engine.connect() as connection:
         assert connection.execute(select(func.count()).select_from(access_table)).scalar() == 1
+
+
+def test_a_look_refused_after_the_scope_moved_is_audited_and_not_a_conflict_on_the_replica(
+    sync_env: SyncEnv,
+) -> None:
+    from d2a_tui.sync import admin
+
+    for name in ("North", "South"):
+        admin.add_locality(sync_env.engine, name)
+    admin.add_user(sync_env.engine, "Cora", "coordinator", None, "cora", localities=["North"])
+    desk = sync_env.direct("hub.coordinator")
+    journey = refer(desk, 1, locality="North")
+    cora = sync_env.replica("cora", "cora", role="coordinator")
+    cora.sync.sync_now(wait=True)
+    cora.journey(journey, purpose="show")
+    admin.set_user(sync_env.engine, "cora", localities=["South"])  # moved before the sync
+    cora.sync.sync_now(wait=True)
+    assert cora.sync.conflicts(include_resolved=True) == []
+    assert ("push", journey, "refused", "not_in_scope") in _looks(sync_env, "cora")
+    assert ("show", journey, "allowed", None) not in _looks(sync_env, "cora")
