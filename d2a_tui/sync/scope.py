@@ -1,5 +1,6 @@
-"""Need-to-know on the server: which journeys a caller may read or change, what of each event
-leaves the server, and what a device must forget when its scope shrinks.
+"""Need-to-know on the server: which journeys a caller may read or change, and what a device
+must forget when its scope shrinks. What of each event leaves is `outbound.py`'s (the domain's
+allow-list, `domain/need_to_know.py`).
 
 The rules are `domain/scope.py`'s; this module finds the journeys they apply to. A coordinator,
 night or viewer user with no locality serves every locality (a hub of one locality needs none),
