@@ -41,9 +41,8 @@ VIEW_BY_ROLE: dict[str, str] = {
     "admin": "figures",
 }
 NARROWEST = "figures"
-# The reads each view applies to: the table is the same for all of them (a replica holds what
-# it pulled; its board, screens and exports show nothing else).
-READS = ("pull", "snapshot", "push receipt", "conflict", "web board", "export")
+# One table for every read: a pull, a snapshot, a push receipt and its conflict, the board. A
+# replica holds only what it pulled, so its screens and exports show nothing else.
 
 OFFER_KINDS = frozenset(
     {
