@@ -86,6 +86,12 @@ class Hub:
         ensure_schema(engine)
         store = JourneyStore(engine, flow or load_flow(settings.flow_path))
         if login is None:
+            # The user's localities, where the database's users name some: the board (in a
+            # terminal or a browser) shows their journeys only, as the server would send.
+            from d2a_tui.storage.journeys import localities_of
+
+            with engine.connect() as connection:
+                store.localities = localities_of(connection, settings.user)
             return cls(store, Actor(settings.user, device_id()), clock, settings.calendar)
         from d2a_tui.sync.replica_hub import ReplicaSync
 

@@ -41,6 +41,12 @@ COMMANDS = (
     "merge_patient",
     *OFFER_COMMANDS,
 )
+# What the hospital's PAS says (the ADT feed, interop/) or an administrator corrects: where and
+# who the person is, and when the hospital let them go. No user's device sends these: a hub's
+# user who could would rename another locality's patient or forge a discharge.
+FEED_COMMANDS = frozenset(
+    {"record_admission", "record_hospital_discharge", "update_demographics", "merge_patient"}
+)
 Decision = tuple[EventKind, dict[str, Any]]
 # The arguments each command takes; any other key is refused rather than silently dropped, so a
 # client that believes it sent something learns that it did not.

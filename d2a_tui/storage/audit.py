@@ -7,6 +7,7 @@ command), never a patient: a record of looks must not become another copy of the
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -25,6 +26,7 @@ PURPOSES = (
     "snapshot",  # the server sent a journey to a device on request
     "pull",
     "push",
+    "refer",  # a referral refused for scope: guessing at who is on record
 )
 
 
@@ -54,6 +56,34 @@ def record(
         )
     )
     return access_id
+
+
+def record_reads(
+    connection: Connection,
+    *,
+    user_id: str,
+    device_id: str,
+    journeys: Iterable[str],
+    purpose: str,
+    at: datetime,
+) -> None:
+    """One access record per journey a read sent (a pull's page, a snapshot): the server's own
+    record of what left it, whatever the device later reports."""
+    rows = [
+        {
+            "id": uuid7(),
+            "at": at,
+            "user_id": user_id,
+            "device_id": device_id,
+            "journey_id": journey_id,
+            "purpose": purpose,
+            "outcome": "allowed",
+            "reason": None,
+        }
+        for journey_id in sorted(set(journeys))
+    ]
+    if rows:
+        connection.execute(access_table.insert(), rows)
 
 
 @dataclass(frozen=True, slots=True)

@@ -82,7 +82,7 @@ def find_cards(store: JourneyStore, text: str, limit: int = 50) -> list[Card]:
             query = (
                 select(*_CARD_COLUMNS)
                 .join(patient_table, patient_table.c.id == journey_table.c.patient_id)
-                .where(condition)
+                .where(condition, *store.in_scope())
                 .order_by(*order)
                 .limit(limit)
             )

@@ -38,4 +38,6 @@ def events_between(
     for start in range(0, len(ids), _CHUNK):
         for card in store._cards([journey_table.c.id.in_(ids[start : start + _CHUNK])]):
             cards[card.journey_id] = card
+    if store.localities is not None:  # a user's localities: nothing of another's journeys
+        events = [event for event in events if event.journey_id in cards]
     return events, cards

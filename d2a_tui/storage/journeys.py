@@ -40,7 +40,7 @@ from d2a_tui.storage.event_log import row_from_event as row_from_event
 from d2a_tui.storage.event_log import row_from_state as row_from_state
 from d2a_tui.storage.event_log import state_from_row as state_from_row
 from d2a_tui.storage.event_log import translated_errors as translated_errors
-from d2a_tui.storage.models import EVENTS_COUNTER
+from d2a_tui.storage.models import EVENTS_COUNTER, UserLocality, table_of
 from d2a_tui.storage.offers import offer_context, shown_offers
 
 _CARD_COLUMNS = [
@@ -260,6 +260,19 @@ class UnitOfWork:
         }
 
 
+user_locality_table = table_of(UserLocality)
+
+
+def localities_of(connection: Connection, user_id: str) -> frozenset[str] | None:
+    """The localities a user serves (the server's `user_locality`), or None for every one."""
+    found = frozenset(
+        connection.execute(
+            select(user_locality_table.c.locality).where(user_locality_table.c.user_id == user_id)
+        ).scalars()
+    )
+    return found or None
+
+
 class JourneyStore:
     def __init__(self, engine: Engine, flow: Flow, calendar: HubCalendar = LONDON) -> None:
         self.engine = engine
@@ -267,6 +280,10 @@ class JourneyStore:
         self.calendar = calendar
         self.on_applied: AppliedHook | None = None  # set by a sync replica
         self.services_known = True  # False on a replica, which holds no services
+        # The localities the acting user serves, where the server's users table names some
+        # (`d2a server set-user --locality`): every read of journeys is cut to them, as the
+        # server cuts a device's (the board in a browser runs here). None: every journey.
+        self.localities: frozenset[str] | None = None
 
     @contextmanager
     def unit_of_work(self) -> Iterator[UnitOfWork]:
@@ -289,11 +306,17 @@ class JourneyStore:
             ).scalar_one()
         return head
 
+    def in_scope(self) -> list[Any]:
+        """The condition that keeps a query of journeys to the user's localities (none: all)."""
+        if self.localities is None:
+            return []
+        return [journey_table.c.locality.in_(sorted(self.localities))]
+
     def _cards(self, where: Sequence[Any], order: Sequence[Any] = ()) -> list[Card]:
         query = select(*_CARD_COLUMNS).join(
             patient_table, patient_table.c.id == journey_table.c.patient_id
         )
-        query = query.where(*where)
+        query = query.where(*where, *self.in_scope())
         if order:
             query = query.order_by(*order)
         with self._read() as connection:
@@ -381,7 +404,9 @@ class JourneyStore:
         with self._read() as connection:
             ids = (
                 connection.execute(
-                    select(journey_table.c.id).where(journey_table.c.id.like(f"{prefix}%")).limit(6)
+                    select(journey_table.c.id)
+                    .where(journey_table.c.id.like(f"{prefix}%"), *self.in_scope())
+                    .limit(6)
                 )
                 .scalars()
                 .all()

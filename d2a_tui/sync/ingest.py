@@ -14,10 +14,10 @@ import itertools
 import threading
 from collections import Counter as Tally
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, func, select, update
 
 from d2a_tui.domain.calendar import LONDON, HubCalendar
 from d2a_tui.domain.errors import D2AError
@@ -25,6 +25,8 @@ from d2a_tui.domain.events import EventKind
 from d2a_tui.domain.flow import Flow
 from d2a_tui.domain.ids import new_journey_id
 from d2a_tui.domain.limits import check_occurred_at, check_text
+from d2a_tui.domain.need_to_know import JOURNEY_FIELDS
+from d2a_tui.domain.nhs_number import normalise as normalise_nhs
 from d2a_tui.domain.offers import OFFER_COMMANDS
 from d2a_tui.storage import audit
 from d2a_tui.storage.event_log import WriteBehind, translated_errors
@@ -64,6 +66,24 @@ user_table = table_of(AppUser)
 patient_table = table_of(Patient)
 service_table = table_of(Service)
 capacity_table = table_of(CapacityReport)
+# Refusals that say someone reached for what is not theirs: each one is in the audit.
+AUDITED_REFUSALS = frozenset(
+    {
+        "forbidden",
+        "out_of_scope",
+        "not_in_scope",
+        "not_your_offer",
+        "too_many_refusals",
+        "look_too_old",
+    }
+)
+OUT_OF_SCOPE_PERSON = "this person is outside your scope"
+# Referrals refused for scope, per user, before the rest wait: a hub's coordinator who mistypes
+# a locality a few times is not slowed; a script trying NHS numbers is stopped within a minute.
+GUESSES = 10
+GUESS_WINDOW = timedelta(hours=1)
+# How old a look may be when its record reaches the server: a night offline, a long weekend.
+LOOK_WINDOW = timedelta(days=4)
 
 
 @dataclass
@@ -164,6 +184,32 @@ class Ingest:
         mutation: Mutation,
         now: datetime,
     ) -> Receipt:
+        """One mutation's receipt; a refusal of scope or role is also written to the audit,
+        in the push's transaction (guessing is as attributable as looking)."""
+        receipt = self._decide(work, batch, device_id, who, mutation, now)
+        if receipt.outcome == "rejected" and receipt.reason in AUDITED_REFUSALS:
+            command = mutation.command if isinstance(mutation, CommandMutation) else None
+            audit.record(
+                work.connection,
+                user_id=mutation.actor,
+                device_id=device_id,
+                journey_id=getattr(mutation, "journey_id", None),
+                purpose="refer" if command == "refer" else "push",
+                at=now,
+                outcome="refused",
+                reason=receipt.reason,
+            )
+        return receipt
+
+    def _decide(
+        self,
+        work: UnitOfWork,
+        batch: WriteBehind,
+        device_id: str,
+        who: scope.Reader,
+        mutation: Mutation,
+        now: datetime,
+    ) -> Receipt:
         role = who.role
         command = mutation.command if isinstance(mutation, CommandMutation) else None
         refusal = refusal_for_role(role, mutation.kind, command)
@@ -176,6 +222,12 @@ class Ingest:
         if isinstance(mutation, AccessMutation):
             return self._access(work, device_id, who, mutation, now)
         if isinstance(mutation, CommandMutation):
+            # What a change says it saw is compared with the journey, and a conflict answers
+            # with the journey's values: a field the role may not read must not be named, or
+            # the comparison itself would tell it (merged or conflict).
+            hidden = sorted((set(mutation.seen) | set(mutation.want)) - JOURNEY_FIELDS[who.view])
+            if hidden:
+                return refused(mutation, "forbidden", f"your role does not see {', '.join(hidden)}")
             if (
                 mutation.command != "refer"
                 and mutation.journey_id is not None
@@ -183,7 +235,7 @@ class Ingest:
                     work.connection, who, mutation.journey_id, now, self.calendar
                 )
             ):
-                return self._out_of_scope(work, device_id, mutation, now)
+                return self._out_of_scope(mutation)
             return self._command(work, batch, device_id, mutation, now, who)
         if isinstance(mutation, ResolveMutation):
             known = work.connection.execute(
@@ -203,27 +255,44 @@ class Ingest:
         assert isinstance(mutation, CapacityMutation)
         return self._capacity(work, device_id, who, mutation, now)
 
-    def _out_of_scope(
-        self, work: UnitOfWork, device_id: str, mutation: Mutation, now: datetime
-    ) -> Receipt:
-        """Refused, and the attempt recorded in the audit (in the push's transaction)."""
-        audit.record(
-            work.connection,
-            user_id=mutation.actor,
-            device_id=device_id,
-            journey_id=getattr(mutation, "journey_id", None),
-            purpose="push",
-            at=now,
-            outcome="refused",
-            reason="out_of_scope",
-        )
+    def _out_of_scope(self, mutation: Mutation) -> Receipt:
+        """Refused (and, by `_apply`, recorded in the audit)."""
         return refused(mutation, "out_of_scope", "this journey is outside your scope")
+
+    def _guesses(self, connection: Connection, user_id: str, now: datetime) -> int:
+        """Referrals of this user refused for scope lately (from the audit, so every server
+        process counts the same)."""
+        return connection.execute(
+            select(func.count())
+            .select_from(audit.access_table)
+            .where(
+                audit.access_table.c.user_id == user_id,
+                audit.access_table.c.purpose == "refer",
+                audit.access_table.c.outcome == "refused",
+                audit.access_table.c.at >= now - GUESS_WINDOW,
+            )
+        ).scalar_one()
 
     def _access(
         self, work: UnitOfWork, device_id: str, who: scope.Reader, m: AccessMutation, now: datetime
     ) -> Receipt:
-        # A look recorded offline still counts, even if the scope has changed since: the
-        # audit keeps what happened. The row's id is the mutation's, so it is stored once.
+        # A device's record of a look is believed only as far as it could be true: a journey
+        # this user may read now (an unknown id is refused alike), looked at recently on the
+        # server's clock (future times are refused above). Anything else would let a device
+        # write looks into the audit that never happened. A refusal is itself audited.
+        if m.occurred_at < now - LOOK_WINDOW:
+            return refused(
+                m,
+                "look_too_old",
+                f"a look is recorded within {LOOK_WINDOW.days} days of when it happened",
+            )
+        exists = work.connection.execute(
+            select(journey_table.c.id).where(journey_table.c.id == m.journey_id)
+        ).first()
+        seen = scope.resolve(work.connection, who, now, self.calendar)
+        if exists is None or not seen.covers(work.connection, m.journey_id):
+            return refused(m, "not_in_scope", "no journey with this id is in your scope")
+        # The row's id is the mutation's, so it is stored once.
         audit.record(
             work.connection,
             user_id=m.actor,
@@ -263,6 +332,27 @@ class Ingest:
                 return refused(m, "duplicate_journey", "a journey with this id exists")
             try:
                 patient = dict(args["patient"])
+                # Scope before anything about the person is looked up: a referral for
+                # someone outside the referrer's localities, whether on record or not, gets
+                # one answer that names nobody (no journey, no column, no date of birth).
+                # Repeated refusals are guessing: after GUESSES in GUESS_WINDOW the device's
+                # referrals wait (every one is in the audit, `_apply`).
+                if self._guesses(connection, m.actor, now) >= GUESSES:
+                    return refused(
+                        m,
+                        "too_many_refusals",
+                        "too many referrals were refused; try again later or ask the hub",
+                    )
+                if not scope.may_refer(who, patient.get("locality")):
+                    return refused(m, "out_of_scope", OUT_OF_SCOPE_PERSON)
+                holder = connection.execute(
+                    select(patient_table.c.locality).where(
+                        patient_table.c.nhs_number
+                        == normalise_nhs(str(patient.get("nhs_number", "")))
+                    )
+                ).first()
+                if holder is not None and not scope.may_refer(who, holder.locality):
+                    return refused(m, "out_of_scope", OUT_OF_SCOPE_PERSON)
                 patient_id = patient.get("id")
                 if (
                     patient_id is not None
@@ -282,7 +372,7 @@ class Ingest:
             except (D2AError, KeyError, TypeError, ValueError, AttributeError) as error:
                 return refused(m, reason_code(error), str(error))
             if not scope.may_refer(who, args["patient"].get("locality")):
-                return self._out_of_scope(work, device_id, m, now)
+                return refused(m, "out_of_scope", OUT_OF_SCOPE_PERSON)
         else:
             state = batch.states.get(m.journey_id)
             if state is None:

@@ -285,7 +285,12 @@ class Replica:
                     )
                 if row.journey_id and row.kind == "command":
                     rebuild.add(row.journey_id)
-                if receipt.outcome in ("conflict", "rejected") and row.kind != "resolve":
+                # A look the server refused (out of scope by now, too old) is the server's audit
+                # to keep: there is nothing for the user to resolve.
+                if receipt.outcome in ("conflict", "rejected") and row.kind not in (
+                    "resolve",
+                    "access",
+                ):
                     theirs = receipt.theirs.model_dump(mode="json") if receipt.theirs else None
                     connection.execute(
                         conflict_table.insert().values(

@@ -17,7 +17,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from d2a_tui.domain.calendar import LONDON, HubCalendar
-from d2a_tui.domain.commands import compensate, decide
+from d2a_tui.domain.commands import FEED_COMMANDS, compensate, decide
 from d2a_tui.domain.errors import D2AError, InvalidInput, NotAllowed, NotFound
 from d2a_tui.domain.events import Event, EventKind, JourneyState, ReplayError, apply
 from d2a_tui.domain.flow import Flow
@@ -38,6 +38,8 @@ def refusal_for_role(role: str | None, kind: str, command: str | None = None) ->
     A provider answers offers (`command`); which offers are its own is the offer rules' check."""
     if kind == "access":
         return None  # every role's looks are recorded
+    if kind == "command" and command in FEED_COMMANDS:
+        return f"only the hospital's feed or an administrator sends {command}"
     if kind == "capacity":
         return None if role in CAPACITY_ROLES else f"a {role} cannot report capacity"
     if role in JOURNEY_ROLES:

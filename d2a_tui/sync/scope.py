@@ -1,5 +1,6 @@
-"""Need-to-know on the server: which journeys a caller may read or change, what of each event
-leaves the server, and what a device must forget when its scope shrinks.
+"""Need-to-know on the server: which journeys a caller may read or change, and what a device
+must forget when its scope shrinks. What of each event leaves is `outbound.py`'s (the domain's
+allow-list, `domain/need_to_know.py`).
 
 The rules are `domain/scope.py`'s; this module finds the journeys they apply to. A coordinator,
 night or viewer user with no locality serves every locality (a hub of one locality needs none),
@@ -25,7 +26,8 @@ from sqlalchemy import Connection, Select, delete, or_, select, update
 
 from d2a_tui.domain.calendar import HubCalendar
 from d2a_tui.domain.events import EventKind
-from d2a_tui.domain.scope import OFFER_KINDS, VIEW_BY_ROLE, OfferFact, cut, offers
+from d2a_tui.domain.need_to_know import view_of
+from d2a_tui.domain.scope import OFFER_KINDS, OfferFact, offers
 from d2a_tui.storage.journeys import event_table, journey_table, patient_table
 from d2a_tui.storage.models import Service, UserLocality, table_of
 from d2a_tui.sync.models import SyncDevice, SyncHeld
@@ -49,7 +51,7 @@ class Reader:
 
     @property
     def view(self) -> str:
-        return VIEW_BY_ROLE.get(self.role or "", "figures")
+        return view_of(self.role)
 
 
 def reader(
@@ -208,18 +210,6 @@ def may_change(
 
 def may_refer(who: Reader, locality: str | None) -> bool:
     return who.view != "provider" and (not who.localities or locality in who.localities)
-
-
-def cut_events(events: list[dict[str, Any]], who: Reader, scope: Scope) -> list[dict[str, Any]]:
-    """Events (in the wire's shape) as the reader may see them."""
-    view = who.view
-    if view == "full":
-        return events
-    for event in events:
-        event["kind"], event["payload"] = cut(
-            event["kind"], event["payload"] or {}, view, scope.own_offers
-        )
-    return events
 
 
 # --- what each device holds -----------------------------------------------------------------------

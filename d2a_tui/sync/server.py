@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 import zlib
 from collections.abc import Callable
@@ -42,7 +43,7 @@ from d2a_tui.storage.db import (
 )
 from d2a_tui.storage.journeys import counter_table, event_table, journey_table
 from d2a_tui.storage.models import EVENTS_COUNTER
-from d2a_tui.sync import admin, lifecycle, scope, server_logging
+from d2a_tui.sync import admin, lifecycle, outbound, scope, server_logging
 from d2a_tui.sync.admin import DeviceContext
 from d2a_tui.sync.compact import compact, event_digests
 from d2a_tui.sync.ingest import Ingest, PushRefused
@@ -52,6 +53,7 @@ from d2a_tui.sync.protocol import (
     MAX_WAIT_SECONDS,
     MUTATION_KINDS,
     SUPPORTED_VERSIONS,
+    UUID_PATTERN,
     CompactReceipts,
     EnrolRequest,
     EnrolResponse,
@@ -73,6 +75,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody} for code in (400, 401, 403, 409, 413, 415, 422, 503)
 }
 # The reason code for a refusal Starlette makes itself (no route, wrong method, ...).
+JOURNEY_ID = re.compile(UUID_PATTERN)
 HTTP_REASONS = {404: "not_found", 405: "method_not_allowed", 406: "not_acceptable"}
 
 
@@ -352,15 +355,16 @@ def create_app(
             ) from None
         if result.applied:
             waiters.notify(result.head)
+        answered = outbound.receipts(result.receipts, device.role)
         server_logging.tag(
             count=len(body.mutations), applied=result.applied, outcomes=dict(result.outcomes)
         )
         if body.schema_version >= 2:
-            marks = await run_in_threadpool(digests, result.receipts)
-            return _json(compact(result.receipts, marks, result.next_seq, result.head))
+            marks = await run_in_threadpool(digests, answered)
+            return _json(compact(answered, marks, result.next_seq, result.head))
         return _json(
             {
-                "receipts": [r.model_dump(mode="json", exclude_none=True) for r in result.receipts],
+                "receipts": [r.model_dump(mode="json", exclude_none=True) for r in answered],
                 "next_seq": result.next_seq,
                 "head": result.head,
             }
@@ -399,8 +403,16 @@ def create_app(
                 # journeys out of scope: the device need never ask for them again.
                 cursor = rows[-1].position if has_more else top
                 sent = [row for row in rows if not (skip_own and row.device_id == device.device_id)]
-                events = scope.cut_events([_event_json(row) for row in sent], who, seen)
+                events = outbound.events([_event_json(row) for row in sent], who, seen)
                 scope.hold(connection, device.device_id, {row.journey_id for row in rows})
+                audit.record_reads(
+                    connection,
+                    user_id=device.user_id,
+                    device_id=device.device_id,
+                    journeys=(row.journey_id for row in sent),
+                    purpose="pull",
+                    at=now(),
+                )
             # A `since` beyond the head is no device's (the query's bound keeps it a valid int).
             pulled = min(since, top)
             forget, fetch = scope.reconcile(
@@ -463,9 +475,26 @@ def create_app(
         closed_days: int = Query(
             30, ge=0, le=3660, description="also journeys closed this recently"
         ),
-        journey_id: str | None = Query(None, max_length=36, description="just this journey"),
+        journey_id: str | None = Query(
+            None, description="just this journey (its id, a UUID; anything else is 400)"
+        ),
         device: DeviceContext = Depends(caller),  # noqa: B008
     ) -> Response:
+        if journey_id is not None and not JOURNEY_ID.fullmatch(journey_id):
+            # Checked here rather than by the query's schema, so that a malformed id (a NUL,
+            # a path, 10,000 characters) is refused with a reason and is in the audit too.
+            with engine.begin() as connection:
+                audit.record(
+                    connection,
+                    user_id=device.user_id,
+                    device_id=device.device_id,
+                    journey_id=None,
+                    purpose="snapshot",
+                    at=now(),
+                    outcome="refused",
+                    reason="bad_journey_id",
+                )
+            raise ApiError(400, "bad_journey_id", "journey_id must be a journey's id (a UUID)")
         with engine.begin() as connection:
             top = connection.execute(
                 select(counter_table.c.value).where(counter_table.c.name == EVENTS_COUNTER)
@@ -504,12 +533,20 @@ def create_app(
                 # Read before the answer starts, so a database that is down is still a 503.
                 journey_ids = list(connection.execute(wanted).scalars())
                 scope.hold(connection, device.device_id, set(journey_ids))
+                audit.record_reads(
+                    connection,
+                    user_id=device.user_id,
+                    device_id=device.device_id,
+                    journeys=journey_ids,
+                    purpose="snapshot",
+                    at=now(),
+                )
         if refusal is not None:
             raise ApiError(404, *refusal)
         server_logging.tag(journeys=len(journey_ids))
 
         def seen_as_reader(row: Any) -> dict[str, Any]:
-            return scope.cut_events([_event_json(row)], who, seen)[0]
+            return outbound.events([_event_json(row)], who, seen)[0]
 
         return StreamingResponse(
             snapshot_chunks(engine, journey_ids, top, seen_as_reader), media_type="application/json"

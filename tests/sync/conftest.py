@@ -61,7 +61,10 @@ class SyncEnv:
     hubs: list[Hub] = field(default_factory=list)
 
     def start(self) -> None:
-        self.app = create_app(self.engine, flow=self.flow)
+        # The server on the tests' clock: it judges how old a change or a look is by it (a
+        # look from days before the server's now is refused). The replicas' logins carry no
+        # token expiry, so the server gives them ten years, as months may pass in a test.
+        self.app = create_app(self.engine, flow=self.flow, clock=self.clock, token_days=3650)
         if self.transport is not None:
             self.transport.close()
         self.transport = ASGISyncTransport(self.app)

@@ -167,7 +167,7 @@ async def test_an_out_of_scope_change_is_refused_nothing_stored_and_audited(
                 access_table.c.user_id == "cora"
             )
         ).all()
-    assert audited == [("push", "out_of_scope")] * 2
+    assert audited == [("push", "out_of_scope"), ("refer", "out_of_scope")]
 
 
 def _pulled(answer: Any) -> list[dict[str, Any]]:
