@@ -10,7 +10,6 @@ four digits of the NHS number, as on a card.
 from __future__ import annotations
 
 import html
-import os
 import textwrap
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -333,13 +332,7 @@ def format_for(path: Path) -> str:
 
 def write_private(path: Path, content: str) -> Path:
     """Write a file holding patient data readable by its owner only (0600), whatever the umask;
-    an existing file is replaced whole, never left half-written."""
-    path = path.expanduser()
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    temporary = path.with_name(f".{path.name}.tmp")
-    descriptor = os.open(temporary, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(content)
-    os.chmod(temporary, 0o600)
-    os.replace(temporary, path)
-    return path
+    an existing file is replaced whole, never left half-written, and never through a link."""
+    from d2a_tui.storage.files import write_private as write
+
+    return write(path, content)

@@ -27,6 +27,7 @@ from pathlib import Path
 from sqlalchemy.engine import URL
 
 from d2a_tui.domain.errors import D2AError
+from d2a_tui.storage.files import write_private
 
 # The environment variable naming a file that holds the passphrase (`--passphrase-file` sets it).
 PASSPHRASE_FILE = "D2A_PASSPHRASE_FILE"
@@ -112,14 +113,7 @@ def _check_value(key: bytes) -> str:
 
 
 def _private_write(path: Path, text: str) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    descriptor = os.open(temporary, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.chmod(temporary, 0o600)
-    os.replace(temporary, path)
+    write_private(path, text)
 
 
 def create_key(database: Path, secret: str) -> bytes:

@@ -7,12 +7,12 @@ test's, a demo's, a shared PostgreSQL one) is never mistaken for the replica.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from d2a_tui.config import data_dir
 from d2a_tui.storage.db import normalise_url
+from d2a_tui.storage.files import write_private
 
 LOGIN_FILE = "sync-login.json"
 
@@ -59,11 +59,7 @@ def load_login() -> Login | None:
 def save_login(login: Login) -> Path:
     path = login_path()
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    descriptor = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        json.dump(asdict(login), handle, indent=2)
-    os.chmod(path, 0o600)  # O_CREAT's mode does not apply to a file that already existed
-    return path
+    return write_private(path, json.dumps(asdict(login), indent=2))
 
 
 def forget_login() -> bool:

@@ -211,6 +211,10 @@ def create_app(
         version=__version__,
         description="Sync for Discharge to Assess hubs: a server-ordered event log.",
         lifespan=life.lifespan,
+        # No browsable API pages: they would load scripts from a CDN into a page on the server's
+        # origin, and nobody needs them to sync. The OpenAPI document itself stays, the contract.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.engine = engine
     app.state.lifecycle = life

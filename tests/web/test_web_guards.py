@@ -316,9 +316,11 @@ def test_the_board_export_in_a_browser_is_a_download_never_a_server_path(
                         await download.text(),
                     )
                 )
-            async with aiohttp.ClientSession() as stranger:
-                async with stranger.get(f"{server.url}/download/{delivered[0]}") as refused:
-                    assert refused.status == 403  # someone without the key cannot fetch it
+            async with (
+                aiohttp.ClientSession() as stranger,
+                stranger.get(f"{server.url}/download/{delivered[0]}") as refused,
+            ):
+                assert refused.status == 403  # someone without the key cannot fetch it
         finally:
             await socket.close()
             await session.close()
