@@ -17,8 +17,7 @@ MIN_LENGTH = 12
 # The start of every guessing list (the most common passwords in published breach data), and
 # the words of this service that a person at a hub would reach for. Compared after lower-casing
 # and dropping what people add to meet rules: spaces, punctuation and trailing digits.
-COMMON = frozenset(
-    """
+_COMMON_TEXT = """
     123456 123456789 12345678 12345 qwerty 1234567 111111 1234567890 123123 abc123 1234 password
     iloveyou 1q2w3e4r 000000 qwerty123 zaq12wsx dragon sunshine princess letmein 654321 monkey
     1qaz2wsx 123321 qwertyuiop superman asdfghjkl football baseball welcome admin login passw0rd
@@ -31,8 +30,8 @@ COMMON = frozenset(
     pa55word p4ssw0rd p455w0rd letmeinnow opensesame blink182 pokemon maggie buster tigger
     nhs nhsnhs nhspassword hospital discharge dischargetoassess d2a d2ad2a passphrase
     mypassphrase mypassword thisismypassword thisismypassphrase nightshift dayshift
-    """.split()
-)
+"""
+COMMON = frozenset(_COMMON_TEXT.split())
 
 
 def weakness(secret: str) -> str | None:

@@ -40,7 +40,7 @@ def test_db_encrypt_refuses_a_weak_passphrase_and_leaves_the_file_plain(
     ensure_schema(make_engine(f"sqlite:///{path}"))
     before = path.read_bytes()
     monkeypatch.setenv("D2A_PASSPHRASE", secret)
-    code, out, err = run_cli(capfd, "db", "encrypt", "--db", str(path))
+    code, _, err = run_cli(capfd, "db", "encrypt", "--db", str(path))
     assert_one_line(code, err, words, "nothing was changed")
     assert path.read_bytes() == before and not cipher.key_path(path).exists()
 
