@@ -182,7 +182,7 @@ def cmd_login(args: argparse.Namespace) -> int:
     from d2a_tui.storage.journeys import event_table
     from d2a_tui.sync.admin import ENROL_PREFIX
     from d2a_tui.sync.client import SyncClient, SyncError, check_server_url, tls_context
-    from d2a_tui.sync.login import Login, load_login, save_login
+    from d2a_tui.sync.login import Login, load_login, save_login, store_secrets
     from d2a_tui.sync.replica import outbox_table, replica_table
 
     check_server_url(args.server, insecure_http=args.insecure_http)
@@ -235,20 +235,22 @@ def cmd_login(args: argparse.Namespace) -> int:
         raise D2AError(f"login failed: {error}") from None
     finally:
         client.close()
-    path = save_login(
-        Login(
-            args.server,
-            token,
-            device_id,
-            user_id,
-            name,
-            role,
-            url,
-            token_expires_at=expires.isoformat() if expires else None,
-            pin_hash=pin_hash,
-            **tls,
-        )
+    login = Login(
+        args.server,
+        token,
+        device_id,
+        user_id,
+        name,
+        role,
+        url,
+        token_expires_at=expires.isoformat() if expires else None,
+        pin_hash=pin_hash,
+        **tls,
     )
+    # The token and the PIN hash go inside the replica (encrypted with it); the file names the
+    # server and the user only.
+    store_secrets(engine, login)
+    path = save_login(login)
     print(f"logged in to {args.server} as {name} ({role}), device {device_id}")
     print(f"this machine's database is now a replica; login kept in {path}", file=sys.stderr)
     if not args.no_sync:
@@ -329,6 +331,7 @@ def cmd_logout(args: argparse.Namespace) -> int:
                     f"{status.pending} changes are not on the server yet: `d2a sync` first "
                     "(or --force to keep them only in the local database)"
                 )
+            hub.sync.forget_secrets()
     finally:
         hub.close()
     forget_login()

@@ -316,14 +316,15 @@ def create_app(
 
     @app.post("/v1/devices/rotate", response_model=RotateResponse, responses=ERRORS, tags=["auth"])
     def rotate(body: RotateRequest, device: DeviceContext = Depends(caller)) -> RotateResponse:  # noqa: B008
+        # The server makes the token: a device that could choose one could choose a known one.
         try:
-            expires = admin.rotate_token(
-                engine, device.device_id, body.token_hash, token_days=token_days, now=now()
+            token, expires = admin.rotate_token(
+                engine, device.device_id, token_days=token_days, now=now()
             )
         except D2AError as error:
-            raise ApiError(409, "token_taken", str(error)) from None
+            raise ApiError(401, "revoked", str(error)) from None
         log.info("device %s rotated its token", device.device_id[-12:])
-        return RotateResponse(token_expires_at=expires)
+        return RotateResponse(token=token, token_expires_at=expires)
 
     def digests(receipts: list[Any]) -> dict[str, str]:
         with engine.connect() as connection:
