@@ -20,6 +20,7 @@ from typing import Any
 from rich.cells import cell_len, set_cell_size
 
 from d2a_tui.domain.calendar import HubCalendar
+from d2a_tui.domain.cells import markdown_text
 from d2a_tui.domain.flow import Column
 from d2a_tui.domain.query import Context, parse
 from d2a_tui.domain.stuck import Level, Stuck
@@ -246,7 +247,9 @@ def render_text(board: PrintedBoard, width: int = PAGE_WIDTH, page_lines: int = 
 
 
 def _md(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    # Every punctuation mark escaped: a name or a note is shown as itself, never as a link, an
+    # image fetched from elsewhere, emphasis or raw HTML (domain/cells.py).
+    return markdown_text(text)
 
 
 def render_markdown(board: PrintedBoard) -> str:
