@@ -49,6 +49,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     if args.token_days < 1:
         raise D2AError("--token-days must be at least 1")
+    if args.per_client < 1 or args.max_connections < args.per_client:
+        raise D2AError("--per-client must be at least 1 and --max-connections at least that")
     if (args.certfile is None) != (args.keyfile is None):
         raise D2AError("HTTPS needs both --certfile and --keyfile")
     if args.certfile is not None:
@@ -74,6 +76,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         certfile=args.certfile,
         keyfile=args.keyfile,
         token_days=args.token_days,
+        max_connections=args.max_connections,
+        per_client=args.per_client,
     )
     return 0
 
@@ -469,6 +473,20 @@ def register(sub: Any) -> None:
         default=90,
         metavar="N",
         help="device tokens expire after N days (devices swap them before then)",
+    )
+    serve.add_argument(
+        "--max-connections",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="connections and requests at once, in all; beyond, 503 (default 1000)",
+    )
+    serve.add_argument(
+        "--per-client",
+        type=int,
+        default=8,
+        metavar="N",
+        help="requests in progress at once for one device or address; beyond, 429 (default 8)",
     )
     serve.set_defaults(handler=cmd_serve)
 

@@ -46,6 +46,7 @@ from d2a_tui.sync import admin, lifecycle, scope, server_logging
 from d2a_tui.sync.admin import DeviceContext
 from d2a_tui.sync.compact import compact, event_digests
 from d2a_tui.sync.ingest import Ingest, PushRefused
+from d2a_tui.sync.limits import MAX_CONNECTIONS, PER_CLIENT, PerClientLimit
 from d2a_tui.sync.protocol import (
     MAX_BODY_BYTES,
     MAX_PULL_LIMIT,
@@ -190,6 +191,7 @@ def create_app(
     clock: Clock | None = None,
     calendar: HubCalendar | None = None,
     token_days: int = admin.TOKEN_DAYS,
+    per_client: int = PER_CLIENT,
 ) -> FastAPI:
     """The API on a database of this code's schema; refuses any other (SchemaMismatch)."""
     engine = make_engine(engine_or_url) if isinstance(engine_or_url, str) else engine_or_url
@@ -221,6 +223,8 @@ def create_app(
     app.add_middleware(GZipMiddleware, minimum_size=512, compresslevel=6)
     app.add_middleware(RequestBodyGuard, max_bytes=max_body_bytes)
     app.add_middleware(life.middleware)
+    # Outermost: a client over its share is answered before anything else is spent on it.
+    app.add_middleware(PerClientLimit, per_client=per_client)
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, error: ApiError) -> JSONResponse:
@@ -573,11 +577,15 @@ def serve(
     certfile: str | None = None,
     keyfile: str | None = None,
     token_days: int = admin.TOKEN_DAYS,
+    max_connections: int = MAX_CONNECTIONS,
+    per_client: int = PER_CLIENT,
 ) -> None:
     """Run the API under uvicorn until SIGTERM (drained, see `lifecycle.py`); refuses a
-    database of the wrong schema. With `certfile` and `keyfile` it speaks HTTPS only."""
+    database of the wrong schema. With `certfile` and `keyfile` it speaks HTTPS only. At most
+    `max_connections` connections and requests in all (503 beyond), and `per_client` requests
+    in progress for one client (429 beyond: see `limits.py`)."""
     server_logging.configure_logging(log_level)
-    app = create_app(url, calendar=calendar, token_days=token_days)
+    app = create_app(url, calendar=calendar, token_days=token_days, per_client=per_client)
     scheme = "https" if certfile else "http"
     log.info("d2a %s serving schema %s on %s://%s:%d", __version__, SCHEMA_HEAD, scheme, host, port)
     lifecycle.run(
@@ -588,4 +596,5 @@ def serve(
         log_level=log_level,
         ssl_certfile=certfile,
         ssl_keyfile=keyfile,
+        limit_concurrency=max_connections,
     )

@@ -90,6 +90,7 @@ class ServerProcess:
     process: subprocess.Popen[bytes] | None = None
     tls: tuple[Path, Path] | None = None  # (certificate, key): serve HTTPS
     host_name: str = "127.0.0.1"  # the name clients use (a certificate names it)
+    extra: tuple[str, ...] = ()  # more `d2a serve` options
 
     @property
     def url(self) -> str:
@@ -119,6 +120,7 @@ class ServerProcess:
                         if self.tls
                         else []
                     ),
+                    *self.extra,
                 ],
                 env=self.env,
                 stdout=log,
