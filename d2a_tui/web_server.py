@@ -479,12 +479,23 @@ async def _add_security_headers(request: web.Request, response: web.StreamRespon
     response.headers.setdefault("Cache-Control", "no-store")
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child, between fork and exec
+def _parent_death_signal() -> Callable[[], None] | None:
+    """What the child runs between fork and exec to be sent SIGTERM when `d2a web` dies (Linux's
+    prctl). Looked up here, in the parent: the child only calls it, importing nothing."""
+    if not sys.platform.startswith("linux"):
+        return None
     import ctypes
 
-    with contextlib.suppress(Exception):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    signal_number = int(signal.SIGTERM)
+
+    def die_with_parent() -> None:  # pragma: no cover - runs in the child
+        prctl(PR_SET_PDEATHSIG, signal_number)
+
+    return die_with_parent
 
 
 class _BoardProcess(AppService):
@@ -494,8 +505,8 @@ class _BoardProcess(AppService):
     async def _open_app_process(self, width: int = 80, height: int = 24) -> Any:
         environment = self._build_environment(width=width, height=height)
         options: dict[str, Any] = {}
-        if sys.platform.startswith("linux"):
-            options["preexec_fn"] = _die_with_parent
+        if _DIE_WITH_PARENT is not None:
+            options["preexec_fn"] = _DIE_WITH_PARENT
         self._process = process = await asyncio.create_subprocess_shell(
             self.command,
             stdin=asyncio.subprocess.PIPE,
@@ -507,3 +518,6 @@ class _BoardProcess(AppService):
         assert process.stdin is not None
         self._stdin = process.stdin
         return process
+
+
+_DIE_WITH_PARENT = _parent_death_signal()

@@ -45,6 +45,8 @@ def test_the_disk_alone_holds_no_token_and_no_pin_hash(e2e_hub: Hub) -> None:
     with httpx.Client(base_url=e2e_hub.server.url, timeout=10) as http:
         me = http.get("/v1/me", headers={"Authorization": f"Bearer {held['token']}"})
     assert me.status_code == 200
+    night.run("logout")  # and a logout takes the secrets out of the database too
+    assert night.secrets() == {"token": None, "pending_token": None, "pin_hash": None}
 
 
 def test_an_old_login_file_gives_its_token_to_the_database_at_the_first_unlock(
