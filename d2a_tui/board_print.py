@@ -9,9 +9,7 @@ four digits of the NHS number, as on a card.
 
 from __future__ import annotations
 
-import errno
 import html
-import os
 import textwrap
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -22,6 +20,7 @@ from typing import Any
 from rich.cells import cell_len, set_cell_size
 
 from d2a_tui.domain.calendar import HubCalendar
+from d2a_tui.domain.cells import markdown_text
 from d2a_tui.domain.flow import Column
 from d2a_tui.domain.query import Context, check_values, parse
 from d2a_tui.domain.stuck import Level, Stuck
@@ -249,7 +248,9 @@ def render_text(board: PrintedBoard, width: int = PAGE_WIDTH, page_lines: int = 
 
 
 def _md(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    # Every punctuation mark escaped: a name or a note is shown as itself, never as a link, an
+    # image fetched from elsewhere, emphasis or raw HTML (domain/cells.py).
+    return markdown_text(text)
 
 
 def render_markdown(board: PrintedBoard) -> str:
@@ -335,15 +336,7 @@ def format_for(path: Path) -> str:
 
 def write_private(path: Path, content: str) -> Path:
     """Write a file holding patient data readable by its owner only (0600), whatever the umask;
-    an existing file is replaced whole, never left half-written. The folder must exist: a
-    mistyped folder is an error, not a tree of new folders nobody asked for."""
-    path = path.expanduser()
-    if not path.parent.is_dir():
-        raise FileNotFoundError(errno.ENOENT, f"no folder {path.parent}", str(path.parent))
-    temporary = path.with_name(f".{path.name}.tmp")
-    descriptor = os.open(temporary, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(content)
-    os.chmod(temporary, 0o600)
-    os.replace(temporary, path)
-    return path
+    an existing file is replaced whole, never left half-written, and never through a link."""
+    from d2a_tui.storage.files import write_private as write
+
+    return write(path, content)

@@ -93,8 +93,11 @@ class Hub:
             with engine.connect() as connection:
                 store.localities = localities_of(connection, settings.user)
             return cls(store, Actor(settings.user, device_id()), clock, settings.calendar)
+        from d2a_tui.sync.login import with_secrets
         from d2a_tui.sync.replica_hub import ReplicaSync
 
+        # The token and the PIN hash are inside the database, read now it is open (unlocked).
+        login = with_secrets(engine, login)
         # The server checks every mutation's actor against the device's user: act as them.
         hub = cls(store, Actor(login.user_id, login.device_id), clock, settings.calendar)
         hub.sync = ReplicaSync(hub, login=login, keep_closed_days=settings.keep_closed_days)

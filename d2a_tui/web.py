@@ -2,7 +2,8 @@
 
 Each browser tab gets its own `d2a board` process, driven over a websocket, on the same database
 as the terminals. On this machine only (loopback, the default) it acts as the configured user
-with no login, as a terminal would. Beyond this machine it refuses to start without TLS
+with no login, as a terminal would, for whoever opens the address it prints (it carries a key
+made for this run). Beyond this machine it refuses to start without TLS
 (`--certfile`/`--keyfile`) and asks each person to sign in with the central server's users and
 device tokens (`d2a server add-user`, `d2a server enrol-device`); the board then acts as them.
 """
@@ -63,8 +64,18 @@ def web_options(args: argparse.Namespace) -> WebOptions:
     else:
         name = args.host if local else socket.getfqdn()
         public_url = f"{scheme}://{name}:{args.port}"
+    if args.max_boards < 1 or args.max_boards_per_user < 1:
+        raise InvalidInput("--max-boards and --max-boards-per-user are at least 1")
     return WebOptions(
-        settings.database_url, settings.user, args.host, args.port, public_url, context, login
+        settings.database_url,
+        settings.user,
+        args.host,
+        args.port,
+        public_url,
+        context,
+        login,
+        max_boards=args.max_boards,
+        max_boards_per_user=args.max_boards_per_user,
     )
 
 
@@ -123,5 +134,19 @@ def register(sub: Any) -> None:
     )
     web.add_argument(
         "--login", action="store_true", help="ask for sign-in on loopback too (always beyond it)"
+    )
+    web.add_argument(
+        "--max-boards",
+        type=int,
+        default=20,
+        metavar="N",
+        help="board processes at once, in all (default 20)",
+    )
+    web.add_argument(
+        "--max-boards-per-user",
+        type=int,
+        default=3,
+        metavar="N",
+        help="board processes at once for one person (default 3)",
     )
     web.set_defaults(handler=cmd_web)

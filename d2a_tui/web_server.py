@@ -1,27 +1,41 @@
-"""The web server behind `d2a web`: textual-serve's server, plus sign-in and TLS.
+"""The web server behind `d2a web`: textual-serve's server, plus sign-in, TLS and the guards
+that keep the board to its owner.
 
 textual-serve starts one app process per websocket with a fixed shell command; here the command
 is worked out per connection, so each signed-in person's board acts as them (the acting user
 rides in a context variable from the sign-in check to the moment the process is started, all
 in the request's own task). Sessions live in memory: restarting `d2a web` signs everyone out.
+
+Every request and websocket passes the same guards, in this order: its Host must be one this
+server answers to (a page on another site that rebinds its name to 127.0.0.1 is refused), its
+Origin, when a browser sends one (always on a websocket or a form post), must be this server's;
+then it needs the key of this run of the server (printed with the address at start, swapped for
+a cookie on first use, as notebook servers do) or, with sign-in, a signed-in session. Board
+processes are counted per person and in all, and end with the server, even a killed one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hmac
 import html
 import logging
 import os
 import secrets
 import shlex
+import signal
 import sys
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
+from textual_serve.app_service import AppService
 from textual_serve.server import Server
 
 from d2a_tui.sync.rules import JOURNEY_ROLES
@@ -48,9 +62,22 @@ class WebOptions:
     public_url: str
     ssl_context: ssl.SSLContext | None
     login: bool  # sign-in with a device token; always beyond loopback
+    max_boards: int = 20  # board processes at once, in all
+    max_boards_per_user: int = 3  # and per person (tabs of one person, or one key's holder)
 
 
 COOKIE = "d2a_web_session"
+KEY_COOKIE = "d2a_web_key"  # this run's key, once the printed address has been opened
+KEY_PARAMETER = "key"
+# Sent with every answer: no other site may frame the board (clickjacking), no answer is taken
+# for another type than it says, and the key in the first address never leaves in a Referer.
+SECURITY_HEADERS = {
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+PR_SET_PDEATHSIG = 1  # Linux prctl: the signal a process gets when its parent dies
 SESSION_SECONDS = 12 * 3600  # a shift
 FAILED_SIGN_IN_DELAY = 0.5  # seconds; slows guessing without bothering a person
 
@@ -69,6 +96,11 @@ class BoardServer(Server):
         self.options = options
         self.sessions: dict[str, Session] = {}
         self._engine: Engine | None = None
+        # This run's key (without sign-in): in the address printed at start, then in a cookie.
+        self.key = secrets.token_urlsafe(32)
+        self.key_cookies: set[str] = set()
+        self.boards: dict[AppService, str] = {}  # running board processes, by whose they are
+        self.allowed_hosts, self.allowed_origins = allowed_names(options)
         super().__init__(
             command="d2a board",
             host=options.host,
@@ -85,7 +117,9 @@ class BoardServer(Server):
         # and a crash report there would list local values, patient data among them. `d2a web`
         # opens the database itself before serving, so a board that cannot start is rare.
         board = f"{shlex.quote(sys.executable)} -m d2a_tui board --user {shlex.quote(user)}"
-        return f"{board} 2>/dev/null"
+        # `exec`: the shell becomes the board, so the board is this server's own child and is
+        # told when this server dies (see _BoardProcess).
+        return f"exec {board} 2>/dev/null"
 
     @command.setter
     def command(self, value: str) -> None:
@@ -106,16 +140,163 @@ class BoardServer(Server):
         )
 
     async def on_startup(self, app: web.Application) -> None:
-        how = "sign-in required" if self.options.login else f"acting as {self.options.user}"
-        print(f"Serving the board on {self.public_url} ({how}); ctrl+c stops", flush=True)
+        if self.options.login:
+            print(f"Serving the board on {self.public_url} (sign-in required); ctrl+c stops",
+                  flush=True)  # fmt: skip
+            return
+        print(
+            f"Serving the board on {self.public_url}/?{KEY_PARAMETER}={self.key} "
+            f"(acting as {self.options.user}; open this address, it carries this run's key); "
+            "ctrl+c stops",
+            flush=True,
+        )
+
+    async def on_shutdown(self, app: web.Application) -> None:
+        """Every board ends with the server: asked to quit, then made to."""
+        await self.end_boards()
+
+    async def end_boards(self) -> None:
+        services = list(self.boards)
+        for service in services:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(service.stop(), timeout=3)
+        for service in services:
+            process = getattr(service, "_process", None)
+            if process is not None and process.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    process.kill()
+        self.boards.clear()
 
     async def _make_app(self) -> web.Application:
         app = await super()._make_app()
+        app.on_response_prepare.append(_add_security_headers)
+        app.middlewares.append(self._origin_middleware())
         if self.options.login:
             app.router.add_get("/login", self.handle_login_page)
             app.router.add_post("/login", self.handle_login)
             app.middlewares.append(self._sign_in_middleware())
+        else:
+            app.middlewares.append(self._key_middleware())
         return app
+
+    # --- who may ask ---------------------------------------------------------------------------
+
+    def _origin_middleware(self) -> Callable[..., Awaitable[web.StreamResponse]]:
+        @web.middleware
+        async def check_host_and_origin(
+            request: web.Request,
+            handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+        ) -> web.StreamResponse:
+            host = request.headers.get("Host", "").lower()
+            if host not in self.allowed_hosts:
+                log.info("refused: a request for another host name")
+                raise web.HTTPForbidden(text=f"this server answers only to {self.public_url}")
+            origin = request.headers.get("Origin")
+            # A websocket or a form post from a page always says where the page came from; a
+            # request that could change something and does not say is refused too.
+            must_say = request.method not in ("GET", "HEAD") or request.path == "/ws"
+            if (origin is None and must_say) or (
+                origin is not None and origin.lower() not in self.allowed_origins
+            ):
+                log.info("refused: a request from another site")
+                raise web.HTTPForbidden(text="refused: a request from another site")
+            return await handler(request)
+
+        return check_host_and_origin
+
+    def _key_middleware(self) -> Callable[..., Awaitable[web.StreamResponse]]:
+        @web.middleware
+        async def require_key(
+            request: web.Request,
+            handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+        ) -> web.StreamResponse:
+            given = request.query.get(KEY_PARAMETER)
+            if given is not None:
+                if not hmac.compare_digest(given.encode(), self.key.encode()):
+                    await asyncio.sleep(FAILED_SIGN_IN_DELAY)
+                    raise web.HTTPForbidden(text="that key is not this server's")
+                # Swapped for a cookie, and the key taken out of the address bar and history.
+                cookie = secrets.token_urlsafe(32)
+                self.key_cookies.add(cookie)
+                response = web.HTTPSeeOther(request.path)
+                self._set_cookie(response, KEY_COOKIE, cookie)
+                raise response
+            if request.path.startswith("/static/") or (
+                request.cookies.get(KEY_COOKIE, "") in self.key_cookies
+            ):
+                return await handler(request)
+            raise web.HTTPForbidden(
+                text="open the address `d2a web` printed when it started: it carries this run's key"
+            )
+
+        return require_key
+
+    def _set_cookie(self, response: web.StreamResponse, name: str, value: str) -> None:
+        response.set_cookie(
+            name,
+            value,
+            max_age=SESSION_SECONDS,
+            httponly=True,
+            # Secure only where the browser reaches the server over TLS: on loopback http a
+            # Secure cookie would not be sent back by every browser, and the traffic does not
+            # leave this machine.
+            secure=self.options.ssl_context is not None,
+            samesite="Strict",
+        )
+
+    # --- board processes -----------------------------------------------------------------------
+
+    async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
+        """textual-serve's, with the count of boards checked before a process is started and
+        each board's process known, so the server can end it."""
+        user = _acting_user.get() or self.options.user
+        running = Counter(self.boards.values())
+        if len(self.boards) >= self.options.max_boards:
+            log.info("refused a board: %d open, the most at once", len(self.boards))
+            raise web.HTTPTooManyRequests(
+                text=f"{len(self.boards)} boards are open, the most this server runs at once; "
+                "close one first"
+            )
+        if running[user] >= self.options.max_boards_per_user:
+            raise web.HTTPTooManyRequests(
+                text=f"you have {running[user]} boards open, the most for one person; "
+                "close one first"
+            )
+        websocket = web.WebSocketResponse(heartbeat=15)
+        width = _to_int(request.query.get("width", "80"), 80)
+        height = _to_int(request.query.get("height", "24"), 24)
+        service: AppService | None = None
+
+        async def close() -> None:
+            await websocket.close()
+
+        try:
+            await websocket.prepare(request)
+            service = _BoardProcess(
+                self.command,
+                write_bytes=websocket.send_bytes,
+                write_str=websocket.send_str,
+                close=close,
+                download_manager=self.download_manager,
+                debug=False,
+            )
+            self.boards[service] = user
+            await service.start(width, height)
+            await self._process_messages(websocket, service)
+        except asyncio.CancelledError:
+            await websocket.close()
+        except Exception as error:
+            log.warning("a board ended with %s", type(error).__name__)
+        finally:
+            if service is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(service.stop(), timeout=5)
+                process = getattr(service, "_process", None)
+                if process is not None and process.returncode is None:
+                    with contextlib.suppress(ProcessLookupError):
+                        process.kill()
+                self.boards.pop(service, None)
+        return websocket
 
     # --- sign-in -------------------------------------------------------------------------------
 
@@ -225,14 +406,7 @@ class BoardServer(Server):
             response = _page(_ENROLLED.format(token=html.escape(token)))
         else:
             response = web.Response(status=303, headers={"Location": "/"})
-        response.set_cookie(
-            COOKIE,
-            session_id,
-            max_age=SESSION_SECONDS,
-            httponly=True,
-            secure=self.options.ssl_context is not None,
-            samesite="Strict",
-        )
+        self._set_cookie(response, COOKIE, session_id)
         return response
 
 
@@ -262,3 +436,88 @@ def _page(body: str, status: int = 200) -> web.Response:
         ),
         headers={"Cache-Control": "no-store"},
     )
+
+
+def allowed_names(options: WebOptions) -> tuple[frozenset[str], frozenset[str]]:
+    """The Host values this server answers to and the Origins it accepts: its own address and
+    the public one; on loopback also the other names of this machine."""
+    from d2a_tui.web import is_loopback
+
+    scheme = "https" if options.ssl_context is not None else "http"
+    hosts = {_host_port(options.host, options.port)}
+    if is_loopback(options.host):
+        hosts |= {_host_port(name, options.port) for name in ("127.0.0.1", "localhost", "::1")}
+    public = urlsplit(options.public_url)
+    if public.hostname:
+        default = 443 if public.scheme == "https" else 80
+        hosts.add(_host_port(public.hostname, public.port or default))
+        if public.port in (None, default):
+            hosts.add(public.hostname.lower())
+    origins = {f"{scheme}://{host}" for host in hosts}
+    if public.scheme and public.netloc:
+        origins.add(f"{public.scheme}://{public.netloc}".lower())
+    return frozenset(hosts), frozenset(origins)
+
+
+def _host_port(host: str, port: int) -> str:
+    host = host.lower()
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _to_int(value: str, default: int) -> int:
+    try:
+        return max(10, min(int(value), 1000))
+    except ValueError:
+        return default
+
+
+async def _add_security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if request.path != "/" or response.content_type != "text/html":
+        return
+    response.headers.setdefault("Cache-Control", "no-store")
+
+
+def _parent_death_signal() -> Callable[[], None] | None:
+    """What the child runs between fork and exec to be sent SIGTERM when `d2a web` dies (Linux's
+    prctl). Looked up here, in the parent: the child only calls it, importing nothing."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    signal_number = int(signal.SIGTERM)
+
+    def die_with_parent() -> None:  # pragma: no cover - runs in the child
+        prctl(PR_SET_PDEATHSIG, signal_number)
+
+    return die_with_parent
+
+
+class _BoardProcess(AppService):
+    """A board whose process is told (SIGTERM) when `d2a web` dies, however it dies: a board
+    outliving its server would hold a database connection and patient data for no one."""
+
+    async def _open_app_process(self, width: int = 80, height: int = 24) -> Any:
+        environment = self._build_environment(width=width, height=height)
+        options: dict[str, Any] = {}
+        if _DIE_WITH_PARENT is not None:
+            options["preexec_fn"] = _DIE_WITH_PARENT
+        self._process = process = await asyncio.create_subprocess_shell(
+            self.command,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=environment,
+            **options,
+        )
+        assert process.stdin is not None
+        self._stdin = process.stdin
+        return process
+
+
+_DIE_WITH_PARENT = _parent_death_signal()

@@ -20,6 +20,7 @@ import csv
 import io
 from datetime import date
 
+from d2a_tui.domain.cells import spreadsheet_cell
 from d2a_tui.domain.delays import DELAY_REASONS
 from d2a_tui.domain.flow import PATHWAYS
 from d2a_tui.domain.outcomes import DESTINATIONS
@@ -122,5 +123,9 @@ def render_submission(report: Report, organisation: str) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(HEADER)
-    writer.writerows(submission_rows(report, organisation))
+    # Text (the organisation code a user typed, say) is made inert for a spreadsheet.
+    writer.writerows(
+        [spreadsheet_cell(str(cell)) for cell in row]
+        for row in submission_rows(report, organisation)
+    )
     return buffer.getvalue()

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from d2a_tui.domain.cells import spreadsheet_cell
+
 FORMATS = ("table", "csv", "json")
 
 
@@ -80,6 +82,11 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+def _csv_cell(value: Any) -> str:
+    text = _cell(value)
+    return text if isinstance(value, int | float) else spreadsheet_cell(text)
+
+
 def to_csv(report: Report) -> str:
     """Each table as a CSV block (header row first); blocks are separated by one empty line."""
     out = io.StringIO()
@@ -87,9 +94,10 @@ def to_csv(report: Report) -> str:
         if index:
             out.write("\r\n")
         writer = csv.writer(out)
-        writer.writerow(table.columns)
+        writer.writerow([spreadsheet_cell(str(column)) for column in table.columns])
         for row in table.rows:
-            writer.writerow([_cell(value) for value in row])
+            # Text is made inert for a spreadsheet (a name starting `=` is not a formula).
+            writer.writerow([_csv_cell(value) for value in row])
     return out.getvalue()
 
 

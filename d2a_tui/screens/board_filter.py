@@ -189,15 +189,20 @@ class BoardFilter(_BoardBase):
             return
         stamp = self.app.hub.now().astimezone(self.app.hub.calendar.zone)
         default = data_dir() / "exports" / f"board-{stamp:%Y-%m-%d-%H%M}.txt"
+        web = self.app.is_web
 
         def check(value: str) -> str | None:
             return None if value.strip() else "give a file name"
 
+        # In a browser the file is the browser's download, never a path on the server's disk:
+        # the person at the browser names the file, not where the server writes.
         self.app.push_screen(
             TextPrompt(
-                "Export what the board shows to",
-                value=str(default),
-                hint=".txt text (80 columns) · .md Markdown · .html a page · enter export · esc cancel",
+                "Download what the board shows as" if web else "Export what the board shows to",
+                value=default.name if web else str(default),
+                hint=".txt text (80 columns) · .md Markdown · .html a page · enter "
+                + ("download" if web else "export")
+                + " · esc cancel",
                 check=check,
             ),
             self._export_to,
@@ -224,11 +229,17 @@ class BoardFilter(_BoardBase):
             filter_text=str(model.query),
             privacy=self.app.settings.privacy,
         )
+        content = board_print.render(printed, board_print.format_for(path))
+        if self.app.is_web:
+            import io
+
+            name = path.name or "board.txt"
+            self.app.deliver_text(io.StringIO(content), save_filename=name)
+            self.app.notify(f"{printed.shown} journeys: your browser downloads {name}", timeout=8)
+            return
         try:
-            written = board_print.write_private(
-                path, board_print.render(printed, board_print.format_for(path))
-            )
-        except OSError as error:
-            self.app.notify(f"Could not write {path}: {error.strerror}", severity="error")
+            written = board_print.write_private(path, content)
+        except D2AError as error:
+            self.app.notify(f"Could not write {path}: {error}", severity="error")
             return
         self.app.notify(f"Exported {printed.shown} journeys to {written}", timeout=8)

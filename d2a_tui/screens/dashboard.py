@@ -311,10 +311,17 @@ class ReportScreen(HubScreen[None]):
             return
         from d2a_tui.private_files import write_private
 
+        stamp = self.hub.now().astimezone().strftime("%Y%m%d-%H%M")
+        name = f"{self.report.name}-{stamp}.csv"
+        if self.app.is_web:  # in a browser: the browser's download, nothing on the server's disk
+            import io
+
+            self.app.deliver_text(io.StringIO(to_csv(self.report)), save_filename=name)
+            self.notify(f"Your browser downloads {name}", timeout=6)
+            return
         folder = data_dir() / "reports"
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        stamp = self.hub.now().astimezone().strftime("%Y%m%d-%H%M")
-        path = folder / f"{self.report.name}-{stamp}.csv"
+        path = folder / name
         write_private(path, to_csv(self.report))  # 0600, like every file d2a writes
         self.notify(f"Saved {path}", timeout=6)
 

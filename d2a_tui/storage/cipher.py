@@ -27,6 +27,8 @@ from pathlib import Path
 from sqlalchemy.engine import URL
 
 from d2a_tui.domain.errors import D2AError
+from d2a_tui.domain.passphrase import weakness
+from d2a_tui.storage.files import write_private
 
 # The environment variable naming a file that holds the passphrase (`--passphrase-file` sets it).
 PASSPHRASE_FILE = "D2A_PASSPHRASE_FILE"
@@ -112,18 +114,25 @@ def _check_value(key: bytes) -> str:
 
 
 def _private_write(path: Path, text: str) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    descriptor = os.open(temporary, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.chmod(temporary, 0o600)
-    os.replace(temporary, path)
+    write_private(path, text, make_folder=True)
+
+
+class WeakPassphrase(D2AError):
+    pass
+
+
+def check_new_passphrase(secret: str) -> None:
+    """Refuse, in one line, a new passphrase too weak to stand offline guessing (the key file
+    lets anyone with the disk try passphrases as fast as scrypt allows)."""
+    problem = weakness(secret)
+    if problem is not None:
+        raise WeakPassphrase(f"{problem}; nothing was changed")
 
 
 def create_key(database: Path, secret: str) -> bytes:
-    """A new salt and check value beside `database`; the derived key."""
+    """A new salt and check value beside `database`; the derived key. A passphrase too weak
+    is refused before anything is written."""
+    check_new_passphrase(secret)
     salt = os.urandom(16)
     key = _derive(secret, salt, **SCRYPT)
     record = {"kdf": "scrypt", **SCRYPT, "salt": salt.hex(), "check": _check_value(key)}
@@ -189,6 +198,7 @@ def encrypt_in_place(database: Path, secret: str) -> int:
 
     if is_encrypted(database):
         raise D2AError(f"{database} is encrypted already")
+    check_new_passphrase(secret)
     if not has_plain_header(database):
         raise D2AError(f"{database} is not an SQLite database: nothing was changed")
     copy = database.with_name(database.name + ".encrypting")

@@ -11,6 +11,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, func, select, update
 
@@ -340,31 +341,25 @@ def redeem(
 def rotate_token(
     engine: Engine,
     device_id: str,
-    new_hash: str,
     *,
     token_days: int = TOKEN_DAYS,
     now: datetime | None = None,
-) -> datetime:
-    """Replace a device's token by the one whose hash the device sent; its new expiry. The
-    device made the token itself and kept it before asking, so a lost answer loses nothing."""
+) -> tuple[str, datetime]:
+    """A new token for the device, made here, and its expiry. It is kept as the device's pending
+    token: the old one works until the new one is first used (see `authenticate`), so an answer
+    lost on the way locks no one out, and asking again replaces the pending one."""
     now = now or datetime.now(UTC)
     expires = now + timedelta(days=token_days)
+    token = new_device_token()
     with engine.begin() as connection:
-        taken = connection.execute(
-            select(device_table.c.id, device_table.c.token_expires_at).where(
-                device_table.c.token_hash == new_hash
-            )
-        ).first()
-        if taken is not None and taken.id == device_id and taken.token_expires_at is not None:
-            return taken.token_expires_at  # the same swap again: its answer was lost
-        if taken is not None:
-            raise NotAllowed("that token is in use already")
-        connection.execute(
+        changed = connection.execute(
             update(device_table)
             .where(device_table.c.id == device_id, device_table.c.revoked_at.is_(None))
-            .values(token_hash=new_hash, token_expires_at=expires)
-        )
-    return expires
+            .values(pending_hash=token_hash(token), pending_expires_at=expires)
+        ).rowcount
+    if not changed:
+        raise NotAllowed("this device is revoked")
+    return token, expires
 
 
 def token_expiry(row: object, token_days: int = TOKEN_DAYS) -> datetime | None:
@@ -380,9 +375,39 @@ def token_expiry(row: object, token_days: int = TOKEN_DAYS) -> datetime | None:
 def authenticate(
     engine: Engine, token: str, *, now: datetime | None = None, token_days: int = TOKEN_DAYS
 ) -> DeviceContext | str:
-    """The caller for `token`, or the machine-readable reason it is refused."""
+    """The caller for `token`, or the machine-readable reason it is refused. The first use of a
+    token made by a swap makes it the device's token, and the old one stops working."""
+    hashed = token_hash(token)
+    row = _device_by_token(engine, hashed)
+    if row is None:
+        with engine.begin() as connection:
+            promoted = connection.execute(
+                update(device_table)
+                .where(device_table.c.pending_hash == hashed, device_table.c.revoked_at.is_(None))
+                .values(
+                    token_hash=hashed,
+                    token_expires_at=device_table.c.pending_expires_at,
+                    pending_hash=None,
+                    pending_expires_at=None,
+                )
+            ).rowcount
+        row = _device_by_token(engine, hashed) if promoted else None
+    if row is None:
+        return "bad_token"
+    if row.revoked_at is not None:
+        return "revoked"
+    now = now or datetime.now(UTC)
+    expires = token_expiry(row, token_days)
+    if expires is not None and now >= expires:
+        return "expired"
+    if row.last_seen_at is None or now - row.last_seen_at >= SEEN_EVERY:
+        _mark_seen(engine, row.id, now)
+    return DeviceContext(row.id, row.user_id, row.name, row.role, row.organisation_id, expires)
+
+
+def _device_by_token(engine: Engine, hashed: str) -> Any:  # a Row, or None
     with engine.connect() as connection:
-        row = connection.execute(
+        return connection.execute(
             select(
                 device_table.c.id,
                 device_table.c.revoked_at,
@@ -395,19 +420,8 @@ def authenticate(
                 user_table.c.organisation_id,
             )
             .join(user_table, user_table.c.id == device_table.c.user_id)
-            .where(device_table.c.token_hash == token_hash(token))
+            .where(device_table.c.token_hash == hashed)
         ).first()
-    if row is None:
-        return "bad_token"
-    if row.revoked_at is not None:
-        return "revoked"
-    now = now or datetime.now(UTC)
-    expires = token_expiry(row, token_days)
-    if expires is not None and now >= expires:
-        return "expired"
-    if row.last_seen_at is None or now - row.last_seen_at >= SEEN_EVERY:
-        _mark_seen(engine, row.id, now)
-    return DeviceContext(row.id, row.user_id, row.name, row.role, row.organisation_id, expires)
 
 
 # "Last seen" is every authenticated request (a device that only pulls is seen too), written

@@ -92,6 +92,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     if args.token_days < 1:
         raise D2AError("--token-days must be at least 1")
+    if args.per_client < 1 or args.max_connections < args.per_client:
+        raise D2AError("--per-client must be at least 1 and --max-connections at least that")
     if (args.certfile is None) != (args.keyfile is None):
         raise D2AError("HTTPS needs both --certfile and --keyfile")
     if args.certfile is not None:
@@ -118,6 +120,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         certfile=args.certfile,
         keyfile=args.keyfile,
         token_days=args.token_days,
+        max_connections=args.max_connections,
+        per_client=args.per_client,
     )
     return 0
 
@@ -256,7 +260,7 @@ def cmd_login(args: argparse.Namespace) -> int:
     from d2a_tui.storage.journeys import event_table
     from d2a_tui.sync.admin import ENROL_PREFIX
     from d2a_tui.sync.client import SyncClient, SyncError, check_server_url, tls_context
-    from d2a_tui.sync.login import Login, load_login, save_login
+    from d2a_tui.sync.login import Login, load_login, save_login, store_secrets
     from d2a_tui.sync.replica import outbox_table, replica_table
 
     check_server_url(args.server, insecure_http=args.insecure_http)
@@ -313,23 +317,29 @@ def cmd_login(args: argparse.Namespace) -> int:
         raise D2AError(f"login failed: {error}") from None
     finally:
         client.close()
-    path = save_login(
-        Login(
-            args.server,
-            token,
-            device_id,
-            user_id,
-            name,
-            role,
-            url,
-            token_expires_at=expires.isoformat() if expires else None,
-            pin_hash=pin_hash,
-            **tls,
-        )
+    login = Login(
+        args.server,
+        token,
+        device_id,
+        user_id,
+        name,
+        role,
+        url,
+        token_expires_at=expires.isoformat() if expires else None,
+        pin_hash=pin_hash,
+        **tls,
     )
     from d2a_tui.cli_base import created_line, say
     from d2a_tui.config import remember_opened_database
 
+    # The token and the PIN hash go inside the replica (encrypted with it: a plain file was
+    # encrypted above, so the engine is made again); the file names the server and the user only.
+    engine = make_engine(url)
+    try:
+        store_secrets(engine, login)
+    finally:
+        engine.dispose()
+    path = save_login(login)
     remember_opened_database(url)  # the board and every command without --db use the replica
     if new:
         say(created_line(url))
@@ -456,6 +466,7 @@ def cmd_logout(args: argparse.Namespace) -> int:
                     f"{status.pending} changes are not on the server yet: `d2a sync` first "
                     "(or --force to keep them only in the local database)"
                 )
+            hub.sync.forget_secrets()
     finally:
         hub.close()
     forget_login()
@@ -593,6 +604,20 @@ def register(sub: Any) -> None:
         default=90,
         metavar="N",
         help="device tokens expire after N days (devices swap them before then)",
+    )
+    serve.add_argument(
+        "--max-connections",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="connections and requests at once, in all; beyond, 503 (default 1000)",
+    )
+    serve.add_argument(
+        "--per-client",
+        type=int,
+        default=8,
+        metavar="N",
+        help="requests in progress at once for one device or address; beyond, 429 (default 8)",
     )
     serve.set_defaults(handler=cmd_serve)
 

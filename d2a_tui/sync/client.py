@@ -286,8 +286,9 @@ class SyncClient:
     def use_token(self, token: str) -> None:
         self.http.headers["Authorization"] = f"Bearer {token}"
 
-    def rotate(self, new_token_hash: str) -> RotateResponse:
-        response = self.request("POST", "/v1/devices/rotate", body={"token_hash": new_token_hash})
+    def rotate(self) -> RotateResponse:
+        """A new token, made by the server; the old one works until the new one is used."""
+        response = self.request("POST", "/v1/devices/rotate", body={})
         return RotateResponse.model_validate(self._ok(response).json())
 
     def me(self) -> Me:

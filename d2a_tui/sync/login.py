@@ -2,19 +2,30 @@
 
 The file names the local database it turned into a replica, so opening any other database (a
 test's, a demo's, a shared PostgreSQL one) is never mistaken for the replica.
+
+The file holds no secret. The device token, a swapped-in token not yet confirmed, and the idle
+lock's PIN hash live in the replica's own `sync_replica` row, inside the database the passphrase
+encrypts: with the disk alone, the login file names a server and a user, and lets no one in.
+A login file from before (with the token in it) gives its secrets to the database the first time
+the database is opened, and is written again without them.
 """
 
 from __future__ import annotations
 
 import json
-import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+
+from sqlalchemy import Engine, select, update
 
 from d2a_tui.config import data_dir
 from d2a_tui.storage.db import normalise_url
+from d2a_tui.storage.files import write_private
+from d2a_tui.storage.models import table_of
+from d2a_tui.sync.models import SyncReplica
 
 LOGIN_FILE = "sync-login.json"
+_replica = table_of(SyncReplica)
 
 
 @dataclass(frozen=True)
@@ -50,20 +61,70 @@ def load_login() -> Login | None:
         return None
     except (OSError, ValueError):
         return None
+    if not isinstance(values, dict):
+        return None
+    values.setdefault("token", "")  # kept in the database, not here (see with_secrets)
     try:
         return Login(**values)
     except TypeError:
         return None
 
 
+SECRETS = ("token", "pending_token", "pin_hash")
+
+
 def save_login(login: Login) -> Path:
+    """The login file, without the secrets (`store_secrets` keeps those in the database)."""
     path = login_path()
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    descriptor = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        json.dump(asdict(login), handle, indent=2)
-    os.chmod(path, 0o600)  # O_CREAT's mode does not apply to a file that already existed
-    return path
+    public = {key: value for key, value in asdict(login).items() if key not in SECRETS}
+    return write_private(path, json.dumps(public, indent=2), make_folder=True)
+
+
+def store_secrets(engine: Engine, login: Login) -> None:
+    """Keep the login's secrets in the replica's database (encrypted with it, if it is)."""
+    with engine.begin() as connection:
+        connection.execute(
+            update(_replica)
+            .where(_replica.c.id == 1)
+            .values(
+                device_token=login.token or None,
+                pending_token=login.pending_token,
+                pin_hash=login.pin_hash,
+            )
+        )
+
+
+def with_secrets(engine: Engine, login: Login) -> Login:
+    """The login with its secrets from the database. A login file that still holds them (kept
+    by an earlier d2a) hands them over now: into the database, then out of the file."""
+    with engine.connect() as connection:
+        row = connection.execute(
+            select(_replica.c.device_token, _replica.c.pending_token, _replica.c.pin_hash).where(
+                _replica.c.id == 1
+            )
+        ).first()
+    if login.token:  # an old file, with the token beside the database: move it in
+        stored = row is not None and row.device_token
+        if not stored:
+            store_secrets(engine, login)
+        current = load_login()
+        if current is not None and current.device_id == login.device_id:
+            save_login(login)
+        if not stored:
+            return login
+    if row is None:
+        return login
+    return replace(
+        login,
+        token=row.device_token or "",
+        pending_token=row.pending_token,
+        pin_hash=row.pin_hash,
+    )
+
+
+def forget_secrets(engine: Engine) -> None:
+    store_secrets(engine, Login("", "", "", "", "", "", ""))
 
 
 def forget_login() -> bool:

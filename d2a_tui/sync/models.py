@@ -44,6 +44,10 @@ class SyncDevice(SQLModel, table=True):
     next_seq: int = 1
     # The scope its last pull was answered in (sync/scope.py): a change means a reconcile.
     scope_key: str | None = Field(default=None, max_length=200)
+    # A token the server made for a swap (its hash), until the device first uses it; the old
+    # token keeps working till then, so a lost answer locks no one out (migration 0019).
+    pending_hash: str | None = Field(default=None, unique=True, max_length=64)
+    pending_expires_at: datetime | None = _utc(nullable=True)
 
 
 class SyncReceipt(SQLModel, table=True):
@@ -107,6 +111,12 @@ class SyncReplica(SQLModel, table=True):
     last_success_at: datetime | None = _utc(nullable=True)
     last_attempt_at: datetime | None = _utc(nullable=True)
     last_error: str | None = None
+    # The device's secrets, inside the database its passphrase encrypts, never in the login
+    # file beside it (migration 0019): its token, a swapped-in token not yet confirmed, and the
+    # idle lock's PIN hash (useless without the passphrase that opens this row).
+    device_token: str | None = None
+    pending_token: str | None = None
+    pin_hash: str | None = None
 
 
 class SyncConflict(SQLModel, table=True):

@@ -244,10 +244,14 @@ class EnrolRequest(_Strict):
 
 
 class RotateRequest(_Strict):
-    token_hash: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    """Nothing to say: the server makes the new token (a device may not choose its own)."""
 
 
 class RotateResponse(BaseModel):
+    token: str = Field(
+        description="the new device token, made by the server: it replaces the old one the "
+        "first time it is used; until then the old one still works"
+    )
     token_expires_at: datetime
 
 

@@ -18,7 +18,6 @@ from d2a_tui.domain.errors import NotAllowed
 from d2a_tui.domain.flow import Flow
 from d2a_tui.domain.ids import uuid7
 from d2a_tui.hub_context import HubContext
-from d2a_tui.sync.admin import new_device_token, token_hash
 from d2a_tui.sync.client import (
     SyncClient,
     SyncError,
@@ -28,7 +27,7 @@ from d2a_tui.sync.client import (
     SyncStatus,
     SyncWorker,
 )
-from d2a_tui.sync.login import Login, load_login, save_login
+from d2a_tui.sync.login import Login, forget_secrets, load_login, save_login, store_secrets
 from d2a_tui.sync.replica import ConflictView, Replica
 from d2a_tui.sync.replica_capacity import ReplicaCapacityStore
 from d2a_tui.sync.retention import KEEP_CLOSED_DAYS, purge
@@ -100,8 +99,9 @@ class ReplicaSync:
 
     def rotate_token_if_due(self) -> None:
         """Swap the device token for a new one once it is within ROTATE_BEFORE of expiring,
-        at the start of a sync, so that a device in use never meets its expiry. The new token
-        is made and saved here before the server is asked, so a lost answer loses nothing."""
+        at the start of a sync, so that a device in use never meets its expiry. The server makes
+        the new token; the old one works until the new one is first used, so the new one is
+        kept here before it is used, and an answer lost on either step loses nothing."""
         login = self.login
         if login.pending_token:
             self._settle_pending_token(login.pending_token)
@@ -111,27 +111,23 @@ class ReplicaSync:
         expires = datetime.fromisoformat(login.token_expires_at)
         if expires - self.hub.clock() > ROTATE_BEFORE:
             return
-        new_token = new_device_token()
-        self._save(replace(login, pending_token=new_token))
-        try:
-            answer = self.client.rotate(token_hash(new_token))
-        except SyncRefused as refused:
-            if refused.reason != "bad_token":
-                raise
-            # A retry after a lost answer, with the old token the swap had already replaced.
-            self._settle_pending_token(new_token)
-            return
-        self._adopt(new_token, answer.token_expires_at)
+        answer = self.client.rotate()  # lost: the old token still works, asked again next time
+        self._save(replace(login, pending_token=answer.token))
+        self._settle_pending_token(answer.token)
 
     def _settle_pending_token(self, new_token: str) -> None:
-        # The last swap's answer was lost: the server holds one of the two tokens.
+        # Using the new token makes it the device's token on the server (and ends the old one);
+        # refused, it was replaced by a later swap or never made it: the old one still works.
         self.client.use_token(new_token)
         try:
             me = self.client.me()
         except SyncRefused:
             self.client.use_token(self.login.token)
-            self._save(replace(self.login, pending_token=None))  # the old token still works
+            self._save(replace(self.login, pending_token=None))
             return
+        except BaseException:
+            self.client.use_token(self.login.token)
+            raise
         self._adopt(new_token, me.token_expires_at)
 
     def _adopt(self, new_token: str, expires: datetime | None) -> None:
@@ -149,7 +145,14 @@ class ReplicaSync:
         self.login = login
         saved = load_login()
         if saved is not None and saved.device_id == login.device_id:
+            # The secrets into the database first (a pending token is durable before the
+            # server is asked), then the file, which holds none.
+            store_secrets(self.hub.store.engine, login)
             save_login(login)
+
+    def forget_secrets(self) -> None:
+        """Logged out: the token and PIN hash leave the database too."""
+        forget_secrets(self.hub.store.engine)
 
     def pin_matches(self, secret: str) -> bool:
         """Whether `secret` is the PIN set at login (the idle lock's unlock)."""
@@ -165,6 +168,7 @@ class ReplicaSync:
         self.worker.stop()
         current = load_login()
         if current is not None and current.device_id == self.login.device_id:
+            forget_secrets(self.hub.store.engine)
             forget_login()
 
     def close(self) -> None:

@@ -47,6 +47,7 @@ from d2a_tui.sync import admin, lifecycle, outbound, scope, server_logging
 from d2a_tui.sync.admin import DeviceContext
 from d2a_tui.sync.compact import compact, event_digests
 from d2a_tui.sync.ingest import Ingest, PushRefused
+from d2a_tui.sync.limits import MAX_CONNECTIONS, PER_CLIENT, PerClientLimit
 from d2a_tui.sync.protocol import (
     MAX_BODY_BYTES,
     MAX_PULL_LIMIT,
@@ -193,6 +194,7 @@ def create_app(
     clock: Clock | None = None,
     calendar: HubCalendar | None = None,
     token_days: int = admin.TOKEN_DAYS,
+    per_client: int = PER_CLIENT,
 ) -> FastAPI:
     """The API on a database of this code's schema; refuses any other (SchemaMismatch)."""
     engine = make_engine(engine_or_url) if isinstance(engine_or_url, str) else engine_or_url
@@ -214,12 +216,18 @@ def create_app(
         version=__version__,
         description="Sync for Discharge to Assess hubs: a server-ordered event log.",
         lifespan=life.lifespan,
+        # No browsable API pages: they would load scripts from a CDN into a page on the server's
+        # origin, and nobody needs them to sync. The OpenAPI document itself stays, the contract.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.engine = engine
     app.state.lifecycle = life
     app.add_middleware(GZipMiddleware, minimum_size=512, compresslevel=6)
     app.add_middleware(RequestBodyGuard, max_bytes=max_body_bytes)
     app.add_middleware(life.middleware)
+    # Outermost: a client over its share is answered before anything else is spent on it.
+    app.add_middleware(PerClientLimit, per_client=per_client)
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, error: ApiError) -> JSONResponse:
@@ -315,14 +323,15 @@ def create_app(
 
     @app.post("/v1/devices/rotate", response_model=RotateResponse, responses=ERRORS, tags=["auth"])
     def rotate(body: RotateRequest, device: DeviceContext = Depends(caller)) -> RotateResponse:  # noqa: B008
+        # The server makes the token: a device that could choose one could choose a known one.
         try:
-            expires = admin.rotate_token(
-                engine, device.device_id, body.token_hash, token_days=token_days, now=now()
+            token, expires = admin.rotate_token(
+                engine, device.device_id, token_days=token_days, now=now()
             )
         except D2AError as error:
-            raise ApiError(409, "token_taken", str(error)) from None
+            raise ApiError(401, "revoked", str(error)) from None
         log.info("device %s rotated its token", device.device_id[-12:])
-        return RotateResponse(token_expires_at=expires)
+        return RotateResponse(token=token, token_expires_at=expires)
 
     def digests(receipts: list[Any]) -> dict[str, str]:
         with engine.connect() as connection:
@@ -605,11 +614,15 @@ def serve(
     certfile: str | None = None,
     keyfile: str | None = None,
     token_days: int = admin.TOKEN_DAYS,
+    max_connections: int = MAX_CONNECTIONS,
+    per_client: int = PER_CLIENT,
 ) -> None:
     """Run the API under uvicorn until SIGTERM (drained, see `lifecycle.py`); refuses a
-    database of the wrong schema. With `certfile` and `keyfile` it speaks HTTPS only."""
+    database of the wrong schema. With `certfile` and `keyfile` it speaks HTTPS only. At most
+    `max_connections` connections and requests in all (503 beyond), and `per_client` requests
+    in progress for one client (429 beyond: see `limits.py`)."""
     server_logging.configure_logging(log_level)
-    app = create_app(url, calendar=calendar, token_days=token_days)
+    app = create_app(url, calendar=calendar, token_days=token_days, per_client=per_client)
     scheme = "https" if certfile else "http"
     log.info("d2a %s serving schema %s on %s://%s:%d", __version__, SCHEMA_HEAD, scheme, host, port)
     lifecycle.run(
@@ -620,4 +633,5 @@ def serve(
         log_level=log_level,
         ssl_certfile=certfile,
         ssl_keyfile=keyfile,
+        limit_concurrency=max_connections,
     )

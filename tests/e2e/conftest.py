@@ -90,6 +90,7 @@ class ServerProcess:
     process: subprocess.Popen[bytes] | None = None
     tls: tuple[Path, Path] | None = None  # (certificate, key): serve HTTPS
     host_name: str = "127.0.0.1"  # the name clients use (a certificate names it)
+    extra: tuple[str, ...] = ()  # more `d2a serve` options
 
     @property
     def url(self) -> str:
@@ -119,6 +120,7 @@ class ServerProcess:
                         if self.tls
                         else []
                     ),
+                    *self.extra,
                 ],
                 env=self.env,
                 stdout=log,
@@ -189,6 +191,26 @@ class CliReplica:
 
     def login_file(self) -> dict[str, Any]:
         return json.loads((self.home / "data" / "sync-login.json").read_text())
+
+    def secrets(self) -> dict[str, Any]:
+        """The device's token and PIN hash, read as only the passphrase's holder can: from
+        inside the encrypted replica (the login file holds neither)."""
+        from sqlalchemy import text
+
+        from d2a_tui.storage import cipher
+        from d2a_tui.storage.db import remember_key
+
+        path = self.home / "replica.db"
+        remember_key(path, cipher.unlock(path, REPLICA_PASSPHRASE))
+        engine = make_engine(f"sqlite:///{path}")
+        try:
+            with engine.connect() as connection:
+                row = connection.execute(
+                    text("SELECT device_token, pending_token, pin_hash FROM sync_replica")
+                ).one()
+        finally:
+            engine.dispose()
+        return {"token": row[0], "pending_token": row[1], "pin_hash": row[2]}
 
 
 @dataclass

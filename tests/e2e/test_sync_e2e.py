@@ -147,7 +147,8 @@ def test_a_revoked_device_gets_401_and_its_pending_changes_stay_on_it(e2e_hub: H
     status = spare.status()
     assert status["pending"] == 1 and status["state"] in ("refused", "offline")
     with httpx.Client(base_url=e2e_hub.server.url, timeout=10) as http:
-        answer = http.get("/v1/me", headers={"Authorization": f"Bearer {login['token']}"})
+        token = spare.secrets()["token"]
+        answer = http.get("/v1/me", headers={"Authorization": f"Bearer {token}"})
     assert answer.status_code == 401 and answer.json()["error"] == "revoked"
     assert e2e_hub.events() == before
     assert e2e_hub.receipts(login["device_id"]) == 0

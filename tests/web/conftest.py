@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -30,6 +31,7 @@ class WebServer:
     url: str
     process: subprocess.Popen[bytes]
     log: Path
+    key_url: str = ""  # the address `d2a web` printed, with this run's key (without sign-in)
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
@@ -67,8 +69,11 @@ def start_web(tmp_path: Path) -> Iterator[Callable[..., WebServer]]:
             if process.poll() is not None:
                 raise AssertionError(f"d2a web exited: {server.output()}")
             with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    return server
+                listening = probe.connect_ex(("127.0.0.1", port)) == 0
+            printed = re.search(r"Serving the board on (\S+)", server.output())
+            if listening and printed:
+                server.key_url = printed.group(1)
+                return server
             time.sleep(0.1)
         raise AssertionError(f"d2a web did not listen within 90 s: {server.output()}")
 

@@ -99,8 +99,8 @@ def test_a_browser_moves_a_card_and_a_second_browser_sees_it(
             first = browser.new_context(viewport={"width": 1600, "height": 900}).new_page()
             second = browser.new_context(viewport={"width": 1600, "height": 900}).new_page()
             first_screen, second_screen = BrowserScreen(first), BrowserScreen(second)
-            first.goto(server.url)
-            second.goto(server.url)
+            first.goto(server.key_url)  # the printed address, with this run's key
+            second.goto(server.key_url)
             for page, screen in ((first, first_screen), (second, second_screen)):
                 wait_until(
                     page,

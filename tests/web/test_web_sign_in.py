@@ -44,7 +44,7 @@ def test_sign_in_with_a_device_token_over_tls(
 
     viewer = add_user(engine, "Vic Viewer", "viewer")
     _, viewer_token = enrol_device(engine, viewer, "browser")
-    with httpx.Client(base_url=server.url, verify=trust) as browser:
+    with httpx.Client(base_url=server.url, verify=trust, headers={"Origin": server.url}) as browser:
         # A role that changes no journeys gets no board (it could not be read-only yet).
         refused_role = browser.post("/login", data={"user": viewer, "token": viewer_token})
         assert refused_role.status_code == 403 and "viewer role" in refused_role.text
@@ -55,7 +55,7 @@ def test_sign_in_with_a_device_token_over_tls(
         wrong_user = browser.post("/login", data={"user": "someone.else", "token": enrolment})
         assert wrong_user.status_code == 401
 
-    with httpx.Client(base_url=server.url, verify=trust) as browser:
+    with httpx.Client(base_url=server.url, verify=trust, headers={"Origin": server.url}) as browser:
         # The wrong user id above did not spend the one-time token: the first real sign-in
         # swaps it now for the person's own.
         first = browser.post("/login", data={"user": nina, "token": enrolment})
@@ -71,7 +71,7 @@ def test_sign_in_with_a_device_token_over_tls(
             in page.text
         )
 
-    with httpx.Client(base_url=server.url, verify=trust) as browser:
+    with httpx.Client(base_url=server.url, verify=trust, headers={"Origin": server.url}) as browser:
         again = browser.post("/login", data={"user": nina, "token": own_token.group(1)})
         assert again.status_code == 303 and again.headers["location"] == "/"
         assert browser.get("/").status_code == 200
@@ -92,6 +92,6 @@ def test_by_default_it_listens_on_loopback_only(
         pytest.skip("this machine has no address but loopback to try")
     server = start_web("--db", str(web_hub.store.engine.url))
     port = int(server.url.rsplit(":", 1)[1])
-    assert httpx.get(f"{server.url}/").status_code == 200
+    assert httpx.get(server.key_url, follow_redirects=True).status_code == 200
     with socket.socket() as attempt:
         assert attempt.connect_ex((outward, port)) != 0
