@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import re
 from pathlib import Path
 from typing import Any
 
 from d2a_tui.cli import open_hub, print_json
 from d2a_tui.domain.errors import InvalidInput
+from d2a_tui.interop.hl7v2 import split_messages
+
+__all__ = ["add_adt_commands", "split_messages"]
 
 
 def add_adt_commands(sub: Any) -> None:
@@ -91,24 +93,6 @@ def cmd_listen(args: argparse.Namespace) -> int:
     except OSError as error:
         raise InvalidInput(f"cannot listen on {args.host}:{args.port}: {error.strerror}") from None
     return 0
-
-
-def split_messages(data: str) -> list[str]:
-    """Messages from a file: MLLP frames, or plain text where each message starts with MSH."""
-    if "\x0b" in data:
-        return [frame.strip("\r\n") for frame in re.findall(r"\x0b(.*?)\x1c\r?", data, re.S)]
-    data = data.replace("\r\n", "\n").replace("\r", "\n")
-    messages: list[str] = []
-    current: list[str] = []
-    for line in data.split("\n"):
-        if line.startswith("MSH") and current:
-            messages.append("\r".join(current))
-            current = []
-        if line.strip():
-            current.append(line)
-    if current:
-        messages.append("\r".join(current))
-    return messages
 
 
 def cmd_load(args: argparse.Namespace) -> int:

@@ -245,6 +245,39 @@ def digest(text: str) -> str:
     return hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+_ENVELOPE = ("FHS", "BHS", "BTS", "FTS")
+
+
+def split_messages(data: str) -> list[str]:
+    """Messages from a file: MLLP frames, or plain text where each message starts with MSH. An
+    HL7 batch file's envelope (FHS, BHS, BTS, FTS segments) is read past: its messages are the
+    MSH-led runs inside it."""
+    if "\x0b" in data:
+        frames = [frame.strip("\r\n") for frame in re.findall(r"\x0b(.*?)\x1c", data, re.S)]
+        return (
+            [message for frame in frames for message in split_messages(frame)]
+            if any(frame[:3] in _ENVELOPE for frame in frames)
+            else frames
+        )
+    data = data.replace("\r\n", "\n").replace("\r", "\n")
+    messages: list[str] = []
+    current: list[str] = []
+    for line in data.split("\n"):
+        if line[:3] in _ENVELOPE:
+            if current:
+                messages.append("\r".join(current))
+                current = []
+            continue
+        if line.startswith("MSH") and current:
+            messages.append("\r".join(current))
+            current = []
+        if line.strip():
+            current.append(line)
+    if current:
+        messages.append("\r".join(current))
+    return messages
+
+
 def normalised(text: str) -> str:
     return text.replace("\r\n", "\r").replace("\n", "\r").strip("\r\x0b\x1c ")
 

@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 
 from d2a_tui.interop.adt import AdtFeed, Outcome
 from d2a_tui.interop.framing import Framer
-from d2a_tui.interop.hl7v2 import ack
+from d2a_tui.interop.hl7v2 import ack, split_messages
 
 log = logging.getLogger("d2a.adt")
 MAX_MESSAGE_BYTES = 1_000_000
@@ -203,16 +203,38 @@ class MllpListener:
                         f"{self.max_message:,}",
                     )  # fmt: skip
                     reply = ack(text, "AR", outcome.detail, datetime.now(UTC))
+                    self._answered(outcome, text)
                 else:
                     text = decode(frame.data)
-                    future: asyncio.Future[tuple[Outcome, bytes]] = loop.create_future()
-                    self._inbox.put((text, future))
-                    outcome, reply = await future
+                    if text.lstrip("\r\n ")[:3] in ("FHS", "BHS"):
+                        reply = await self._batch(text)
+                    else:
+                        future: asyncio.Future[tuple[Outcome, bytes]] = loop.create_future()
+                        self._inbox.put((text, future))
+                        outcome, reply = await future
+                        self._answered(outcome, text)
                 writer.write(b"\x0b" + reply + b"\x1c\r")
                 await writer.drain()
-                log.info("%s %s", outcome.code, summary(text))
-                if self.on_outcome is not None:
-                    self.on_outcome(outcome, text)
+
+    def _answered(self, outcome: Outcome, text: str) -> None:
+        log.info("%s %s", outcome.code, summary(text))
+        if self.on_outcome is not None:
+            self.on_outcome(outcome, text)
+
+    async def _batch(self, text: str) -> bytes:
+        """An HL7 batch in one frame: each message applied in order, and one reply frame holding
+        each message's ACK in a batch envelope (BHS, the ACKs, BTS with their count)."""
+        loop = asyncio.get_running_loop()
+        replies = []
+        for message in split_messages(text):
+            future: asyncio.Future[tuple[Outcome, bytes]] = loop.create_future()
+            self._inbox.put((message, future))
+            outcome, reply = await future
+            self._answered(outcome, message)
+            replies.append(reply.decode("utf-8"))
+        stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+        body = "\r".join([f"BHS|^~\\&|D2A||||{stamp}", *replies, f"BTS|{len(replies)}"])
+        return body.encode("utf-8")
 
 
 def _settle(future: asyncio.Future[tuple[Outcome, bytes]], result: tuple[Outcome, bytes]) -> None:

@@ -282,3 +282,22 @@ async def test_a_900_kb_message_does_not_hold_up_another_connections_message(
     assert await big_task == [("AA", "BIG00001")]
     assert waited < 1.0, f"the small message waited {waited:.2f} s"
     assert loop.time() - started < 5
+
+
+async def test_a_batch_in_one_frame_is_applied_message_by_message_with_an_ack_each(
+    hub: Hub, port: int
+) -> None:
+    journey = refer_someone(hub, nhs_number=EDNA)
+    one = adt("A02", EDNA, dob=DOB, ward="WARD6", msg_id="BAT00001")
+    two = adt("A02", EDNA, dob=DOB, ward="WARD8", msg_id="BAT00002")
+    batch = "\r".join(
+        ["FHS|^~\\&|PAS|RXX01|D2A|HUB|20261123010000", "BHS|^~\\&|PAS|RXX01|D2A|HUB",
+         one, two, "BTS|2", "FTS|1"]
+    )  # fmt: skip
+    [reply] = await frames(port, b"\x0b" + batch.encode() + b"\x1c\r", 1)
+    segments = reply.strip(b"\x0b\x1c\r").decode().split("\r")
+    assert segments[0].startswith("BHS|") and segments[-1] == "BTS|2"
+    assert [s.split("|")[1:3] for s in segments if s.startswith("MSA")] == [
+        ["AA", "BAT00001"], ["AA", "BAT00002"]
+    ]  # fmt: skip
+    assert hub.store.card(journey).ward == "WARD8"
