@@ -145,7 +145,9 @@ class TriggerStep:
         if (
             patient is None
             and m.trigger not in ("A01", "A04")
-            and not (m.trigger in ("A02", "A03", "A11") and self._pending(m.patient.nhs_number or ""))
+            and not (
+                m.trigger in ("A02", "A03", "A11") and self._pending(m.patient.nhs_number or "")
+            )
         ):
             # A whole-trust feed speaks of everyone: a person the hub does not follow is no error
             # (an AE would fill the sender's retry queue), and nothing is kept of them.
@@ -332,13 +334,21 @@ class TriggerStep:
             self._resolve(pending.id, "discharged by the hospital before a referral")
             self.kind = "pending"
             return Outcome("AA", "discharged before referral: taken off the admission list")
-        outcome = self._execute(
-            "record_hospital_discharge",
-            {"at": at.astimezone(UTC).isoformat(), "ward": self.ward},
-            journey,
-        )
+        died = m.disposition in self.profile.died or m.patient.died
+        args: dict[str, Any] = {"at": at.astimezone(UTC).isoformat(), "ward": self.ward}
+        if died:
+            args["died"] = True
+        outcome = self._execute("record_hospital_discharge", args, journey)
         column = self.work.flow.column(journey.column_id)
-        if column.in_hospital:
+        if died:
+            local = at.astimezone(self.feed.calendar.zone)
+            self._hold(
+                "died",
+                f"the hospital recorded a death at {local:%d %b %H:%M}: close the journey as died",
+                patient, journey.id,
+            )  # fmt: skip
+            self.kind = "applied"
+        elif column.in_hospital:
             local = at.astimezone(self.feed.calendar.zone)
             self._hold(
                 "discharged",

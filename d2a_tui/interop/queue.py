@@ -2,13 +2,14 @@
 
 Two lists in one table. The **exceptions** need a person: a date of birth that differs, a merge of
 two open journeys, a hospital discharge while the journey waits in a hospital column, a discharge
-cancelled after the hub closed the journey. The **admissions** list is the feed of inpatient
+cancelled after the hub closed the journey, a death the hospital recorded (close as died). The
+**admissions** list is the feed of inpatient
 admissions of people not yet referred: the hub refers from it, filtered by ward or day; it is
 not work waiting, and the board's "ADT: n waiting" does not count it.
 
 An exception about a journey the hub has since dealt with resolves itself (`settle`), naming
-what the hub did: a discharge the hub has moved out of hospital or closed, a cancelled discharge
-whose journey the hub has reopened.
+what the hub did: a discharge the hub has moved out of hospital or closed, a death whose journey
+the hub has closed, a cancelled discharge whose journey the hub has reopened.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ def settle(engine: Engine, flow: Flow, now: datetime) -> int:
                     journey_table.c.column_id.not_in(hospital)),
             ),
             and_(adt_exception.c.kind == "reopen", journey_table.c.closed_at.is_(None)),
+            and_(adt_exception.c.kind == "died", journey_table.c.closed_at.is_not(None)),
         ),
     )  # fmt: skip
     done = 0

@@ -26,6 +26,7 @@ KIND_WORDS = {
     "mismatch": "Date of birth differs",
     "merge": "Merge needs a person",
     "reopen": "Discharge cancelled, closed",
+    "died": "Died in hospital",
 }
 
 
