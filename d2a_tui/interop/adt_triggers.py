@@ -362,10 +362,13 @@ class TriggerStep:
     def _update(self, patient: _Patient | None) -> Outcome:
         assert patient is not None
         m = self.m
+        corrected = self._corrected_admission(patient)
         name = m.patient.name or patient.name
         if name == patient.name:
+            if corrected is not None:
+                return corrected
             self.kind = "ignored"
-            return Outcome("AA", "no change to the name or date of birth")
+            return Outcome("AA", "no change to the name, date of birth or admission")
         journeys = self._journeys(patient, open_only=False)
         if not journeys:
             raise AdtError("the patient has no journey to record the change on")
@@ -374,6 +377,19 @@ class TriggerStep:
             "previous_name": patient.name, "previous_date_of_birth": patient.date_of_birth.isoformat(),
         }  # fmt: skip
         return self._execute("update_demographics", args, journeys[-1])
+
+    def _corrected_admission(self, patient: _Patient) -> Outcome | None:
+        """An A08 whose PV1-44 gives another admission date for the journey's inpatient stay:
+        the PAS corrected it, and it holds for the whole stay (the figures read it so)."""
+        m = self.m
+        journey = self._open_journey(patient)
+        if m.admitted_at is None or journey is None or not self._inpatient(patient):
+            return None
+        admitted = self.feed.calendar.day(m.admitted_at)
+        if journey.admitted_on == admitted:
+            return None
+        args = {"admitted_on": admitted.isoformat(), "ward": journey.ward, "bed": journey.bed}
+        return self._execute("record_admission", args, journey)
 
     def _latest(self, journey_id: str, kind: EventKind) -> Any | None:
         return self.c.execute(

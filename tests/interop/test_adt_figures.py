@@ -197,3 +197,18 @@ def test_a_destination_given_with_a_discharging_move_is_kept(hub: Hub, clock: Fr
     counted = {row[1]: row[2] for row in monthly.rows if row[2]}
     assert "Destination not yet recorded" not in counted
     assert sum(counted.values()) == 2 and counted.get("") == 1  # the one, and the total
+
+
+def test_an_a08_with_another_admission_date_corrects_the_stay(
+    hub: Hub, clock: FrozenClock, feed: AdtFeed
+) -> None:
+    at(clock, "2026-11-21 10:00")
+    journey = refer_someone(hub, nhs_number=EDNA, date_of_birth="1938-03-04",
+                            admitted_on="2026-11-20", discharge_ready_date="2026-11-21")  # fmt: skip
+    # Sun 22 Nov: an A08 (patient update) whose PV1-44 says admitted Sun 1 Nov.
+    at(clock, "2026-11-22 10:00")
+    assert feed.process(adt("A08", EDNA, when="20261122100000",
+                            admitted="20261101103000")).code == "AA"  # fmt: skip
+    assert str(hub.store.card(journey).admitted_on) == "2026-11-01"
+    # As now known, 20 days at the end of 21 Nov: 7+ and 14+ (see the A01 scenario above).
+    assert cohorts(hub, "2026-11-21") == [(1, 0), (1, 0), (0, 0)]

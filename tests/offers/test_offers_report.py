@@ -135,7 +135,7 @@ def test_an_offer_whose_journey_closed_unanswered_lapsed_not_waiting(
     the_day(hub, clock)
     # 15:00 person 2 dies on the ward: D (to Home Care South) was never answered.
     clock.advance(hours=1)
-    person_two = [c for c in hub.board() if c.name == "Test Person 2"][0].journey_id
+    person_two = next(c for c in hub.board() if c.name == "Test Person 2").journey_id
     hub.close_journey(person_two, "died")
     report = offers_report(hub.reports, "2026-11-23", "2026-11-23")
     # Home Care South: C accepted, D lapsed; nothing waiting (as on the dashboard).
