@@ -437,7 +437,7 @@ class TriggerStep:
                 for row in self.c.execute(
                     select(adt_exception.c.id).where(
                         adt_exception.c.journey_id == journey.id,
-                        adt_exception.c.kind == "discharged",
+                        adt_exception.c.kind.in_(("discharged", "died")),
                         adt_exception.c.resolved_at.is_(None),
                     )
                 ):

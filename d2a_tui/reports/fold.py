@@ -312,6 +312,9 @@ class Folder:
             new["reason"] = payload.get("code")
         elif kind == "delay_cleared":
             new["reason"] = None
+        elif kind == "hospital_discharge_recorded":
+            if not self._pas_death(cursor, new, payload, day):
+                return cursor
         elif kind == "admission_recorded":
             # In a replay the stay's admission is already the last one given (see `replay`).
             if self._adm is _UNSET:
@@ -327,6 +330,25 @@ class Folder:
             if not was:
                 self._add("became_awaiting", day, new["loc"], new["pw"], "", 1)
         return new
+
+    def _pas_death(self, old: Cursor, new: Cursor, payload: dict[str, Any], day: date) -> bool:
+        """A death the hospital recorded, still its last word (no A13 took it back): a death in
+        hospital on its day, whether or not the hub has closed the journey yet."""
+        pas = self._pas
+        if not (pas and pas["died"] and payload.get("at") == pas["at"]):
+            return False
+        if not old["hosp"] or old["closed"]:
+            return False
+        ready = _d(old["ready"])
+        admitted = _d(old["adm"]) or day
+        dis = {
+            "day": day.isoformat(), "pw": old["pw"] or "", "dest": None,
+            "los": max((day - admitted).days, 0), "wait": None, "nctr": False, "died": True,
+            "was_nctr": ready is not None and ready <= day, "pas": False,
+        }  # fmt: skip
+        self._discharge(old["loc"], dis, 1)
+        new["dis"], new["hosp"], new["pas_died"] = dis, False, True
+        return True
 
     def _refer(self, payload: dict[str, Any], at: datetime) -> Cursor:
         day = self._day(at)
@@ -420,7 +442,7 @@ class Folder:
             new["dis"] = None
             if old.get("shut"):
                 self._fill_gap(old["shut"], loc, day)
-        elif died:
+        elif died and not old.get("pas_died"):
             # A death after discharge, in the community: its own line, never a discharge.
             new["death"] = {"day": day.isoformat(), "pw": new["pw"] or "", "at": "community"}
             self._add("deaths", day, loc, new["pw"] or "", "community", 1)

@@ -102,6 +102,10 @@ def test_a_death_the_pas_records_is_a_death_never_a_discharge(
     # The hub is asked to close the journey as died.
     [prompt] = exception_rows(hub.store.engine)
     assert prompt["kind"] == "died" and "close the journey as died" in prompt["reason"]
+    # Counted as a death on 21 Nov at once, before the hub acts; not "remaining" after it.
+    at(clock, "2026-11-22 09:00")
+    assert hub.reports.sitrep("2026-11-21").table("deaths").row("Died in hospital")[1] == 1
+    assert daily_row(hub, "2026-11-22", "P1") == (0, 0, 0)
     at(clock, "2026-11-23 09:30")
     hub.close_journey(journey, "died")
     # Deaths, 21 Nov: one in hospital, and she no longer met the criteria to reside (ready
@@ -112,6 +116,12 @@ def test_a_death_the_pas_records_is_a_death_never_a_discharge(
     assert daily_row(hub, "2026-11-21", "P1") == (0, 0, 0)
     assert daily_row(hub, "2026-11-23", "P1") == (0, 0, 0)
     assert hub.reports.sitrep("2026-11-23").table("deaths").row("Died in hospital")[1] == 0
+    assert (
+        hub.reports.sitrep("2026-11-23")
+        .table("deaths")
+        .row("Died in the community, on a pathway")[1]
+        == 0
+    )
     # Closed as died: the prompt resolved itself, naming what the hub did.
     assert AdtDesk(hub).waiting() == 0
     [done] = AdtDesk(hub).exceptions(include_resolved=True)
@@ -212,3 +222,19 @@ def test_an_a08_with_another_admission_date_corrects_the_stay(
     assert str(hub.store.card(journey).admitted_on) == "2026-11-01"
     # As now known, 20 days at the end of 21 Nov: 7+ and 14+ (see the A01 scenario above).
     assert cohorts(hub, "2026-11-21") == [(1, 0), (1, 0), (0, 0)]
+
+
+def test_a_death_the_hospital_takes_back_is_no_death(
+    hub: Hub, clock: FrozenClock, feed: AdtFeed
+) -> None:
+    edna_on_p1_ready_20_nov(hub, clock)
+    at(clock, "2026-11-21 16:05")
+    feed.process(adt("A03", EDNA, when="20261121160000", discharged="20261121160000",
+                     disposition="4"))  # fmt: skip
+    # Recorded against the wrong person: the PAS cancels it (A13) at 17:00.
+    at(clock, "2026-11-21 17:00")
+    assert feed.process(adt("A13", EDNA, when="20261121170000")).code == "AA"
+    at(clock, "2026-11-22 09:00")
+    assert hub.reports.sitrep("2026-11-21").table("deaths").row("Died in hospital")[1] == 0
+    assert daily_row(hub, "2026-11-21", "P1") == (1, 0, 1)
+    assert AdtDesk(hub).waiting() == 0  # the prompt to close as died went with it
