@@ -24,6 +24,7 @@ class AdtDesk:
         return exception_rows(self.hub.store.engine, include_resolved=include_resolved)
 
     def admissions(self, **filters: Any) -> list[dict[str, Any]]:
+        self.settle()
         return admission_rows(self.hub.store.engine, **filters)
 
     def waiting(self) -> int:

@@ -21,7 +21,7 @@ from sqlalchemy import Engine, and_, func, or_, select, update
 
 from d2a_tui.domain.flow import Flow
 from d2a_tui.interop.tables import adt_exception
-from d2a_tui.storage.journeys import journey_table
+from d2a_tui.storage.journeys import journey_table, patient_table
 
 _SHOWN = (
     "id", "kind", "created_at", "sender", "control_id", "message_type", "reason", "nhs_number",
@@ -62,8 +62,29 @@ def settle(engine: Engine, flow: Flow, now: datetime) -> int:
             and_(adt_exception.c.kind == "died", journey_table.c.closed_at.is_not(None)),
         ),
     )  # fmt: skip
+    # An admission on the list whose person the hub has since referred another way (from the
+    # board, an import) is taken off it, naming the journey.
+    referred = (
+        select(adt_exception.c.id, journey_table.c.id.label("journey_id"))
+        .join(patient_table, patient_table.c.nhs_number == adt_exception.c.nhs_number)
+        .join(journey_table, journey_table.c.patient_id == patient_table.c.id)
+        .where(
+            adt_exception.c.kind == ADMITTED,
+            adt_exception.c.resolved_at.is_(None),
+            journey_table.c.closed_at.is_(None),
+        )
+    )
     done = 0
     with engine.begin() as connection:
+        for found in connection.execute(referred).all():
+            done += connection.execute(
+                update(adt_exception)
+                .where(adt_exception.c.id == found.id, adt_exception.c.resolved_at.is_(None))
+                .values(
+                    resolved_at=now, resolved_by=SETTLED_BY,
+                    resolution=f"referred as journey {found.journey_id[:8]}",
+                )
+            ).rowcount  # fmt: skip
         for row in connection.execute(open_entries).all():
             column = flow.column(row.column_id).name
             if row.kind == "reopen":

@@ -179,3 +179,18 @@ def test_a_person_not_on_the_hub_is_AA_with_nothing_to_do_and_listed_once(
     assert exception_rows(hub.store.engine) == []
     assert [r["ward"] for r in admission_rows(hub.store.engine, ward="ward5")] == ["WARD5"]
     assert admission_rows(hub.store.engine, ward="WARD3") == []
+
+
+def test_an_admission_referred_from_the_board_leaves_the_admissions_list(
+    hub: Hub, feed: AdtFeed
+) -> None:
+    from d2a_tui.interop.desk import AdtDesk
+
+    feed.process(adt("A01", BOB, name="BUILDER^BOB", dob="19400102"))
+    desk = AdtDesk(hub)
+    assert [row["nhs_number"] for row in desk.admissions()] == [BOB]
+    # The hub refers him from the board, not from the list: the list follows.
+    journey = refer_someone(hub, nhs_number=BOB, name="Bob Builder", date_of_birth="1940-01-02")
+    assert desk.admissions() == []
+    [done] = desk.admissions(include_done=True)
+    assert done["resolution"] == f"referred as journey {journey[:8]}"
