@@ -76,7 +76,7 @@ ARGS: dict[str, frozenset[str]] = {
     "acknowledge": frozenset({"reason", "until"}),
     # From the hospital's ADT feed (d2a_tui/interop):
     "record_admission": frozenset({"admitted_on", "ward", "bed", "cancels"}),
-    "record_hospital_discharge": frozenset({"at", "ward", "cancels"}),
+    "record_hospital_discharge": frozenset({"at", "ward", "cancels", "died"}),
     "update_demographics": frozenset(
         {"name", "date_of_birth", "previous_name", "previous_date_of_birth"}
     ),
@@ -234,6 +234,14 @@ def _move(flow: Flow, state: JourneyState, args: dict[str, Any], today: date) ->
         destination = args.get("destination")
         payload["destination"] = discharge_destination(destination).code if destination else None
         return EventKind.CLOSED, payload
+    destination = args.get("destination")
+    if destination:
+        if not payload["discharged"]:
+            # Kept only with the discharge it describes; never dropped without a word.
+            raise InvalidInput(
+                "a destination goes with the move that discharges the person from hospital"
+            )
+        payload["destination"] = discharge_destination(destination).code
     return EventKind.MOVED, payload
 
 
@@ -383,11 +391,12 @@ def _record_hospital_discharge(
     flow: Flow, state: JourneyState, args: dict[str, Any], today: date
 ) -> Decision:
     at = args.get("at")  # None: the hospital cancelled its discharge (A13)
-    return EventKind.HOSPITAL_DISCHARGE_RECORDED, {
-        "at": at,
-        "ward": _text_or_none(args.get("ward")),
-        **_cancels(args),
-    }
+    payload = {"at": at, "ward": _text_or_none(args.get("ward")), **_cancels(args)}
+    if args.get("died") and at:
+        # The hospital recorded a death (discharge method "died", or a date of death): the
+        # figures count it as a death, never a discharge, when the hub closes the journey.
+        payload["died"] = True
+    return EventKind.HOSPITAL_DISCHARGE_RECORDED, payload
 
 
 def _update_demographics(

@@ -22,7 +22,13 @@ from sqlalchemy import update
 
 from d2a_tui.domain.calendar import HubCalendar
 from d2a_tui.domain.errors import D2AError
-from d2a_tui.interop.adt_triggers import Outcome, TriggerStep, read_ahead
+from d2a_tui.interop.adt_triggers import (
+    Outcome,
+    SenderProfile,
+    TriggerStep,
+    read_ahead,
+    remember_identifiers,
+)
 from d2a_tui.interop.hl7v2 import AdtMessage, Rejected, ack, read_message
 from d2a_tui.interop.tables import adt_message
 from d2a_tui.storage.journeys import (
@@ -37,12 +43,21 @@ Clock = Callable[[], datetime]
 
 class AdtFeed:
     def __init__(
-        self, store: JourneyStore, calendar: HubCalendar, device_id: str, clock: Clock
+        self,
+        store: JourneyStore,
+        calendar: HubCalendar,
+        device_id: str,
+        clock: Clock,
+        profiles: dict[str, SenderProfile] | None = None,
     ) -> None:
         self.store = store
         self.calendar = calendar
         self.device_id = device_id
         self.clock = clock
+        self.profiles = profiles or {}
+
+    def profile(self, sender: str) -> SenderProfile:
+        return self.profiles.get(sender) or self.profiles.get("*") or SenderProfile()
 
     def handle(self, text: str) -> tuple[Outcome, bytes]:
         """Apply one message; its outcome and the ACK to send (after the commit)."""
@@ -111,18 +126,34 @@ class AdtFeed:
             )
         step = TriggerStep(self, work, message, now, ahead.known)
         outcome = step.run()
-        work.connection.execute(
-            _RECORD,
-            {
-                "sender": message.sender,
-                "control_id": message.control_id,
-                "message_type": message.message_type,
-                "received_at": now,
-                "outcome": step.kind,
-                "detail": outcome.detail,
-                "journey_id": outcome.journey_id,
-            },
-        )
+        if step.patient_id is not None and message.patient.others:
+            remember_identifiers(work.connection, message.patient, step.patient_id)
+        record = {
+            "message_type": message.message_type,
+            "received_at": now,
+            "outcome": step.kind,
+            "detail": outcome.detail,
+            "journey_id": outcome.journey_id,
+            "digest": message.digest,
+            # The visit a journey is about: only an inpatient stay's number is kept for it.
+            "visit_number": (message.visit_number or "")[:64] or None
+            if message.patient_class == "I" and step.kind == "applied"
+            else None,
+        }
+        if ahead.reused:
+            # A control id used again for another message (a PAS restarted its counter): this
+            # message was applied, and the id now answers for it.
+            work.connection.execute(
+                update(adt_message)
+                .where(
+                    adt_message.c.sender == message.sender,
+                    adt_message.c.control_id == message.control_id,
+                )
+                .values(**record)
+            )
+        else:
+            record |= {"sender": message.sender, "control_id": message.control_id}
+            work.connection.execute(_RECORD, record)
         return outcome
 
 

@@ -10,6 +10,9 @@ from typing import Any
 
 from d2a_tui.cli import open_hub, print_json
 from d2a_tui.domain.errors import InvalidInput
+from d2a_tui.interop.hl7v2 import split_messages
+
+__all__ = ["add_adt_commands", "split_messages"]
 
 
 def add_adt_commands(sub: Any) -> None:
@@ -22,6 +25,10 @@ def add_adt_commands(sub: Any) -> None:
         "--host", default="127.0.0.1", help="address to listen on (default: loopback)"
     )
     listen.add_argument("--db", metavar="URL")
+    listen.add_argument(
+        "--max-connections", type=int, default=32, metavar="N",
+        help="connections open at once; more are closed at once (default 32)",
+    )  # fmt: skip
     listen.set_defaults(handler=cmd_listen)
 
     load = actions.add_parser("load", help="apply a file of ADT messages (a replay), as if sent")
@@ -29,6 +36,16 @@ def add_adt_commands(sub: Any) -> None:
     load.add_argument("--db", metavar="URL")
     load.add_argument("--quiet", action="store_true", help="only the summary")
     load.set_defaults(handler=cmd_load)
+
+    admissions = actions.add_parser(
+        "admissions", help="inpatient admissions of people not referred yet, newest first"
+    )
+    admissions.add_argument("--ward", help="only this ward (any case)")
+    admissions.add_argument("--since", help="admitted on or after this day (today, 2026-11-24, …)")
+    admissions.add_argument("--all", action="store_true", help="referred or gone ones too")
+    admissions.add_argument("--json", action="store_true")
+    admissions.add_argument("--db", metavar="URL")
+    admissions.set_defaults(handler=cmd_admissions)
 
     queue = actions.add_parser("exceptions", help="what the feed holds for a person, oldest first")
     queue.add_argument("--all", action="store_true", help="resolved ones too")
@@ -63,7 +80,42 @@ def _feed(hub: Any) -> Any:
             "not on a thin client"
         )
 
-    return AdtFeed(hub.store, hub.calendar, hub.actor.device_id, hub.clock)
+    return AdtFeed(hub.store, hub.calendar, hub.actor.device_id, hub.clock, sender_profiles())
+
+
+_LOCATION = re.compile(r"PV1-3\.([1-9])$")
+
+
+def sender_profiles() -> dict[str, Any]:
+    """Per sender (MSH-4, or `*` for any), from the config file:
+
+    [adt.senders.RCB]
+    ward = "PV1-3.2"      # the component of PV1-3 holding the ward (default PV1-3.1)
+    bed = "PV1-3.3"
+    died = ["4", "5"]     # PV1-36 dispositions that mean the person died
+    """
+    from d2a_tui.config import _read_config_file, config_path
+    from d2a_tui.interop.adt_triggers import SenderProfile
+
+    senders = _read_config_file(config_path()).get("adt", {}).get("senders", {})
+    if not isinstance(senders, dict):
+        raise InvalidInput("[adt.senders] in the config file must be tables, one per sender")
+    profiles = {}
+    for sender, values in senders.items():
+        fields: dict[str, Any] = {}
+        for key in ("ward", "bed"):
+            if key in values:
+                found = _LOCATION.match(str(values[key]).strip())
+                if found is None:
+                    raise InvalidInput(
+                        f"[adt.senders.{sender}] {key} must be PV1-3.1 to PV1-3.9, "
+                        f"got {values[key]!r}"
+                    )
+                fields[key] = int(found.group(1))
+        if "died" in values:
+            fields["died"] = frozenset(str(code) for code in values["died"])
+        profiles[str(sender)] = SenderProfile(**fields)
+    return profiles
 
 
 def cmd_listen(args: argparse.Namespace) -> int:
@@ -72,6 +124,7 @@ def cmd_listen(args: argparse.Namespace) -> int:
     hub = open_hub(args)
     listener = MllpListener(
         _feed(hub),
+        max_connections=max(1, args.max_connections),
         on_outcome=lambda outcome, text: print(
             f"{outcome.code} {'(duplicate) ' if outcome.duplicate else ''}{summary(text)}",
             flush=True,
@@ -91,24 +144,6 @@ def cmd_listen(args: argparse.Namespace) -> int:
     except OSError as error:
         raise InvalidInput(f"cannot listen on {args.host}:{args.port}: {error.strerror}") from None
     return 0
-
-
-def split_messages(data: str) -> list[str]:
-    """Messages from a file: MLLP frames, or plain text where each message starts with MSH."""
-    if "\x0b" in data:
-        return [frame.strip("\r\n") for frame in re.findall(r"\x0b(.*?)\x1c\r?", data, re.S)]
-    data = data.replace("\r\n", "\n").replace("\r", "\n")
-    messages: list[str] = []
-    current: list[str] = []
-    for line in data.split("\n"):
-        if line.startswith("MSH") and current:
-            messages.append("\r".join(current))
-            current = []
-        if line.strip():
-            current.append(line)
-    if current:
-        messages.append("\r".join(current))
-    return messages
 
 
 def cmd_load(args: argparse.Namespace) -> int:
@@ -141,10 +176,9 @@ def cmd_load(args: argparse.Namespace) -> int:
 
 
 def cmd_exceptions(args: argparse.Namespace) -> int:
-    from d2a_tui.interop.queue import exception_rows
+    from d2a_tui.interop.desk import AdtDesk
 
-    hub = open_hub(args)
-    rows = exception_rows(hub.store.engine, include_resolved=args.all)
+    rows = AdtDesk(open_hub(args)).exceptions(include_resolved=args.all)
     if args.json:
         print_json(rows)
         return 0
@@ -157,6 +191,36 @@ def cmd_exceptions(args: argparse.Namespace) -> int:
         print(
             f"{row['id'][-12:]}  {row['kind']:<10} {row['created_at']:%d %b %H:%M}  "
             f"{nhs[:3]} {nhs[3:6]} {nhs[6:]}  {row['name'] or '-'}  {row['reason']}{done}"
+        )
+    return 0
+
+
+def cmd_admissions(args: argparse.Namespace) -> int:
+    from d2a_tui.interop.desk import AdtDesk
+
+    hub = open_hub(args)
+    since = None
+    if args.since:
+        since = hub.calendar.start_of_day(
+            hub.calendar.parse_date(args.since, "--since", now=hub.now())
+        )
+    rows = AdtDesk(hub).admissions(ward=args.ward, since=since, include_done=args.all)
+    if args.json:
+        print_json(rows)
+        return 0
+    if not rows:
+        print("no admissions waiting for a referral")
+        return 0
+    for row in rows:
+        nhs = row["nhs_number"] or "??????????"
+        admitted = hub.calendar.day(row["admitted_at"]) if row["admitted_at"] else None
+        done = f"  ({row['resolution']})" if row["resolved_at"] else ""
+        print(
+            f"{row['id'][-12:]}  {admitted:%d %b} " if admitted else f"{row['id'][-12:]}  ?      ",
+            end="",
+        )
+        print(
+            f"{row['ward'] or '-':<12} {nhs[:3]} {nhs[3:6]} {nhs[6:]}  {row['name'] or '-'}{done}"
         )
     return 0
 

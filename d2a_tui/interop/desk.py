@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from d2a_tui.domain.errors import InvalidInput, NotFound
-from d2a_tui.interop.queue import exception_rows, waiting_count
+from d2a_tui.interop.queue import admission_rows, exception_rows, settle, waiting_count
 from d2a_tui.interop.tables import adt_exception
 
 
@@ -15,10 +15,20 @@ class AdtDesk:
     def __init__(self, hub: Any) -> None:
         self.hub = hub
 
+    def settle(self) -> int:
+        """Resolve the exceptions the hub has dealt with on the board (see `queue.settle`)."""
+        return settle(self.hub.store.engine, self.hub.store.flow, self.hub.now())
+
     def exceptions(self, *, include_resolved: bool = False) -> list[dict[str, Any]]:
+        self.settle()
         return exception_rows(self.hub.store.engine, include_resolved=include_resolved)
 
+    def admissions(self, **filters: Any) -> list[dict[str, Any]]:
+        self.settle()
+        return admission_rows(self.hub.store.engine, **filters)
+
     def waiting(self) -> int:
+        self.settle()
         return waiting_count(self.hub.store.engine)
 
     def find(self, reference: str) -> Any:

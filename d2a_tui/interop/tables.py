@@ -22,6 +22,21 @@ adt_message = Table(
     Column("outcome", String(16), nullable=False),  # applied, pending, held, ignored
     Column("detail", Text, nullable=True),
     Column("journey_id", String(36), nullable=True),
+    # Migration 0020: the content's SHA-256 (bar MSH-7 and MSH-10), to tell a resend from a new
+    # message under a reused control id; the PV1-19 visit number of what was applied.
+    Column("digest", String(64), nullable=True),
+    Column("visit_number", String(64), nullable=True),
+    Index("ix_adt_message_journey", "journey_id", "visit_number"),
+)
+
+# Identifiers messages carried beside the NHS number (the hospital's MRN, by its assigning
+# authority), for the patient each was matched to (migration 0020).
+adt_identifier = Table(
+    "adt_identifier",
+    metadata,
+    Column("authority", String(64), primary_key=True),
+    Column("identifier", String(64), primary_key=True),
+    Column("patient_id", String(36), nullable=False),
 )
 
 # Messages the feed will not guess about (a date of birth that differs, a merge of two open

@@ -50,7 +50,10 @@ from d2a_tui.domain.calendar import LONDON, HubCalendar
 # 2: the hub's calendar from the settings; events in the order they happened; a reopen into
 # hospital resumes the stay; deaths are not discharges; moves between columns.
 # 3: an admission date recorded by the ADT feed moves the length-of-stay cohorts.
-FOLD_VERSION = 3
+# 4: as now known, the hospital's admission date holds for the whole stay (a correction or a
+# cancel changes it from the referral on), and the hospital's record of leaving (A03) is the
+# discharge time whenever the hub moves the card; a death it records is a death.
+FOLD_VERSION = 4
 COHORTS = (7, 14, 21)
 
 DeltaKey = tuple[str, date, str, str, str]  # metric, day, locality, pathway, key
@@ -71,6 +74,13 @@ _IGNORED = frozenset(
     {"note_added", "note_retracted", "assigned", "ward_set", "expected_date_set",
      "alert_acknowledged"}
 )  # fmt: skip
+
+
+# Kinds that change what the figures hold for the whole stay, not from their own time on: a
+# journey with one of them is folded again from its log (`replay`), which reads their last word
+# first.
+REPLAYED = frozenset({"admission_recorded", "hospital_discharge_recorded"})
+_UNSET: Any = object()
 
 
 def _d(value: str | None) -> date | None:
@@ -101,6 +111,17 @@ def _levels(c: Cursor) -> list[tuple[str, str, str, date | None, int]]:
     return out
 
 
+def _lkey(level: tuple[str, str, str, date | None, int]) -> str:
+    metric, pathway, key, floor, value = level
+    return f"{metric}|{pathway}|{key}|{floor.isoformat() if floor else ''}|{value}"
+
+
+def _left(cursor: Cursor) -> date | None:
+    """The day the hospital says the stay ended, when a discharge just counted took it."""
+    dis = cursor.get("dis")
+    return date.fromisoformat(dis["day"]) if dis and dis.get("pas") else None
+
+
 _COHORT = {days: f"nctr_los{days}" for days in COHORTS}
 _COHORT_RD = {days: f"nctr_los{days}_rd" for days in COHORTS}
 
@@ -113,6 +134,9 @@ class Folder:
         self.in_hospital = in_hospital
         self.deltas: Deltas = {}
         self.zone = calendar.zone
+        # While replaying a journey: the admission date and the hospital's discharge as now known.
+        self._adm: Any = _UNSET
+        self._pas: dict[str, Any] | None = None
 
     def _day(self, moment: datetime) -> date:
         return moment.astimezone(self.zone).date()
@@ -154,13 +178,32 @@ class Folder:
     ) -> bool:
         """True when the event happened before what the cursor already holds: the journey
         must be folded again from its log (`replay`) rather than appended to."""
+        if cursor is not None and kind in REPLAYED:
+            return True
         if cursor is None or kind not in GROUP:
             return False
         since = datetime.fromisoformat(cursor["since"])
         return self.effective(cursor, kind, payload, occurred_at, recorded_at) < since
 
     def replay(self, events: list[LogEvent]) -> Cursor | None:
-        """Fold one journey's events (in log order) into `deltas`, in the order they happened."""
+        """Fold one journey's events (in log order) into `deltas`, in the order they happened.
+
+        What holds for the whole stay is read first, as now known: the last admission date the
+        hospital gave (an A11 restores the one before), and its last word on the discharge (an
+        A13 takes an A03 back)."""
+        self._adm, self._pas = _UNSET, None
+        for kind, payload, _, _ in events:
+            if kind == "admission_recorded":
+                self._adm = payload.get("admitted_on")
+            elif kind == "hospital_discharge_recorded":
+                at_text = payload.get("at")
+                self._pas = {"at": at_text, "died": bool(payload.get("died"))} if at_text else None
+        try:
+            return self._replay(events)
+        finally:
+            self._adm, self._pas = _UNSET, None
+
+    def _replay(self, events: list[LogEvent]) -> Cursor | None:
         placed: list[tuple[datetime, int, str, dict[str, Any]]] = []
         shadow: Cursor | None = None
         for index, (kind, payload, occurred_at, recorded_at) in enumerate(events):
@@ -192,31 +235,41 @@ class Folder:
         common = set(before) & set(after)
         deltas = self.deltas
         old_day, loc = date.fromisoformat(old["day"]), old["loc"]
+        started = dict(old.get("lv") or {})
+        left = _left(new)
         for level in before:
             if level in common:
                 continue
             metric, pathway, key, floor, value = level
             first = old_day if floor is None or floor < old_day else floor
-            k = (metric, day if day > first else first, loc, pathway, key)
+            end = day if day > first else first
+            if left is not None and old["hosp"] and not new["hosp"]:
+                # The hospital's record of leaving ends the ward's figures on its day, when
+                # that is before the hub moved the card (never before the level began).
+                began = date.fromisoformat(started.get(_lkey(level)) or first.isoformat())
+                end = max(min(end, left), began)
+            k = (metric, end, loc, pathway, key)
             deltas[k] = deltas.get(k, 0) - value
+            started.pop(_lkey(level), None)
         for level in after:
             if level in common:
                 continue
             metric, pathway, key, floor, value = level
-            k = (metric, day if floor is None or floor < day else floor, loc, pathway, key)
+            begin = day if floor is None or floor < day else floor
+            k = (metric, begin, loc, pathway, key)
             deltas[k] = deltas.get(k, 0) + value
+            started[_lkey(level)] = begin.isoformat()
+        new["lv"] = started
 
     def _open(self, c: Cursor) -> None:
         day = date.fromisoformat(c["day"])
-        for metric, pathway, key, floor, value in _levels(c):
-            self._add(
-                metric,
-                day if floor is None or floor < day else floor,
-                c["loc"],
-                pathway,
-                key,
-                value,
-            )
+        started: dict[str, str] = {}
+        for level in _levels(c):
+            metric, pathway, key, floor, value = level
+            begin = day if floor is None or floor < day else floor
+            self._add(metric, begin, c["loc"], pathway, key, value)
+            started[_lkey(level)] = begin.isoformat()
+        c["lv"] = started
 
     def fold(
         self,
@@ -259,8 +312,13 @@ class Folder:
             new["reason"] = payload.get("code")
         elif kind == "delay_cleared":
             new["reason"] = None
+        elif kind == "hospital_discharge_recorded":
+            if not self._pas_death(cursor, new, payload, day):
+                return cursor
         elif kind == "admission_recorded":
-            new["adm"] = payload.get("admitted_on") or cursor["adm"]
+            # In a replay the stay's admission is already the last one given (see `replay`).
+            if self._adm is _UNSET:
+                new["adm"] = payload.get("admitted_on") or cursor["adm"]
         else:
             return cursor
         new["since"] = at.isoformat()
@@ -273,6 +331,25 @@ class Folder:
                 self._add("became_awaiting", day, new["loc"], new["pw"], "", 1)
         return new
 
+    def _pas_death(self, old: Cursor, new: Cursor, payload: dict[str, Any], day: date) -> bool:
+        """A death the hospital recorded, still its last word (no A13 took it back): a death in
+        hospital on its day, whether or not the hub has closed the journey yet."""
+        pas = self._pas
+        if not (pas and pas["died"] and payload.get("at") == pas["at"]):
+            return False
+        if not old["hosp"] or old["closed"]:
+            return False
+        ready = _d(old["ready"])
+        admitted = _d(old["adm"]) or day
+        dis = {
+            "day": day.isoformat(), "pw": old["pw"] or "", "dest": None,
+            "los": max((day - admitted).days, 0), "wait": None, "nctr": False, "died": True,
+            "was_nctr": ready is not None and ready <= day, "pas": False,
+        }  # fmt: skip
+        self._discharge(old["loc"], dis, 1)
+        new["dis"], new["hosp"], new["pas_died"] = dis, False, True
+        return True
+
     def _refer(self, payload: dict[str, Any], at: datetime) -> Cursor:
         day = self._day(at)
         column = payload.get("column") or ""
@@ -284,7 +361,10 @@ class Folder:
             "closed": False,
             "ready": payload.get("discharge_ready_date"),
             "reason": None,
-            "adm": payload.get("admitted_on") or day.isoformat(),
+            "adm": (self._adm if self._adm is not _UNSET and self._adm else None)
+            or payload.get("admitted_on")
+            or day.isoformat(),
+            "pas": self._pas,
             "since": at.isoformat(),
             "day": day.isoformat(),  # the local day of `since`, kept to save recomputing it
             "ent": at.isoformat(),  # when the journey entered its column
@@ -311,7 +391,10 @@ class Folder:
         elif kind == "reopened":
             new["closed"] = False
         loc = old["loc"]
-        died = kind == "closed" and payload.get("outcome") == "died"
+        # A death the hospital recorded is a death whatever column the hub moves the card to.
+        died = (kind == "closed" and payload.get("outcome") == "died") or bool(
+            payload.get("discharged") and old["hosp"] and (old.get("pas") or {}).get("died")
+        )
         # A reopen into a hospital column resumes the same stay (the same admission), whatever
         # the event says: the close it reverses was a mistake, so its discharge never happened.
         resumed = kind == "reopened" and self.in_hospital(new["col"])
@@ -326,6 +409,13 @@ class Folder:
         if (payload.get("discharged") or leaves) and old["hosp"]:
             new["resumed"] = False
             new["hosp"] = False
+            pas = old.get("pas")
+            left = self._day(datetime.fromisoformat(pas["at"])) if pas else None
+            # The hospital's record of leaving wins for the time (never before the referral).
+            early = left is not None and left < day
+            if early:
+                assert left is not None
+                day = max(left, self._day(datetime.fromisoformat(old["ref"])))
             pathway = new["pw"] or ""
             admitted = _d(old["adm"]) or day
             ready = _d(old["ready"])
@@ -339,6 +429,7 @@ class Folder:
                 "nctr": nctr,
                 "died": died,
                 "was_nctr": died and ready is not None and ready <= day,
+                "pas": early,
             }
             self._discharge(loc, dis, 1)
             new["dis"] = dis
@@ -351,7 +442,7 @@ class Folder:
             new["dis"] = None
             if old.get("shut"):
                 self._fill_gap(old["shut"], loc, day)
-        elif died:
+        elif died and not old.get("pas_died"):
             # A death after discharge, in the community: its own line, never a discharge.
             new["death"] = {"day": day.isoformat(), "pw": new["pw"] or "", "at": "community"}
             self._add("deaths", day, loc, new["pw"] or "", "community", 1)

@@ -13,7 +13,6 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from statistics import median
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, select
@@ -23,6 +22,7 @@ from d2a_tui.domain.events import EventKind
 from d2a_tui.domain.flow import OfferRules
 from d2a_tui.domain.offers import ACCEPTED, DECLINE_REASONS, DECLINED, WITHDRAWN, Offer, offer_level
 from d2a_tui.domain.stuck import Level
+from d2a_tui.reports.period import nearest_rank
 from d2a_tui.reports.tables import Report, Table
 from d2a_tui.storage.event_log import event_table, translated_errors
 from d2a_tui.storage.offers import read_offers, services
@@ -107,13 +107,51 @@ def _hours(offer: Offer) -> float | None:
 
 
 def _median(values: list[float]) -> float | None:
-    return round(median(values), 1) if values else None
+    middle = nearest_rank(values, 50)
+    return None if middle is None else round(middle, 1)
+
+
+LAPSED = "lapsed"
+
+
+def closed_journeys(
+    connection: Connection, journey_ids: Iterable[str], known: datetime | None
+) -> set[str]:
+    """Which of these journeys were closed (as known at `known`, or now): the last of their
+    closes and reopens decides."""
+    ids = list(journey_ids)
+    kinds = [str(EventKind.CLOSED), str(EventKind.REOPENED)]
+    last: dict[str, str] = {}
+    for first in range(0, len(ids), 500):
+        query = (
+            select(event_table.c.journey_id, event_table.c.kind)
+            .where(
+                event_table.c.journey_id.in_(ids[first : first + 500]),
+                event_table.c.kind.in_(kinds),
+            )
+            .order_by(event_table.c.journey_id, event_table.c.seq)
+        )
+        if known is not None:
+            query = query.where(event_table.c.recorded_at <= known)
+        for row in connection.execute(query):
+            last[row.journey_id] = row.kind
+    return {jid for jid, kind in last.items() if kind == EventKind.CLOSED}
+
+
+def _status(offer: Offer, closed: set[str]) -> str:
+    """An offer never answered whose journey closed (the person died or left) lapsed: it is no
+    longer waiting, in this report as on the dashboard."""
+    return LAPSED if offer.is_open and offer.journey_id in closed else offer.status
 
 
 def _row(
-    label: str, pathway: str, group: list[Offer], ready: dict[str, date | None]
+    label: str,
+    pathway: str,
+    group: list[Offer],
+    ready: dict[str, date | None],
+    closed: set[str],
 ) -> tuple[Any, ...]:
-    statuses = Counter(o.status for o in group)
+    statuses = Counter(_status(o, closed) for o in group)
     hours = [h for o in group if (h := _hours(o)) is not None]
     waits = [
         float((o.start - drd).days)
@@ -122,12 +160,12 @@ def _row(
     ]
     return (
         label, pathway, len(group), statuses[ACCEPTED], statuses[DECLINED], statuses[WITHDRAWN],
-        statuses["open"], _median(hours), _median(waits),
+        statuses[LAPSED], statuses["open"], _median(hours), _median(waits),
     )  # fmt: skip
 
 
 COLUMNS = (
-    "Offers", "Accepted", "Declined", "Withdrawn", "Waiting",
+    "Offers", "Accepted", "Declined", "Withdrawn", "Lapsed", "Waiting",
     "Median hours to answer", "Median days ready to start",
 )  # fmt: skip
 
@@ -147,6 +185,7 @@ def offer_tables(
         if first <= calendar.day(o.made_at) <= last
     ]
     ready = ready_dates(connection, {o.journey_id for o in offers if o.status == ACCEPTED}, known)
+    closed = closed_journeys(connection, {o.journey_id for o in offers if o.is_open}, known)
     by_service: dict[str, list[Offer]] = {}
     by_pathway: dict[str, list[Offer]] = {}
     for offer in offers:
@@ -154,17 +193,24 @@ def offer_tables(
         ref = refs.get(offer.service_id)
         by_pathway.setdefault(ref.pathway if ref else "?", []).append(offer)
     service_rows = tuple(
-        _row(refs[s].name if s in refs else s, refs[s].pathway if s in refs else "?", group, ready)
+        _row(
+            refs[s].name if s in refs else s,
+            refs[s].pathway if s in refs else "?",
+            group,
+            ready,
+            closed,
+        )
         for s, group in sorted(by_service.items())
     )
     pathway_rows = tuple(
         (row[0], *row[2:])
-        for row in (_row(p, p, group, ready) for p, group in sorted(by_pathway.items()))
+        for row in (_row(p, p, group, ready, closed) for p, group in sorted(by_pathway.items()))
     )
     declines = Counter(o.reason for o in offers if o.status == DECLINED)
     note = (
         "Offers made in the period; hours to answer count accepts and declines (a withdrawal "
-        "is the hub's); days ready to start run from the discharge-ready date to the agreed start."
+        "is the hub's); days ready to start run from the discharge-ready date to the agreed start; "
+        "an offer lapsed when its journey closed unanswered; medians by nearest rank."
     )
     return (
         Table("offers_by_service", "Offers by service", ("Service", "Pathway", *COLUMNS),

@@ -8,6 +8,7 @@ use the nearest-rank rule: the p-th percentile of n stays is the ceil(p/100 * n)
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -51,6 +52,15 @@ class Spread:
             return ordered[-1][0]
 
         return cls(n, rank(50), rank(90), ordered[-1][0])
+
+
+def nearest_rank(values: Sequence[float], p: int) -> float | None:
+    """The p-th percentile by nearest rank: the ceil(p/100 * n)-th smallest value (a real
+    person's value, never an average of two), as every report takes it."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(math.ceil(p * len(ordered) / 100), 1) - 1]
 
 
 def histograms(

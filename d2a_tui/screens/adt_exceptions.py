@@ -26,6 +26,8 @@ KIND_WORDS = {
     "discharged": "Discharged by the hospital",
     "mismatch": "Date of birth differs",
     "merge": "Merge needs a person",
+    "reopen": "Discharge cancelled, closed",
+    "died": "Died in hospital",
 }
 
 
@@ -98,7 +100,12 @@ class AdtExceptionsScreen(Screen[None]):
     def reload(self) -> None:
         options = self.query_one("#adt-list", OptionList)
         keep = options.highlighted or 0
+        # The exceptions (work waiting for a person), then the admissions of people not yet
+        # referred (a list to refer from, newest first), each marked for what it is.
         self.rows = self.desk.exceptions(include_resolved=self.show_resolved)
+        waiting = sum(1 for row in self.rows if not row["resolved_at"])
+        admissions = self.desk.admissions(include_done=self.show_resolved)
+        self.rows += admissions
         options.clear_options()
         for row in self.rows:
             line = Text()
@@ -110,8 +117,9 @@ class AdtExceptionsScreen(Screen[None]):
             options.add_option(Option(line, id=row["id"]))
         if self.rows:
             options.highlighted = min(keep, len(self.rows) - 1)
-        waiting = sum(1 for row in self.rows if not row["resolved_at"])
-        self.query_one("#adt-title", Static).update(f"ADT exceptions: {waiting} waiting")
+        self.query_one("#adt-title", Static).update(
+            f"ADT exceptions: {waiting} waiting · {len(admissions)} admission(s) not referred"
+        )
         self.query_one("#adt-detail", Static).update(
             "" if self.rows else "Nothing from the hospital's feed needs a person."
         )

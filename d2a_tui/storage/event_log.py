@@ -214,6 +214,11 @@ class EventLog:
         """One event and the projection it makes, after the limits; `old` is the journey as
         the caller read it (None for a referral), checked again against the row."""
         check(event, recorded_at)
+        merged = event.kind is EventKind.PATIENT_MERGED
+        if merged:
+            # The surviving patient's row before the journey points at it: PostgreSQL checks the
+            # journey's foreign key at the statement, not at the commit.
+            self._patient_change(event)
         if old is None:
             patient = event.payload["patient"]
             if not patient.get("existing"):
@@ -239,7 +244,7 @@ class EventLog:
         self.connection.execute(
             _EVENT_INSERT, row_from_event(event, position, device_id, recorded_at)
         )
-        if event.kind in (EventKind.DEMOGRAPHICS_UPDATED, EventKind.PATIENT_MERGED):
+        if event.kind is EventKind.DEMOGRAPHICS_UPDATED:
             self._patient_change(event)
 
     def _patient_change(self, event: Event) -> None:

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from d2a_tui.domain.events import EventKind
 from d2a_tui.hub import Hub
 from d2a_tui.interop.adt import AdtFeed
-from d2a_tui.interop.queue import exception_rows
+from d2a_tui.interop.queue import admission_rows, exception_rows, waiting_count
 from tests.conftest import refer_someone
 from tests.interop.hl7_samples import adt
 
@@ -70,13 +70,15 @@ def test_a_transfer_moves_ward_and_bed(hub: Hub, feed: AdtFeed) -> None:
 def test_an_admission_for_someone_not_referred_waits_for_the_hub(hub: Hub, feed: AdtFeed) -> None:
     outcome = feed.process(adt("A01", BOB, name="BUILDER^BOB", dob="19400102"))
     assert outcome.code == "AA" and "not referred" in outcome.detail
-    [row] = exception_rows(hub.store.engine)
+    # On the admissions list, which is not work waiting: no exception, nothing counted.
+    assert exception_rows(hub.store.engine) == [] and waiting_count(hub.store.engine) == 0
+    [row] = admission_rows(hub.store.engine)
     assert (row["kind"], row["nhs_number"], row["name"]) == ("admitted", BOB, "BOB BUILDER")
     # A transfer before the referral updates the list; a cancel takes the person off it.
     assert feed.process(adt("A02", BOB, ward="WARD3", bed="D1")).code == "AA"
-    assert exception_rows(hub.store.engine)[0]["ward"] == "WARD3"
+    assert admission_rows(hub.store.engine)[0]["ward"] == "WARD3"
     assert feed.process(adt("A11", BOB)).code == "AA"
-    assert exception_rows(hub.store.engine) == []
+    assert admission_rows(hub.store.engine) == []
     assert hub.board() == []
 
 
@@ -167,8 +169,8 @@ def test_the_same_control_id_twice_changes_nothing(hub: Hub, feed: AdtFeed) -> N
         (adt("A01", EDNA).replace("ADT^A01^ADT_A01", "ORU^R01"), "AR", "is not ADT"),
         (adt("A01", EDNA).replace("|20261123093000|", "||"), "AR", "MSH-7"),
         (adt("A01", EDNA).split("\rPID")[0], "AR", "no PID segment"),
-        (adt("A02", BOB), "AE", "no open journey or admission"),
-        (adt("A08", BOB), "AE", "no patient with NHS number …5870 on the hub"),
+        (adt("A02", BOB), "AA", "not on the hub: nothing to do"),
+        (adt("A08", BOB), "AA", "not on the hub: nothing to do"),
         (adt("A02", "9434765918"), "AE", "fails validation"),
         (adt("A02", None), "AE", "no NHS number in PID-3"),
     ],
@@ -190,7 +192,7 @@ def test_messages_sharing_a_commit_keep_apart(hub: Hub, feed: AdtFeed) -> None:
     journey = edna(hub)
     first = adt("A02", EDNA, ward="WARD2", msg_id="GROUP001")
     results = feed.handle_many(
-        [first, adt("A02", BOB, msg_id="GROUP002"), adt("A02", EDNA, ward="WARD3", msg_id="GROUP003"),
+        [first, adt("A02", "9434765918", msg_id="GROUP002"), adt("A02", EDNA, ward="WARD3", msg_id="GROUP003"),
          first, "garbage"]
     )  # fmt: skip
     assert [(o.code, o.duplicate) for o, _ in results] == [

@@ -29,14 +29,38 @@ def test_load_reports_each_refusal_and_a_file_without_messages_is_one_line(
 ) -> None:
     path = tmp_path / "day.hl7"
     path.write_text(
-        adt("A02", "9434765919", msg_id="F5") + "\n" + adt("A05", "9434765919", msg_id="F6")
+        adt("A02", "9434765918", msg_id="F5") + "\n" + adt("A05", "9434765919", msg_id="F6")
     )
     assert main(["adt", "load", str(path), "--db", sqlite_url]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("message 1 (ADT^A02^ADT_A02 F5): AE no open journey or admission")
+    assert out[0].startswith("message 1 (ADT^A02^ADT_A02 F5): AE the NHS number in PID-3 fails")
     assert out[1].startswith("message 2 (ADT^A05^ADT_A05 F6): AR ADT^A05 is not supported")
     assert out[2] == "2 message(s): AE 1, AR 1"
     empty = tmp_path / "empty.hl7"
     empty.write_text("\n")
     assert main(["adt", "load", str(empty), "--db", sqlite_url]) == 1
     assert capsys.readouterr().err == f"d2a: {empty} holds no HL7 messages\n"
+
+
+def test_an_hl7_batch_file_is_read_as_its_messages_not_its_envelope(
+    sqlite_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # FHS/BHS ... BTS/FTS as a PAS writes a nightly replay: the envelope is no message.
+    one, two = adt("A05", "9434765919", msg_id="B1"), adt("A02", "9434765919", msg_id="B2")
+    text = "\n".join(
+        [
+            "FHS|^~\\&|PAS|RXX01|D2A|HUB|20261123010000||||FILE0001",
+            "BHS|^~\\&|PAS|RXX01|D2A|HUB|20261123010000||||BATCH001",
+            one.replace("\r", "\n"),
+            two.replace("\r", "\n"),
+            "BTS|2",
+            "FTS|1",
+        ]
+    )
+    assert split_messages(text) == [one, two]
+    framed = "\x0b" + text.replace("\n", "\r") + "\x1c\r"
+    assert split_messages(framed) == [one, two]
+    path = tmp_path / "batch.hl7"
+    path.write_text(text)
+    assert main(["adt", "load", str(path), "--db", sqlite_url]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "2 message(s): AA 1, AR 1"

@@ -43,12 +43,13 @@ async def test_x_lists_the_queue_f_refers_an_admission_and_r_resolves_with_a_not
         await pilot.pause()
         screen = app.screen
         assert isinstance(screen, AdtExceptionsScreen)
-        assert "2 waiting" in str(screen.query_one("#adt-title").render())
-        await pilot.press("f")  # the first entry: Edna's admission
+        title = str(screen.query_one("#adt-title").render())
+        assert "1 waiting · 1 admission(s) not referred" in title
+        await pilot.press("down", "f")  # below the held update: Edna's admission
         await pilot.pause()
         [edna] = [card for card in hub.board() if card.nhs_number == "9434765919"]
         assert (edna.ward, edna.bed, edna.admitted_on.isoformat()) == ("WARD7", "B3", "2026-11-23")
-        await pilot.press("r", *"called ward", "enter")  # now the first: the held update
+        await pilot.press("up", "r", *"called ward", "enter")  # the held update
         await pilot.pause()
         assert exception_rows(hub.store.engine) == []
         [held] = [r for r in exception_rows(hub.store.engine, include_resolved=True)
@@ -100,8 +101,11 @@ async def test_the_status_line_counts_what_waits_for_a_person_until_it_is_resolv
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         assert "ADT" not in status_text(app)
-        # Someone the hub does not follow yet is admitted: no journey moves, the count does.
+        # An admission of someone not referred is on the admissions list, not work waiting.
         feed.process(adt("A01", "9434765919", name="EXAMPLE^EDNA", ward="WARD7", bed="B3"))
+        # A date of birth that differs from the hub's record waits for a person.
+        refer_someone(hub, 2, nhs_number="9434765870", date_of_birth="1941-05-06")
+        feed.process(adt("A08", "9434765870", name="BUILDER^BOB", dob="19400102"))
         assert await wait_for(pilot, lambda: "ADT: 1 waiting (x)" in status_text(app), 10.0)
         await pilot.press("x")
         await pilot.pause()

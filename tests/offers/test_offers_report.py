@@ -50,7 +50,7 @@ def the_day(hub: Hub, clock: FrozenClock) -> None:
     hub.offers.make(two, "home-care-south")
 
 
-COLUMNS = ("Offers", "Accepted", "Declined", "Withdrawn", "Waiting",
+COLUMNS = ("Offers", "Accepted", "Declined", "Withdrawn", "Lapsed", "Waiting",
            "Median hours to answer", "Median days ready to start")  # fmt: skip
 
 
@@ -59,11 +59,23 @@ def test_the_offers_report_as_now_known(hub: Hub, clock: FrozenClock) -> None:
     report = offers_report(hub.reports, "2026-11-23", "2026-11-23")
     services = report.table("offers_by_service")
     # Home Care South: C accepted (1.0 h, 2 days), D waiting.
-    assert services.row("Home Care South") == ("Home Care South", "P1", 2, 1, 0, 0, 1, 1.0, 2.0)
-    # Reablement North: A (2.0 h) and B (3.0 h): median 2.5 h; A's 5 days.
-    assert services.row("Reablement North") == ("Reablement North", "P1", 2, 1, 1, 0, 0, 2.5, 5.0)
-    # P1 together: hours 1, 2, 3 -> median 2.0; days 2 and 5 -> 3.5.
-    assert report.table("offers_by_pathway").row("P1") == ("P1", 4, 2, 1, 0, 1, 2.0, 3.5)
+    assert services.row("Home Care South") == ("Home Care South", "P1", 2, 1, 0, 0, 0, 1, 1.0, 2.0)
+    # Reablement North: A (2.0 h) and B (3.0 h): the nearest-rank median of two is the
+    # ceil(0.5 * 2) = 1st smallest, 2.0 h (a real offer's time, never the 2.5 between); A's 5 days.
+    assert services.row("Reablement North") == (
+        "Reablement North",
+        "P1",
+        2,
+        1,
+        1,
+        0,
+        0,
+        0,
+        2.0,
+        5.0,
+    )
+    # P1 together: hours 1, 2, 3 -> the 2nd smallest, 2.0; days 2 and 5 -> the 1st, 2.0.
+    assert report.table("offers_by_pathway").row("P1") == ("P1", 4, 2, 1, 0, 0, 1, 2.0, 2.0)
     declines = dict(report.table("declines").rows)
     assert declines == {"No capacity": 1, "Cannot meet needs": 0, "Out of area": 0, "Other": 0}
 
@@ -73,7 +85,7 @@ def test_the_offers_report_as_known_at_midday(hub: Hub, clock: FrozenClock) -> N
     report = offers_report(hub.reports, "2026-11-23", "2026-11-23", as_known_at="2026-11-23T12:00")
     # By 12:00 only A (accepted at 11:30) and B (declined later: still waiting) were known.
     (row,) = report.table("offers_by_service").rows
-    assert row == ("Reablement North", "P1", 2, 1, 0, 0, 1, 2.0, 5.0)
+    assert row == ("Reablement North", "P1", 2, 1, 0, 0, 0, 1, 2.0, 5.0)
     assert dict(report.table("declines").rows)["No capacity"] == 0
 
 
@@ -115,3 +127,20 @@ def test_todays_offer_figures_count_the_hubs_day(
     assert (today.accepted_today, today.declined_today) == (accepted, declined)
     clock.advance(hours=4, minutes=1)  # 18:01: D has waited past the red clock
     assert (hub.offers.today().waiting, hub.offers.today().red) == (1, 1)
+
+
+def test_an_offer_whose_journey_closed_unanswered_lapsed_not_waiting(
+    hub: Hub, clock: FrozenClock
+) -> None:
+    the_day(hub, clock)
+    # 15:00 person 2 dies on the ward: D (to Home Care South) was never answered.
+    clock.advance(hours=1)
+    person_two = next(c for c in hub.board() if c.name == "Test Person 2").journey_id
+    hub.close_journey(person_two, "died")
+    report = offers_report(hub.reports, "2026-11-23", "2026-11-23")
+    # Home Care South: C accepted, D lapsed; nothing waiting (as on the dashboard).
+    assert report.table("offers_by_service").row("Home Care South")[3:8] == (1, 0, 0, 1, 0)
+    assert hub.offers.today().waiting == 0
+    # As known at 14:30, before the close, D was still waiting.
+    then = offers_report(hub.reports, "2026-11-23", "2026-11-23", as_known_at="2026-11-23T14:30")
+    assert then.table("offers_by_service").row("Home Care South")[3:8] == (1, 0, 0, 0, 1)
