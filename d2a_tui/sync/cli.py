@@ -343,7 +343,8 @@ def _status_line(status: Any) -> str:
     line = (
         f"{status.state}: {status.pending} pending, {status.conflicts} conflicts, last sync {last}"
     )
-    return line + (f" ({status.message})" if status.message else "")
+    line += f" ({status.message})" if status.message else ""
+    return line + (f"; recovered {status.recovered}" if status.recovered else "")
 
 
 def _warn_plain_http(hub: Any) -> None:
@@ -375,6 +376,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
                         "pushed": report.pushed,
                         "pulled": report.pulled,
                         "outcomes": report.outcomes,
+                        "recovered": report.recovered,
                         "status": status.to_dict(),
                     }
                 )

@@ -39,7 +39,7 @@ from d2a_tui.sync.protocol import (
     RotateResponse,
     SnapshotResponse,
 )
-from d2a_tui.sync.replica import Replica
+from d2a_tui.sync.replica import LostChanges, Replica
 
 log = logging.getLogger("d2a.sync.client")
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -297,11 +297,17 @@ class SyncClient:
         response = self._ok(self.request("POST", "/v1/sync/push", body=body))
         return expand(response.json(), mutations)
 
-    def pull(self, since: int, limit: int = 1000, wait: float = 0) -> PullResponse | None:
-        """The next page after `since`, or None when nothing is new (a 304)."""
+    def pull(
+        self, since: int, limit: int = 1000, wait: float = 0, mark: str | None = None
+    ) -> PullResponse | None:
+        """The next page after `since`, or None when nothing is new (a 304). With `mark` (the
+        one the answer that gave `since` carried), a server whose log went back in time answers
+        409 log_changed (sync/marks.py)."""
         # Our own events come back only when we could not confirm them from the push's answer
         # (see sync/compact.py); a version-1 server ignores the parameter and sends them all.
         params: dict[str, Any] = {"since": since, "limit": limit, "mine": "skip"}
+        if mark:
+            params["mark"] = mark
         if wait:
             params["wait"] = wait
         response = self.request(
@@ -334,6 +340,8 @@ class SyncReport:
     pushed: int = 0
     pulled: int = 0
     outcomes: dict[str, int] = field(default_factory=dict)
+    # What this cycle did on finding a server that lost part of its log (restored from a backup).
+    recovered: str | None = None
 
 
 class Synchroniser:
@@ -359,6 +367,7 @@ class Synchroniser:
         self.before_cycle: Callable[[], None] | None = None
 
     def push_all(self, report: SyncReport) -> None:
+        reopened = False
         while True:
             batch = self.replica.pending_batch(self.batch)
             if not batch:
@@ -366,11 +375,17 @@ class Synchroniser:
             try:
                 answer = self.client.push(self.replica.device_id, batch)
             except SyncRefused as refused:
+                expected = (refused.body or {}).get("expected_seq")
+                if refused.reason == "seq_gap" and isinstance(expected, int) and not reopened:
+                    # The server lost changes it had applied (restored from an older backup):
+                    # they are sent again, as they were, from the one it expects.
+                    reopened = True
+                    self._reopen(expected, report)
+                    continue
                 if refused.reason == "seq_gap":
                     raise SyncRefused(
-                        "the server has lost changes this machine sent before (it expects "
-                        f"change {getattr(refused, 'body', {}).get('expected_seq')}); "
-                        "nothing here was deleted: ask an administrator",
+                        f"the server has lost changes this machine sent before (it expects "
+                        f"change {expected}); nothing here was deleted: ask an administrator",
                         "seq_gap",
                         409,
                     ) from None
@@ -382,24 +397,62 @@ class Synchroniser:
             if len(answer.receipts) < len(batch):
                 return  # should not happen; do not spin
 
+    def _reopen(self, expected: int, report: SyncReport) -> int:
+        try:
+            again = self.replica.reopen(expected, self.clock())
+        except LostChanges as lost:
+            raise SyncRefused(str(lost), "seq_gap", 409) from None
+        if again:
+            report.recovered = f"the server had lost {again} of this machine's changes: sent again"
+        return again
+
+    def recover(self, report: SyncReport) -> None:
+        """The server's log is not the one this replica followed (its database was restored
+        from an older backup, say): send again every change of ours it no longer holds, then
+        read the whole scope again from a snapshot. Nothing local is lost on the way: each step
+        is a transaction, and a failure part-way is taken up again by the next cycle (the mark
+        still differs)."""
+        expected = self.client.push(self.replica.device_id, []).next_seq
+        again = self._reopen(expected, report)
+        self.push_all(report)
+        snapshot = self.client.snapshot()
+        note = (
+            "the server's log was not the one this machine last synced with (restored from a "
+            f"backup?): read {snapshot.journeys} journeys again"
+            + (f" and sent {again} changes again" if again else "")
+        )
+        self.replica.rebase(snapshot.events, snapshot.head, snapshot.mark, self.clock(), note)
+        report.pulled += len(snapshot.events)
+        report.recovered = note
+        log.warning("the server's log changed under this replica: read again and re-sent")
+
     def bootstrap(self, report: SyncReport) -> None:
         """A replica that has never pulled starts from a snapshot, not from event 1."""
         snapshot = self.client.snapshot()
-        self.replica.absorb(snapshot.events, snapshot.head)
+        self.replica.absorb(snapshot.events, snapshot.head, mark=snapshot.mark)
         report.pulled += len(snapshot.events)
 
     def pull_all(self, report: SyncReport, wait: float = 0) -> None:
+        recovered = False
         while True:
-            since = self.replica.cursor()
+            since, mark = self.replica.position()
             if since == 0 and wait == 0 and report.pulled == 0:
                 self.bootstrap(report)
-                since = self.replica.cursor()
+                since, mark = self.replica.position()
                 if since == 0:
                     return
-            page = self.client.pull(since, self.page, wait)
+            try:
+                page = self.client.pull(since, self.page, wait, mark)
+            except SyncRefused as refused:
+                if refused.reason != "log_changed" or recovered:
+                    raise
+                recovered = True
+                self.recover(report)
+                wait = 0
+                continue
             if page is None:
                 break
-            missing = self.replica.absorb(page.events, page.next, page.forget)
+            missing = self.replica.absorb(page.events, page.next, page.forget, page.mark)
             for journey_id in sorted(missing | set(page.fetch)):
                 self.replica.absorb_journey(self.client.snapshot(journey_id).events)
             report.pulled += len(page.events)
@@ -453,6 +506,9 @@ class SyncStatus:
     message: str | None = None
     server: str | None = None
     plain_http: bool = False  # syncing unencrypted to another machine (--insecure-http)
+    # The last time this replica found the server had lost part of its log, and what it did
+    # by itself (read its scope again, sent changes again): said for a day afterwards.
+    recovered: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__slots__}

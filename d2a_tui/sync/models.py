@@ -107,6 +107,13 @@ class SyncReplica(SQLModel, table=True):
     last_success_at: datetime | None = _utc(nullable=True)
     last_attempt_at: datetime | None = _utc(nullable=True)
     last_error: str | None = None
+    # The server's mark of the event at `cursor` (sync/marks.py): sent with each pull, so a
+    # server restored from an older backup, whose log holds another event there, is noticed.
+    log_mark: str | None = Field(default=None, max_length=32)
+    # The last time this replica found the server's log was not the one it followed, and what
+    # it did about it (shown by `d2a sync --status`).
+    recovered_at: datetime | None = _utc(nullable=True)
+    recovery: str | None = None
 
 
 class SyncConflict(SQLModel, table=True):

@@ -36,6 +36,7 @@ from d2a_tui.sync.rules import refusal_for_role
 
 # A token this close to its expiry is swapped for a new one at the next sync.
 ROTATE_BEFORE = timedelta(days=30)
+RECOVERY_SHOWN = timedelta(days=1)
 
 if TYPE_CHECKING:
     from d2a_tui.capacity_desk import CapacityDesk
@@ -267,6 +268,7 @@ class ReplicaSync:
             message=message,
             server=self.login.server_url,
             plain_http=self.client.plain_http,
+            recovered=_recovery(local.recovered_at, local.recovery, self.hub.clock()),
         )
 
     def pending_journeys(self) -> set[str]:
@@ -365,3 +367,10 @@ def describe(
         return f"{mine} conflicted with {view.theirs_actor or 'someone'}'s move{to} at {theirs_at}"
     where = f" (now in {column(now_in)})" if now_in else ""
     return f"{mine} conflicted with {view.theirs_actor or 'someone'}'s change at {theirs_at}{where}"
+
+
+def _recovery(at: datetime | None, note: str | None, now: datetime) -> str | None:
+    """What the replica did by itself when the server had lost part of its log, for a day."""
+    if at is None or note is None or now - at > RECOVERY_SHOWN:
+        return None
+    return f"{at.astimezone().strftime('%d %b %H:%M')}: {note}"

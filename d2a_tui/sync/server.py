@@ -22,7 +22,7 @@ from typing import Any, Literal
 from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
-from sqlalchemy import Engine, or_, select
+from sqlalchemy import Connection, Engine, or_, select
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
@@ -45,7 +45,8 @@ from d2a_tui.storage.models import EVENTS_COUNTER
 from d2a_tui.sync import admin, lifecycle, scope, server_logging
 from d2a_tui.sync.admin import DeviceContext
 from d2a_tui.sync.compact import compact, event_digests
-from d2a_tui.sync.ingest import Ingest, PushRefused
+from d2a_tui.sync.ingest import Ingest, PushRefused, device_table
+from d2a_tui.sync.marks import mark_at
 from d2a_tui.sync.protocol import (
     MAX_BODY_BYTES,
     MAX_PULL_LIMIT,
@@ -367,15 +368,31 @@ def create_app(
         )
 
     def answer(
-        device: DeviceContext, since: int, limit: int, skip_own: bool = False
+        device: DeviceContext,
+        since: int,
+        limit: int,
+        skip_own: bool = False,
+        mark: str | None = None,
     ) -> dict[str, Any]:
         """A page of the events the caller may see after `since`, cut to their view, with what
         their device must forget or fetch (sync/scope.py). With `skip_own`, the device's own events
-        are left out of the page (it holds them); they still count as held and as covered."""
+        are left out of the page (it holds them); they still count as held and as covered.
+        A `since` this log never reached, or whose event is not the one `mark` names, is a
+        device that followed another log (this one restored from an older backup): 409."""
         with engine.begin() as connection:
+            one_request_at_a_time(connection, device.device_id)
             top = connection.execute(
                 select(counter_table.c.value).where(counter_table.c.name == EVENTS_COUNTER)
             ).scalar_one()
+            if since > top or (mark is not None and mark_at(connection, since) != mark):
+                raise ApiError(
+                    409,
+                    "log_changed",
+                    "this server's log is not the one your device last synced with (restored "
+                    "from a backup?): read your scope again with a snapshot, and send again "
+                    "the changes this server no longer holds",
+                    head=top,
+                )
             who = scope.reader(connection, device.user_id, device.role, device.organisation_id)
             seen = scope.resolve(connection, who, now(), calendar)
             events: list[dict[str, Any]] = []
@@ -406,6 +423,10 @@ def create_app(
             forget, fetch = scope.reconcile(
                 connection, device.device_id, seen, pulled, min(cursor, top), now()
             )
+            # The mark of where the answer leaves the device (the one it sent, if it stays).
+            next_mark = (
+                mark if cursor == since and mark is not None else mark_at(connection, cursor)
+            )
         return {
             "events": events,
             "next": cursor,
@@ -413,6 +434,7 @@ def create_app(
             "head": top,
             "forget": forget,
             "fetch": fetch,
+            "mark": next_mark,
         }
 
     @app.get(
@@ -429,6 +451,12 @@ def create_app(
         mine: Literal["all", "skip"] = Query(
             "all", description="version 2: `skip` leaves out this device's own events"
         ),
+        mark: str | None = Query(
+            None,
+            pattern="^[0-9a-f]{1,64}$",
+            description="the `mark` the answer that gave `since` carried: a log that holds "
+            "another event at `since` (restored from an older backup) answers 409 log_changed",
+        ),
         device: DeviceContext = Depends(caller),  # noqa: B008
     ) -> Response:
         deadline = time.monotonic() + wait
@@ -440,7 +468,7 @@ def create_app(
                 break
             await waiters.wait(ticket, min(waiters.poll_seconds, left))
         # Asked even with nothing new: a scope that shrank with time has things to forget.
-        body = await run_in_threadpool(answer, device, since, limit, mine == "skip")
+        body = await run_in_threadpool(answer, device, since, limit, mine == "skip", mark)
         server_logging.tag(
             count=len(body["events"]), journeys=len({e["journey_id"] for e in body["events"]})
         )
@@ -467,6 +495,7 @@ def create_app(
         device: DeviceContext = Depends(caller),  # noqa: B008
     ) -> Response:
         with engine.begin() as connection:
+            one_request_at_a_time(connection, device.device_id)
             top = connection.execute(
                 select(counter_table.c.value).where(counter_table.c.name == EVENTS_COUNTER)
             ).scalar_one()
@@ -504,6 +533,7 @@ def create_app(
                 # Read before the answer starts, so a database that is down is still a 503.
                 journey_ids = list(connection.execute(wanted).scalars())
                 scope.hold(connection, device.device_id, set(journey_ids))
+                top_mark = mark_at(connection, top)
         if refusal is not None:
             raise ApiError(404, *refusal)
         server_logging.tag(journeys=len(journey_ids))
@@ -512,12 +542,24 @@ def create_app(
             return scope.cut_events([_event_json(row)], who, seen)[0]
 
         return StreamingResponse(
-            snapshot_chunks(engine, journey_ids, top, seen_as_reader), media_type="application/json"
+            snapshot_chunks(engine, journey_ids, top, seen_as_reader, top_mark),
+            media_type="application/json",
         )
 
     life.add_routes(app)
     server_logging.install(app)  # last: outside every other middleware
     return app
+
+
+def one_request_at_a_time(connection: Connection, device_id: str) -> None:
+    """A device's pulls and snapshots also write (what it holds, its scope): two of them at once
+    (a retry beside the first attempt, the board's sync beside `d2a sync`) take turns on the
+    device's row, so neither meets the other's half-written rows. A push takes the event
+    counter's lock before the device's row, and a pull never waits for the counter: no cycle."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(
+            select(device_table.c.id).where(device_table.c.id == device_id).with_for_update()
+        )
 
 
 def _validation_response(error: RequestValidationError) -> JSONResponse:

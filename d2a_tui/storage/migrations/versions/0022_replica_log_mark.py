@@ -1,0 +1,46 @@
+"""a replica remembers which server log it follows
+
+Revision ID: 0022
+Revises: 0016
+Create Date: 2026-12-04 22:00:00
+
+A server restored from an older backup hands out again the positions a replica has already
+pulled past, for other events: a replica that trusted its cursor alone never fetched them. The
+replica now keeps, with its cursor, the server's mark of the event at that position (`log_mark`),
+and sends it with each pull: a server whose log holds another event there (or none) is not the
+log the replica followed, and the replica recovers by itself. When it last did, and what it did,
+is kept for the status line.
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+import sqlmodel
+from alembic import op
+
+import d2a_tui.storage.models
+
+revision: str = "0022"
+down_revision: str | None = "0016"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("sync_replica", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("log_mark", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True)
+        )
+        batch_op.add_column(
+            sa.Column("recovered_at", d2a_tui.storage.models.UTCDateTime(), nullable=True)
+        )
+        batch_op.add_column(
+            sa.Column("recovery", sqlmodel.sql.sqltypes.AutoString(), nullable=True)
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("sync_replica", schema=None) as batch_op:
+        batch_op.drop_column("recovery")
+        batch_op.drop_column("recovered_at")
+        batch_op.drop_column("log_mark")
