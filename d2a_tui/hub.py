@@ -83,7 +83,10 @@ class Hub:
 
         login = replica_login(settings.database_url)
         engine = make_engine(settings.database_url)
-        ensure_schema(engine)
+        # A new SQLite file is this user's own, made here; a shared PostgreSQL database found
+        # empty was dropped and recreated, most likely: giving it an empty schema would hide
+        # that from every terminal (and its backup is what should come back).
+        ensure_schema(engine, create=engine.dialect.name != "postgresql")
         store = JourneyStore(engine, flow or load_flow(settings.flow_path))
         if login is None:
             return cls(store, Actor(settings.user, device_id()), clock, settings.calendar)

@@ -11,6 +11,7 @@ cursor only moves with the events it covers.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import ipaddress
 import json
@@ -26,9 +27,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+from sqlalchemy.exc import SQLAlchemyError
 
 from d2a_tui import __version__
 from d2a_tui.domain.errors import D2AError
+from d2a_tui.storage.db import DatabaseUnavailable, DiskFull
+from d2a_tui.storage.event_log import translated_errors
 from d2a_tui.sync.compact import expand
 from d2a_tui.sync.protocol import (
     PROTOCOL_VERSION,
@@ -42,6 +46,8 @@ from d2a_tui.sync.protocol import (
 from d2a_tui.sync.replica import LostChanges, Replica
 
 log = logging.getLogger("d2a.sync.client")
+# The status a cycle writes before it starts, replaced when it ends, whichever way.
+UNFINISHED = "a sync is under way, or the last one did not finish"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 # The server no longer knows this device: it must log in again (its outbox is kept).
 LOGGED_OUT = frozenset({"revoked", "expired", "bad_token"})
@@ -479,20 +485,41 @@ class Synchroniser:
         report = SyncReport()
         with self.lock:
             try:
-                if self.before_cycle is not None:
-                    self.before_cycle()
-                self.push_all(report)
-                self.pull_all(report, wait)
+                with translated_errors(self.replica.engine):
+                    # Said first: a cycle that cannot finish (a full disk, a killed process)
+                    # leaves a status that says so, not the last success's "online".
+                    self.replica.note_attempt(self.clock(), UNFINISHED, success=False)
+                    if self.before_cycle is not None:
+                        self.before_cycle()
+                    self.push_all(report)
+                    self.pull_all(report, wait)
+                    self.replica.note_attempt(self.clock(), None, success=True)
             except SyncRefused as error:
                 if error.reason in LOGGED_OUT:
                     error = self._logged_out(error)
-                self.replica.note_attempt(self.clock(), str(error), success=False)
+                self._note_failure(str(error))
                 raise error from None
             except SyncError as error:
-                self.replica.note_attempt(self.clock(), str(error), success=False)
+                self._note_failure(str(error))
                 raise
-            self.replica.note_attempt(self.clock(), None, success=True)
+            except DatabaseUnavailable as error:
+                # This machine's own database failed, not the link: say which, never "not a
+                # d2a database". Nothing was lost: every step is a transaction of its own.
+                full = isinstance(error, DiskFull)
+                message = (
+                    "this machine's disk is full: the sync stopped and nothing was lost; free "
+                    "some space and sync again"
+                    if full
+                    else f"this machine's database failed during the sync ({error})"
+                )
+                self._note_failure(message)
+                raise SyncError(message, "disk_full" if full else "local_database") from None
         return report
+
+    def _note_failure(self, message: str) -> None:
+        # A disk too full for one more row: the status still says UNFINISHED.
+        with contextlib.suppress(SQLAlchemyError):
+            self.replica.note_attempt(self.clock(), message, success=False)
 
 
 @dataclass(frozen=True, slots=True)

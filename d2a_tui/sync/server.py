@@ -23,6 +23,7 @@ from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy import Connection, Engine, or_, select
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
@@ -238,9 +239,39 @@ def create_app(
             response.headers.update(error.headers)
         return response
 
+    async def database_fault() -> JSONResponse | None:
+        """A database that fails a request is asked what it is now, as /v1/ready asks: gone, or
+        holding no schema or another one (dropped and recreated empty, restored from another
+        release), is the operator's to mend, and the device is told so with a 503 (it retries
+        later, nothing lost); None when the database is as it should be (a fault of ours)."""
+        try:
+            found = await run_in_threadpool(current_revision, engine)
+        except (DatabaseUnavailable, SQLAlchemyError):
+            return lifecycle.unavailable(
+                "database_unavailable", "the database is unavailable; nothing was saved"
+            )
+        if found != SCHEMA_HEAD:
+            log.error("the database's schema is %r, this server needs %r", found, SCHEMA_HEAD)
+            return lifecycle.unavailable(
+                "schema_mismatch",
+                f"the database schema is {found or 'empty'!r}, this server needs "
+                f"{SCHEMA_HEAD!r} (dropped, or restored from another release?): nothing was "
+                "saved; an administrator must restore it",
+            )
+        return None
+
     @app.exception_handler(DatabaseUnavailable)
     async def _unavailable(request: Request, error: DatabaseUnavailable) -> JSONResponse:
-        return _error(503, "database_unavailable", "the database is unavailable; nothing was saved")
+        return await database_fault() or _error(
+            503, "database_unavailable", "the database is unavailable; nothing was saved"
+        )
+
+    @app.exception_handler(SQLAlchemyError)
+    async def _database_error(request: Request, error: SQLAlchemyError) -> JSONResponse:
+        answer = await database_fault()
+        if answer is None:
+            raise error  # the database is as it should be: a fault of ours, a 500
+        return answer
 
     @app.exception_handler(D2AError)
     async def _refused(request: Request, error: D2AError) -> JSONResponse:

@@ -31,7 +31,9 @@ def test_concurrent_pulls_snapshots_and_pushes_of_one_device_never_get_a_5xx(
         for _ in range(ROUNDS):
             # New journeys nobody holds yet: every pull and snapshot below notes them as held
             # by the reader at the same moment.
-            made = client.post(f"{url}/v1/sync/push", json=writer.referrals(20), headers=writer.auth)
+            made = client.post(
+                f"{url}/v1/sync/push", json=writer.referrals(20), headers=writer.auth
+            )
             assert made.status_code == 200
             reader = RawDevice(e2e_hub, "nina", url)
             # One batch of the reader's own, sent several times at once (a retry racing the
