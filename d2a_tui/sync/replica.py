@@ -529,13 +529,7 @@ class Replica:
                     )
                 ).scalars()
             )
-            every = sorted(local | set(by_journey) | live)
-            for start in range(0, len(every), 500):  # SQLite's limit on bound parameters
-                connection.execute(
-                    delete(event_table).where(
-                        event_table.c.journey_id.in_(every[start : start + 500])
-                    )
-                )
+            EventLog(connection).reread_journeys(sorted(local | set(by_journey) | live))
             for journey_id in sorted(by_journey):
                 self.rebuilder.rebuild(connection, journey_id, by_journey[journey_id])
             for journey_id in sorted(live - by_journey.keys()):

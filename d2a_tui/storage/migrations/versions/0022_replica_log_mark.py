@@ -15,7 +15,7 @@ is kept for the status line.
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes  # the package alone does not show its `sql` types to mypy
 from alembic import op
 
 import d2a_tui.storage.models
