@@ -152,7 +152,10 @@ class Hub:
                 base_version=base_version,
                 undo_event_id=undo_event_id,
             )
-        change = Change(applied.event, self.store.card(applied.state.id), applied.position)
+            # Read in the command's transaction: the version this change made, never a later
+            # one another user committed in between (what a re-read after the commit showed).
+            card = self.store.card(applied.state.id, work.connection)
+        change = Change(applied.event, card, applied.position)
         if self.sync is not None:
             self.sync.after_command()
         return change
