@@ -10,6 +10,10 @@ replica now keeps, with its cursor, the server's mark of the event at that posit
 and sends it with each pull: a server whose log holds another event there (or none) is not the
 log the replica followed, and the replica recovers by itself. When it last did, and what it did,
 is kept for the status line.
+
+The handover selects a shift's changes by when the hub recorded them (a device 5 h fast, or 30 h
+slow, lost its changes from the handover that selected by their claimed time): an index of
+events by kind and recorded_at, as the one by kind and occurred_at.
 """
 
 from collections.abc import Sequence
@@ -25,6 +29,8 @@ down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+INDEX = "ix_journey_event_kind_recorded"
+
 
 def upgrade() -> None:
     with op.batch_alter_table("sync_replica", schema=None) as batch_op:
@@ -37,9 +43,12 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("recovery", sqlmodel.sql.sqltypes.AutoString(), nullable=True)
         )
+    # The handover selects by when the hub recorded a change, not the time a device claimed.
+    op.create_index(INDEX, "journey_event", ["kind", "recorded_at"])
 
 
 def downgrade() -> None:
+    op.drop_index(INDEX, table_name="journey_event")
     with op.batch_alter_table("sync_replica", schema=None) as batch_op:
         batch_op.drop_column("recovery")
         batch_op.drop_column("recovered_at")
