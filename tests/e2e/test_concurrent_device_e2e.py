@@ -41,7 +41,12 @@ def test_concurrent_pulls_snapshots_and_pushes_of_one_device_never_get_a_5xx(
             batch = reader.referrals(3)
             start = threading.Barrier(AT_ONCE)
 
-            def fire(n: int, reader: RawDevice = reader, batch: Any = batch) -> int:
+            def fire(
+                n: int,
+                reader: RawDevice = reader,
+                batch: Any = batch,
+                start: threading.Barrier = start,
+            ) -> int:
                 start.wait()
                 if n % 3 == 0:
                     answer = client.get(
