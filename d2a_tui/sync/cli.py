@@ -344,7 +344,8 @@ def _status_line(status: Any) -> str:
         f"{status.state}: {status.pending} pending, {status.conflicts} conflicts, last sync {last}"
     )
     line += f" ({status.message})" if status.message else ""
-    return line + (f"; recovered {status.recovered}" if status.recovered else "")
+    line += f"; recovered {status.recovered}" if status.recovered else ""
+    return line + (f"; {status.clock}" if status.clock else "")
 
 
 def _warn_plain_http(hub: Any) -> None:

@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -49,6 +49,10 @@ log = logging.getLogger("d2a.sync.client")
 # The status a cycle writes before it starts, replaced when it ends, whichever way.
 UNFINISHED = "a sync is under way, or the last one did not finish"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# A round trip longer than this measures the clock's offset too loosely to be used.
+MEASURE_WITHIN = timedelta(seconds=2)
+# A device clock further than this from the server's is pointed out to the user.
+CLOCK_SHOWN = timedelta(minutes=5)
 # The server no longer knows this device: it must log in again (its outbox is kept).
 LOGGED_OUT = frozenset({"revoked", "expired", "bad_token"})
 
@@ -160,7 +164,11 @@ class SyncClient:
         rng: random.Random | None = None,
         ca_file: str | None = None,
         insecure_http: bool = False,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        # This device's clock, and how far the server's is from it (None until measured).
+        self.clock = clock
+        self.clock_offset: timedelta | None = None
         # An in-process transport (tests, the bench) never leaves this machine.
         self.plain_http_refusal: str | None = None
         # Sending over the network in the clear: the status line says so while it lasts.
@@ -220,6 +228,7 @@ class SyncClient:
         last: str = ""
         for attempt in range(self.retries + 1):
             response: httpx.Response | None = None
+            sent_at = self.clock()
             try:
                 response = self.http.request(
                     method,
@@ -242,6 +251,7 @@ class SyncClient:
                     ) from None
                 last = f"cannot reach the server at {self.base_url} ({type(error).__name__})"
             else:
+                self._measure(response, sent_at)
                 if response.status_code not in RETRY_STATUSES:
                     return response
                 last = f"the server at {self.base_url} answered {response.status_code}"
@@ -254,6 +264,29 @@ class SyncClient:
             f"{last}; nothing was lost: your changes stay queued on this machine",
             reason="unreachable",
         )
+
+    def _measure(self, response: httpx.Response, sent_at: datetime) -> None:
+        """The server's clock minus ours, as NTP reckons it: the server stamped its answer
+        about half-way between our send and our receipt. A slow round trip (a long-poll, a
+        congested link) says too little and is not used."""
+        received_at = self.clock()
+        stamp = response.headers.get("x-d2a-time")
+        if not stamp or received_at - sent_at > MEASURE_WITHIN:
+            return
+        try:
+            server = datetime.fromisoformat(stamp)
+        except ValueError:
+            return
+        if server.tzinfo is None:
+            return
+        self.clock_offset = server - (sent_at + (received_at - sent_at) / 2)
+
+    def server_now(self) -> datetime:
+        """The server's time by this device's clock and the last measured offset; measured
+        first (one /v1/health) if this client has not yet heard the server."""
+        if self.clock_offset is None:
+            self.health()
+        return self.clock() + (self.clock_offset or timedelta(0))
 
     @staticmethod
     def _refused(response: httpx.Response) -> SyncRefused:
@@ -493,7 +526,13 @@ class Synchroniser:
                         self.before_cycle()
                     self.push_all(report)
                     self.pull_all(report, wait)
-                    self.replica.note_attempt(self.clock(), None, success=True)
+                    offset = self.client.clock_offset
+                    self.replica.note_attempt(
+                        self.clock(),
+                        None,
+                        success=True,
+                        clock_offset=offset.total_seconds() if offset is not None else None,
+                    )
             except SyncRefused as error:
                 if error.reason in LOGGED_OUT:
                     error = self._logged_out(error)
@@ -536,6 +575,8 @@ class SyncStatus:
     # The last time this replica found the server had lost part of its log, and what it did
     # by itself (read its scope again, sent changes again): said for a day afterwards.
     recovered: str | None = None
+    # This device's clock is more than a few minutes from the server's: what to do about it.
+    clock: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__slots__}
@@ -603,3 +644,21 @@ class SyncWorker:
             # Up to date: wait for a local change (trigger) or poll again; an idle poll is a
             # single 304 of a few hundred bytes.
             self._wake.wait(self.poll)
+
+
+def clock_warning(offset_seconds: float | None) -> str | None:
+    """What to tell the user about their device's clock, if it is more than a few minutes out
+    by the server's (`offset_seconds` is the server's clock minus the device's)."""
+    if offset_seconds is None or abs(offset_seconds) <= CLOCK_SHOWN.total_seconds():
+        return None
+    minutes = round(abs(offset_seconds) / 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    amount = " ".join(
+        f"{value} {unit}" for value, unit in ((days, "d"), (hours, "h"), (minutes, "min")) if value
+    )
+    way = "fast" if offset_seconds < 0 else "slow"
+    return (
+        f"this device's clock is {amount} {way} by the server's: set it right (the times and "
+        "dates of changes made here follow it)"
+    )

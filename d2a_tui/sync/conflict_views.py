@@ -31,6 +31,7 @@ class ReplicaState:
     last_error: str | None
     recovered_at: datetime | None = None
     recovery: str | None = None
+    clock_offset: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

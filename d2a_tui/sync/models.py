@@ -114,6 +114,8 @@ class SyncReplica(SQLModel, table=True):
     # it did about it (shown by `d2a sync --status`).
     recovered_at: datetime | None = _utc(nullable=True)
     recovery: str | None = None
+    # The server's clock minus this device's, in seconds, as measured at the last sync.
+    clock_offset: float | None = None
 
 
 class SyncConflict(SQLModel, table=True):

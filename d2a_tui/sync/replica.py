@@ -554,14 +554,26 @@ class Replica:
 
     # --- status and conflicts ------------------------------------------------------------------
 
-    def note_attempt(self, at: datetime, error: str | None, success: bool) -> None:
+    def note_attempt(
+        self, at: datetime, error: str | None, success: bool, clock_offset: float | None = None
+    ) -> None:
         values: dict[str, Any] = {"last_attempt_at": at, "last_error": error}
         if success:
             values["last_success_at"] = at
+        if clock_offset is not None:
+            values["clock_offset"] = clock_offset
         with self.engine.begin() as connection:
             connection.execute(
                 update(replica_table).where(replica_table.c.id == 1).values(**values)
             )
+
+    def clock_offset(self) -> float | None:
+        """The server's clock minus this device's, in seconds, at the last sync."""
+        with self.engine.connect() as connection:
+            offset: float | None = connection.execute(
+                select(replica_table.c.clock_offset).where(replica_table.c.id == 1)
+            ).scalar()
+        return offset
 
     def state(self) -> ReplicaState:
         with self.engine.connect() as connection:
@@ -591,6 +603,7 @@ class Replica:
             last_error=row.last_error,
             recovered_at=row.recovered_at,
             recovery=row.recovery,
+            clock_offset=row.clock_offset,
         )
 
     def pending_journeys(self) -> set[str]:

@@ -27,6 +27,7 @@ from d2a_tui.sync.client import (
     SyncReport,
     SyncStatus,
     SyncWorker,
+    clock_warning,
 )
 from d2a_tui.sync.login import Login, load_login, save_login
 from d2a_tui.sync.replica import ConflictView, Replica
@@ -81,6 +82,8 @@ class ReplicaSync:
             ca_file=login.ca_file,
             insecure_http=login.insecure_http,
         )
+        # The device's clock is the hub's: its offset from the server's is measured against it.
+        self.client.clock = lambda: self.hub.clock()
         self.synchroniser = Synchroniser(self.replica, self.client)
         self.synchroniser.before_cycle = self._before_sync
         self.keep_closed_days = keep_closed_days
@@ -110,8 +113,12 @@ class ReplicaSync:
         if not login.token_expires_at:
             return
         expires = datetime.fromisoformat(login.token_expires_at)
-        if expires - self.hub.clock() > ROTATE_BEFORE:
+        # Due by the server's clock: a device clock 65 days fast would otherwise swap its token
+        # at every sync, and one far slow would let it expire.
+        if expires - self._server_now() > ROTATE_BEFORE:
             return
+        if self.client.clock_offset is None and expires - self.client.server_now() > ROTATE_BEFORE:
+            return  # due only by a guess at the server's time: not due, once measured
         new_token = new_device_token()
         self._save(replace(login, pending_token=new_token))
         try:
@@ -123,6 +130,14 @@ class ReplicaSync:
             self._settle_pending_token(new_token)
             return
         self._adopt(new_token, answer.token_expires_at)
+
+    def _server_now(self) -> datetime:
+        """The server's time: this device's clock and the offset measured at the last sync."""
+        offset = self.client.clock_offset
+        if offset is None:
+            stored = self.replica.clock_offset()
+            offset = timedelta(seconds=stored) if stored is not None else timedelta(0)
+        return self.hub.clock() + offset
 
     def _settle_pending_token(self, new_token: str) -> None:
         # The last swap's answer was lost: the server holds one of the two tokens.
@@ -269,6 +284,7 @@ class ReplicaSync:
             server=self.login.server_url,
             plain_http=self.client.plain_http,
             recovered=_recovery(local.recovered_at, local.recovery, self.hub.clock()),
+            clock=clock_warning(local.clock_offset),
         )
 
     def pending_journeys(self) -> set[str]:

@@ -162,6 +162,29 @@ class RequestBodyGuard:
         await self.app({**scope, "headers": raw}, replay, send)
 
 
+class ServerTime:
+    """Every answer carries the server's clock (`X-D2A-Time`), read as the answer starts: a
+    device measures its own clock's offset from it at each sync, as NTP does, from the times it
+    sent the request and received the answer."""
+
+    def __init__(self, app: ASGIApp, now: Clock) -> None:
+        self.app = app
+        self.now = now
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def stamped(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                stamp = (b"x-d2a-time", self.now().isoformat(timespec="milliseconds").encode())
+                message = {**message, "headers": [*message.get("headers", []), stamp]}
+            await send(message)
+
+        await self.app(scope, receive, stamped)
+
+
 def _event_json(row: Any) -> dict[str, Any]:
     return {
         "position": row.position,
@@ -219,6 +242,7 @@ def create_app(
     app.add_middleware(GZipMiddleware, minimum_size=512, compresslevel=6)
     app.add_middleware(RequestBodyGuard, max_bytes=max_body_bytes)
     app.add_middleware(life.middleware)
+    app.add_middleware(ServerTime, now=now)
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, error: ApiError) -> JSONResponse:

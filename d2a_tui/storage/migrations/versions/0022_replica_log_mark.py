@@ -14,6 +14,10 @@ is kept for the status line.
 The handover selects a shift's changes by when the hub recorded them (a device 5 h fast, or 30 h
 slow, lost its changes from the handover that selected by their claimed time): an index of
 events by kind and recorded_at, as the one by kind and occurred_at.
+
+The replica keeps the offset of its device's clock from the server's, measured at each sync from
+the request's send and receive times (as NTP does), so `d2a sync --status` can say when the
+device's clock is more than a few minutes out.
 """
 
 from collections.abc import Sequence
@@ -43,6 +47,7 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("recovery", sqlmodel.sql.sqltypes.AutoString(), nullable=True)
         )
+        batch_op.add_column(sa.Column("clock_offset", sa.Float(), nullable=True))
     # The handover selects by when the hub recorded a change, not the time a device claimed.
     op.create_index(INDEX, "journey_event", ["kind", "recorded_at"])
 
@@ -50,6 +55,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index(INDEX, table_name="journey_event")
     with op.batch_alter_table("sync_replica", schema=None) as batch_op:
+        batch_op.drop_column("clock_offset")
         batch_op.drop_column("recovery")
         batch_op.drop_column("recovered_at")
         batch_op.drop_column("log_mark")
