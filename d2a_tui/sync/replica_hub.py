@@ -293,7 +293,8 @@ class ReplicaSync:
     # --- conflicts -----------------------------------------------------------------------------
 
     def conflicts(self, include_resolved: bool = False) -> list[ConflictView]:
-        return self.replica.conflicts(include_resolved)
+        """Grouped by journey: a month offline can bring hundreds, a journey's together."""
+        return grouped(self.replica.conflicts(include_resolved))
 
     def describe_conflict(self, view: ConflictView, who: str | None = None) -> str:
         """The conflict in words, for screens (which do not import the sync modules)."""
@@ -337,6 +338,52 @@ class ReplicaSync:
         if self.worker.running:
             self.worker.trigger()
         return None
+
+    def to_decide(
+        self, journey_id: str | None = None, kind: str | None = None
+    ) -> list[ConflictView]:
+        """The undecided conflicts of a journey, or of a kind (a command such as `move`, or
+        `conflict` / `rejected`), or all of them, grouped by journey, oldest first."""
+        views = [
+            view
+            for view in self.replica.conflicts()
+            if view.resolved_at is None
+            and (journey_id is None or view.journey_id == journey_id)
+            and (kind is None or kind in (view.command, view.outcome))
+        ]
+        return grouped(views)
+
+    def keep_theirs_for(self, journey_id: str | None = None, kind: str | None = None) -> int:
+        """Keep theirs (dismiss a refusal) for every undecided conflict of a journey, of a kind,
+        or all: how many. After a month offline there may be hundreds; each decision is its own
+        short transaction and its own mutation, as one made by hand."""
+        refusal = refusal_for_role(self.login.role, "resolve")
+        if refusal is not None:
+            raise NotAllowed(refusal)
+        decided = 0
+        for view in self.to_decide(journey_id, kind):
+            decision = "keep_theirs" if view.outcome == "conflict" else "dismiss"
+            self.replica.record_decision(
+                view.mutation_id, decision, self.hub.actor.user, self.hub.clock(), uuid7()
+            )
+            decided += 1
+        if decided and self.worker.running:
+            self.worker.trigger()
+        return decided
+
+
+def grouped(views: list[ConflictView]) -> list[ConflictView]:
+    """Conflicts grouped by journey, the journey whose change was made first at the top, each
+    group in the order its changes were made (ids are UUIDv7: in order within one clock tick)."""
+
+    def made(view: ConflictView) -> tuple[datetime, str]:
+        return view.occurred_at, view.mutation_id
+
+    first: dict[str, tuple[datetime, str]] = {}
+    for view in views:
+        key = view.journey_id or ""
+        first[key] = min(first.get(key, made(view)), made(view))
+    return sorted(views, key=lambda v: (first[v.journey_id or ""], v.journey_id or "", made(v)))
 
 
 def _printable(value: Any, limit: int = 40) -> str:
