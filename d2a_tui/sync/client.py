@@ -51,6 +51,10 @@ UNFINISHED = "a sync is under way, or the last one did not finish"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 # A round trip longer than this measures the clock's offset too loosely to be used.
 MEASURE_WITHIN = timedelta(seconds=2)
+# A replica stores a snapshot this many journeys per local transaction: a change made here
+# during a long sync waits for one such transaction, never for the whole sync.
+JOURNEYS_PER_TRANSACTION = 100
+WRITER_BREATH = 0.11  # seconds
 # A device clock further than this from the server's is pointed out to the user.
 CLOCK_SHOWN = timedelta(minutes=5)
 # The server no longer knows this device: it must log in again (its outbox is kept).
@@ -374,6 +378,21 @@ class SyncClient:
         return SnapshotResponse.model_validate(body)
 
 
+def by_journeys(events: list[Any], per: int) -> list[list[Any]]:
+    """The events in runs of `per` whole journeys (a snapshot sends a journey's events together)."""
+    chunks: list[list[Any]] = []
+    journeys: set[str] = set()
+    for event in events:
+        if event.journey_id not in journeys and len(journeys) == per:
+            chunks.append([])
+            journeys = set()
+        if not chunks:
+            chunks.append([])
+        journeys.add(event.journey_id)
+        chunks[-1].append(event)
+    return chunks
+
+
 @dataclass
 class SyncReport:
     pushed: int = 0
@@ -466,9 +485,18 @@ class Synchroniser:
         log.warning("the server's log changed under this replica: read again and re-sent")
 
     def bootstrap(self, report: SyncReport) -> None:
-        """A replica that has never pulled starts from a snapshot, not from event 1."""
+        """A replica that has never pulled starts from a snapshot, not from event 1. Stored a
+        few hundred journeys per transaction, so a change made here meanwhile waits for one
+        of them, not for the whole scope; the cursor moves last, so a sync cut off part-way
+        starts again and skips what it has (each journey's events are stored once)."""
         snapshot = self.client.snapshot()
-        self.replica.absorb(snapshot.events, snapshot.head, mark=snapshot.mark)
+        for index, chunk in enumerate(by_journeys(snapshot.events, JOURNEYS_PER_TRANSACTION)):
+            if index:
+                # A breath between transactions: a writer waiting on SQLite's lock looks again
+                # every 100 ms at most, and would never find it free if the next took it at once.
+                time.sleep(WRITER_BREATH)
+            self.replica.absorb_journey(chunk)
+        self.replica.absorb([], snapshot.head, mark=snapshot.mark)
         report.pulled += len(snapshot.events)
 
     def pull_all(self, report: SyncReport, wait: float = 0) -> None:
