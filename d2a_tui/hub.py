@@ -83,7 +83,10 @@ class Hub:
 
         login = replica_login(settings.database_url)
         engine = make_engine(settings.database_url)
-        ensure_schema(engine)
+        # A new SQLite file is this user's own, made here; a shared PostgreSQL database found
+        # empty was dropped and recreated, most likely: giving it an empty schema would hide
+        # that from every terminal (and its backup is what should come back).
+        ensure_schema(engine, create=engine.dialect.name != "postgresql")
         store = JourneyStore(engine, flow or load_flow(settings.flow_path))
         if login is None:
             # The user's localities, where the database's users name some: the board (in a
@@ -158,7 +161,10 @@ class Hub:
                 base_version=base_version,
                 undo_event_id=undo_event_id,
             )
-        change = Change(applied.event, self.store.card(applied.state.id), applied.position)
+            # Read in the command's transaction: the version this change made, never a later
+            # one another user committed in between (what a re-read after the commit showed).
+            card = self.store.card(applied.state.id, work.connection)
+        change = Change(applied.event, card, applied.position)
         if self.sync is not None:
             self.sync.after_command()
         return change

@@ -86,7 +86,8 @@ def _check_users_exist(database_url: str) -> None:
     from d2a_tui.sync.ingest import device_table
 
     engine = make_engine(database_url)
-    ensure_schema(engine)
+    # As Hub.open: an empty shared database is refused, never given a schema here.
+    ensure_schema(engine, create=engine.dialect.name != "postgresql")
     with engine.connect() as connection:
         devices = connection.execute(
             select(func.count())

@@ -2,7 +2,10 @@
 because someone else changed the journey first, and the decision on each.
 
 `m` re-applies mine on the journey as it is now, `t` keeps theirs; either way a new mutation goes
-to the server, so the decision is in the audit trail beside the conflict. A re-apply the rules
+to the server, so the decision is in the audit trail beside the conflict. After a long time
+offline there may be hundreds, listed grouped by journey: `T` keeps theirs for every conflict of
+the selected journey, `K` for every one of the selected change's kind, `X` for all of them (each
+pressed twice: the first press says how many). A re-apply the rules
 refuse now (the flow forbids the move from where the journey has since gone) leaves the conflict
 listed and says why. `a` shows the resolved ones too; Enter opens the journey.
 """
@@ -50,6 +53,12 @@ class ConflictsScreen(Screen[None]):
         Binding("t", "resolve('theirs')", "Keep theirs", id="conflicts.theirs"),
         # Priority: the list's own Enter would otherwise take the key and hide it from the footer.
         Binding("enter", "open", "Journey", id="conflicts.open", priority=True),
+        Binding(
+            "T", "bulk('journey')", "Theirs: journey", show=False, id="conflicts.theirs_journey"
+        ),
+        Binding("K", "bulk('kind')", "Theirs: kind", show=False, id="conflicts.theirs_kind"),
+        Binding("X", "bulk('all')", "Theirs: all", show=False, id="conflicts.theirs_all"),
+        # (the bulk keys are named in the title: the footer has no room for them at 120 columns)
         Binding("a", "toggle_resolved", "Resolved too", id="conflicts.resolved"),
         Binding("S", "sync", "Sync now", id="conflicts.sync"),
         Binding("r", "reload", "Refresh", show=False, id="conflicts.refresh"),
@@ -60,6 +69,8 @@ class ConflictsScreen(Screen[None]):
         self.hub = hub
         self.show_resolved = False
         self.views: list[Any] = []
+        # A bulk decision waiting for its second press: (which, journey, kind, how many).
+        self.armed: tuple[str, str | None, str | None, int] | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("Conflicts", id="conflicts-title")
@@ -121,8 +132,13 @@ class ConflictsScreen(Screen[None]):
             line.append(self._words(view))
             options.add_option(Option(line, id=view.mutation_id))
         open_count = sum(1 for view in self.views if view.resolved_at is None)
+        journeys = len({view.journey_id for view in self.views if view.resolved_at is None})
         if not self.show_resolved:
-            title.update(f"Conflicts: {open_count} to decide (a: show resolved too)")
+            title.update(
+                f"Conflicts: {open_count} to decide on {journeys} "
+                f"{'journey' if journeys == 1 else 'journeys'} "
+                "(T/K/X: keep theirs for the journey/kind/all · a: show resolved too)"
+            )
         else:
             title.update(
                 f"Conflicts: {open_count} to decide, {len(self.views) - open_count} resolved "
@@ -197,6 +213,43 @@ class ConflictsScreen(Screen[None]):
             self.notify("Your change is made again; it goes to the server next sync", timeout=4)
         else:
             self.notify("Kept theirs; your decision goes to the server next sync", timeout=4)
+        self.reload()
+        for bar in self.query(SyncStatusBar):
+            bar.read(chained=False)
+
+    def action_bulk(self, which: str) -> None:
+        """Keep theirs for many at once; the first press says how many, the second does it."""
+        if not is_replica(self.hub):
+            return
+        view = self._selected()
+        if which != "all" and (view is None or view.resolved_at is not None):
+            self.notify("Select an undecided conflict first", timeout=3)
+            return
+        journey = view.journey_id if which == "journey" and view is not None else None
+        kind = view.command if which == "kind" and view is not None else None
+        count = len(self.hub.sync.to_decide(journey, kind))
+        if not count:
+            self.notify("Nothing to decide", timeout=3)
+            return
+        if self.armed != (which, journey, kind, count):
+            self.armed = (which, journey, kind, count)
+            what = {"journey": "this journey's", "kind": f"every {kind}", "all": "every"}[which]
+            key = {"journey": "T", "kind": "K", "all": "X"}[which]
+            self.notify(
+                f"Press {key} again to keep theirs for {what} conflict ({count})",
+                title="Keep theirs in bulk?",
+                timeout=6,
+            )
+            return
+        self.armed = None
+        try:
+            decided = self.hub.sync.keep_theirs_for(journey, kind)
+        except D2AError as error:
+            self.notify(str(error), title="Not done", severity="warning", timeout=8)
+            return
+        self.notify(
+            f"Kept theirs for {decided}; the decisions go to the server next sync", timeout=4
+        )
         self.reload()
         for bar in self.query(SyncStatusBar):
             bar.read(chained=False)

@@ -192,11 +192,17 @@ def upgrade(engine: Engine) -> None:
     run_upgrade(engine)
 
 
-def ensure_schema(engine: Engine, *, upgrade_if_old: bool = True) -> None:
-    """Refuse a database of a newer schema; bring an empty or older one up to date."""
+def ensure_schema(engine: Engine, *, upgrade_if_old: bool = True, create: bool = True) -> None:
+    """Refuse a database of a newer schema; bring an empty or older one up to date. With
+    `create=False` an empty database is refused rather than given a schema."""
     revision = current_revision(engine)
     if revision == SCHEMA_HEAD:
         return
+    if revision is None and not create:
+        raise SchemaMismatch(
+            f"database {safe_url(str(engine.url))} holds no d2a schema (empty): if it was dropped, "
+            "restore it from the backup; if it is new, run `d2a db upgrade --db URL` first"
+        )
     from d2a_tui.storage.migrations import known_revisions
 
     if revision is not None and revision not in known_revisions():

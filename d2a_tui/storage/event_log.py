@@ -281,6 +281,14 @@ class EventLog:
                 )
             )
 
+    def reread_journeys(self, journey_ids: list[str]) -> None:
+        """A replica reading its journeys again from the server (its log was restored from a
+        backup): their events go, the journeys and patients stay until rebuilt from the
+        server's copy in the same transaction."""
+        for start in range(0, len(journey_ids), 500):  # SQLite's limit on bound parameters
+            chunk = journey_ids[start : start + 500]
+            self.connection.execute(delete(event_table).where(event_table.c.journey_id.in_(chunk)))
+
     def forget_journeys(self, journey_ids: list[str]) -> None:
         """A replica's retention: these journeys leave this database whole (events, journey,
         and the patient once no journey of theirs is left). The server keeps them."""

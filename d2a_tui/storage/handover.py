@@ -1,7 +1,10 @@
-"""The events a handover reports, read through the (kind, occurred_at) index.
+"""The events a handover reports, read through the (kind, recorded_at) index.
 
 A handover asks "what happened between 20:00 and now": one index range per event kind, so the
-cost follows the night's changes, not the size of the log.
+cost follows the night's changes, not the size of the log. "Happened" is what the hub recorded in
+that time (`recorded_at`, the receiving clock), not the time a device claimed (`occurred_at`,
+shown beside each change): a device 5 h fast would drop its 06:00 discharge from the 08:00
+handover, and one 30 h slow would put its change before any handover that could show it.
 """
 
 from __future__ import annotations
@@ -26,8 +29,8 @@ def events_between(
         select(event_table)
         .where(
             event_table.c.kind.in_(HANDOVER_KINDS),
-            event_table.c.occurred_at >= since,
-            event_table.c.occurred_at <= until,
+            event_table.c.recorded_at >= since,
+            event_table.c.recorded_at <= until,
         )
         .order_by(event_table.c.occurred_at, event_table.c.position)
     )

@@ -10,7 +10,7 @@ really stored, so a stale screen can never overwrite a newer change.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
@@ -312,17 +312,22 @@ class JourneyStore:
             return []
         return [journey_table.c.locality.in_(sorted(self.localities))]
 
-    def _cards(self, where: Sequence[Any], order: Sequence[Any] = ()) -> list[Card]:
+    def _cards(
+        self,
+        where: Sequence[Any],
+        order: Sequence[Any] = (),
+        connection: Connection | None = None,
+    ) -> list[Card]:
         query = select(*_CARD_COLUMNS).join(
             patient_table, patient_table.c.id == journey_table.c.patient_id
         )
         query = query.where(*where, *self.in_scope())
         if order:
             query = query.order_by(*order)
-        with self._read() as connection:
-            cards = [card_from_row(row) for row in connection.execute(query)]
+        with nullcontext(connection) if connection is not None else self._read() as reading:
+            cards = [card_from_row(row) for row in reading.execute(query)]
             since = min((card.referred_at for card in cards), default=None)
-            offers = shown_offers(connection, where, since) if cards else {}
+            offers = shown_offers(reading, where, since) if cards else {}
         if offers:
             cards = [
                 replace(
@@ -362,8 +367,10 @@ class JourneyStore:
         """Open or just-closed journeys whose latest event is after `position`."""
         return self._cards([journey_table.c.change_position > position])
 
-    def card(self, journey_id: str) -> Card:
-        cards = self._cards([journey_table.c.id == journey_id])
+    def card(self, journey_id: str, connection: Connection | None = None) -> Card:
+        """The journey's card; read in `connection` (a command's own transaction), it is the
+        card as that command left it, whoever commits after."""
+        cards = self._cards([journey_table.c.id == journey_id], connection=connection)
         if not cards:
             raise NotFound(f"no journey {journey_id[:8]}")
         return cards[0]

@@ -145,6 +145,8 @@ class JourneyEvent(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("journey_id", "seq", name="uq_journey_event_seq"),
         Index("ix_journey_event_kind_occurred", "kind", "occurred_at"),
+        # The handover: what the hub recorded in a shift, whatever the devices' clocks claimed.
+        Index("ix_journey_event_kind_recorded", "kind", "recorded_at"),
     )
     position: int = Field(sa_column=Column(EventPosition, primary_key=True, autoincrement=False))
     event_id: str = Field(unique=True, max_length=36)

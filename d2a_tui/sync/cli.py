@@ -481,7 +481,9 @@ def _status_line(status: Any) -> str:
     line = (
         f"{status.state}: {status.pending} pending, {status.conflicts} conflicts, last sync {last}"
     )
-    return line + (f" ({status.message})" if status.message else "")
+    line += f" ({status.message})" if status.message else ""
+    line += f"; recovered {status.recovered}" if status.recovered else ""
+    return line + (f"; {status.clock}" if status.clock else "")
 
 
 def _warn_plain_http(hub: Any) -> None:
@@ -513,6 +515,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
                         "pushed": report.pushed,
                         "pulled": report.pulled,
                         "outcomes": report.outcomes,
+                        "recovered": report.recovered,
                         "status": status.to_dict(),
                     }
                 )
@@ -550,33 +553,65 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 
 def cmd_conflicts(args: argparse.Namespace) -> int:
+    from collections import Counter
+
     from d2a_tui.cli_base import print_json
-    from d2a_tui.sync.replica_hub import describe
+    from d2a_tui.sync.replica_hub import describe, grouped
 
     hub = _replica_hub(args)
     try:
-        views = hub.sync.conflicts(include_resolved=args.all)
+        views = grouped(hub.sync.conflicts(include_resolved=args.all))
         if args.json:
             print_json([{**view.to_dict(), "summary": describe(view, hub.flow)} for view in views])
             return 0
         if not views:
             print("no unresolved conflicts")
             return 0
+        open_views = [view for view in views if view.resolved_at is None]
+        kinds = Counter(f"{view.command} {view.outcome}" for view in open_views)
+        journeys = {view.journey_id for view in open_views}
+        summary = ", ".join(f"{count} {kind}" for kind, count in kinds.most_common())
+        print(f"{len(open_views)} to decide on {len(journeys)} journeys: {summary or 'none'}")
+        current: str | None = None
         for view in views:
+            journey = (view.journey_id or "")[:8] or "(no journey)"
+            if journey != current:
+                current = journey
+                print(f"journey {journey}")
             state = f" [{view.resolution}]" if view.resolution else ""
-            journey = (view.journey_id or "")[:8]
-            print(f"{view.mutation_id}  {journey}  {describe(view, hub.flow)}{state}")
-        print("resolve with: d2a resolve <id> mine|theirs", file=sys.stderr)
+            print(f"  {view.mutation_id}  {describe(view, hub.flow)}{state}")
+        print(
+            "resolve with: d2a resolve <id> mine|theirs, or in bulk: d2a resolve theirs "
+            "--all | --journey J | --kind move|add_note|...|conflict|rejected",
+            file=sys.stderr,
+        )
         return 0
     finally:
         hub.close()
 
 
 def cmd_resolve(args: argparse.Namespace) -> int:
+    from d2a_tui.domain.errors import InvalidInput
+
+    bulk = args.all or args.journey is not None or args.kind is not None
+    words = list(args.words)
+    if bulk:
+        if words != ["theirs"]:
+            raise InvalidInput(
+                "in bulk only theirs is kept: `d2a resolve theirs --all` (or --journey J, "
+                "--kind K); re-apply yours one at a time"
+            )
+    elif len(words) != 2 or words[1] not in ("mine", "theirs"):
+        raise InvalidInput("say which: `d2a resolve CONFLICT mine|theirs`")
     hub = _replica_hub(args)
     try:
-        hub.sync.resolve_conflict(args.conflict, args.keep)
-        print(f"resolved: kept {args.keep}; `d2a sync` sends the decision")
+        if not bulk:
+            hub.sync.resolve_conflict(words[0], words[1])
+            print(f"resolved: kept {words[1]}; `d2a sync` sends the decision")
+            return 0
+        journey = hub.resolve(args.journey) if args.journey is not None else None
+        decided = hub.sync.keep_theirs_for(journey, args.kind)
+        print(f"kept theirs for {decided} conflicts; `d2a sync` sends the decisions")
         return 0
     finally:
         hub.close()
@@ -737,6 +772,20 @@ def register(sub: Any) -> None:
 
     resolve = sub.add_parser("resolve", help="resolve a conflict: re-apply mine or keep theirs")
     with_db(resolve)
-    resolve.add_argument("conflict", help="conflict id (or a prefix) from `d2a conflicts`")
-    resolve.add_argument("keep", choices=("mine", "theirs"))
+    resolve.add_argument(
+        "words",
+        nargs="+",
+        metavar="[CONFLICT] mine|theirs",
+        help="conflict id (or a prefix) from `d2a conflicts` and mine|theirs; theirs alone "
+        "with --all, --journey or --kind",
+    )
+    bulk = resolve.add_argument_group("in bulk (keep theirs)")
+    bulk.add_argument("--all", action="store_true", help="every undecided conflict")
+    bulk.add_argument("--journey", metavar="J", help="every one of this journey")
+    bulk.add_argument(
+        "--kind",
+        metavar="K",
+        help="every one of this kind: a command (move, add_note, set_delay, ...) or an "
+        "outcome (conflict, rejected)",
+    )
     resolve.set_defaults(handler=cmd_resolve)

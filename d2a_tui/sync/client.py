@@ -11,6 +11,7 @@ cursor only moves with the events it covers.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import ipaddress
 import json
@@ -22,14 +23,17 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import httpx
+from sqlalchemy.exc import SQLAlchemyError
 
 from d2a_tui import __version__
 from d2a_tui.domain.errors import D2AError
+from d2a_tui.storage.db import DatabaseUnavailable, DiskFull
+from d2a_tui.storage.event_log import translated_errors
 from d2a_tui.sync.compact import expand
 from d2a_tui.sync.protocol import (
     PROTOCOL_VERSION,
@@ -40,10 +44,20 @@ from d2a_tui.sync.protocol import (
     RotateResponse,
     SnapshotResponse,
 )
-from d2a_tui.sync.replica import Replica
+from d2a_tui.sync.replica import LostChanges, Replica
 
 log = logging.getLogger("d2a.sync.client")
+# The status a cycle writes before it starts, replaced when it ends, whichever way.
+UNFINISHED = "a sync is under way, or the last one did not finish"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# A round trip longer than this measures the clock's offset too loosely to be used.
+MEASURE_WITHIN = timedelta(seconds=2)
+# A replica stores a snapshot this many journeys per local transaction: a change made here
+# during a long sync waits for one such transaction, never for the whole sync.
+JOURNEYS_PER_TRANSACTION = 100
+WRITER_BREATH = 0.11  # seconds
+# A device clock further than this from the server's is pointed out to the user.
+CLOCK_SHOWN = timedelta(minutes=5)
 # The server no longer knows this device: it must log in again (its outbox is kept).
 LOGGED_OUT = frozenset({"revoked", "expired", "bad_token"})
 
@@ -155,7 +169,11 @@ class SyncClient:
         rng: random.Random | None = None,
         ca_file: str | None = None,
         insecure_http: bool = False,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        # This device's clock, and how far the server's is from it (None until measured).
+        self.clock = clock
+        self.clock_offset: timedelta | None = None
         # An in-process transport (tests, the bench) never leaves this machine.
         self.plain_http_refusal: str | None = None
         # Sending over the network in the clear: the status line says so while it lasts.
@@ -215,6 +233,7 @@ class SyncClient:
         last: str = ""
         for attempt in range(self.retries + 1):
             response: httpx.Response | None = None
+            sent_at = self.clock()
             try:
                 response = self.http.request(
                     method,
@@ -237,6 +256,7 @@ class SyncClient:
                     ) from None
                 last = f"cannot reach the server at {self.base_url} ({type(error).__name__})"
             else:
+                self._measure(response, sent_at)
                 if response.status_code not in RETRY_STATUSES:
                     return response
                 last = f"the server at {self.base_url} answered {response.status_code}"
@@ -249,6 +269,29 @@ class SyncClient:
             f"{last}; nothing was lost: your changes stay queued on this machine",
             reason="unreachable",
         )
+
+    def _measure(self, response: httpx.Response, sent_at: datetime) -> None:
+        """The server's clock minus ours, as NTP reckons it: the server stamped its answer
+        about half-way between our send and our receipt. A slow round trip (a long-poll, a
+        congested link) says too little and is not used."""
+        received_at = self.clock()
+        stamp = response.headers.get("x-d2a-time")
+        if not stamp or received_at - sent_at > MEASURE_WITHIN:
+            return
+        try:
+            server = datetime.fromisoformat(stamp)
+        except ValueError:
+            return
+        if server.tzinfo is None:
+            return
+        self.clock_offset = server - (sent_at + (received_at - sent_at) / 2)
+
+    def server_now(self) -> datetime:
+        """The server's time by this device's clock and the last measured offset; measured
+        first (one /v1/health) if this client has not yet heard the server."""
+        if self.clock_offset is None:
+            self.health()
+        return self.clock() + (self.clock_offset or timedelta(0))
 
     @staticmethod
     def _refused(response: httpx.Response) -> SyncRefused:
@@ -324,11 +367,17 @@ class SyncClient:
         response = self._ok(self.request("POST", "/v1/sync/push", body=body))
         return expand(response.json(), mutations)
 
-    def pull(self, since: int, limit: int = 1000, wait: float = 0) -> PullResponse | None:
-        """The next page after `since`, or None when nothing is new (a 304)."""
+    def pull(
+        self, since: int, limit: int = 1000, wait: float = 0, mark: str | None = None
+    ) -> PullResponse | None:
+        """The next page after `since`, or None when nothing is new (a 304). With `mark` (the
+        one the answer that gave `since` carried), a server whose log went back in time answers
+        409 log_changed (sync/marks.py)."""
         # Our own events come back only when we could not confirm them from the push's answer
         # (see sync/compact.py); a version-1 server ignores the parameter and sends them all.
         params: dict[str, Any] = {"since": since, "limit": limit, "mine": "skip"}
+        if mark:
+            params["mark"] = mark
         if wait:
             params["wait"] = wait
         response = self.request(
@@ -397,6 +446,19 @@ def _read_snapshot(response: httpx.Response, progress: SnapshotProgress) -> byte
         # (A body handed over whole, as an in-process transport does, counts as decoded.)
         progress.receiving(response.num_bytes_downloaded or decoded, journeys, total)
     return b"".join(pieces)
+def by_journeys(events: list[Any], per: int) -> list[list[Any]]:
+    """The events in runs of `per` whole journeys (a snapshot sends a journey's events together)."""
+    chunks: list[list[Any]] = []
+    journeys: set[str] = set()
+    for event in events:
+        if event.journey_id not in journeys and len(journeys) == per:
+            chunks.append([])
+            journeys = set()
+        if not chunks:
+            chunks.append([])
+        journeys.add(event.journey_id)
+        chunks[-1].append(event)
+    return chunks
 
 
 @dataclass
@@ -404,6 +466,8 @@ class SyncReport:
     pushed: int = 0
     pulled: int = 0
     outcomes: dict[str, int] = field(default_factory=dict)
+    # What this cycle did on finding a server that lost part of its log (restored from a backup).
+    recovered: str | None = None
 
 
 class Synchroniser:
@@ -431,6 +495,7 @@ class Synchroniser:
         self.snapshot_progress: SnapshotProgress | None = None
 
     def push_all(self, report: SyncReport) -> None:
+        reopened = False
         while True:
             batch = self.replica.pending_batch(self.batch)
             if not batch:
@@ -438,11 +503,17 @@ class Synchroniser:
             try:
                 answer = self.client.push(self.replica.device_id, batch)
             except SyncRefused as refused:
+                expected = (refused.body or {}).get("expected_seq")
+                if refused.reason == "seq_gap" and isinstance(expected, int) and not reopened:
+                    # The server lost changes it had applied (restored from an older backup):
+                    # they are sent again, as they were, from the one it expects.
+                    reopened = True
+                    self._reopen(expected, report)
+                    continue
                 if refused.reason == "seq_gap":
                     raise SyncRefused(
-                        "the server has lost changes this machine sent before (it expects "
-                        f"change {getattr(refused, 'body', {}).get('expected_seq')}); "
-                        "nothing here was deleted: ask an administrator",
+                        f"the server has lost changes this machine sent before (it expects "
+                        f"change {expected}); nothing here was deleted: ask an administrator",
                         "seq_gap",
                         409,
                     ) from None
@@ -454,32 +525,76 @@ class Synchroniser:
             if len(answer.receipts) < len(batch):
                 return  # should not happen; do not spin
 
+    def _reopen(self, expected: int, report: SyncReport) -> int:
+        try:
+            again = self.replica.reopen(expected, self.clock())
+        except LostChanges as lost:
+            raise SyncRefused(str(lost), "seq_gap", 409) from None
+        if again:
+            report.recovered = f"the server had lost {again} of this machine's changes: sent again"
+        return again
+
+    def recover(self, report: SyncReport) -> None:
+        """The server's log is not the one this replica followed (its database was restored
+        from an older backup, say): send again every change of ours it no longer holds, then
+        read the whole scope again from a snapshot. Nothing local is lost on the way: each step
+        is a transaction, and a failure part-way is taken up again by the next cycle (the mark
+        still differs)."""
+        expected = self.client.push(self.replica.device_id, []).next_seq
+        again = self._reopen(expected, report)
+        self.push_all(report)
+        snapshot = self.client.snapshot()
+        note = (
+            "the server's log was not the one this machine last synced with (restored from a "
+            f"backup?): read {snapshot.journeys} journeys again"
+            + (f" and sent {again} changes again" if again else "")
+        )
+        self.replica.rebase(snapshot.events, snapshot.head, snapshot.mark, self.clock(), note)
+        report.pulled += len(snapshot.events)
+        report.recovered = note
+        log.warning("the server's log changed under this replica: read again and re-sent")
+
     def bootstrap(self, report: SyncReport) -> None:
-        """A replica that has never pulled starts from a snapshot, not from event 1."""
+        """A replica that has never pulled starts from a snapshot, not from event 1. Stored a
+        few hundred journeys per transaction, so a change made here meanwhile waits for one
+        of them, not for the whole scope; the cursor moves last, so a sync cut off part-way
+        starts again and skips what it has (each journey's events are stored once)."""
         progress = self.snapshot_progress
         snapshot = self.client.snapshot(progress=progress)
-        stored = None
-        if progress is not None:
-            total = snapshot.journeys
-
-            def stored(done: int) -> None:
-                progress.storing(done, total)
-
-        self.replica.absorb(snapshot.events, snapshot.head, progress=stored)
+        stored = 0
+        for index, chunk in enumerate(by_journeys(snapshot.events, JOURNEYS_PER_TRANSACTION)):
+            if index:
+                # A breath between transactions: a writer waiting on SQLite's lock looks again
+                # every 100 ms at most, and would never find it free if the next took it at once.
+                time.sleep(WRITER_BREATH)
+            self.replica.absorb_journey(chunk)
+            if progress is not None:
+                stored += len({event.journey_id for event in chunk})
+                progress.storing(stored, snapshot.journeys)
+        self.replica.absorb([], snapshot.head, mark=snapshot.mark)
         report.pulled += len(snapshot.events)
 
     def pull_all(self, report: SyncReport, wait: float = 0) -> None:
+        recovered = False
         while True:
-            since = self.replica.cursor()
+            since, mark = self.replica.position()
             if since == 0 and wait == 0 and report.pulled == 0:
                 self.bootstrap(report)
-                since = self.replica.cursor()
+                since, mark = self.replica.position()
                 if since == 0:
                     return
-            page = self.client.pull(since, self.page, wait)
+            try:
+                page = self.client.pull(since, self.page, wait, mark)
+            except SyncRefused as refused:
+                if refused.reason != "log_changed" or recovered:
+                    raise
+                recovered = True
+                self.recover(report)
+                wait = 0
+                continue
             if page is None:
                 break
-            missing = self.replica.absorb(page.events, page.next, page.forget)
+            missing = self.replica.absorb(page.events, page.next, page.forget, page.mark)
             for journey_id in sorted(missing | set(page.fetch)):
                 self.replica.absorb_journey(self.client.snapshot(journey_id).events)
             report.pulled += len(page.events)
@@ -506,20 +621,47 @@ class Synchroniser:
         report = SyncReport()
         with self.lock:
             try:
-                if self.before_cycle is not None:
-                    self.before_cycle()
-                self.push_all(report)
-                self.pull_all(report, wait)
+                with translated_errors(self.replica.engine):
+                    # Said first: a cycle that cannot finish (a full disk, a killed process)
+                    # leaves a status that says so, not the last success's "online".
+                    self.replica.note_attempt(self.clock(), UNFINISHED, success=False)
+                    if self.before_cycle is not None:
+                        self.before_cycle()
+                    self.push_all(report)
+                    self.pull_all(report, wait)
+                    offset = self.client.clock_offset
+                    self.replica.note_attempt(
+                        self.clock(),
+                        None,
+                        success=True,
+                        clock_offset=offset.total_seconds() if offset is not None else None,
+                    )
             except SyncRefused as error:
                 if error.reason in LOGGED_OUT:
                     error = self._logged_out(error)
-                self.replica.note_attempt(self.clock(), str(error), success=False)
+                self._note_failure(str(error))
                 raise error from None
             except SyncError as error:
-                self.replica.note_attempt(self.clock(), str(error), success=False)
+                self._note_failure(str(error))
                 raise
-            self.replica.note_attempt(self.clock(), None, success=True)
+            except DatabaseUnavailable as error:
+                # This machine's own database failed, not the link: say which, never "not a
+                # d2a database". Nothing was lost: every step is a transaction of its own.
+                full = isinstance(error, DiskFull)
+                message = (
+                    "this machine's disk is full: the sync stopped and nothing was lost; free "
+                    "some space and sync again"
+                    if full
+                    else f"this machine's database failed during the sync ({error})"
+                )
+                self._note_failure(message)
+                raise SyncError(message, "disk_full" if full else "local_database") from None
         return report
+
+    def _note_failure(self, message: str) -> None:
+        # A disk too full for one more row: the status still says UNFINISHED.
+        with contextlib.suppress(SQLAlchemyError):
+            self.replica.note_attempt(self.clock(), message, success=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -533,6 +675,11 @@ class SyncStatus:
     message: str | None = None
     server: str | None = None
     plain_http: bool = False  # syncing unencrypted to another machine (--insecure-http)
+    # The last time this replica found the server had lost part of its log, and what it did
+    # by itself (read its scope again, sent changes again): said for a day afterwards.
+    recovered: str | None = None
+    # This device's clock is more than a few minutes from the server's: what to do about it.
+    clock: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__slots__}
@@ -600,3 +747,21 @@ class SyncWorker:
             # Up to date: wait for a local change (trigger) or poll again; an idle poll is a
             # single 304 of a few hundred bytes.
             self._wake.wait(self.poll)
+
+
+def clock_warning(offset_seconds: float | None) -> str | None:
+    """What to tell the user about their device's clock, if it is more than a few minutes out
+    by the server's (`offset_seconds` is the server's clock minus the device's)."""
+    if offset_seconds is None or abs(offset_seconds) <= CLOCK_SHOWN.total_seconds():
+        return None
+    minutes = round(abs(offset_seconds) / 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    amount = " ".join(
+        f"{value} {unit}" for value, unit in ((days, "d"), (hours, "h"), (minutes, "min")) if value
+    )
+    way = "fast" if offset_seconds < 0 else "slow"
+    return (
+        f"this device's clock is {amount} {way} by the server's: set it right (the times and "
+        "dates of changes made here follow it)"
+    )

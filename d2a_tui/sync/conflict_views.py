@@ -29,6 +29,9 @@ class ReplicaState:
     last_success_at: datetime | None
     last_attempt_at: datetime | None
     last_error: str | None
+    recovered_at: datetime | None = None
+    recovery: str | None = None
+    clock_offset: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -117,6 +117,15 @@ class SyncReplica(SQLModel, table=True):
     device_token: str | None = None
     pending_token: str | None = None
     pin_hash: str | None = None
+    # The server's mark of the event at `cursor` (sync/marks.py): sent with each pull, so a
+    # server restored from an older backup, whose log holds another event there, is noticed.
+    log_mark: str | None = Field(default=None, max_length=32)
+    # The last time this replica found the server's log was not the one it followed, and what
+    # it did about it (shown by `d2a sync --status`).
+    recovered_at: datetime | None = _utc(nullable=True)
+    recovery: str | None = None
+    # The server's clock minus this device's, in seconds, as measured at the last sync.
+    clock_offset: float | None = None
 
 
 class SyncConflict(SQLModel, table=True):

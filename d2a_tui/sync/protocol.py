@@ -200,6 +200,10 @@ class PullResponse(BaseModel):
         default_factory=list,
         description="journeys newly in this device's scope: fetch each with snapshot?journey_id=",
     )
+    mark: str | None = Field(
+        None,
+        description="the mark of the event at `next`: send it back as `mark` with `since=next`",
+    )
 
 
 class SnapshotResponse(BaseModel):
@@ -208,6 +212,7 @@ class SnapshotResponse(BaseModel):
     events: list[PulledEvent]
     head: int
     journeys: int
+    mark: str | None = Field(None, description="the mark of the event at `head` (see pull)")
 
 
 class Health(BaseModel):

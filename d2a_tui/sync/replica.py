@@ -20,11 +20,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, func, select, update
 
-from d2a_tui.domain.errors import NotFound
+from d2a_tui.domain.errors import D2AError, NotFound
 from d2a_tui.domain.events import JourneyState
 from d2a_tui.domain.flow import Flow
 from d2a_tui.storage.event_log import EventLog
-from d2a_tui.storage.journeys import Applied, UnitOfWork, event_table
+from d2a_tui.storage.journeys import Applied, UnitOfWork, event_table, journey_table
 from d2a_tui.storage.models import CapacityReport, ReportJourney, table_of
 from d2a_tui.sync import conflict_views
 from d2a_tui.sync.compact import payload_digest
@@ -41,6 +41,10 @@ from d2a_tui.sync.rules import seen_and_want
 replica_table = table_of(SyncReplica)
 capacity_table = table_of(CapacityReport)
 report_journey_table = table_of(ReportJourney)
+
+
+class LostChanges(D2AError):
+    """The server lost changes of ours that are no longer kept here: they cannot be re-sent."""
 
 
 class Replica:
@@ -259,6 +263,14 @@ class Replica:
                     )
                 )
             }
+            # A change sent again after the server lost it may have a decided conflict here.
+            decided = set(
+                connection.execute(
+                    select(conflict_table.c.mutation_id).where(
+                        conflict_table.c.mutation_id.in_(list(rows))
+                    )
+                ).scalars()
+            )
             rebuild: set[str] = set()
             for receipt in receipts:
                 row = rows.get(receipt.mutation_id)
@@ -287,9 +299,10 @@ class Replica:
                     rebuild.add(row.journey_id)
                 # A look the server refused (out of scope by now, too old) is the server's audit
                 # to keep: there is nothing for the user to resolve.
-                if receipt.outcome in ("conflict", "rejected") and row.kind not in (
-                    "resolve",
-                    "access",
+                if (
+                    receipt.outcome in ("conflict", "rejected")
+                    and row.kind not in ("resolve", "access")
+                    and row.mutation_id not in decided
                 ):
                     theirs = receipt.theirs.model_dump(mode="json") if receipt.theirs else None
                     connection.execute(
@@ -367,10 +380,17 @@ class Replica:
     # --- pull side -----------------------------------------------------------------------------
 
     def cursor(self) -> int:
+        return self.position()[0]
+
+    def position(self) -> tuple[int, str | None]:
+        """The cursor and the server's mark of the event there (sync/marks.py)."""
         with self.engine.connect() as connection:
-            return connection.execute(
-                select(replica_table.c.cursor).where(replica_table.c.id == 1)
-            ).scalar_one()
+            row = connection.execute(
+                select(replica_table.c.cursor, replica_table.c.log_mark).where(
+                    replica_table.c.id == 1
+                )
+            ).one()
+        return row.cursor, row.log_mark
 
     def absorb(
         self,
@@ -378,6 +398,7 @@ class Replica:
         cursor: int,
         forget: list[str] | None = None,
         progress: Callable[[int], None] | None = None,
+        mark: str | None = None,
     ) -> set[str]:
         """Store a page of the server's events, remove the journeys the server says this
         device may no longer hold, and move the cursor, in one transaction.
@@ -403,7 +424,14 @@ class Replica:
                     progress(done)  # (`progress`: how many journeys are stored so far)
             if cursor > current:
                 connection.execute(
-                    update(replica_table).where(replica_table.c.id == 1).values(cursor=cursor)
+                    update(replica_table)
+                    .where(replica_table.c.id == 1)
+                    .values(cursor=cursor, log_mark=mark)
+                )
+            elif cursor == current and mark is not None:
+                # A replica from before marks learns the one of where it stands.
+                connection.execute(
+                    update(replica_table).where(replica_table.c.id == 1).values(log_mark=mark)
                 )
         return missing
 
@@ -432,16 +460,125 @@ class Replica:
             for journey_id, journey_events in by_journey.items():
                 self.rebuilder.integrate(connection, journey_id, journey_events)
 
+    # --- a server that is not the one this replica followed ----------------------------------
+
+    def reopen(self, from_seq: int, at: datetime) -> int:
+        """The server expects `from_seq` next: it lost our changes from there on (its database
+        was restored from an older backup). Queue them again, as they were first sent, and say
+        how many. A conflict not yet decided goes: the server judges the change again and
+        answers afresh. LostChanges if one of them is no longer here to send."""
+        with self._locked() as connection:
+            top = connection.execute(
+                select(replica_table.c.next_client_seq).where(replica_table.c.id == 1)
+            ).scalar_one()
+            rows = connection.execute(
+                select(outbox_table.c.client_seq, outbox_table.c.status)
+                .where(outbox_table.c.client_seq >= from_seq)
+                .order_by(outbox_table.c.client_seq)
+            ).all()
+            if [row.client_seq for row in rows] != list(range(from_seq, top)):
+                raise LostChanges(
+                    f"the server has lost changes this machine sent before (it expects change "
+                    f"{from_seq}), and some of them are no longer kept here to send again; "
+                    "nothing here was deleted: ask an administrator"
+                )
+            again = outbox_table.c.client_seq >= from_seq
+            connection.execute(
+                delete(conflict_table).where(
+                    conflict_table.c.mutation_id.in_(
+                        select(outbox_table.c.mutation_id).where(again)
+                    ),
+                    conflict_table.c.resolved_at.is_(None),
+                )
+            )
+            # A command's event is ours until the server sends its copy back again.
+            connection.execute(
+                update(outbox_table)
+                .where(again, outbox_table.c.kind == "command")
+                .values(confirmed=False)
+            )
+            connection.execute(
+                update(outbox_table)
+                .where(again)
+                .values(status="pending", reason=None, message=None, settled_at=None)
+            )
+            reopened = sum(1 for row in rows if row.status != "pending")
+            if reopened:
+                self._note_recovery(
+                    connection,
+                    at,
+                    f"the server had lost {reopened} of this machine's changes (restored from a "
+                    "backup?): they were sent again",
+                )
+            return reopened
+
+    def rebase(
+        self, events: list[PulledEvent], head: int, mark: str | None, at: datetime, note: str
+    ) -> int:
+        """Read everything again from a snapshot of the server's log: every journey here is
+        replaced by the server's copy, with our changes still on their way judged again on
+        top; a journey the server no longer sends (and that holds no change of ours) goes.
+        The cursor and mark become the snapshot's. One transaction: never half of each log."""
+        with self._locked() as connection:
+            by_journey: dict[str, list[PulledEvent]] = defaultdict(list)
+            for event in events:
+                by_journey[event.journey_id].append(event)
+            local = set(connection.execute(select(journey_table.c.id)).scalars())
+            live = set(
+                connection.execute(
+                    select(outbox_table.c.journey_id).where(
+                        outbox_table.c.kind == "command",
+                        outbox_table.c.status.in_(LIVE),
+                        outbox_table.c.confirmed.is_(False),
+                        outbox_table.c.journey_id.is_not(None),
+                    )
+                ).scalars()
+            )
+            EventLog(connection).reread_journeys(sorted(local | set(by_journey) | live))
+            for journey_id in sorted(by_journey):
+                self.rebuilder.rebuild(connection, journey_id, by_journey[journey_id])
+            for journey_id in sorted(live - by_journey.keys()):
+                self.rebuilder.rebuild(connection, journey_id, [])
+            gone = local - by_journey.keys() - live
+            if gone:
+                self._forget(connection, gone)
+            connection.execute(
+                update(replica_table)
+                .where(replica_table.c.id == 1)
+                .values(cursor=head, log_mark=mark)
+            )
+            self._note_recovery(connection, at, note)
+            return len(by_journey)
+
+    def _note_recovery(self, connection: Connection, at: datetime, note: str) -> None:
+        connection.execute(
+            update(replica_table)
+            .where(replica_table.c.id == 1)
+            .values(recovered_at=at, recovery=note)
+        )
+
     # --- status and conflicts ------------------------------------------------------------------
 
-    def note_attempt(self, at: datetime, error: str | None, success: bool) -> None:
+    def note_attempt(
+        self, at: datetime, error: str | None, success: bool, clock_offset: float | None = None
+    ) -> None:
         values: dict[str, Any] = {"last_attempt_at": at, "last_error": error}
         if success:
             values["last_success_at"] = at
+        if clock_offset is not None:
+            values["clock_offset"] = clock_offset
         with self.engine.begin() as connection:
             connection.execute(
                 update(replica_table).where(replica_table.c.id == 1).values(**values)
             )
+
+    def clock_offset(self) -> float | None:
+        """The server's clock minus this device's, in seconds, at the last sync."""
+        with self.engine.connect() as connection:
+            offset: float | None = connection.execute(
+                select(replica_table.c.clock_offset).where(replica_table.c.id == 1)
+            ).scalar()
+        return offset
 
     def state(self) -> ReplicaState:
         with self.engine.connect() as connection:
@@ -469,6 +606,9 @@ class Replica:
             last_success_at=row.last_success_at,
             last_attempt_at=row.last_attempt_at,
             last_error=row.last_error,
+            recovered_at=row.recovered_at,
+            recovery=row.recovery,
+            clock_offset=row.clock_offset,
         )
 
     def pending_journeys(self) -> set[str]:

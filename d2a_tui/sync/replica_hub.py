@@ -26,6 +26,7 @@ from d2a_tui.sync.client import (
     SyncReport,
     SyncStatus,
     SyncWorker,
+    clock_warning,
 )
 from d2a_tui.sync.login import Login, forget_secrets, load_login, save_login, store_secrets
 from d2a_tui.sync.replica import ConflictView, Replica
@@ -35,6 +36,7 @@ from d2a_tui.sync.rules import refusal_for_role
 
 # A token this close to its expiry is swapped for a new one at the next sync.
 ROTATE_BEFORE = timedelta(days=30)
+RECOVERY_SHOWN = timedelta(days=1)
 
 if TYPE_CHECKING:
     from d2a_tui.capacity_desk import CapacityDesk
@@ -79,6 +81,8 @@ class ReplicaSync:
             ca_file=login.ca_file,
             insecure_http=login.insecure_http,
         )
+        # The device's clock is the hub's: its offset from the server's is measured against it.
+        self.client.clock = lambda: self.hub.clock()
         self.synchroniser = Synchroniser(self.replica, self.client)
         self.synchroniser.before_cycle = self._before_sync
         self.keep_closed_days = keep_closed_days
@@ -109,11 +113,23 @@ class ReplicaSync:
         if not login.token_expires_at:
             return
         expires = datetime.fromisoformat(login.token_expires_at)
-        if expires - self.hub.clock() > ROTATE_BEFORE:
+        # Due by the server's clock: a device clock 65 days fast would otherwise swap its token
+        # at every sync, and one far slow would let it expire.
+        if expires - self._server_now() > ROTATE_BEFORE:
             return
+        if self.client.clock_offset is None and expires - self.client.server_now() > ROTATE_BEFORE:
+            return  # due only by a guess at the server's time: not due, once measured
         answer = self.client.rotate()  # lost: the old token still works, asked again next time
         self._save(replace(login, pending_token=answer.token))
         self._settle_pending_token(answer.token)
+
+    def _server_now(self) -> datetime:
+        """The server's time: this device's clock and the offset measured at the last sync."""
+        offset = self.client.clock_offset
+        if offset is None:
+            stored = self.replica.clock_offset()
+            offset = timedelta(seconds=stored) if stored is not None else timedelta(0)
+        return self.hub.clock() + offset
 
     def _settle_pending_token(self, new_token: str) -> None:
         # Using the new token makes it the device's token on the server (and ends the old one);
@@ -271,6 +287,8 @@ class ReplicaSync:
             message=message,
             server=self.login.server_url,
             plain_http=self.client.plain_http,
+            recovered=_recovery(local.recovered_at, local.recovery, self.hub.clock()),
+            clock=clock_warning(local.clock_offset),
         )
 
     def pending_journeys(self) -> set[str]:
@@ -279,7 +297,8 @@ class ReplicaSync:
     # --- conflicts -----------------------------------------------------------------------------
 
     def conflicts(self, include_resolved: bool = False) -> list[ConflictView]:
-        return self.replica.conflicts(include_resolved)
+        """Grouped by journey: a month offline can bring hundreds, a journey's together."""
+        return grouped(self.replica.conflicts(include_resolved))
 
     def describe_conflict(self, view: ConflictView, who: str | None = None) -> str:
         """The conflict in words, for screens (which do not import the sync modules)."""
@@ -323,6 +342,52 @@ class ReplicaSync:
         if self.worker.running:
             self.worker.trigger()
         return None
+
+    def to_decide(
+        self, journey_id: str | None = None, kind: str | None = None
+    ) -> list[ConflictView]:
+        """The undecided conflicts of a journey, or of a kind (a command such as `move`, or
+        `conflict` / `rejected`), or all of them, grouped by journey, oldest first."""
+        views = [
+            view
+            for view in self.replica.conflicts()
+            if view.resolved_at is None
+            and (journey_id is None or view.journey_id == journey_id)
+            and (kind is None or kind in (view.command, view.outcome))
+        ]
+        return grouped(views)
+
+    def keep_theirs_for(self, journey_id: str | None = None, kind: str | None = None) -> int:
+        """Keep theirs (dismiss a refusal) for every undecided conflict of a journey, of a kind,
+        or all: how many. After a month offline there may be hundreds; each decision is its own
+        short transaction and its own mutation, as one made by hand."""
+        refusal = refusal_for_role(self.login.role, "resolve")
+        if refusal is not None:
+            raise NotAllowed(refusal)
+        decided = 0
+        for view in self.to_decide(journey_id, kind):
+            decision = "keep_theirs" if view.outcome == "conflict" else "dismiss"
+            self.replica.record_decision(
+                view.mutation_id, decision, self.hub.actor.user, self.hub.clock(), uuid7()
+            )
+            decided += 1
+        if decided and self.worker.running:
+            self.worker.trigger()
+        return decided
+
+
+def grouped(views: list[ConflictView]) -> list[ConflictView]:
+    """Conflicts grouped by journey, the journey whose change was made first at the top, each
+    group in the order its changes were made (ids are UUIDv7: in order within one clock tick)."""
+
+    def made(view: ConflictView) -> tuple[datetime, str]:
+        return view.occurred_at, view.mutation_id
+
+    first: dict[str, tuple[datetime, str]] = {}
+    for view in views:
+        key = view.journey_id or ""
+        first[key] = min(first.get(key, made(view)), made(view))
+    return sorted(views, key=lambda v: (first[v.journey_id or ""], v.journey_id or "", made(v)))
 
 
 def _printable(value: Any, limit: int = 40) -> str:
@@ -369,3 +434,10 @@ def describe(
         return f"{mine} conflicted with {view.theirs_actor or 'someone'}'s move{to} at {theirs_at}"
     where = f" (now in {column(now_in)})" if now_in else ""
     return f"{mine} conflicted with {view.theirs_actor or 'someone'}'s change at {theirs_at}{where}"
+
+
+def _recovery(at: datetime | None, note: str | None, now: datetime) -> str | None:
+    """What the replica did by itself when the server had lost part of its log, for a day."""
+    if at is None or note is None or now - at > RECOVERY_SHOWN:
+        return None
+    return f"{at.astimezone().strftime('%d %b %H:%M')}: {note}"

@@ -44,9 +44,15 @@ def purge_closed(
     half-way)."""
     # Kept while today <= the closing day + keep_days: closed before this instant is gone.
     cutoff = calendar.start_of_day(calendar.day(now) - timedelta(days=keep_days))
+    # On its way: not yet answered, or applied and not yet seen back from the server. A change
+    # answered conflict, merged or rejected is settled (it is never "confirmed": no event of it
+    # will come back); if it is not decided yet, its conflict row keeps the journey below.
     in_flight = exists().where(
         outbox_table.c.journey_id == journey_table.c.id,
-        or_(outbox_table.c.status == "pending", not_(outbox_table.c.confirmed)),
+        or_(
+            outbox_table.c.status == "pending",
+            and_(outbox_table.c.status == "applied", not_(outbox_table.c.confirmed)),
+        ),
     )
     undecided = exists().where(
         conflict_table.c.journey_id == journey_table.c.id, conflict_table.c.resolved_at.is_(None)

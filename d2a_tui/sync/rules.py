@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from d2a_tui.domain.calendar import LONDON, HubCalendar
@@ -65,6 +65,8 @@ FIELDS_BY_KIND: dict[EventKind, tuple[str, ...]] = {
     EventKind.WARD_SET: ("ward", "bed"),
     EventKind.ASSIGNED: ("assigned_to",),
 }
+# Drift of a device's clock tolerated when its dates are judged by the receiver's "today".
+DATE_DRIFT = timedelta(minutes=5)
 # The kinds that may have made a field what it is now: to name "their" change in a conflict.
 KINDS_BY_FIELD: dict[str, tuple[str, ...]] = {}
 for _kind, _fields in FIELDS_BY_KIND.items():
@@ -152,7 +154,9 @@ def judge(
                 raise InvalidInput("undo needs a journey and the event to undo")
             kind, payload = compensate(state, undo_target(undo_event_id))
         else:
-            kind, payload = decide(flow, state, command, args, calendar.day(occurred_at), offers)
+            kind, payload = decide(
+                flow, state, command, args, _today(occurred_at, now, calendar), offers
+            )
         event = Event(
             event_id=mutation_id,
             journey_id=journey_id,
@@ -168,3 +172,13 @@ def judge(
         # KeyError/TypeError/ValueError: args a well-behaved client never sends (a referral
         # without a patient); refused like a rule, never a 500 that blocks the outbox forever.
         return Verdict("rejected", state=state, reason=reason_code(error), message=str(error))
+
+
+def _today(occurred_at: datetime, now: datetime | None, calendar: HubCalendar) -> date:
+    """The day a change's dates are judged against: the day it was made, by the device's clock,
+    but never a day the receiver's clock has not reached (give or take a few minutes' drift):
+    "today" typed on a device 5 h fast at 21:00 is tomorrow, and refused as in the future."""
+    today = calendar.day(occurred_at)
+    if now is None:
+        return today
+    return min(today, calendar.day(now + DATE_DRIFT))

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Select, delete, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from d2a_tui.domain.calendar import HubCalendar
 from d2a_tui.domain.events import EventKind
@@ -216,7 +217,10 @@ def may_refer(who: Reader, locality: str | None) -> bool:
 
 
 def hold(connection: Connection, device_id: str, journeys: set[str]) -> None:
-    """Note the journeys just sent to a device (in scope: any pending forget is cancelled)."""
+    """Note the journeys just sent to a device (in scope: any pending forget is cancelled).
+
+    Two requests of one device at once (a retry beside the first attempt) note the same new
+    journeys: the insert lets the one that comes second do nothing, rather than fail."""
     if not journeys:
         return
     known = {
@@ -230,7 +234,8 @@ def hold(connection: Connection, device_id: str, journeys: set[str]) -> None:
     }
     new = [{"device_id": device_id, "journey_id": j} for j in sorted(journeys - known.keys())]
     if new:
-        connection.execute(held_table.insert(), new)
+        insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+        connection.execute(insert(held_table).on_conflict_do_nothing(), new)
     cancelled = sorted(j for j, after in known.items() if after is not None)
     if cancelled:
         connection.execute(

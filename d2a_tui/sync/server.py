@@ -23,7 +23,8 @@ from typing import Any, Literal
 from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
-from sqlalchemy import Engine, or_, select
+from sqlalchemy import Connection, Engine, or_, select
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
@@ -46,8 +47,9 @@ from d2a_tui.storage.models import EVENTS_COUNTER
 from d2a_tui.sync import admin, lifecycle, outbound, scope, server_logging
 from d2a_tui.sync.admin import DeviceContext
 from d2a_tui.sync.compact import compact, event_digests
-from d2a_tui.sync.ingest import Ingest, PushRefused
+from d2a_tui.sync.ingest import Ingest, PushRefused, device_table
 from d2a_tui.sync.limits import MAX_CONNECTIONS, PER_CLIENT, PerClientLimit
+from d2a_tui.sync.marks import mark_at
 from d2a_tui.sync.protocol import (
     MAX_BODY_BYTES,
     MAX_PULL_LIMIT,
@@ -164,6 +166,29 @@ class RequestBodyGuard:
         await self.app({**scope, "headers": raw}, replay, send)
 
 
+class ServerTime:
+    """Every answer carries the server's clock (`X-D2A-Time`), read as the answer starts: a
+    device measures its own clock's offset from it at each sync, as NTP does, from the times it
+    sent the request and received the answer."""
+
+    def __init__(self, app: ASGIApp, now: Clock) -> None:
+        self.app = app
+        self.now = now
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def stamped(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                stamp = (b"x-d2a-time", self.now().isoformat(timespec="milliseconds").encode())
+                message = {**message, "headers": [*message.get("headers", []), stamp]}
+            await send(message)
+
+        await self.app(scope, receive, stamped)
+
+
 def _event_json(row: Any) -> dict[str, Any]:
     return {
         "position": row.position,
@@ -226,6 +251,7 @@ def create_app(
     app.add_middleware(GZipMiddleware, minimum_size=512, compresslevel=6)
     app.add_middleware(RequestBodyGuard, max_bytes=max_body_bytes)
     app.add_middleware(life.middleware)
+    app.add_middleware(ServerTime, now=now)
     # Outermost: a client over its share is answered before anything else is spent on it.
     app.add_middleware(PerClientLimit, per_client=per_client)
 
@@ -248,9 +274,39 @@ def create_app(
             response.headers.update(error.headers)
         return response
 
+    async def database_fault() -> JSONResponse | None:
+        """A database that fails a request is asked what it is now, as /v1/ready asks: gone, or
+        holding no schema or another one (dropped and recreated empty, restored from another
+        release), is the operator's to mend, and the device is told so with a 503 (it retries
+        later, nothing lost); None when the database is as it should be (a fault of ours)."""
+        try:
+            found = await run_in_threadpool(current_revision, engine)
+        except (DatabaseUnavailable, SQLAlchemyError):
+            return lifecycle.unavailable(
+                "database_unavailable", "the database is unavailable; nothing was saved"
+            )
+        if found != SCHEMA_HEAD:
+            log.error("the database's schema is %r, this server needs %r", found, SCHEMA_HEAD)
+            return lifecycle.unavailable(
+                "schema_mismatch",
+                f"the database schema is {found or 'empty'!r}, this server needs "
+                f"{SCHEMA_HEAD!r} (dropped, or restored from another release?): nothing was "
+                "saved; an administrator must restore it",
+            )
+        return None
+
     @app.exception_handler(DatabaseUnavailable)
     async def _unavailable(request: Request, error: DatabaseUnavailable) -> JSONResponse:
-        return _error(503, "database_unavailable", "the database is unavailable; nothing was saved")
+        return await database_fault() or _error(
+            503, "database_unavailable", "the database is unavailable; nothing was saved"
+        )
+
+    @app.exception_handler(SQLAlchemyError)
+    async def _database_error(request: Request, error: SQLAlchemyError) -> JSONResponse:
+        answer = await database_fault()
+        if answer is None:
+            raise error  # the database is as it should be: a fault of ours, a 500
+        return answer
 
     @app.exception_handler(D2AError)
     async def _refused(request: Request, error: D2AError) -> JSONResponse:
@@ -380,15 +436,31 @@ def create_app(
         )
 
     def answer(
-        device: DeviceContext, since: int, limit: int, skip_own: bool = False
+        device: DeviceContext,
+        since: int,
+        limit: int,
+        skip_own: bool = False,
+        mark: str | None = None,
     ) -> dict[str, Any]:
         """A page of the events the caller may see after `since`, cut to their view, with what
         their device must forget or fetch (sync/scope.py). With `skip_own`, the device's own events
-        are left out of the page (it holds them); they still count as held and as covered."""
+        are left out of the page (it holds them); they still count as held and as covered.
+        A `since` this log never reached, or whose event is not the one `mark` names, is a
+        device that followed another log (this one restored from an older backup): 409."""
         with engine.begin() as connection:
+            one_request_at_a_time(connection, device.device_id)
             top = connection.execute(
                 select(counter_table.c.value).where(counter_table.c.name == EVENTS_COUNTER)
             ).scalar_one()
+            if since > top or (mark is not None and mark_at(connection, since) != mark):
+                raise ApiError(
+                    409,
+                    "log_changed",
+                    "this server's log is not the one your device last synced with (restored "
+                    "from a backup?): read your scope again with a snapshot, and send again "
+                    "the changes this server no longer holds",
+                    head=top,
+                )
             who = scope.reader(connection, device.user_id, device.role, device.organisation_id)
             seen = scope.resolve(connection, who, now(), calendar)
             events: list[dict[str, Any]] = []
@@ -427,6 +499,10 @@ def create_app(
             forget, fetch = scope.reconcile(
                 connection, device.device_id, seen, pulled, min(cursor, top), now()
             )
+            # The mark of where the answer leaves the device (the one it sent, if it stays).
+            next_mark = (
+                mark if cursor == since and mark is not None else mark_at(connection, cursor)
+            )
         return {
             "events": events,
             "next": cursor,
@@ -434,6 +510,7 @@ def create_app(
             "head": top,
             "forget": forget,
             "fetch": fetch,
+            "mark": next_mark,
         }
 
     @app.get(
@@ -450,6 +527,12 @@ def create_app(
         mine: Literal["all", "skip"] = Query(
             "all", description="version 2: `skip` leaves out this device's own events"
         ),
+        mark: str | None = Query(
+            None,
+            pattern="^[0-9a-f]{1,64}$",
+            description="the `mark` the answer that gave `since` carried: a log that holds "
+            "another event at `since` (restored from an older backup) answers 409 log_changed",
+        ),
         device: DeviceContext = Depends(caller),  # noqa: B008
     ) -> Response:
         deadline = time.monotonic() + wait
@@ -461,7 +544,7 @@ def create_app(
                 break
             await waiters.wait(ticket, min(waiters.poll_seconds, left))
         # Asked even with nothing new: a scope that shrank with time has things to forget.
-        body = await run_in_threadpool(answer, device, since, limit, mine == "skip")
+        body = await run_in_threadpool(answer, device, since, limit, mine == "skip", mark)
         server_logging.tag(
             count=len(body["events"]), journeys=len({e["journey_id"] for e in body["events"]})
         )
@@ -505,6 +588,7 @@ def create_app(
                 )
             raise ApiError(400, "bad_journey_id", "journey_id must be a journey's id (a UUID)")
         with engine.begin() as connection:
+            one_request_at_a_time(connection, device.device_id)
             top = connection.execute(
                 select(counter_table.c.value).where(counter_table.c.name == EVENTS_COUNTER)
             ).scalar_one()
@@ -550,6 +634,7 @@ def create_app(
                     purpose="snapshot",
                     at=now(),
                 )
+                top_mark = mark_at(connection, top)
         if refusal is not None:
             raise ApiError(404, *refusal)
         server_logging.tag(journeys=len(journey_ids))
@@ -558,12 +643,24 @@ def create_app(
             return outbound.events([_event_json(row)], who, seen)[0]
 
         return StreamingResponse(
-            snapshot_chunks(engine, journey_ids, top, seen_as_reader), media_type="application/json"
+            snapshot_chunks(engine, journey_ids, top, seen_as_reader, top_mark),
+            media_type="application/json",
         )
 
     life.add_routes(app)
     server_logging.install(app)  # last: outside every other middleware
     return app
+
+
+def one_request_at_a_time(connection: Connection, device_id: str) -> None:
+    """A device's pulls and snapshots also write (what it holds, its scope): two of them at once
+    (a retry beside the first attempt, the board's sync beside `d2a sync`) take turns on the
+    device's row, so neither meets the other's half-written rows. A push takes the event
+    counter's lock before the device's row, and a pull never waits for the counter: no cycle."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(
+            select(device_table.c.id).where(device_table.c.id == device_id).with_for_update()
+        )
 
 
 def _validation_response(error: RequestValidationError) -> JSONResponse:

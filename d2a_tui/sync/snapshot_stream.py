@@ -25,10 +25,12 @@ def snapshot_chunks(
     journey_ids: list[str],
     top: int,
     event_json: Callable[[Any], dict[str, Any]],
+    mark: str | None = None,
 ) -> Iterator[bytes]:
     """The snapshot's JSON in pieces: the events up to `top` of these journeys. A failure after
     the first piece cuts the body short, which the client takes as a failed request."""
-    yield f'{{"head":{top},"journeys":{len(journey_ids)},"events":['.encode()
+    marked = f'"mark":{json.dumps(mark)},' if mark is not None else ""
+    yield f'{{"head":{top},"journeys":{len(journey_ids)},{marked}"events":['.encode()
     first = True
     step = JOURNEYS_PER_CHUNK
     for start in range(0, len(journey_ids), step):

@@ -286,3 +286,28 @@ def test_resolve_by_prefix(hub: Hub) -> None:
         hub.resolve("ffffffff-ffff")
     with pytest.raises(InvalidInput, match="at least its first 4"):
         hub.resolve("ab")
+
+
+def test_the_confirmation_of_a_change_is_the_version_it_made_whoever_writes_next(
+    make_hub: Callable[..., Hub],
+) -> None:
+    """`d2a note J ...` prints the version its change made: with another terminal writing to the
+    same journey all the while, a re-read after the commit would print theirs."""
+    mine, theirs = make_hub("alice", "device-a"), make_hub("bob", "device-b")
+    journey = refer_someone(mine)
+    stop = threading.Event()
+
+    def keep_writing() -> None:
+        while not stop.is_set():
+            theirs.add_note(journey, "bob was here")
+
+    other = threading.Thread(target=keep_writing)
+    other.start()
+    try:
+        changes = [mine.add_note(journey, f"note {n}") for n in range(60)]
+    finally:
+        stop.set()
+        other.join()
+    assert mine.journey(journey).card.version > 61  # the other terminal did write in between
+    shown = [(change.card.version, change.card.updated_by) for change in changes]
+    assert shown == [(change.event.seq, "alice") for change in changes]

@@ -115,3 +115,45 @@ def test_retention_counts_the_hubs_days_as_scope_does(
     clock.advance(hours=2)  # 8 December 00:30
     replica.sync.sync_now(wait=True)
     assert count(replica.store.engine, journey_table, id=journey) == 0
+
+
+def test_a_closed_journey_whose_conflict_was_decided_is_purged(
+    sync_env: SyncEnv, clock: FrozenClock
+) -> None:
+    """A change the server answered with a conflict, merged or refused stays in the outbox as
+    settled, never "confirmed": once decided it must not keep the journey on the laptop."""
+    sync_env.user("nina")
+    sync_env.user("omar")
+    desk = sync_env.direct("day.coordinator")
+    conflicted, merged = refer(desk, 1), refer(desk, 2)
+    for journey in (conflicted, merged):
+        desk.move(journey, "triage")
+    nina, omar = sync_env.replica("nina", "nina"), sync_env.replica("omar", "omar")
+    nina.sync.sync_now(wait=True)
+    omar.sync.sync_now(wait=True)
+    omar.move(conflicted, "await_p3")
+    omar.move(merged, "await_p2")
+    omar.sync.sync_now(wait=True)
+    nina.move(conflicted, "await_p2")  # she saw Triage: a conflict
+    nina.move(merged, "await_p2")  # where omar put it already: merged
+    nina.sync.sync_now(wait=True)
+    outcomes = {row.journey_id: row.status for row in _outbox(nina, "command")}
+    assert outcomes == {conflicted: "conflict", merged: "merged"}
+    (view,) = nina.sync.conflicts()
+    nina.sync.resolve_conflict(view.mutation_id, "theirs")
+    nina.sync.sync_now(wait=True)
+    for journey in (conflicted, merged):
+        desk.close_journey(journey, "home_independent")
+    nina.sync.sync_now(wait=True)
+    assert count(nina.store.engine, journey_table) == 2
+
+    clock.advance(days=15)
+    nina.sync.sync_now(wait=True)
+    assert nina.sync.purged == 2
+    assert count(nina.store.engine, journey_table) == 0
+    assert count(nina.store.engine, outbox_table, kind="command") == 0
+
+
+def _outbox(hub: object, kind: str) -> list[object]:
+    with hub.store.engine.connect() as connection:  # type: ignore[attr-defined]
+        return list(connection.execute(select(outbox_table).where(outbox_table.c.kind == kind)))

@@ -305,3 +305,49 @@ def test_board_status_bar_in_replica_mode_at_80_columns_snapshot(
     nina, _ = make_conflict(env)
     app = make_app(nina, background_sync=False)
     assert snap_compare(app, terminal_size=(80, 24))
+
+
+async def test_after_a_long_time_offline_conflicts_are_grouped_and_decided_in_bulk(
+    env: SyncEnv,
+) -> None:
+    """Two journeys, three conflicts: listed journey by journey; T keeps theirs for the selected
+    journey's (after a second press), X for all that are left."""
+    desk = env.direct("day.coordinator")
+    first, second = refer(desk, 1, name="Jean Smith"), refer(desk, 2, name="Alan Jones")
+    for journey in (first, second):
+        desk.move(journey, "triage")
+    nina, omar = replica(env, "nina"), replica(env, "omar")
+    nina.sync.sync_now(wait=True)
+    omar.sync.sync_now(wait=True)
+    omar.move(first, "await_p3")
+    omar.move(second, "await_p3")
+    omar.sync.sync_now(wait=True)
+    nina.move(second, "await_p2")  # made first: the second journey's conflict is the oldest
+    nina.move(first, "await_p2")
+    nina.move(first, "await_p1")  # from where she left it: a second conflict on the first
+    nina.sync.sync_now(wait=True)
+    assert len(nina.sync.conflicts()) == 3
+    app = make_app(nina, background_sync=False)
+    async with app.run_test(size=(160, 30)) as pilot:
+        await pilot.press("C")
+        await pilot.pause()
+        shown = listed(app)
+        assert ["Alan Jones" in line for line in shown] == [True, False, False]
+        assert "3 to decide on 2 journeys" in drawn(app.screen.query_one("#conflicts-title"))
+        await pilot.press("down")  # Jean Smith's first conflict
+        await pilot.press("T")
+        await pilot.pause()
+        assert "Press T again" in toasts(app) and "(2)" in toasts(app)
+        assert len(listed(app)) == 3  # nothing decided on one press
+        await pilot.press("T")
+        await pilot.pause()
+        assert [("Alan Jones" in line) for line in listed(app)] == [True]
+        await pilot.press("X")
+        await pilot.press("X")
+        await pilot.pause()
+        assert listed(app) == []
+        await pilot.press("S")
+        assert await wait_for(pilot, lambda: "0 pending" in sync_text(app)), sync_text(app)
+    decisions = [m for m in outbox(nina, "applied") if m["kind"] == "resolve"]
+    assert sorted(m["decision"] for m in decisions) == ["keep_theirs"] * 3
+    assert server_column(env.engine, first) == server_column(env.engine, second) == "await_p3"
