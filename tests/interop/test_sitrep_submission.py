@@ -80,3 +80,35 @@ def test_cli_writes_the_submission_and_refuses_other_reports(
     assert main(["report", "los", "--format", "submission", "--db", database_url]) == 1
     assert capsys.readouterr().err.strip() == "d2a: --format submission is for `report sitrep` only"
     assert main(["report", "sitrep", "--format", "table", "--db", database_url]) == 0
+
+
+def test_destinations_11_and_12_are_the_returning_resident_then_the_designated_setting(
+    scenario_hub: Hub,
+) -> None:
+    report = scenario_hub.reports.sitrep("2026-11-16", week=True, month=True)
+    rows = list(csv.DictReader(io.StringIO(render_submission(report, "RXX"))))
+    monthly = {row["breakdown"]: row["description"] for row in rows if row["item"] == "4"}
+    assert monthly["10"] == "P3: Care home, new admission (likely permanent)"
+    assert monthly["11"] == "P3b: Existing care home resident back to their home"
+    assert monthly["12"] == "P3b: Designated setting"
+
+
+def test_the_organisation_code_comes_from_the_settings_or_the_submission_is_refused(
+    database_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    command = ["report", "sitrep", "--format", "submission", "--db", database_url]
+    monkeypatch.delenv("D2A_ORGANISATION_CODE", raising=False)
+    assert main(command) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("d2a: the submission needs the trust's organisation code")
+    monkeypatch.setenv("D2A_ORGANISATION_CODE", "rxx")
+    assert main(command) == 0
+    organisations = {
+        row["organisation_code"] for row in csv.DictReader(io.StringIO(capsys.readouterr().out))
+    }
+    assert organisations == {"RXX"}
+    assert main([*command, "--org", "R0A"]) == 0  # --org wins over the settings
+    assert "R0A," in capsys.readouterr().out
+    assert main([*command, "--org", "RXX; DROP"]) == 1
+    assert "is not an ODS code" in capsys.readouterr().err
