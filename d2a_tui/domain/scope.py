@@ -50,7 +50,11 @@ VIEW_BY_ROLE = {
 }
 # What a provider sees of a referral (and of the patient in it).
 PROVIDER_REFERRAL_KEYS = ("patient", "column", "pathway", "ward", "bed", "discharge_ready_date")
-PROVIDER_PATIENT_KEYS = ("id", "nhs_number", "name", "date_of_birth", "locality", "existing")
+PROVIDER_PATIENT_KEYS = (
+    "id", "nhs_number", "name", "family_name", "date_of_birth", "locality", "existing",
+)  # fmt: skip
+# What a viewer or a manager sees of the patient in a referral, each cut down below.
+CUT_PATIENT_KEYS = ("id", "nhs_number", "name", "date_of_birth", "locality", "existing")
 # Kinds a provider sees as they are: the journey's place on the board and the fields above.
 PROVIDER_KINDS = frozenset(
     {
@@ -144,7 +148,7 @@ def _year_only(value: Any) -> Any:
 def _cut_patient(patient: Mapping[str, Any], view: str) -> dict[str, Any]:
     if view == "provider":
         return {key: patient[key] for key in PROVIDER_PATIENT_KEYS if key in patient}
-    cut = dict(patient)
+    cut = {key: patient[key] for key in CUT_PATIENT_KEYS if key in patient}
     cut["nhs_number"] = pseudonym(str(patient.get("id", "")))
     cut["name"] = initials(str(patient.get("name", ""))) if view == "initials" else "—"
     if "date_of_birth" in cut:
