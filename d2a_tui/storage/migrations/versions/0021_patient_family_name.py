@@ -21,10 +21,10 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("patient") as batch:
-        batch.add_column(sa.Column("family_name", sa.String(length=100), nullable=True))
+    op.add_column("patient", sa.Column("family_name", sa.String(length=100), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("patient") as batch:
-        batch.drop_column("family_name")
+    # SQLite drops a column in place (3.35+): a batch copy of `patient` would trip the journeys'
+    # foreign keys.
+    op.drop_column("patient", "family_name")
