@@ -112,3 +112,38 @@ def test_the_organisation_code_comes_from_the_settings_or_the_submission_is_refu
     assert "R0A," in capsys.readouterr().out
     assert main([*command, "--org", "RXX; DROP"]) == 1
     assert "is not an ODS code" in capsys.readouterr().err
+
+
+def test_length_of_stay_7_plus_by_nhs_englands_headings_worked_by_hand(
+    scenario_hub: Hub,
+) -> None:
+    report = scenario_hub.reports.sitrep("2026-11-16", week=True, month=True)
+    got = items(render_submission(report, "RXX"))
+    # End of 16 Nov, LoS 7+ and NCTR: A (LoS 15, P1CARE) and B (LoS 22, P2BED); D has LoS 4.
+    # Both reasons are waits for capacity under the 2024 headings.
+    assert got[("5", "CAPACITY")] == "2"
+    assert got[("5", "CAPACITY/P1CARE")] == "1" and got[("5", "CAPACITY/P2BED")] == "1"
+    for heading in ("HOSPITAL", "HUB", "INTERFACE", "WELLBEING"):
+        assert got[("5", heading)] == "0"
+    assert got[("5", "ALL")] == "2"
+    rows = list(csv.DictReader(io.StringIO(render_submission(report, "RXX"))))
+    [p1] = [row for row in rows if row["breakdown"] == "CAPACITY/P1CARE"]
+    assert p1["description"].startswith("Capacity – Pathway 1: awaiting availability")
+
+
+def test_the_months_delayed_bed_days_worked_by_hand(scenario_hub: Hub) -> None:
+    report = scenario_hub.reports.sitrep("2026-11-16", week=True, month=True)
+    got = items(render_submission(report, "RXX"))
+    # Patients remaining in hospital and NCTR at the end of each day, 1-16 Nov: nobody before
+    # the referrals on 10 Nov; 10th A, B, E (3); 11th and C (4); 12th A meets the criteria again
+    # and C went home (2: B, E); 13th E into a P2 bed (1: B); 14th B (1); 15th A ready again (2);
+    # 16th D ready (3). 3 + 4 + 2 + 1 + 1 + 2 + 3 = 16 delayed bed days over 16 days.
+    assert got[("6", "DAYS")] == "16"
+    assert got[("6", "AVG")] == "1.0"
+
+
+def test_every_reason_has_a_heading_and_the_2024_reasons_no_old_code() -> None:
+    from d2a_tui.domain.delays import GROUPS
+
+    assert {reason.group for reason in DELAY_REASONS} <= set(GROUPS)
+    assert [spec_code(code) for code in ("CTHNEEDS", "P1ARRANGE", "P2ARRANGE")] == ["99"] * 3
