@@ -6,7 +6,7 @@ without a byte-order mark, UTF-16 with one ("Unicode Text"), or the Windows code
 plain "CSV" on an English Windows). The encoding is read from the byte-order mark, else UTF-8 if the
 bytes are valid UTF-8, else Windows-1252; the separator is the one under which the header row is
 found (csv.Sniffer's guess first). Workbooks are read with python-calamine; the rows Excel hides
-are read from the sheet's own XML, which calamine does not report.
+are read from the row tags of the sheet's own XML, which calamine does not report.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import codecs
 import csv
 import posixpath
+import re
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,6 +35,8 @@ _BOMS = (
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+_ROW_TAG = re.compile(rb"<(?:\w+:)?row\b([^>]*)>")
+_ATTRIBUTE = re.compile(rb'([\w:]+)\s*=\s*["\']([^"\']*)["\']')
 
 
 @dataclass
@@ -139,23 +142,23 @@ def _cell(value: Any) -> Any:
 
 def _hidden_rows(path: Path, sheet_name: str) -> set[int]:
     """The row numbers the sheet's XML marks hidden (a hidden row, or one an AutoFilter hides).
-    Read with the standard library's parser: the workbook's parts carry no DTD, and Python's
-    expat refuses entity expansion bombs."""
+
+    Only the `<row>` start tags are read, by a pattern over the part's bytes: parsing every cell
+    of a 5,000-row sheet as XML took ten times as long as calamine's whole read."""
     try:
         with zipfile.ZipFile(path) as archive:
             part = _sheet_part(archive, sheet_name)
             if part is None:
                 return set()
-            hidden: set[int] = set()
-            with archive.open(part) as stream:
-                for _, element in ElementTree.iterparse(stream):
-                    if element.tag == f"{{{_MAIN}}}row":
-                        if element.get("hidden") in ("1", "true") and element.get("r"):
-                            hidden.add(int(element.get("r", "0")))
-                        element.clear()
-            return hidden
+            data = archive.read(part)
     except (zipfile.BadZipFile, KeyError, ElementTree.ParseError, ValueError, OSError):
         return set()  # calamine read the cells; without the row flags, nothing is hidden
+    hidden: set[int] = set()
+    for tag in _ROW_TAG.finditer(data):
+        attributes = dict(_ATTRIBUTE.findall(tag.group(1)))
+        if attributes.get(b"hidden") in (b"1", b"true") and attributes.get(b"r", b"").isdigit():
+            hidden.add(int(attributes[b"r"]))
+    return hidden
 
 
 def _sheet_part(archive: zipfile.ZipFile, sheet_name: str) -> str | None:
