@@ -222,9 +222,8 @@ class Planner:
                 f"{self._label('pathway')} says {pathway}"
             )
         delay = self._field("delay_reason", lambda: parse_delay_reason(v.get("delay_reason")))
-        expected = self._field(
-            "expected_discharge_date",
-            lambda: parse_sheet_date(v.get("expected_discharge_date"), "date"),
+        expected = parse_sheet_date(
+            v.get("expected_discharge_date"), self._label("expected_discharge_date")
         )
         return _Row(
             number=raw.number,
