@@ -148,7 +148,8 @@ class Planner:
                     plan.refused.append(
                         Refusal(
                             row.number,
-                            f"NHS number …{nhs[-4:]} is on rows {numbers}: keep one row per person",
+                            f"{self._label('nhs_number')} …{nhs[-4:]} is on rows {numbers}: "
+                            "keep one row per person",
                         )
                     )
                 continue
