@@ -203,3 +203,47 @@ def test_refusals_name_the_sheets_own_headers(hub: Hub, tmp_path: Path) -> None:
     assert refused[3].startswith('"Route": pathway')
     assert refused[4].startswith('"Hold-up": delay reason')
     assert refused[5].startswith('"Identifier": ')
+
+
+def test_both_runs_name_the_rows_left_out(
+    database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    book = Workbook()
+    sheet = book.active
+    today = datetime.combine(date.today(), datetime.min.time())
+    sheet.append(["NHS Number", "Name", "DOB", "Admitted"])
+    sheet.append(["9434765919", "Edna Example", datetime(1938, 3, 4), today])
+    sheet.append(["9434765870", "Bob Builder", datetime(1940, 1, 2), today])
+    sheet.row_dimensions[3].hidden = True
+    sheet.append(["Totals:", 1])
+    path = tmp_path / "caseload.xlsx"
+    book.save(path)
+    for extra in (["--dry-run"], []):
+        assert main(["import", str(path), *extra, "--db", database_url]) == 0
+        out = capsys.readouterr().out
+        assert "row     3  hidden in the sheet: left out (--include-hidden takes it)" in out
+        assert "row     4  a totals row ('Totals:'): skipped" in out
+        assert "2 row(s) left out (listed above)" in out
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "said"),
+    [
+        ("caseload.csv", b"PK\x03\x04 a zip", "an Excel workbook saved under a text name"),
+        ("caseload.csv", b"NHS No,Name\r\n\x81\x8d\x8f\r\n", "neither UTF-8 nor Windows-1252"),
+        ("caseload.txt", codecs.BOM_UTF16_LE + b"\x00\xd8", "is not valid in it"),
+    ],
+)
+def test_files_that_are_not_text_are_one_line(
+    database_url: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    name: str,
+    data: bytes,
+    said: str,
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(data)
+    assert main(["import", str(path), "--dry-run", "--db", database_url]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith("d2a: ") and said in err and len(err.splitlines()) == 1
