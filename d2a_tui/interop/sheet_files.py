@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
 import posixpath
 import re
 import zipfile
@@ -77,8 +78,7 @@ def read_text(path: Path, header_score: Callable[[list[list[Any]]], int]) -> Gri
         raise InvalidInput(
             f"{path.name} holds NUL bytes: it is not a text file in a known encoding"
         )
-    lines = text.splitlines()
-    sample = "\n".join(lines[:50])
+    sample = "\n".join(text.splitlines()[:50])
     try:
         sniffed = csv.Sniffer().sniff(sample, delimiters="".join(_SEPARATORS)).delimiter
     except csv.Error:
@@ -86,7 +86,8 @@ def read_text(path: Path, header_score: Callable[[list[list[Any]]], int]) -> Gri
     candidates = [sniffed, *(sep for sep in _SEPARATORS if sep != sniffed)]
     best: tuple[int, str, list[list[Any]]] | None = None
     for separator in candidates:
-        rows = [list(row) for row in csv.reader(lines, delimiter=separator)]
+        # The whole text, not its lines: a quoted cell may hold a line break (Alt+Enter in Excel).
+        rows = [list(row) for row in csv.reader(io.StringIO(text, newline=""), delimiter=separator)]
         score = header_score(rows[:10])
         if best is None or score > best[0]:
             best = (score, separator, rows)

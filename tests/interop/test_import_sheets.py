@@ -14,6 +14,8 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openpyxl import Workbook
 
 from d2a_tui.cli import main
@@ -247,3 +249,43 @@ def test_files_that_are_not_text_are_one_line(
     assert main(["import", str(path), "--dry-run", "--db", database_url]) == 1
     out, err = capsys.readouterr()
     assert out == "" and err.startswith("d2a: ") and said in err and len(err.splitlines()) == 1
+
+
+CP1252_TEXT = st.text(
+    alphabet=st.characters(codec="cp1252", categories=("L", "N", "P", "S", "Zs")),
+    min_size=1,
+    max_size=30,
+).filter(lambda text: text.strip() == text and "  " not in text and text.strip())
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    names=st.lists(CP1252_TEXT, min_size=1, max_size=5),
+    wards=st.lists(CP1252_TEXT, min_size=5, max_size=5),
+    saved_as=st.sampled_from(sorted(SAVED_AS)),
+)
+def test_any_cell_text_reads_back_as_written_in_every_dialect(
+    tmp_path_factory: pytest.TempPathFactory, names: list[str], wards: list[str], saved_as: str
+) -> None:
+    rows = [["NHS No", "Patient Name", "DOB", "Admission Date", "Ward"]]
+    rows += [
+        ["9434765919", name, "04/03/1938", "01/11/2026", ward]
+        for name, ward in zip(names, wards, strict=False)
+    ]
+    path = tmp_path_factory.mktemp("dialect") / saved_as
+    path.write_bytes(SAVED_AS[saved_as](rows))
+    sheet = read_sheet(path)
+    assert [(row.values["name"], row.values["ward"]) for row in sheet.rows] == [
+        (row[1], row[4]) for row in rows[1:]
+    ]
+
+
+def test_a_line_break_typed_in_a_cell_stays_in_its_cell(hub: Hub, tmp_path: Path) -> None:
+    # Alt+Enter in Excel: the cell is quoted and holds a CRLF; the row is still one row.
+    rows = [HEADER, ["9434765919", "Edna\r\nExample", *EDNA[2:]], BOB]
+    path = tmp_path / "caseload.csv"
+    path.write_bytes(SAVED_AS["csv-utf8.csv"](rows))
+    plan = plan_for(hub, path)
+    assert plan.refused == [] and len(plan.rows) == 2
+    apply_import(hub.store, plan, hub.actor, hub.now())
+    assert sorted(card.name for card in hub.board()) == ["Bob Renée", "Edna Example"]
