@@ -113,10 +113,17 @@ def submission_rows(report: Report, organisation: str) -> list[tuple[str, ...]]:
     for index, destination in enumerate(DESTINATIONS, start=1):
         add("monthly", "4", f"{index:02d}", f"{destination.pathway}: {destination.text}",
             monthly.get((destination.pathway, destination.text), 0))  # fmt: skip
-    unrecorded = sum(
-        v for (p, text), v in monthly.items() if text == "Destination not yet recorded"
-    )
+    unrecorded = sum(v for (p, text), v in monthly.items() if text == _UNRECORDED)
     add("monthly", "4", "00", "Discharges whose destination is not yet recorded", unrecorded)
+    # The published files group destinations by pathway; a discharge whose destination is not
+    # yet recorded still counts under its journey's pathway.
+    for group, description in PATHWAY_GROUPS.items():
+        total = sum(
+            value
+            for (pathway, text), value in monthly.items()
+            if pathway == group and (text in _DESTINATION_TEXTS or text == _UNRECORDED)
+        )
+        add("monthly", "4", f"PW{group[1:]}", description, total)
     add("monthly", "4", "ALL", "Discharges in the month to date", monthly.get(("Total", ""), 0))
     delays = dict(report.table("monthly_delays").rows)
     add("monthly", "6", "DAYS", "Total number of delayed bed days in the month",
@@ -125,6 +132,19 @@ def submission_rows(report: Report, organisation: str) -> list[tuple[str, ...]]:
     return rows
 
 
+_UNRECORDED = "Destination not yet recorded"
+_DESTINATION_TEXTS = {destination.text for destination in DESTINATIONS}
+# The pathway groups of the month's discharges: P1 and P2 worded as NHS England's published
+# files name them; P0, P3 and P3b in d2a's words (their published names were not seen).
+PATHWAY_GROUPS = {
+    "P0": "Pathway 0: discharge home or to usual place of residence, without new support",
+    "P1": "Pathway 1: Discharge to a domestic home, hotel, or other temporary accommodation, or "
+    "hospice at home with rehabilitation, reablement and recovery",
+    "P2": "Pathway 2: Short-term bed/hospice for rehabilitation, reablement and recovery / end "
+    "of life care",
+    "P3": "Pathway 3: discharge to a care home, new admission likely to be permanent",
+    "P3b": "Pathway 3b: existing care home resident back to their care home, or designated setting",
+}
 _GROUP_CODES = {heading: group.upper() for group, heading in GROUPS.items()}
 _CODE_BY_TEXT = {reason.text: reason.code for reason in DELAY_REASONS}
 

@@ -147,3 +147,12 @@ def test_every_reason_has_a_heading_and_the_2024_reasons_no_old_code() -> None:
 
     assert {reason.group for reason in DELAY_REASONS} <= set(GROUPS)
     assert [spec_code(code) for code in ("CTHNEEDS", "P1ARRANGE", "P2ARRANGE")] == ["99"] * 3
+
+
+def test_the_months_discharges_grouped_by_pathway(scenario_hub: Hub) -> None:
+    report = scenario_hub.reports.sitrep("2026-11-23", week=True, month=True)
+    got = items(render_submission(report, "RXX"))
+    # 1-23 Nov: C home on P0 (12th), E to a P2 rehab bed (13th), A home on P1 (20th, no
+    # destination recorded: it counts under its pathway all the same), D to a care home (23rd).
+    assert [got[("4", f"PW{n}")] for n in ("0", "1", "2", "3", "3b")] == ["1", "1", "1", "1", "0"]
+    assert got[("4", "ALL")] == "4"
