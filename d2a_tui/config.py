@@ -129,6 +129,8 @@ class Settings:
     lock_after: float | None = DEFAULT_LOCK_AFTER
     # A replica keeps journeys closed within this many days (and every open one).
     keep_closed_days: int = 14
+    # The trust's ODS code, written on the national sitrep submission (e.g. RXX).
+    organisation_code: str | None = None
 
     @property
     def calendar(self) -> HubCalendar:
@@ -158,6 +160,9 @@ class Settings:
             keymap={str(k): str(v) for k, v in keymap.items()},
             theme=os.environ.get("D2A_THEME") or file_values.get("theme"),
             timezone=_timezone(os.environ.get("D2A_TIMEZONE") or file_values.get("timezone")),
+            organisation_code=_ods_code(
+                os.environ.get("D2A_ORGANISATION_CODE") or file_values.get("organisation_code")
+            ),
             keep_closed_days=_days(
                 os.environ.get("D2A_KEEP_CLOSED_DAYS") or file_values.get("keep_closed_days", 14)
             ),
@@ -181,6 +186,19 @@ def _database_choice(
         if value:
             return source, str(value)
     return "default", default_database_url()
+def ods_code(value: Any) -> str:
+    """An organisation code as NHS England's returns take it: 3 to 5 letters and digits (a trust's
+    ODS code such as RXX or R0A, or a site code such as RXX01)."""
+    text = str(value).strip().upper()
+    if not re.fullmatch(r"[A-Z0-9]{3,5}", text):
+        raise ConfigError(
+            f"organisation code {str(value)[:20]!r} is not an ODS code (3 to 5 letters and digits)"
+        )
+    return text
+
+
+def _ods_code(value: Any) -> str | None:
+    return None if value is None or not str(value).strip() else ods_code(value)
 
 
 def _days(value: Any) -> int:

@@ -83,7 +83,9 @@ ARGS: dict[str, frozenset[str]] = {
     "merge_patient": frozenset({"patient", "previous_nhs_number"}),
     **OFFER_ARGS,
 }
-PATIENT_FIELDS = frozenset({"nhs_number", "name", "date_of_birth", "locality", "id", "existing"})
+PATIENT_FIELDS = frozenset(
+    {"nhs_number", "name", "family_name", "date_of_birth", "locality", "id", "existing"}
+)
 _EVENT_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
@@ -172,6 +174,11 @@ def _refer(flow: Flow, args: dict[str, Any], today: date) -> Decision:
     if not name:
         raise InvalidInput("name is required")
     patient["name"] = name
+    # The family name as the source gave it (a sheet's surname column, HL7's XPN family name),
+    # never cut from the full name by guessing: "Ó Briain" and "van der Berg" are not last words.
+    family = _text_or_none(patient.pop("family_name", None))
+    if family is not None:
+        patient["family_name"] = family
     born = parse_date(patient.get("date_of_birth"), "date of birth")
     if born is None:
         raise InvalidInput("date of birth is required")

@@ -61,7 +61,7 @@ def _keep(*keys: str) -> dict[str, Rule | Fields]:
 
 # --- every key the domain writes, by event kind: the full view ------------------------------------
 
-_PATIENT = _keep("id", "nhs_number", "name", "date_of_birth", "locality", "existing")
+_PATIENT = _keep("id", "nhs_number", "name", "family_name", "date_of_birth", "locality", "existing")
 _MOVE = _keep(
     "from",
     "to",

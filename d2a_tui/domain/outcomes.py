@@ -33,8 +33,10 @@ DESTINATIONS: tuple[Destination, ...] = (
     Destination("P2_HOSPICE", "P2", "Hospice, short-term"),
     Destination("P2_REHAB", "P2", "Community rehab setting"),
     Destination("P3_CAREHOME", "P3", "Care home, new admission (likely permanent)"),
-    Destination("P3_DESIGNATED", "P3", "Designated setting"),
+    # 11 and 12 as the return numbers them: the existing resident going back, then the designated
+    # setting, both under P3b. The codes are stable ids in the event log, not positions.
     Destination("P3B_RETURN", "P3b", "Existing care home resident back to their home"),
+    Destination("P3_DESIGNATED", "P3b", "Designated setting"),
 )
 
 _DESTINATIONS_BY_CODE = {destination.code: destination for destination in DESTINATIONS}

@@ -123,6 +123,7 @@ class BatchedUnitOfWork(UnitOfWork):
                 "id": patient["id"],
                 "nhs_number": patient["nhs_number"],
                 "name": patient["name"],
+                "family_name": patient.get("family_name"),
                 "date_of_birth": date.fromisoformat(patient["date_of_birth"]),
                 "locality": patient.get("locality"),
             }

@@ -21,7 +21,10 @@ def extend_report_command(sub: Any) -> None:
             action.choices = (*action.choices, "submission")
             action.help = (action.help or "") + "; sitrep: `submission`, the national return's file"
     report.add_argument(
-        "--org", metavar="CODE", default="", help="submission: the trust's organisation code"
+        "--org",
+        metavar="CODE",
+        default=None,
+        help="submission: the trust's ODS code (default: `organisation_code` in the settings)",
     )
     original = report.get_default("handler")
 
@@ -40,10 +43,27 @@ def cmd_sitrep_submission(args: argparse.Namespace) -> int:
         raise InvalidInput("--format submission is for `report sitrep` only")
     if getattr(args, "first", None) or getattr(args, "last", None):
         raise InvalidInput("the sitrep is for one day: use --date, not --from/--to")
+    organisation = _organisation(args)
     hub = open_hub(args)
     report = hub.reports.sitrep(args.date, week=True, month=True, locality=args.locality)
-    sys.stdout.write(render_submission(report, args.org))
+    sys.stdout.write(render_submission(report, organisation))
     return 0
+
+
+def _organisation(args: argparse.Namespace) -> str:
+    """`--org`, else the hub's `organisation_code` setting: a return without the trust's code is
+    refused rather than written with a blank one that the collection would reject or misfile."""
+    from d2a_tui.config import Settings, ods_code
+
+    if args.org is not None:
+        return ods_code(args.org)
+    code = Settings.load(database_url=getattr(args, "db", None)).organisation_code
+    if code is None:
+        raise InvalidInput(
+            "the submission needs the trust's organisation code: give --org RXX or set "
+            "organisation_code in the config file (D2A_ORGANISATION_CODE)"
+        )
+    return code
 
 
 def add_export_commands(sub: Any) -> None:

@@ -16,18 +16,20 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 
 from d2a_tui.domain import nhs_number
 from d2a_tui.domain.calendar import HubCalendar
+from d2a_tui.domain.commands import decide
 from d2a_tui.domain.errors import D2AError, InvalidInput
-from d2a_tui.domain.events import JourneyState
+from d2a_tui.domain.events import Event, JourneyState, apply
 from d2a_tui.domain.flow import Column, Flow
+from d2a_tui.domain.limits import check_event_fields, check_text
 from d2a_tui.interop.batch import batched_unit_of_work
 from d2a_tui.interop.sheet import Sheet, SheetRow
 from d2a_tui.interop.values import (
@@ -45,6 +47,9 @@ from d2a_tui.storage.journeys import (
 )
 
 _IN_BATCH = 500
+_T = TypeVar("_T")
+# The write path's limit a sheet's column is held to, where the column is a part of a payload key.
+_LIMIT_KEY = {"forename": "name", "surname": "name"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +95,7 @@ class _Row:
     number: int
     nhs: str
     name: str
+    family: str | None  # the surname column, as the sheet gives it
     born: date
     admitted: date
     referred: date
@@ -120,8 +126,10 @@ class Planner:
         self._columns = {_words(c.id): c for c in self.flow.columns} | {
             _words(c.name): c for c in self.flow.columns
         }
+        self._sheet: Sheet | None = None
 
     def plan(self, sheet: Sheet) -> ImportPlan:
+        self._sheet = sheet
         plan = ImportPlan(blank_rows=list(sheet.blank_rows))
         parsed: list[_Row] = []
         for raw in sheet.rows:
@@ -140,12 +148,15 @@ class Planner:
                     plan.refused.append(
                         Refusal(
                             row.number,
-                            f"NHS number …{nhs[-4:]} is on rows {numbers}: keep one row per person",
+                            f"{self._label('nhs_number')} …{nhs[-4:]} is on rows {numbers}: "
+                            "keep one row per person",
                         )
                     )
                 continue
             try:
-                plan.rows.append(self._plan_row(rows[0], existing.get(nhs, [])))
+                planned, state = self._plan_row(rows[0], existing.get(nhs, []))
+                self._rehearse(planned, state)
+                plan.rows.append(planned)
             except D2AError as error:
                 plan.refused.append(Refusal(rows[0].number, str(error)))
         plan.rows.sort(key=lambda r: r.row)
@@ -154,67 +165,101 @@ class Planner:
 
     # --- one row -------------------------------------------------------------------------------
 
+    def _label(self, name: str) -> str:
+        """The sheet's own header for a field, as a refusal names it."""
+        return f'"{self._sheet.header(name)}"' if self._sheet else name.replace("_", " ")
+
+    def _text(self, values: dict[str, Any], name: str) -> str | None:
+        """A text cell within the limits the write path holds every text to (length, no control
+        characters), refused in the sheet's words before anything would be written."""
+        text = text_value(values.get(name))
+        if text is not None:
+            check_text(_LIMIT_KEY.get(name, name), text, self._label(name))
+        return text
+
     def _parse(self, raw: SheetRow) -> _Row:
         if raw.problem:
             raise InvalidInput(raw.problem)
         v = raw.values
-        nhs = nhs_number.normalise(text_value(v.get("nhs_number")) or "")
-        name = text_value(v.get("name")) or " ".join(
-            part for part in (text_value(v.get("forename")), text_value(v.get("surname"))) if part
-        )
+        try:
+            nhs = nhs_number.normalise(text_value(v.get("nhs_number")) or "")
+        except InvalidInput as error:
+            raise InvalidInput(f"{self._label('nhs_number')}: {error}") from None
+        forename, surname = self._text(v, "forename"), self._text(v, "surname")
+        name = self._text(v, "name") or " ".join(part for part in (forename, surname) if part)
         if not name:
-            raise InvalidInput("the name is empty")
-        born = self._past(v, "date_of_birth", "date of birth", required=True)
-        admitted = self._past(v, "admitted_on", "admission date", required=True)
+            raise InvalidInput(f"{self._label('name' if 'name' in v else 'surname')} is empty")
+        check_text("name", name, self._label("name" if "name" in v else "surname"))
+        born = self._past(v, "date_of_birth", required=True)
+        admitted = self._past(v, "admitted_on", required=True)
         assert born is not None and admitted is not None
         if admitted < born:
-            raise InvalidInput(f"admission date {admitted} is before the date of birth")
-        since = self._past(v, "column_since", "in-column-since date")
-        referred = self._past(v, "referred_on", "referral date") or since or admitted
+            raise InvalidInput(
+                f"{self._label('admitted_on')} {admitted} is before the "
+                f"{self._label('date_of_birth')} {born}"
+            )
+        since = self._past(v, "column_since")
+        referred = self._past(v, "referred_on") or since or admitted
         if referred < admitted:
-            raise InvalidInput(f"referral date {referred} is before the admission date {admitted}")
+            raise InvalidInput(
+                f"{self._label('referred_on')} {referred} is before the "
+                f"{self._label('admitted_on')} {admitted}"
+            )
         if since is not None and since < referred:
-            raise InvalidInput(f"in its column since {since}, before the referral on {referred}")
-        ready = self._past(v, "discharge_ready_date", "discharge-ready date")
+            raise InvalidInput(
+                f"{self._label('column_since')} {since} is before the referral on {referred}"
+            )
+        ready = self._past(v, "discharge_ready_date")
         if ready is not None and ready < admitted:
             raise InvalidInput(
-                f"discharge-ready date {ready} is before the admission date {admitted}"
+                f"{self._label('discharge_ready_date')} {ready} is before the "
+                f"{self._label('admitted_on')} {admitted}"
             )
-        pathway = parse_pathway(v.get("pathway"))
-        column = self._column(v.get("column"), pathway)
+        pathway = self._field("pathway", lambda: parse_pathway(v.get("pathway")))
+        column = self._field("column", lambda: self._column(v.get("column"), pathway))
         if column is not None and column.pathway and pathway and column.pathway != pathway:
             raise InvalidInput(
-                f"column {column.name} is {column.pathway}, but the pathway says {pathway}"
+                f"{self._label('column')} {column.name} is {column.pathway}, but "
+                f"{self._label('pathway')} says {pathway}"
             )
-        delay = parse_delay_reason(v.get("delay_reason"))
+        delay = self._field("delay_reason", lambda: parse_delay_reason(v.get("delay_reason")))
+        expected = parse_sheet_date(
+            v.get("expected_discharge_date"), self._label("expected_discharge_date")
+        )
         return _Row(
             number=raw.number,
             nhs=nhs,
             name=name,
+            family=surname,
             born=born,
             admitted=admitted,
             referred=referred,
-            ward=text_value(v.get("ward")),
-            bed=text_value(v.get("bed")),
+            ward=self._text(v, "ward"),
+            bed=self._text(v, "bed"),
             pathway=pathway or (column.pathway if column else None),
             column=column,
             since=since,
             ready=ready,
-            expected=parse_sheet_date(v.get("expected_discharge_date"), "expected discharge date"),
+            expected=expected,
             delay=delay.code if delay else None,
-            locality=text_value(v.get("locality")),
+            locality=self._text(v, "locality"),
         )
 
-    def _past(
-        self, values: dict[str, Any], key: str, what: str, *, required: bool = False
-    ) -> date | None:
-        value = parse_sheet_date(values.get(key), what)
+    def _field(self, name: str, read: Callable[[], _T]) -> _T:
+        try:
+            return read()
+        except InvalidInput as error:
+            raise InvalidInput(f"{self._label(name)}: {error}") from None
+
+    def _past(self, values: dict[str, Any], key: str, *, required: bool = False) -> date | None:
+        label = self._label(key)
+        value = parse_sheet_date(values.get(key), label)
         if value is None:
             if required:
-                raise InvalidInput(f"the {what} is empty")
+                raise InvalidInput(f"{label} is empty")
             return None
         if value > self.today:
-            raise InvalidInput(f"{what} {value:%d/%m/%Y} is in the future")
+            raise InvalidInput(f"{label} {value:%d/%m/%Y} is in the future")
         return value
 
     def _column(self, value: Any, pathway: str | None) -> Column | None:
@@ -229,7 +274,30 @@ class Planner:
             raise InvalidInput("the journey is closed: import brings in the open caseload only")
         return column
 
-    def _plan_row(self, row: _Row, journeys: list[_Existing]) -> RowPlan:
+    def _rehearse(self, planned: RowPlan, state: JourneyState | None) -> None:
+        """Every step through the domain's own rules and the write path's field limits, on a
+        copy of the journey: a row the real run would refuse is refused here, dry run or not.
+        (What needs the database, the person's other journeys, was judged by `_plan_row`.)"""
+        for step in planned.steps:
+            args = step.args
+            if step.command == "refer":
+                args = {**args, "patient": {**args["patient"], "id": "rehearsal"}}
+            kind, payload = decide(self.flow, state, step.command, args, self.calendar.day(step.at))
+            check_event_fields(payload, "import", step.at, self.now)
+            event = Event(
+                event_id="rehearsal",
+                journey_id=state.id if state else "rehearsal",
+                kind=kind,
+                payload=payload,
+                actor="import",
+                occurred_at=step.at,
+                seq=1 if state is None else state.version + 1,
+            )
+            state = apply(state, event)
+
+    def _plan_row(
+        self, row: _Row, journeys: list[_Existing]
+    ) -> tuple[RowPlan, JourneyState | None]:
         same_stay = [j for j in journeys if j.state.admitted_on == row.admitted]
         for journey in journeys:
             if journey.date_of_birth != row.born:
@@ -237,7 +305,7 @@ class Planner:
                     f"NHS number …{row.nhs[-4:]} is on record with a different date of birth"
                 )
         if same_stay:
-            return self._update(row, same_stay[-1].state)
+            return self._update(row, same_stay[-1].state), same_stay[-1].state
         open_ = [j.state for j in journeys if j.state.closed_at is None]
         if open_:
             other = open_[0]
@@ -245,7 +313,7 @@ class Planner:
                 f"NHS number …{row.nhs[-4:]} already has an open journey {other.id[:8]} "
                 f"admitted {other.admitted_on or 'on an unknown date'}, not {row.admitted}"
             )
-        return self._create(row)
+        return self._create(row), None
 
     def _target(self, row: _Row) -> Column:
         if row.column is not None:
@@ -266,6 +334,7 @@ class Planner:
                 "patient": {
                     "nhs_number": row.nhs,
                     "name": row.name,
+                    **({"family_name": row.family} if row.family else {}),
                     "date_of_birth": row.born.isoformat(),
                     "locality": row.locality,
                 },

@@ -8,7 +8,6 @@ three fields is taken.
 
 from __future__ import annotations
 
-import csv
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from d2a_tui.domain.errors import InvalidInput
+from d2a_tui.interop.sheet_files import EXCEL_SUFFIXES, TEXT_SUFFIXES, read_text, read_xlsx
 
 FIELDS = (
     "nhs_number",
@@ -60,6 +60,32 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 
 
+FIELD_WORDS = {
+    "nhs_number": "NHS number",
+    "name": "name (in full)",
+    "forename": "given name",
+    "surname": "family name",
+    "date_of_birth": "date of birth",
+    "admitted_on": "admission date",
+    "ward": "ward",
+    "bed": "bed",
+    "pathway": "pathway",
+    "referred_on": "referral date",
+    "column": "board column",
+    "column_since": "in its column since",
+    "discharge_ready_date": "discharge-ready date",
+    "expected_discharge_date": "expected discharge date",
+    "delay_reason": "delay reason",
+    "locality": "locality",
+}
+DATE_FIELDS = frozenset(
+    {"date_of_birth", "admitted_on", "referred_on", "column_since", "discharge_ready_date",
+     "expected_discharge_date"}
+)  # fmt: skip
+# The first cell of a totals row, as sheets word it ("Total", "Totals:", "Grand total").
+_TOTALS = re.compile(r"(grand\s+)?totals?\b.*", re.IGNORECASE)
+
+
 @dataclass(frozen=True, slots=True)
 class SheetRow:
     number: int  # the row number the person sees in their spreadsheet (the header is a row too)
@@ -67,11 +93,60 @@ class SheetRow:
     problem: str | None = None  # a row that cannot be read as it stands (merged cells)
 
 
+@dataclass(frozen=True, slots=True)
+class ColumnRead:
+    letter: str
+    header: str
+    field: str
+    by: str  # "the mapping file" or "its header"
+
+    @property
+    def words(self) -> str:
+        return FIELD_WORDS[self.field]
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnLeftOut:
+    letter: str
+    header: str
+    dates: bool  # holds dates: perhaps a date the hub means d2a to read
+
+
+@dataclass(frozen=True, slots=True)
+class RowNote:
+    number: int
+    what: str  # what the row is and what was done with it
+    skipped: bool = True
+
+
 @dataclass
 class Sheet:
     rows: list[SheetRow]
     fields: dict[str, str] = field(default_factory=dict)  # field -> the header it came from
     blank_rows: list[int] = field(default_factory=list)
+    source: str = ""
+    header_row: int = 1
+    columns: list[ColumnRead] = field(default_factory=list)
+    left_out: list[ColumnLeftOut] = field(default_factory=list)
+    row_notes: list[RowNote] = field(default_factory=list)  # totals rows, hidden rows
+
+    @property
+    def skipped(self) -> list[RowNote]:
+        return [note for note in self.row_notes if note.skipped]
+
+    def header(self, name: str) -> str:
+        """The sheet's own header for a field, as refusals name it."""
+        return self.fields.get(name, FIELD_WORDS.get(name, name))
+
+    @property
+    def warnings(self) -> list[str]:
+        """What a person should hear on every run, not only the dry run."""
+        return [
+            f"column {column.letter} {column.header!r} holds dates but was left out: name it "
+            "in a --map file if d2a should read it"
+            for column in self.left_out
+            if column.dates
+        ]
 
 
 def _key(header: Any) -> str:
@@ -139,23 +214,33 @@ def _match_headers_safe(row: list[Any], mapping: dict[str, str]) -> dict[int, st
         return {}
 
 
+def header_score(rows: list[list[Any]], mapping: dict[str, str]) -> int:
+    """How many fields the best header candidate among `rows` names."""
+    return max((len(_match_headers_safe(row, mapping)) for row in rows), default=0)
+
+
 def read_sheet(
-    path: Path, *, sheet_name: str | None = None, mapping: dict[str, str] | None = None
+    path: Path,
+    *,
+    sheet_name: str | None = None,
+    mapping: dict[str, str] | None = None,
+    include_hidden: bool = False,
 ) -> Sheet:
     mapping = mapping or {}
     suffix = path.suffix.lower()
     if not path.exists():
         raise InvalidInput(f"{path} does not exist")
-    if suffix == ".csv":
+    if suffix in TEXT_SUFFIXES:
         if sheet_name:
-            raise InvalidInput("--sheet is for Excel files; a CSV file has one sheet")
-        grid, merged = _read_csv(path), set[int]()
-    elif suffix in (".xlsx", ".xlsm"):
-        grid, merged = _read_xlsx(path, sheet_name)
+            raise InvalidInput("--sheet is for Excel files; a text file has one sheet")
+        grid = read_text(path, lambda rows: header_score(rows, mapping))
+    elif suffix in EXCEL_SUFFIXES:
+        grid = read_xlsx(path, sheet_name)
     else:
-        raise InvalidInput(f"{path.name}: import reads .csv and .xlsx files")
-    header_index = _header_row(grid, mapping)
-    columns = _match_headers(grid[header_index], mapping)
+        raise InvalidInput(f"{path.name}: import reads .csv, .txt, .tsv and .xlsx files")
+    cells = grid.cells
+    header_index = _header_row(cells, mapping)
+    columns = _match_headers(cells[header_index], mapping)
     missing = [name for name in REQUIRED if name not in columns.values()]
     has_name = "name" in columns.values() or "surname" in columns.values()
     if missing or not has_name:
@@ -163,66 +248,95 @@ def read_sheet(
         raise InvalidInput(
             f"the sheet has no column for {', '.join(missing)} (name it in a --map file)"
         )
-    headers = grid[header_index]
-    sheet = Sheet([], {name: str(headers[index]) for index, name in columns.items()})
-    for offset, raw in enumerate(grid[header_index + 1 :], start=header_index + 2):
-        if all(value is None or str(value).strip() == "" for value in raw):
-            sheet.blank_rows.append(offset)
+    headers = cells[header_index]
+    sheet = Sheet(
+        [],
+        {name: _header_text(headers[index]) for index, name in columns.items()},
+        source=grid.source,
+        header_row=header_index + 1,
+    )
+    body = list(enumerate(cells[header_index + 1 :], start=header_index + 2))
+    totals = _trailing_totals(body)
+    width = max((len(row) for _, row in body), default=0)
+    for index in range(max(len(headers), width)):
+        header = _header_text(headers[index]) if index < len(headers) else ""
+        if index in columns:
+            by = "the mapping file" if columns[index] in mapping else "its header"
+            sheet.columns.append(ColumnRead(_letter(index), header, columns[index], by))
             continue
-        values = {name: raw[index] if index < len(raw) else None for index, name in columns.items()}
+        values = [row[index] for number, row in body if index < len(row) and number not in totals]
+        if header or any(not _blank(value) for value in values):
+            sheet.left_out.append(
+                ColumnLeftOut(_letter(index), header or "(no header)", _dates(header, values))
+            )
+    for number, raw in body:
+        if all(_blank(value) for value in raw):
+            sheet.blank_rows.append(number)
+            continue
+        if number in totals:
+            sheet.row_notes.append(RowNote(number, f"a totals row ({totals[number]!r}): skipped"))
+            continue
+        if number in grid.hidden and not include_hidden:
+            sheet.row_notes.append(
+                RowNote(number, "hidden in the sheet: left out (--include-hidden takes it)")
+            )
+            continue
+        fields = {name: raw[index] if index < len(raw) else None for index, name in columns.items()}
         problem = None
-        if offset in merged:
+        if number in grid.merged:
             problem = "merged cells: unmerge them so each row holds its own values"
-        sheet.rows.append(SheetRow(offset, values, problem))
+        sheet.rows.append(SheetRow(number, fields, problem))
+        if number in grid.hidden:
+            sheet.row_notes.append(
+                RowNote(number, "hidden in the sheet: taken like the others", skipped=False)
+            )
     return sheet
 
 
-def _read_csv(path: Path) -> list[list[Any]]:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        # Excel on Windows saves "CSV" in the machine's code page.
-        text = path.read_text(encoding="cp1252")
-    return [list(row) for row in csv.reader(text.splitlines())]
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _read_xlsx(path: Path, sheet_name: str | None) -> tuple[list[list[Any]], set[int]]:
-    from python_calamine import CalamineError, CalamineWorkbook
-
-    try:
-        book = CalamineWorkbook.from_path(str(path))
-    except (CalamineError, OSError, ValueError) as error:
-        raise InvalidInput(
-            f"{path.name} is not a readable Excel file ({type(error).__name__})"
-        ) from None
-    try:
-        if sheet_name is None:
-            sheet = book.get_sheet_by_index(0)
-        elif sheet_name in book.sheet_names:
-            sheet = book.get_sheet_by_name(sheet_name)
-        else:
-            raise InvalidInput(
-                f"{path.name} has no sheet {sheet_name!r}; sheets: {', '.join(book.sheet_names)}"
-            )
-        # From A1, so that list positions are the sheet's own row and column numbers.
-        grid = [[_cell(value) for value in row] for row in sheet.to_python(skip_empty_area=False)]
-    except CalamineError as error:
-        raise InvalidInput(
-            f"{path.name} is not a readable Excel file ({type(error).__name__})"
-        ) from None
-    finally:
-        book.close()
-    merged: set[int] = set()
-    for (first_row, _), (last_row, _) in sheet.merged_cell_ranges or ():
-        merged.update(range(first_row + 1, last_row + 2))  # 0-based to the sheet's numbering
-    return grid, merged
+def _header_text(header: Any) -> str:
+    return " ".join(str(header).split()) if not _blank(header) else ""
 
 
-def _cell(value: Any) -> Any:
-    """A cell as the rest of the import reads it: empty is None, a whole number an int (an NHS
-    number typed as a number, an Excel serial date)."""
-    if value == "":
-        return None
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
+def _letter(index: int) -> str:
+    """0 -> A, 25 -> Z, 26 -> AA: the column as the spreadsheet names it."""
+    letters = ""
+    index += 1
+    while index:
+        index, remainder = divmod(index - 1, 26)
+        letters = chr(65 + remainder) + letters
+    return letters
+
+
+def _trailing_totals(body: list[tuple[int, list[Any]]]) -> dict[int, str]:
+    """The totals rows at the foot of the sheet (after the last person's row, blank rows apart):
+    row number -> the cell that says so. A "Total" row between people is not skipped: it is
+    refused like any row that cannot be read, so nobody below it is silently dropped."""
+    found: dict[int, str] = {}
+    for number, row in reversed(body):
+        filled = [value for value in row if not _blank(value)]
+        if not filled:
+            continue
+        first = str(filled[0]).strip()
+        if isinstance(filled[0], str) and _TOTALS.fullmatch(first):
+            found[number] = first
+            continue
+        break
+    return found
+
+
+def _dates(header: str, values: list[Any]) -> bool:
+    """A column that holds dates: most of its filled cells are date cells or read as dates
+    written as text, or its header says date."""
+    from d2a_tui.interop.values import looks_like_date
+
+    if re.search(r"\bdate|\bdob\b|\bdue\b", header, re.IGNORECASE):
+        return True
+    filled = [value for value in values if not _blank(value)]
+    if not filled:
+        return False
+    dated = sum(1 for value in filled if looks_like_date(value))
+    return dated * 2 > len(filled)

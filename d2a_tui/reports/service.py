@@ -163,8 +163,10 @@ class Reports:
         ]
         if week:
             tables.extend(sitrep.weekly_tables(summary, when, place))
+            tables.append(sitrep.grouped_delays_table(summary, when, place))
         if month:
             tables.append(sitrep.monthly_table(summary, when, place))
+            tables.append(sitrep.delayed_days_table(summary, when, place))
         return Report(
             "sitrep",
             f"Discharge sitrep as at the end of {when:%A %d %B %Y}"

@@ -7,8 +7,13 @@
   patients remaining and their additional bed days since the discharge-ready date (a delayed day is
   each day in hospital after it: the date itself is not one); patients with LoS 14+ who no longer
   meet the criteria to reside, by delay reason (the sitrep's 18 in order, then the community
-  additions, then "No delay reason recorded").
-- Monthly: discharges by the 12 destination categories, for the month up to and including the day.
+  additions, then "No delay reason recorded"); and patients with LoS 7+ who no longer meet the
+  criteria to reside under the five headings NHS England publishes them by since 27 May 2024
+  (hospital process, care transfer hub process, interface process, capacity, wellbeing concerns),
+  reason by reason within each heading.
+- Monthly: discharges by the 12 destination categories, for the month up to and including the day;
+  the month's delayed bed days (each day's patients remaining in hospital who no longer meet the
+  criteria to reside, summed over the month's days so far) and their daily average.
 
 Deaths are not discharges: a person who dies is in none of the discharge figures (daily, monthly,
 by pathway); deaths are a line of their own, and a death in hospital ends the NCTR span.
@@ -18,7 +23,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from d2a_tui.domain.delays import DELAY_REASONS
+from d2a_tui.domain.delays import DELAY_REASONS, GROUPS
 from d2a_tui.domain.flow import PATHWAYS
 from d2a_tui.domain.outcomes import DESTINATIONS
 from d2a_tui.reports.fold import COHORTS
@@ -151,4 +156,56 @@ def monthly_table(summary: Summary, day: date, locality: str | None) -> Table:
         ("Pathway", "Discharge destination", "Discharges"),
         tuple(rows),
         note="A discharge to P1/P2 is counted under its destination once the journey records it.",
+    )
+
+
+def grouped_delays_table(summary: Summary, day: date, locality: str | None) -> Table:
+    """Length of stay 7+ and no longer meeting the criteria to reside, by NHS England's headings
+    (the heading each reason is filed under is d2a's reading: see domain.delays)."""
+    by_reason: dict[str, int] = {}
+    for (reason,), value in summary.level_at(
+        "nctr_los7", day, by=("key",), locality=locality
+    ).items():
+        by_reason[reason] = by_reason.get(reason, 0) + value
+    rows: list[tuple[str, str, int]] = []
+    for group, heading in GROUPS.items():
+        members = [reason for reason in DELAY_REASONS if reason.group == group]
+        rows.append((heading, "", sum(by_reason.get(reason.code, 0) for reason in members)))
+        rows.extend(
+            (heading, reason.text, by_reason[reason.code])
+            for reason in members
+            if by_reason.get(reason.code)
+        )
+    known = {reason.code for reason in DELAY_REASONS}
+    rows.append(("", NO_REASON, sum(v for code, v in by_reason.items() if code not in known)))
+    rows.append(("Total", "", sum(by_reason.values())))
+    return Table(
+        "weekly_groups",
+        f"Weekly snapshot at the end of {day:%a %d %b %Y}: length of stay 7+ days, no longer "
+        "meeting the criteria to reside, by delay reason heading",
+        ("Heading", "Delay reason", "Patients"),
+        tuple(rows),
+        note="A heading's first row is its total; reasons with nobody are left out.",
+    )
+
+
+DELAYED_DAYS = "Delayed bed days in the month"
+DAILY_AVERAGE = (
+    "Daily average of patients remaining in hospital who no longer meet the criteria to reside"
+)
+
+
+def delayed_days_table(summary: Summary, day: date, locality: str | None) -> Table:
+    """The month so far: each day's patients remaining in hospital who no longer meet the
+    criteria to reside (the daily item 1c), summed, and their average per day."""
+    first = day.replace(day=1)
+    days = [date.fromordinal(n) for n in range(first.toordinal(), day.toordinal() + 1)]
+    total = sum(sum(summary.level_at("nctr", d, locality=locality).values()) for d in days)
+    return Table(
+        "monthly_delays",
+        f"Delayed bed days, {first:%d %b} to {day:%d %b %Y}",
+        ("Measure", "Value"),
+        ((DELAYED_DAYS, total), (DAILY_AVERAGE, round(total / len(days), 1))),
+        note="A delayed bed day is a patient remaining in hospital at the end of a day, no longer "
+        "meeting the criteria to reside.",
     )

@@ -126,6 +126,7 @@ def patient_row(patient: dict[str, Any]) -> dict[str, Any]:
         "id": patient["id"],
         "nhs_number": patient["nhs_number"],
         "name": patient["name"],
+        "family_name": patient.get("family_name"),
         "date_of_birth": date.fromisoformat(patient["date_of_birth"]),
         "locality": patient.get("locality"),
     }

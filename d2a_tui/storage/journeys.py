@@ -254,6 +254,7 @@ class UnitOfWork:
             "id": existing.id,
             "nhs_number": digits,
             "name": existing.name,
+            **({"family_name": existing.family_name} if existing.family_name else {}),
             "date_of_birth": existing.date_of_birth.isoformat(),
             "locality": existing.locality,
             "existing": True,

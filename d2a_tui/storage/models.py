@@ -85,6 +85,8 @@ class Patient(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=36)
     nhs_number: str = Field(unique=True, index=True, max_length=10)
     name: str
+    # The family name as the source gave it, apart (migration 0021); None when it gave one name.
+    family_name: str | None = Field(default=None, max_length=100)
     date_of_birth: date
     locality: str | None = Field(default=None, max_length=64)
 

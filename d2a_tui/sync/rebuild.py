@@ -224,6 +224,7 @@ class Rebuilder:
                 id=patient["id"],
                 nhs_number=patient["nhs_number"],
                 name=patient["name"],
+                family_name=patient.get("family_name"),
                 date_of_birth=date.fromisoformat(patient["date_of_birth"]),
                 locality=patient.get("locality"),
             )

@@ -124,3 +124,16 @@ def test_a_viewer_gets_initials_and_a_manager_no_identifier() -> None:
 
 def test_initials_take_the_first_letter_of_each_name() -> None:
     assert initials("o'Brien, mary") == "O M"
+
+
+def test_the_family_name_leaves_only_for_those_who_see_the_name() -> None:
+    payload = {
+        "patient": {"id": "p1", "nhs_number": "9434765919", "name": "Edna Ó Briain",
+                    "family_name": "Ó Briain", "date_of_birth": "1938-03-04"},
+        "column": "referred",
+    }  # fmt: skip
+    assert cut("referred", payload, "full")[1]["patient"]["family_name"] == "Ó Briain"
+    assert cut("referred", payload, "provider")[1]["patient"]["family_name"] == "Ó Briain"
+    for view in ("initials", "figures"):
+        patient = cut("referred", payload, view)[1]["patient"]
+        assert "family_name" not in patient and "Briain" not in str(patient)

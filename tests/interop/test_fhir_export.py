@@ -62,12 +62,11 @@ def test_patient_encounter_and_episode_carry_the_journey(hub: Hub, clock: Frozen
     assert (identifier["system"], identifier["value"]) == (NHS_NUMBER, "9434765919")
     assert identifier["extension"][0]["url"] == VERIFICATION
     assert identifier["extension"][0]["valueCodeableConcept"]["coding"][0]["code"] == "02"
-    assert patient["name"][0]["family"] == "Example" and patient["name"][0]["given"] == [
-        "Edna",
-        "May",
-    ]
+    # Referred by hand with one name: no family name is cut out of it by guessing.
+    assert patient["name"] == [{"use": "official", "text": "Edna May Example"}]
     assert stay["status"] == "finished"
     assert stay["period"] == {"start": "2026-11-15", "end": "2026-11-22T14:00:00Z"}
+    assert stay["hospitalization"]["dischargeDisposition"]["coding"][0]["code"] == "99"
     assert stay["subject"]["reference"] == f"Patient/{patient['id']}"
     assert episode["status"] == "active"
     # In hospital (referred, triage, awaiting P1) = waitlist from the referral at 20 Nov 10:00;

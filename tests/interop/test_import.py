@@ -205,7 +205,7 @@ def test_cli_dry_run_then_real_run(
     path = write(tmp_path, HEADER, good, bad)
     assert main(["import", str(path), "--dry-run", "--db", database_url]) == 1
     out, err = capsys.readouterr()
-    assert "row     2  create" in out and "row     3  refused   admission date" in out
+    assert "row     2  create" in out and 'row     3  refused   "Admission Date"' in out
     assert err.strip() == "d2a: 1 row(s) cannot be imported as they stand"
     assert main(["import", str(path), "--db", database_url]) == 1
     out, err = capsys.readouterr()

@@ -80,3 +80,79 @@ def test_cli_writes_the_submission_and_refuses_other_reports(
     assert main(["report", "los", "--format", "submission", "--db", database_url]) == 1
     assert capsys.readouterr().err.strip() == "d2a: --format submission is for `report sitrep` only"
     assert main(["report", "sitrep", "--format", "table", "--db", database_url]) == 0
+
+
+def test_destinations_11_and_12_are_the_returning_resident_then_the_designated_setting(
+    scenario_hub: Hub,
+) -> None:
+    report = scenario_hub.reports.sitrep("2026-11-16", week=True, month=True)
+    rows = list(csv.DictReader(io.StringIO(render_submission(report, "RXX"))))
+    monthly = {row["breakdown"]: row["description"] for row in rows if row["item"] == "4"}
+    assert monthly["10"] == "P3: Care home, new admission (likely permanent)"
+    assert monthly["11"] == "P3b: Existing care home resident back to their home"
+    assert monthly["12"] == "P3b: Designated setting"
+
+
+def test_the_organisation_code_comes_from_the_settings_or_the_submission_is_refused(
+    database_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    command = ["report", "sitrep", "--format", "submission", "--db", database_url]
+    monkeypatch.delenv("D2A_ORGANISATION_CODE", raising=False)
+    assert main(command) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("d2a: the submission needs the trust's organisation code")
+    monkeypatch.setenv("D2A_ORGANISATION_CODE", "rxx")
+    assert main(command) == 0
+    organisations = {
+        row["organisation_code"] for row in csv.DictReader(io.StringIO(capsys.readouterr().out))
+    }
+    assert organisations == {"RXX"}
+    assert main([*command, "--org", "R0A"]) == 0  # --org wins over the settings
+    assert "R0A," in capsys.readouterr().out
+    assert main([*command, "--org", "RXX; DROP"]) == 1
+    assert "is not an ODS code" in capsys.readouterr().err
+
+
+def test_length_of_stay_7_plus_by_nhs_englands_headings_worked_by_hand(
+    scenario_hub: Hub,
+) -> None:
+    report = scenario_hub.reports.sitrep("2026-11-16", week=True, month=True)
+    got = items(render_submission(report, "RXX"))
+    # End of 16 Nov, LoS 7+ and NCTR: A (LoS 15, P1CARE) and B (LoS 22, P2BED); D has LoS 4.
+    # Both reasons are waits for capacity under the 2024 headings.
+    assert got[("5", "CAPACITY")] == "2"
+    assert got[("5", "CAPACITY/P1CARE")] == "1" and got[("5", "CAPACITY/P2BED")] == "1"
+    for heading in ("HOSPITAL", "HUB", "INTERFACE", "WELLBEING"):
+        assert got[("5", heading)] == "0"
+    assert got[("5", "ALL")] == "2"
+    rows = list(csv.DictReader(io.StringIO(render_submission(report, "RXX"))))
+    [p1] = [row for row in rows if row["breakdown"] == "CAPACITY/P1CARE"]
+    assert p1["description"].startswith("Capacity – Pathway 1: awaiting availability")
+
+
+def test_the_months_delayed_bed_days_worked_by_hand(scenario_hub: Hub) -> None:
+    report = scenario_hub.reports.sitrep("2026-11-16", week=True, month=True)
+    got = items(render_submission(report, "RXX"))
+    # Patients remaining in hospital and NCTR at the end of each day, 1-16 Nov: nobody before
+    # the referrals on 10 Nov; 10th A, B, E (3); 11th and C (4); 12th A meets the criteria again
+    # and C went home (2: B, E); 13th E into a P2 bed (1: B); 14th B (1); 15th A ready again (2);
+    # 16th D ready (3). 3 + 4 + 2 + 1 + 1 + 2 + 3 = 16 delayed bed days over 16 days.
+    assert got[("6", "DAYS")] == "16"
+    assert got[("6", "AVG")] == "1.0"
+
+
+def test_every_reason_has_a_heading_and_the_2024_reasons_no_old_code() -> None:
+    from d2a_tui.domain.delays import GROUPS
+
+    assert {reason.group for reason in DELAY_REASONS} <= set(GROUPS)
+    assert [spec_code(code) for code in ("CTHNEEDS", "P1ARRANGE", "P2ARRANGE")] == ["99"] * 3
+
+
+def test_the_months_discharges_grouped_by_pathway(scenario_hub: Hub) -> None:
+    report = scenario_hub.reports.sitrep("2026-11-23", week=True, month=True)
+    got = items(render_submission(report, "RXX"))
+    # 1-23 Nov: C home on P0 (12th), E to a P2 rehab bed (13th), A home on P1 (20th, no
+    # destination recorded: it counts under its pathway all the same), D to a care home (23rd).
+    assert [got[("4", f"PW{n}")] for n in ("0", "1", "2", "3", "3b")] == ["1", "1", "1", "1", "0"]
+    assert got[("4", "ALL")] == "4"
