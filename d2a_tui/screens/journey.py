@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.content import Content
 from textual.binding import Binding, BindingType
+from textual.content import Content
 from textual.widgets import DataTable, Footer, Static
 
 from d2a_tui.domain.delays import delay_reason
@@ -130,7 +130,9 @@ class JourneyScreen(QuickActions, HubScreen[None]):
         for entry in view.timeline:
             event = entry.event
             table.add_row(
-                literal(_local(event.occurred_at)), literal(event.actor), literal(describe(event, flow))
+                literal(_local(event.occurred_at)),
+                literal(event.actor),
+                literal(describe(event, flow)),
             )
         table.move_cursor(row=table.row_count - 1)
 

@@ -21,6 +21,7 @@ from d2a_tui.domain.nhs_number import InvalidNhsNumber, format_nhs_number, norma
 from d2a_tui.hub import Change, DatabaseUnavailable, DiskFull
 from d2a_tui.screens.base import DatabaseBanner, HubScreen
 from d2a_tui.screens.pickers import parse_user_date
+from d2a_tui.widgets.literal import literal
 
 if TYPE_CHECKING:
     from d2a_tui.screens.base import HostApp
@@ -106,7 +107,7 @@ class ReferralScreen(HubScreen[Change | None]):
 
     def _note(self, field_id: str, text: str, ok: bool = False) -> None:
         note = self.query_one(f"#note-{field_id}", Label)
-        note.update(text)
+        note.update(literal(text))
         note.set_class(ok, "-ok")
         note.set_class(bool(text) and not ok, "field-error")
 
@@ -181,12 +182,14 @@ class ReferralScreen(HubScreen[Change | None]):
         error_box.update("")
         values = self._values()
         if values is None:
-            error_box.update("Not referred: put right the fields marked, then press enter")
+            error_box.update(literal("Not referred: put right the fields marked, then press enter"))
             return
         if self.app.db_problem is not None:
             error_box.update(
-                "Not referred: the database is unavailable. Your entries are kept: "
-                "press enter again when it is back."
+                literal(
+                    "Not referred: the database is unavailable. Your entries are kept: "
+                    "press enter again when it is back."
+                )
             )
             return
         hub = self.app.hub
@@ -210,7 +213,7 @@ class ReferralScreen(HubScreen[Change | None]):
                     self._note(field_id, message)
                     self.query_one(f"#{field_id}", Input).focus()
                     break
-            error_box.update(f"Not referred: {message}")
+            error_box.update(literal(f"Not referred: {message}"))
             if isinstance(error, DatabaseUnavailable) and not isinstance(error, DiskFull):
                 self.app.database_lost(message)
             return

@@ -14,6 +14,7 @@ from rich.segment import Segment
 from rich.style import Style
 
 from d2a_tui.domain.calendar import LONDON, HubCalendar
+from d2a_tui.domain.display import shown
 from d2a_tui.domain.events import Event, EventKind
 from d2a_tui.domain.flow import Flow
 from d2a_tui.domain.offers import DECLINE_REASONS, offer_mark
@@ -81,8 +82,11 @@ def _line(
     """Left parts, then right parts flush right, exactly `width` cells.
 
     With `right_first` the left side is cut short (with …) to keep the right whole; otherwise
-    right parts are dropped, last first, until the left side fits.
+    right parts are dropped, last first, until the left side fits. Every part is `shown`: a
+    card's words (a name, a ward) come from people and other systems.
     """
+    left = [(shown(text), style) for text, style in left]
+    right = [(shown(text), style) for text, style in right]
     if not right_first:
         while right and _width(left) + _width(right) + 1 > width:
             right = right[:-2] if len(right) >= 2 else []

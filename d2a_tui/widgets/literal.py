@@ -18,6 +18,7 @@ from textual.content import Content
 from d2a_tui.domain.display import shown
 
 Part = str | Text | tuple[str, StyleType]
+NEWLINE_TEXT = Text("\n", end="")  # a line break between parts that are single lines
 
 
 def literal(*parts: Part, style: StyleType = "", lines: bool = False) -> Text:
