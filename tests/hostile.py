@@ -47,9 +47,11 @@ LONG = "Vic " + "x" * 4996  # 5,000 characters
 
 CORPUS = (*MARKUP, *CONTROL, *REORDER, LONG)
 
-# A raw byte a terminal would act on: C0 but line breaks, tabs and form feeds a listing writes
-# itself, DEL, C1; and the bidirectional and zero-width format characters.
-RAW = re.compile("[\x00-\x08\x0b\x0d-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+# A raw byte a terminal would act on: C0 but line breaks, tabs, form feeds and CSV's CRLF that a
+# listing writes itself, DEL, C1; and the bidirectional and zero-width format characters.
+RAW = re.compile(
+    "\r(?!\n)|[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]"
+)
 
 
 def raw_in(text: str) -> list[str]:

@@ -59,6 +59,34 @@ def shown(value: object, *, lines: bool = False) -> str:
     return "".join(char if char.isprintable() else _stand_in(char, lines) for char in text)
 
 
+# What a whole listing may hold besides printable text: line breaks, tabs (TSV), form feeds
+# (the printed board's pages) and CSV's CRLF; a carriage return alone would let a value
+# overwrite the line it is on.
+_LAYOUT = frozenset("\n\t\f")
+
+
+def terminal_text(text: str) -> str:
+    """A whole piece of a command's output (several lines, a table, a CSV) as `shown` makes
+    each value: the layout characters a listing writes itself are kept, nothing else raw."""
+    lines = text.split("\n")
+    if all(line.isprintable() for line in lines):
+        return text
+    return "\n".join(line if line.isprintable() else _terminal_line(line) for line in lines)
+
+
+def _terminal_line(line: str) -> str:
+    out = []
+    last = len(line) - 1
+    for index, char in enumerate(line):
+        if char.isprintable() or char in _LAYOUT:
+            out.append(char)
+        elif char == "\r" and index == last:
+            out.append(char)  # CRLF: the \n follows, split off above
+        else:
+            out.append(_stand_in(char, lines=False))
+    return "".join(out)
+
+
 def is_shown(text: str, *, lines: bool = False) -> bool:
     """Whether `text` is already as `shown` makes it (nothing a terminal would act on)."""
     return shown(text, lines=lines) == text

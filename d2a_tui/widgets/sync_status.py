@@ -194,7 +194,7 @@ class SyncStatusBar(Static):
         self.status, self.shown_conflicts = status, status.conflicts
         for state in STATE_WORDS:
             self.set_class(status.state == state, f"-{state}")
-        self.tooltip = literal(status.message or status.server)
+        self.tooltip = literal(status.message or status.server or "")
         compact = self.app.size.width < COMPACT_BELOW
         self.update(literal(status_line(status, self.hub.now(), compact=compact)))
         if before is not None and status.conflicts != before:
