@@ -71,16 +71,20 @@ def terminal_text(text: str) -> str:
     lines = text.split("\n")
     if all(line.isprintable() for line in lines):
         return text
-    return "\n".join(line if line.isprintable() else _terminal_line(line) for line in lines)
+    end = len(lines) - 1
+    return "\n".join(
+        line if line.isprintable() else _terminal_line(line, crlf=number < end)
+        for number, line in enumerate(lines)
+    )
 
 
-def _terminal_line(line: str) -> str:
+def _terminal_line(line: str, crlf: bool) -> str:
     out = []
     last = len(line) - 1
     for index, char in enumerate(line):
         if char.isprintable() or char in _LAYOUT:
             out.append(char)
-        elif char == "\r" and index == last:
+        elif char == "\r" and index == last and crlf:
             out.append(char)  # CRLF: the \n follows, split off above
         else:
             out.append(_stand_in(char, lines=False))

@@ -96,7 +96,7 @@ class ReferralScreen(HubScreen[Change | None]):
         box = Input(placeholder=field.placeholder, id=field.id, compact=True)
         box.cursor_blink = False
         with Horizontal(classes="field", id=f"field-{field.id}"):
-            yield Label(field.label + (" *" if field.required else ""), classes="field-label")
+            yield Label(literal(field.label, " *" if field.required else ""), classes="field-label")
             yield box
             yield Label("", classes="field-note", id=f"note-{field.id}")
 

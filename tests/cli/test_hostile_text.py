@@ -165,7 +165,7 @@ def test_an_error_message_quoting_what_was_typed_is_one_clean_line(
         ("find", "[/]\x1b[2J"),
         ("note", "nobody", "\x1b[2J"),
     ):
-        code, out, err = d2a(capfdbinary, *args)  # checked for raw bytes on the way
+        code, _, err = d2a(capfdbinary, *args)  # checked for raw bytes on the way
         assert code == 0 or (err.startswith("d2a: ") and err.count("\n") == 1), (args, err)
 
 
