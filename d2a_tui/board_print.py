@@ -21,6 +21,7 @@ from typing import Any
 from rich.cells import cell_len, set_cell_size
 
 from d2a_tui.domain.calendar import HubCalendar
+from d2a_tui.domain.display import terminal_text
 from d2a_tui.domain.flow import Column
 from d2a_tui.domain.query import Context, parse
 from d2a_tui.domain.stuck import Level, Stuck
@@ -155,12 +156,14 @@ def from_hub(hub: Any, where: str = "", *, privacy: str = "names") -> PrintedBoa
 
 
 def render(board: PrintedBoard, form: str) -> str:
+    """The board in `form`; whatever a card holds is shown as on the screen (no terminal control,
+    no bidirectional override), as a file is read with `cat` or `less` as often as printed."""
     if form == "text":
-        return render_text(board)
+        return terminal_text(render_text(board))
     if form == "markdown":
-        return render_markdown(board)
+        return terminal_text(render_markdown(board))
     if form == "html":
-        return render_html(board)
+        return terminal_text(render_html(board))
     raise ValueError(f"unknown format {form!r}")
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from d2a_tui.domain.display import json_shown, shown
+from d2a_tui.domain.display import json_shown, shown, terminal_text
 
 FORMATS = ("table", "csv", "json")
 
@@ -92,7 +92,7 @@ def to_csv(report: Report) -> str:
         writer.writerow(table.columns)
         for row in table.rows:
             writer.writerow([_cell(value) for value in row])
-    return out.getvalue()
+    return terminal_text(out.getvalue())  # a service's name holds no control, even in a file
 
 
 def _json_default(value: Any) -> Any:

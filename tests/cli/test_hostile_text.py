@@ -140,6 +140,15 @@ def test_every_entry_takes_or_cleanly_refuses_and_every_listing_prints_it_litera
         if "--json" in args or args[0] == "export":
             json.loads(out)  # still JSON, with the controls as \\u escapes
 
+    # Files a person will `cat`: the printed board, a report, the handover.
+    for args, name in (
+        (("board", "--print", "--format", "markdown"), "board.md"),
+        (("report", "flow", "--format", "csv"), "flow.csv"),
+        (("handover", "--since", _day(40)), "handover.txt"),
+    ):
+        assert d2a(capfdbinary, *args, "--output", str(tmp_path / name))[0] == 0
+        assert raw_in((tmp_path / name).read_text(encoding="utf-8")) == [], name
+
     # Readable: the markup is printed as written, not acted on or dropped.
     listing = outputs[("list",)]
     for value in MARKUP[1:]:  # the first is "[/]" alone: no words to look for
