@@ -152,31 +152,63 @@ def card_line(
             width,
         )
     waited = humanise(now - card.entered_column_at)
-    left: list[tuple[str, Style]] = [("   ", styles.base), (waited, styles.level(level))]
     ready = days_since_ready(card, now)
-    if in_hospital and ready is not None:
-        left += [gap, (f"DRD+{ready}d", styles.level(level) if ready > 0 else styles.dim)]
-    right = []
+    ready_style = styles.level(level) if ready is not None and ready > 0 else styles.dim
+    ready_text = f"DRD+{ready}d" if in_hospital and ready is not None else None
+    if card.offer is not None:
+        return _offer_line(card, now, width, styles, level, waited, ready_text, ready_style)
+    left: list[tuple[str, Style]] = [("   ", styles.base), (waited, styles.level(level))]
+    if ready_text is not None:
+        left += [gap, (ready_text, ready_style)]
+    right: list[tuple[str, Style]] = []
     if card.notes:
         right += [(f"✎{card.notes}", styles.dim), gap]
     if card.assigned_to:
         right += [(f"@{card.assigned_to}", styles.dim), gap]
-    if card.offer is not None:
-        # The hand-off has the rest of the line: the service's name gives way, its clock not.
-        room = width - _width(left) - 2
-        mark = offer_mark(card.offer, card.offer_service or card.offer.service_id, now)
-        if cell_len(mark) > room and room > 0:
-            name = card.offer_service or card.offer.service_id
-            tail = mark[2 + len(name) :]
-            keep = room - 2 - cell_len(tail) - 1
-            short = f"→{tail.strip()}"
-            if keep > 0:
-                mark = f"→ {set_cell_size(name, keep)}…{tail}"
-            else:  # no room for a name: the arrow and the clock, or the arrow alone
-                mark = short if cell_len(short) <= room else "→"
-        left += [gap, (mark, styles.base if card.offer.is_open else styles.dim)]
-        right = []
     return _line(left, right, width, right_first=False)
+
+
+def _offer_line(
+    card: Card,
+    now: datetime,
+    width: int,
+    styles: CardStyles,
+    level: Level,
+    waited: str,
+    ready_text: str | None,
+    ready_style: Style,
+) -> list[Segment]:
+    """The third line of a card with an offer: the hand-off is always there, its arrow and
+    clock before anything else. What gives way when the column is narrow, in order: the
+    service's name, the indent, "DRD" (the days stay), the time in the column."""
+    assert card.offer is not None
+    name = shown(card.offer_service or card.offer.service_id)
+    mark = shown(offer_mark(card.offer, name, now))
+    tail = mark[2 + len(name) :]  # " ?6h" or " ✓ 26 Nov"
+    short = f"→{tail.strip()}"
+    offer_style = styles.base if card.offer.is_open else styles.dim
+    gap = (" ", styles.base)
+    waited_part = (waited, styles.level(level))
+    ready_parts = [gap, (ready_text, ready_style)] if ready_text else []
+    short_ready = [gap, (ready_text[3:], ready_style)] if ready_text else []  # "+5d"
+    lefts: list[list[tuple[str, Style]]] = [
+        [("   ", styles.base), waited_part, *ready_parts],
+        [(" ", styles.base), waited_part, *ready_parts],
+        [(" ", styles.base), waited_part, *short_ready],
+        [(" ", styles.base), waited_part],
+        [(" ", styles.base)],
+    ]
+    for left in lefts:
+        room = width - _width(left) - 1  # a space before the arrow
+        if cell_len(mark) <= room:
+            return _line([*left, gap, (mark, offer_style)], [], width)
+        keep = room - cell_len(tail) - 3  # "→ " and "…"
+        if keep >= 3:  # enough of the name to tell services apart
+            cut = f"→ {set_cell_size(name, keep)}…{tail}"
+            return _line([*left, gap, (cut, offer_style)], [], width)
+        if cell_len(short) <= room:
+            return _line([*left, gap, (short, offer_style)], [], width)
+    return _line([(" ", styles.base), ("→", offer_style)], [], width)
 
 
 def column_name(flow: Flow, column_id: object) -> str:
