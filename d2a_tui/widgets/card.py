@@ -124,6 +124,7 @@ def card_line(
     """Line `sub` (0..CARD_LINES-1) of a card, exactly `width` cells wide, styles unmixed."""
     gap = (" ", styles.base)
     if sub == 0:
+        # The name has the width first: the last digits of the NHS number give way to it.
         return _line(
             [
                 (" ", styles.base),
@@ -133,6 +134,7 @@ def card_line(
             ],
             [(card.nhs_number[-4:], styles.dim), gap],
             width,
+            right_first=False,
         )
     if sub == 1:
         right: list[tuple[str, Style]] = []
@@ -146,11 +148,18 @@ def card_line(
             flag = (f"⇥ left {humanise(now - card.left_hospital_at)}", styles.mark(Level.RED))
             return _line([("   ", styles.base), flag], [], width)
         place = "/".join(part for part in (card.ward, card.bed) if part) or "no ward"
-        return _line(
-            [("   ", styles.base), (place, styles.base), gap, (card.pathway or "P?", styles.dim)],
-            right,
-            width,
-        )
+        # Where the person is has the width first: the pathway (the column mostly says it), then
+        # the delay code, then the indent give way before the ward is cut.
+        pathway = (card.pathway or "P?", styles.dim)
+        for where, kept in (
+            ([("   ", styles.base), (place, styles.base), gap, pathway], right),
+            ([("   ", styles.base), (place, styles.base)], right),
+            ([("   ", styles.base), (place, styles.base)], []),
+            ([(" ", styles.base), (place, styles.base)], []),
+        ):
+            if _width(where) + _width(kept) + (1 if kept else 0) <= width:
+                break
+        return _line(where, kept, width)
     waited = humanise(now - card.entered_column_at)
     ready = days_since_ready(card, now)
     ready_style = styles.level(level) if ready is not None and ready > 0 else styles.dim
@@ -160,12 +169,12 @@ def card_line(
     left: list[tuple[str, Style]] = [("   ", styles.base), (waited, styles.level(level))]
     if ready_text is not None:
         left += [gap, (ready_text, ready_style)]
-    right: list[tuple[str, Style]] = []
+    extras: list[tuple[str, Style]] = []
     if card.notes:
-        right += [(f"✎{card.notes}", styles.dim), gap]
+        extras += [(f"✎{card.notes}", styles.dim), gap]
     if card.assigned_to:
-        right += [(f"@{card.assigned_to}", styles.dim), gap]
-    return _line(left, right, width, right_first=False)
+        extras += [(f"@{card.assigned_to}", styles.dim), gap]
+    return _line(left, extras, width, right_first=False)
 
 
 def _offer_line(
