@@ -30,6 +30,10 @@ if TYPE_CHECKING:
     from d2a_tui.screens.base import HostApp
 
 _MOVES = (EventKind.REFERRED, EventKind.MOVED, EventKind.CLOSED, EventKind.REOPENED)
+# The quick actions that change the open journey itself: none applies to a closed one.
+CHANGES_TO_AN_OPEN_JOURNEY = frozenset(
+    {"move_step", "move_to", "delay", "note", "ready_date", "assign", "offer"}
+)
 
 
 def time_in_columns(view: JourneyView, now: datetime) -> list[tuple[str, timedelta]]:
@@ -203,9 +207,14 @@ class JourneyScreen(QuickActions, HubScreen[None]):
         self.dismiss()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # `o` is offered (and shown in the footer) only where it can do something.
+        # A key is offered (and shown in the footer) only where it can do something: `o` on a
+        # closed journey; the journey's own changes (move, delay, note, …) on an open one. Undo
+        # and redo are the board's, whatever journey is open.
+        closed = self.view is not None and self.view.card.closed_at is not None
         if action == "reopen":
-            return self.view is not None and self.view.card.closed_at is not None
+            return closed
+        if action in CHANGES_TO_AN_OPEN_JOURNEY:
+            return not closed
         return True
 
     def action_reopen(self) -> None:
