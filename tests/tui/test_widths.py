@@ -107,7 +107,9 @@ SCREENS = {
 def test_main_screens_at_every_width(
     seeded_hub: Hub, snap_compare: Any, screen: str, size: tuple[int, int]
 ) -> None:
-    assert snap_compare(make_app(seeded_hub), run_before=_open(*SCREENS[screen]), terminal_size=size)
+    assert snap_compare(
+        make_app(seeded_hub), run_before=_open(*SCREENS[screen]), terminal_size=size
+    )
 
 
 @pytest.mark.parametrize("screen", ["board", "journey", "strategic"])
@@ -117,3 +119,31 @@ def test_main_screens_without_colour(
     monkeypatch.setenv("NO_COLOR", "1")
     keys = ("D", "s") if screen == "strategic" else SCREENS[screen]
     assert snap_compare(make_app(seeded_hub), run_before=_open(*keys), terminal_size=(160, 50))
+
+
+@pytest.mark.parametrize("answer", ["withdraw", "keep", "escape"])
+async def test_moving_a_person_with_an_unanswered_offer_asks_once_what_becomes_of_it(
+    sqlite_hub: Hub, answer: str
+) -> None:
+    two_providers(sqlite_hub)
+    journey_id = on_p1(sqlite_hub)
+    sqlite_hub.offers.make(journey_id, "reablement-north")
+    app = make_app(sqlite_hub)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(pilot)
+        await pilot.press("shift+right")  # the board opens on the one card there is
+        await settle(pilot)
+        assert sqlite_hub.card(journey_id).column == "await_p1"  # asked first, nothing moved
+        question = screen_text(app)
+        assert "has an offer to Reablement North with no answer yet" in question
+        keys = {"withdraw": ("enter",), "keep": ("down", "enter"), "escape": ("escape",)}
+        await pilot.press(*keys[answer])
+        await settle(pilot)
+        assert len(app.screen_stack) == 1  # asked once: back on the board
+    card = sqlite_hub.card(journey_id)
+    if answer == "escape":
+        assert card.column == "await_p1" and card.offer is not None and card.offer.is_open
+    elif answer == "withdraw":
+        assert card.column == "on_p1" and card.offer is None
+    else:
+        assert card.column == "on_p1" and card.offer is not None and card.offer.is_open
