@@ -116,6 +116,9 @@ async def test_every_screen_shows_hostile_text_literally(
         assert "note " in journey
         await pilot.press("escape")
         # The clock moves on: the turned-red toasts name people literally, while locked too.
+        await pilot.press("ctrl+l")  # locked: the toasts still come, literally
+        await settle(pilot)
+        assert type(app.screen).__name__ == "LockScreen"
         clock.advance(days=30)
         app.screen_stack[0].tick()  # type: ignore[attr-defined]
         await settle(pilot)
