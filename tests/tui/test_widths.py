@@ -147,3 +147,26 @@ async def test_moving_a_person_with_an_unanswered_offer_asks_once_what_becomes_o
         assert card.column == "on_p1" and card.offer is None
     else:
         assert card.column == "on_p1" and card.offer is not None and card.offer.is_open
+
+
+@pytest.mark.parametrize(
+    "sizes",
+    [((160, 50),), ((80, 24), (160, 50)), ((160, 50), (80, 24), (160, 50))],
+    ids=["160", "80-then-160", "160-80-160"],
+)
+async def test_the_capacity_screen_keeps_services_names_whole_at_160_columns(
+    seeded_hub: Hub, sizes: tuple[tuple[int, int], ...]
+) -> None:
+    """The names were once cut to "Stockpo" (the width of the "Service" heading) at 160x50: not
+    reproduced since, opened at 160 or resized there from 80 before or after the figures came."""
+    app = make_app(seeded_hub)
+    async with app.run_test(size=sizes[0]) as pilot:
+        await settle(pilot)
+        await pilot.press("c")
+        for size in sizes[1:]:
+            await pilot.resize_terminal(*size)
+            await settle(pilot)
+        await settle(pilot)
+        text = screen_text(app)
+        names = [s.service.name for s in seeded_hub.capacity.statuses()]
+        assert names and all(name in text for name in names), text
