@@ -21,7 +21,7 @@ from typing import Any
 from rich.cells import cell_len, set_cell_size
 
 from d2a_tui.domain.calendar import HubCalendar
-from d2a_tui.domain.display import terminal_text
+from d2a_tui.domain.display import shown, terminal_text
 from d2a_tui.domain.flow import Column
 from d2a_tui.domain.query import Context, parse
 from d2a_tui.domain.stuck import Level, Stuck
@@ -111,9 +111,10 @@ def build(
             rows.append(
                 PrintRow(
                     level=stuck.level,
-                    name=card.initials if privacy == "initials" else card.name,
+                    # Shown before the layout, so the columns line up whatever a value holds.
+                    name=shown(card.initials if privacy == "initials" else card.name),
                     nhs_tail=card.nhs_number[-4:],
-                    ward_bed="/".join(part for part in (card.ward, card.bed) if part),
+                    ward_bed=shown("/".join(part for part in (card.ward, card.bed) if part)),
                     pathway=card.pathway or "",
                     delay=card.delay_reason or "",
                     in_column=humanise(now - card.entered_column_at),
