@@ -22,9 +22,11 @@ from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.filter import NoColor
+from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen, Screen
 
 from d2a_tui.config import Settings
+from d2a_tui.domain.display import shown
 from d2a_tui.domain.errors import D2AError
 from d2a_tui.hub import Change, DatabaseUnavailable, DiskFull, Hub, VersionConflict
 from d2a_tui.screens.base import HubScreen
@@ -88,6 +90,26 @@ class D2AApp(KeyOrder, App[int]):
         # The idle lock: the time of the last key or click, on a clock tests can move.
         self.idle_clock: Callable[[], float] = time.monotonic
         self.last_input = self.idle_clock()
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every toast of every screen, made safe here once: its words often hold a name, a ward
+        or a service's name, so they are shown literally (never markup, no terminal control).
+        `markup` is taken for Textual's signature and ignored: d2a writes no markup in toasts."""
+        super().notify(
+            shown(message, lines=True),
+            title=shown(title),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
+        )
 
     @property
     def privacy(self) -> str:

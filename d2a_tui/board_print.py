@@ -21,6 +21,7 @@ from rich.cells import cell_len, set_cell_size
 
 from d2a_tui.domain.calendar import HubCalendar
 from d2a_tui.domain.cells import markdown_text
+from d2a_tui.domain.display import shown, terminal_text
 from d2a_tui.domain.flow import Column
 from d2a_tui.domain.query import Context, check_values, parse
 from d2a_tui.domain.stuck import Level, Stuck
@@ -110,9 +111,10 @@ def build(
             rows.append(
                 PrintRow(
                     level=stuck.level,
-                    name=card.initials if privacy == "initials" else card.name,
+                    # Shown before the layout, so the columns line up whatever a value holds.
+                    name=shown(card.initials if privacy == "initials" else card.name),
                     nhs_tail=card.nhs_number[-4:],
-                    ward_bed="/".join(part for part in (card.ward, card.bed) if part),
+                    ward_bed=shown("/".join(part for part in (card.ward, card.bed) if part)),
                     pathway=card.pathway or "",
                     delay=card.delay_reason or "",
                     in_column=humanise(now - card.entered_column_at),
@@ -156,12 +158,14 @@ def from_hub(hub: Any, where: str = "", *, privacy: str = "names") -> PrintedBoa
 
 
 def render(board: PrintedBoard, form: str) -> str:
+    """The board in `form`; whatever a card holds is shown as on the screen (no terminal control,
+    no bidirectional override), as a file is read with `cat` or `less` as often as printed."""
     if form == "text":
-        return render_text(board)
+        return terminal_text(render_text(board))
     if form == "markdown":
-        return render_markdown(board)
+        return terminal_text(render_markdown(board))
     if form == "html":
-        return render_html(board)
+        return terminal_text(render_html(board))
     raise ValueError(f"unknown format {form!r}")
 
 

@@ -226,9 +226,9 @@ def cmd_list(args: argparse.Namespace) -> int:
     if args.json:
         print_json([card_json(card, stuck) for card, stuck in rows])
         return 0
-    from rich.console import Console
+    from d2a_tui.cli_base import console
 
-    print_list_table(hub, rows, Console())
+    print_list_table(hub, rows, console())
     return 0
 
 
@@ -246,7 +246,9 @@ def print_list_table(hub: Any, rows: list[Any], console: Any) -> None:
     out, least useful first, rather than squeezing the name. Piped, every column, unwrapped."""
     from rich.cells import cell_len
     from rich.table import Table
+    from rich.text import Text
 
+    from d2a_tui.domain.display import shown as literal_text
     from d2a_tui.domain.nhs_number import format_nhs_number
     from d2a_tui.domain.timefmt import humanise
 
@@ -266,7 +268,7 @@ def print_list_table(hub: Any, rows: list[Any], console: Any) -> None:
             stuck.level.label,
         )  # fmt: skip
         for heading, value in zip(columns, values, strict=True):
-            columns[heading].append(value)
+            columns[heading].append(literal_text(value))
 
     def width(headings: list[str]) -> int:
         # Each column: its widest cell, a space either side and a rule; one more rule at the end.
@@ -285,7 +287,8 @@ def print_list_table(hub: Any, rows: list[Any], console: Any) -> None:
         table.add_column(heading, no_wrap=heading != "name")
     styles = {"ok": "", "amber": "yellow", "red": "bold red"}
     for index, (_, stuck) in enumerate(rows):
-        table.add_row(*(columns[h][index] for h in shown), style=styles[stuck.level.label])
+        # Literal cells: a name holding `[/]` is a name, not Rich markup.
+        table.add_row(*(Text(columns[h][index]) for h in shown), style=styles[stuck.level.label])
     console.print(table)
 
 
@@ -299,21 +302,31 @@ def cmd_show(args: argparse.Namespace) -> int:
         document["events"] = [entry.to_dict() for entry in view.timeline]
         print_json(document)
         return 0
-    from rich.console import Console
+    from rich.text import Text
 
+    from d2a_tui.cli_base import console as make_console
+    from d2a_tui.domain.display import shown
     from d2a_tui.domain.nhs_number import format_nhs_number
 
-    console = Console()
+    console = make_console()
     card = view.card
     console.print(
-        f"[bold]{card.name}[/]  NHS {format_nhs_number(card.nhs_number)}  born {card.date_of_birth}"
+        Text.assemble(
+            (shown(card.name), "bold"),
+            f"  NHS {format_nhs_number(card.nhs_number)}  born {card.date_of_birth}",
+        )
     )
     console.print(
-        f"journey {card.journey_id}  {hub.flow.column(card.column).name}  pathway {card.pathway or '-'}  "
-        f"ward {card.ward or '-'} bed {card.bed or '-'}  version {card.version}  stuck: {stuck.level.label}"
+        Text(
+            shown(
+                f"journey {card.journey_id}  {hub.flow.column(card.column).name}  "
+                f"pathway {card.pathway or '-'}  ward {card.ward or '-'} bed {card.bed or '-'}  "
+                f"version {card.version}  stuck: {stuck.level.label}"
+            )
+        )
     )
     for reason in stuck.reasons:
-        console.print(f"  • {reason}")
+        console.print(Text(shown(f"  • {reason}")))
     for entry in view.timeline:
         event = entry.event
         when = event.occurred_at.astimezone().strftime("%d %b %Y %H:%M")
@@ -321,7 +334,7 @@ def cmd_show(args: argparse.Namespace) -> int:
             f"{k}={v}" for k, v in event.payload.items() if k != "patient" and v not in (None, "")
         )
         console.print(
-            f"{when}  {event.actor:<12} {event.kind:<18} {details}", markup=False, highlight=False
+            Text(shown(f"{when}  {event.actor:<12} {event.kind:<18} {details}")), highlight=False
         )
     return 0
 
@@ -707,6 +720,15 @@ def _run_with_progress(handler: Handler, args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from d2a_tui.cli_base import shown_output
+
+    # Whatever a command prints (names, notes, HL7 fields, a server's words, an argument echoed
+    # in an error) reaches the terminal as text, never as control sequences.
+    with shown_output():
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     from d2a_tui.cli_checks import one_line, unexpected
 
     parser = build_parser()

@@ -11,13 +11,14 @@ import sys
 from typing import Any
 
 from d2a_tui.cli import _common, open_hub, print_json
+from d2a_tui.domain.display import json_shown, terminal_text
 
 
 def _emit(args: argparse.Namespace, text: str) -> None:
     if getattr(args, "output", None):
         from d2a_tui.private_files import write_private
 
-        path = write_private(args.output, text)
+        path = write_private(args.output, terminal_text(text))  # a file is `cat`-ed too
         print(f"saved {path} (readable by you only)", file=sys.stderr)
     else:
         sys.stdout.write(text)
@@ -59,7 +60,9 @@ def cmd_handover(args: argparse.Namespace) -> int:
             from d2a_tui.cli_base import _json_default
 
             document: Any = handover.to_json(report, hub.flow)
-            text = json.dumps(document, default=_json_default, indent=2, ensure_ascii=False)
+            text = json_shown(
+                json.dumps(document, default=_json_default, indent=2, ensure_ascii=False)
+            )
             _emit(args, text + "\n")
         else:
             _emit(args, "\n".join(handover.to_lines(report, hub.flow, hub.calendar)) + "\n")

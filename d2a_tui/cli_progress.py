@@ -8,6 +8,7 @@ stderr is a terminal, and vanish when done: a script's output and a pipe stay cl
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -34,7 +35,11 @@ SeedProgress = Callable[[Any, int, int], None]
 
 
 def _console(console: Console | None) -> Console:
-    return console or Console(stderr=True)
+    from d2a_tui.cli_base import raw_stream
+
+    # The terminal itself: a spinner draws with control sequences of its own, and its label is
+    # the command's name, never a value.
+    return console or Console(file=raw_stream(sys.stderr), stderr=True)
 
 
 @contextmanager

@@ -75,8 +75,11 @@ def _gap_json(gap: Any) -> dict[str, Any]:
 
 def _print_statuses(hub: Any) -> None:
     from rich import box
-    from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
+
+    from d2a_tui.cli_base import console as make_console
+    from d2a_tui.domain.display import shown
 
     table = Table(
         title="Capacity: latest report of each service", title_justify="left",
@@ -93,30 +96,35 @@ def _print_statuses(hub: Any) -> None:
              str(latest.available)] if latest else ["-"] * 5
         )  # fmt: skip
         reported = _age(status.age.total_seconds() if status.age else None)
-        table.add_row(
+        values = (
             status.service.name,
             status.service.pathway,
             {"hours": "h/week", "packages": "pkgs"}.get(status.service.unit, status.service.unit),
             *cells,
             ("STALE " if status.stale else "") + reported,
-            style="yellow" if status.stale else "",
         )
-    console = Console()
+        # Literal cells: a service's name is data, never Rich markup.
+        table.add_row(*(Text(shown(v)) for v in values), style="yellow" if status.stale else "")
+    console = make_console()
     console.print(table)
     _print_gaps(hub, console)
 
 
 def _print_gaps(hub: Any, console: Any = None) -> None:
-    from rich.console import Console
+    from rich.text import Text
 
-    console = console or Console()
+    from d2a_tui.cli_base import console as make_console
+
+    console = console or make_console()
     for gap in hub.capacity.gap_by_pathway().values():
         places = "no capacity reported" if gap.available is None else f"{gap.available} places"
         shown = "" if gap.gap is None else f"  gap {gap.gap:+d}"
         stale = f"  ({gap.stale} stale)" if gap.stale else ""
         console.print(
-            f"{gap.pathway}: {gap.awaiting} awaiting, {gap.arriving_per_day}/day arriving, "
-            f"{places}{shown}{stale}",
+            Text(
+                f"{gap.pathway}: {gap.awaiting} awaiting, {gap.arriving_per_day}/day arriving, "
+                f"{places}{shown}{stale}"
+            ),
             highlight=False,
         )
 

@@ -161,7 +161,7 @@ def _crossed(
                 low = middle
         word = "amber" if level is Level.AMBER else "red"
         reasons = stuck_at(card, high).reasons  # why, as it stood when it turned
-        reason = f": {reasons[-1]}" if reasons else ""
+        reason = f": {reasons[0]}" if reasons else ""  # the worst first: why it is this colour
         items.append(Item(high, f"turned_{word}", CLOCK, f"turned {word}{reason}"))
     return items
 

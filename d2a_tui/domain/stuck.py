@@ -59,31 +59,46 @@ def assess(
     if column.is_closed:
         return OK
     level = Level.OK
-    reasons: list[str] = []
+    # Each reason with the level it raises: the worst come first, so a red journey's first
+    # reason says why it is red, not that it also passed an amber threshold.
+    found: list[tuple[Level, str]] = []
 
     waited = now - entered_column_at
     if column.red_after is not None and waited >= column.red_after:
         level = Level.RED
-        reasons.append(
-            f"{humanise(waited)} in {column.name} (red after {humanise(column.red_after)})"
+        found.append(
+            (
+                Level.RED,
+                f"{humanise(waited)} in {column.name} (red after {humanise(column.red_after)})",
+            )
         )
     elif column.amber_after is not None and waited >= column.amber_after:
         level = max(level, Level.AMBER)
-        reasons.append(
-            f"{humanise(waited)} in {column.name} (amber after {humanise(column.amber_after)})"
+        found.append(
+            (
+                Level.AMBER,
+                f"{humanise(waited)} in {column.name} (amber after {humanise(column.amber_after)})",
+            )
         )
 
     if column.in_hospital and discharge_ready_date is not None:
         days_ready = calendar.days_since(discharge_ready_date, now)
         if days_ready >= limits.ready_red_days:
             level = Level.RED
-            reasons.append(
-                f"{days_ready} days since discharge-ready (red after {limits.ready_red_days})"
+            found.append(
+                (
+                    Level.RED,
+                    f"{days_ready} days since discharge-ready (red after {limits.ready_red_days})",
+                )
             )
         elif days_ready >= limits.ready_amber_days:
             level = max(level, Level.AMBER)
-            reasons.append(
-                f"{days_ready} days since discharge-ready (amber after {limits.ready_amber_days})"
+            found.append(
+                (
+                    Level.AMBER,
+                    f"{days_ready} days since discharge-ready "
+                    f"(amber after {limits.ready_amber_days})",
+                )
             )
 
     if column.in_hospital and admitted_on is not None:
@@ -91,8 +106,9 @@ def assess(
         band = los_band(los)
         if los >= limits.los_red_days:
             level = Level.RED
-            reasons.append(f"length of stay {los} days ({band})")
+            found.append((Level.RED, f"length of stay {los} days ({band})"))
         elif los >= limits.los_amber_days:
             level = max(level, Level.AMBER)
-            reasons.append(f"length of stay {los} days ({band})")
-    return Stuck(level, tuple(reasons))
+            found.append((Level.AMBER, f"length of stay {los} days ({band})"))
+    found.sort(key=lambda pair: -pair[0])  # stable: the rules' own order within a level
+    return Stuck(level, tuple(text for _, text in found))

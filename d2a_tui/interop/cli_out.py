@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from d2a_tui.cli import open_hub
+from d2a_tui.domain.display import json_shown
 from d2a_tui.domain.errors import InvalidInput
 
 
@@ -86,5 +87,6 @@ def cmd_export_fhir(args: argparse.Namespace) -> int:
 
     hub = open_hub(args)
     bundle = export_bundle(hub, journey=args.journey, since=args.since)
-    sys.stdout.write(json.dumps(bundle, indent=2, ensure_ascii=False) + "\n")
+    # The same data, with every character a terminal would act on as a \u escape.
+    sys.stdout.write(json_shown(json.dumps(bundle, indent=2, ensure_ascii=False)) + "\n")
     return 0

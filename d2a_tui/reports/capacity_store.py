@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from d2a_tui.domain.errors import InvalidInput, NotAllowed, NotFound
 from d2a_tui.domain.ids import uuid7
+from d2a_tui.domain.limits import check_text
 from d2a_tui.domain.services import CAPACITY_PATHWAYS, KINDS, UNITS, find_organisation
 from d2a_tui.domain.services import organisation_id as canonical_organisation
 from d2a_tui.storage.db import DatabaseUnavailable, safe_url
@@ -133,6 +134,10 @@ class CapacityStore:
         name = (name or "").strip()
         if not name:
             raise InvalidInput("a service needs a name")
+        # A service's name is on every screen and listing: the field limits of every text.
+        check_text("name", name, "a service's name")
+        if organisation_name:
+            check_text("name", organisation_name, "an organisation's name")
         service_id = (service_id or slug(name)).strip().lower()
         if not _ID.match(service_id):
             raise InvalidInput(

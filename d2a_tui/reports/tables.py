@@ -14,6 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 from d2a_tui.domain.cells import spreadsheet_cell
+from d2a_tui.domain.display import json_shown, shown, terminal_text
 
 FORMATS = ("table", "csv", "json")
 
@@ -98,7 +99,7 @@ def to_csv(report: Report) -> str:
         for row in table.rows:
             # Text is made inert for a spreadsheet (a name starting `=` is not a formula).
             writer.writerow([_csv_cell(value) for value in row])
-    return out.getvalue()
+    return terminal_text(out.getvalue())  # a service's name holds no control, even in a file
 
 
 def _json_default(value: Any) -> Any:
@@ -108,7 +109,8 @@ def _json_default(value: Any) -> Any:
 
 
 def to_json(report: Report) -> str:
-    return json.dumps(report.to_dict(), default=_json_default, indent=2, ensure_ascii=False) + "\n"
+    document = json.dumps(report.to_dict(), default=_json_default, indent=2, ensure_ascii=False)
+    return json_shown(document) + "\n"
 
 
 def to_text(report: Report, width: int | None = None, *, wrap: bool = True) -> str:
@@ -116,25 +118,27 @@ def to_text(report: Report, width: int | None = None, *, wrap: bool = True) -> s
     a file or a pipe) no cell is ever folded onto a second line, however wide the table."""
     from rich.console import Console
     from rich.table import Table as RichTable
+    from rich.text import Text
 
     if not wrap:
         width = 10_000  # tables are not expanded, so this only lifts the limit
     console = Console(file=io.StringIO(), width=width or 120, record=True, force_terminal=False)
-    console.print(f"[bold]{report.title}[/]")
+    # Literal text: a service's or a column's name is data, never Rich markup.
+    console.print(Text(shown(report.title), style="bold"))
     for table in report.tables:
-        rich_table = RichTable(title=table.title, title_justify="left", expand=False)
+        rich_table = RichTable(title=Text(shown(table.title)), title_justify="left", expand=False)
         for index, name in enumerate(table.columns):
             rich_table.add_column(
-                name,
+                Text(shown(name)),
                 justify="left" if index == 0 else "right",
                 overflow="fold",
                 no_wrap=not wrap,
             )
         for row in table.rows:
-            rich_table.add_row(*(_cell(value) for value in row))
+            rich_table.add_row(*(Text(shown(_cell(value))) for value in row))
         console.print(rich_table)
         if table.note:
-            console.print(f"[dim]{table.note}[/]")
+            console.print(Text(shown(table.note), style="dim"))
     return console.export_text()
 
 

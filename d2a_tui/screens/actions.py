@@ -110,7 +110,42 @@ class QuickActions:
                 except D2AError as error:
                     self.app.notify(str(error), title="Not moved", severity="warning")
             return
-        self._do(lambda: self.app.hub.move(card.journey_id, target.id, base_version=card.version))
+        self._move(card, target.id)
+
+    def _move(self, card: Card, to: str) -> None:
+        """Move the journey; a move that would leave an offer without its answer asks once what
+        becomes of the offer (withdraw it, or leave it waiting), and Esc moves nothing."""
+        hub = self.app.hub
+        offer = card.offer
+        if offer is None or not offer.is_open:
+            self._do(lambda: hub.move(card.journey_id, to, base_version=card.version))
+            return
+        service = card.offer_service or offer.service_id
+        column = hub.flow.column(to).name
+        choices = [
+            Choice("withdraw", f"Withdraw the offer to {service}, then move to {column}"),
+            Choice("keep", f"Move to {column}; the offer to {service} keeps waiting"),
+        ]
+
+        def chosen(answer: str | None) -> None:
+            if answer is None:
+                return  # nothing moved, nothing withdrawn
+            version = card.version
+            if answer == "withdraw":
+                withdrawn = self.app.command(lambda: hub.offers.withdraw(offer.offer_id))
+                if withdrawn is None:
+                    return  # refused, and said why: the card stays where it was
+                version = withdrawn.card.version
+            self._do(lambda: hub.move(card.journey_id, to, base_version=version))
+
+        self.app.push_screen(
+            ChoiceScreen(
+                f"{who(card, self.app.privacy)} has an offer to {service} with no answer yet",
+                choices,
+                hint="↑↓ choose · enter do it · esc leave the journey where it is",
+            ),
+            chosen,
+        )
 
     def action_move_to(self) -> None:
         card = self._card_or_say()
@@ -129,9 +164,9 @@ class QuickActions:
             if to is None:
                 return
             if "outcome" in flow.column(to).needs:
-                self._ask_outcome(card, to)
+                self._ask_outcome(card, to)  # closing lapses an unanswered offer
             else:
-                self._do(lambda: self.app.hub.move(card.journey_id, to, base_version=card.version))
+                self._move(card, to)
 
         self.app.push_screen(
             ChoiceScreen(f"Move {who(card, self.app.privacy)} from {source.name} to…", choices),

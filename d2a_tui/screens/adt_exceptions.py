@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -20,6 +19,7 @@ from textual.widgets.option_list import Option
 
 from d2a_tui.domain.errors import D2AError
 from d2a_tui.widgets.keys import TextInput
+from d2a_tui.widgets.literal import literal
 
 KIND_WORDS = {
     "admitted": "Admitted, not referred",
@@ -108,20 +108,21 @@ class AdtExceptionsScreen(Screen[None]):
         self.rows += admissions
         options.clear_options()
         for row in self.rows:
-            line = Text()
-            line.append(
-                "✓ " if row["resolved_at"] else "⚠ ", style="dim" if row["resolved_at"] else "bold"
+            line = literal(
+                ("✓ " if row["resolved_at"] else "⚠ ", "dim" if row["resolved_at"] else "bold"),
+                (f"{KIND_WORDS.get(row['kind'], row['kind']):<28}", "bold"),
+                f"{row['created_at']:%d %b %H:%M}  {self._who(row)}  {row['reason']}",
             )
-            line.append(f"{KIND_WORDS.get(row['kind'], row['kind']):<28}", style="bold")
-            line.append(f"{row['created_at']:%d %b %H:%M}  {self._who(row)}  {row['reason']}")
             options.add_option(Option(line, id=row["id"]))
         if self.rows:
             options.highlighted = min(keep, len(self.rows) - 1)
         self.query_one("#adt-title", Static).update(
-            f"ADT exceptions: {waiting} waiting · {len(admissions)} admission(s) not referred"
+            literal(
+                f"ADT exceptions: {waiting} waiting · {len(admissions)} admission(s) not referred"
+            )
         )
         self.query_one("#adt-detail", Static).update(
-            "" if self.rows else "Nothing from the hospital's feed needs a person."
+            literal("" if self.rows else "Nothing from the hospital's feed needs a person.")
         )
 
     def _selected(self) -> dict[str, Any] | None:

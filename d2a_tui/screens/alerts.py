@@ -22,6 +22,7 @@ from textual.widgets import DataTable, Footer, Input, Label, Static
 from d2a_tui.domain.timefmt import humanise
 from d2a_tui.screens.base import DatabaseBanner, HubScreen
 from d2a_tui.widgets.keys import TextInput
+from d2a_tui.widgets.literal import cell, literal
 
 ALERT_POLL = 30.0
 LEVEL_STYLE = {"red": "bold red", "amber": "yellow"}
@@ -45,7 +46,7 @@ class AcknowledgeScreen(ModalScreen[tuple[str, str] | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(f"Acknowledge the alert for {self.who}")
+            yield Label(literal(f"Acknowledge the alert for {self.who}"))
             yield Label("Snooze for (e.g. 4h, 1d; at most 7d):")
             yield TextInput(value="24h", id="snooze")
             yield Label("Reason (recorded in the journey's log):")
@@ -94,7 +95,7 @@ class AlertsScreen(HubScreen[None]):
     def compose(self) -> ComposeResult:
         yield DatabaseBanner()
         yield Static("Alerts", id="alerts-title")
-        table: DataTable[str | Text] = DataTable(id="alerts", cursor_type="row", zebra_stripes=True)
+        table: DataTable[Text] = DataTable(id="alerts", cursor_type="row", zebra_stripes=True)
         table.add_columns("Level", "Who", "Where", "Path", "Ready", "LoS", "In column",
                           "Assigned", "Why", "Snoozed")  # fmt: skip
         yield table
@@ -141,16 +142,16 @@ class AlertsScreen(HubScreen[None]):
                 f" (+{len(alert.reasons) - 1})" if len(alert.reasons) > 1 else ""
             )
             table.add_row(
-                Text(alert.level.label.upper(), style="dim" if alert.snoozed else LEVEL_STYLE[alert.level.label]),
-                self._who(card),
-                alert.column_name,
-                card.pathway or "-",
-                "-" if alert.days_ready is None else f"{alert.days_ready}d",
-                "-" if alert.los_days is None else f"{alert.los_days}d",
-                humanise(alert.waited),
-                card.assigned_to or "unassigned",
-                why,
-                snoozed,
+                cell(alert.level.label.upper(), "dim" if alert.snoozed else LEVEL_STYLE[alert.level.label]),
+                cell(self._who(card)),
+                cell(alert.column_name),
+                cell(card.pathway or "-"),
+                cell("-" if alert.days_ready is None else f"{alert.days_ready}d"),
+                cell("-" if alert.los_days is None else f"{alert.los_days}d"),
+                cell(humanise(alert.waited)),
+                cell(card.assigned_to or "unassigned"),
+                cell(why),
+                cell(snoozed),
                 key=card.journey_id,
             )  # fmt: skip
         if self.alerts:
@@ -159,8 +160,10 @@ class AlertsScreen(HubScreen[None]):
         amber = sum(1 for a in self.alerts if a.level.label == "amber" and not a.snoozed)
         snoozed_count = sum(1 for a in self.alerts if a.snoozed)
         self.query_one("#alerts-title", Static).update(
-            f"Alerts: {red} red, {amber} amber"
-            + (f", {snoozed_count} snoozed" if self.show_snoozed else " (snoozed hidden: s)")
+            literal(
+                f"Alerts: {red} red, {amber} amber",
+                f", {snoozed_count} snoozed" if self.show_snoozed else " (snoozed hidden: s)",
+            )
         )
         self._show_why()
 
@@ -175,7 +178,7 @@ class AlertsScreen(HubScreen[None]):
         text = "" if alert is None else "\n".join(f"• {reason}" for reason in alert.reasons)
         if alert is not None and alert.los_band:
             text += f"\n• length-of-stay band: {alert.los_band}"
-        self.query_one("#why", Static).update(text)
+        self.query_one("#why", Static).update(literal(text, lines=True))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._show_why()

@@ -23,6 +23,7 @@ from textual.worker import get_current_worker
 
 from d2a_tui.domain.errors import D2AError
 from d2a_tui.hub import DatabaseUnavailable
+from d2a_tui.widgets.literal import literal
 
 T = TypeVar("T")
 ResultT = TypeVar("ResultT")
@@ -74,8 +75,10 @@ class DatabaseBanner(Static):
         self.display = problem is not None
         if problem is not None:
             self.update(
-                f"⚠ Database unavailable — showing {showing} as last seen; changes are refused "
-                f"until it is back. Retrying… ({problem})"
+                literal(
+                    f"⚠ Database unavailable — showing {showing} as last seen; changes are "
+                    f"refused until it is back. Retrying… ({problem})"
+                )
             )
 
 

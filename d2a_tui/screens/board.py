@@ -35,6 +35,7 @@ from d2a_tui.widgets.board_column import BoardColumn, CardClicked
 from d2a_tui.widgets.board_model import SORTS, Assessed, BoardModel, assess_all
 from d2a_tui.widgets.card import CARD_HEIGHT, SYMBOLS, who
 from d2a_tui.widgets.keys import TextInput
+from d2a_tui.widgets.literal import literal
 from d2a_tui.widgets.sync_status import SyncStatusBar, is_replica
 
 if TYPE_CHECKING:
@@ -537,7 +538,7 @@ class BoardScreen(BoardFilter, QuickActions, OfferActions, HubScreen[None]):
             status = f" ADT: {self.adt_waiting} waiting (x) ·{status}"
         if status != self._status_shown:  # its width may change: only then lay out again
             self._status_shown = status
-            self.query_one("#status", Static).update(status)
+            self.query_one("#status", Static).update(literal(status))
         self.query_one(DatabaseBanner).show_problem(self.app.db_problem, self.SHOWING)
         self.refresh_why()
 
@@ -557,7 +558,7 @@ class BoardScreen(BoardFilter, QuickActions, OfferActions, HubScreen[None]):
                     f"{SYMBOLS[stuck.level]} {who(card, self.app.settings.privacy)}: "
                     f"{humanise(model.now - card.entered_column_at)} in column"
                 )
-        self.query_one("#why", Static).update(" · ".join(parts), layout=False)
+        self.query_one("#why", Static).update(literal(" · ".join(parts)), layout=False)
 
     # --- sort ---------------------------------------------------------------------------------
 

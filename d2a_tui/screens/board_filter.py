@@ -20,6 +20,7 @@ from d2a_tui import board_print
 from d2a_tui.config import data_dir, saved_views
 from d2a_tui.domain.errors import D2AError
 from d2a_tui.domain.query import HELP, hint
+from d2a_tui.widgets.literal import literal
 
 if TYPE_CHECKING:
     from d2a_tui.screens.base import HostApp, HubScreen
@@ -150,7 +151,7 @@ class BoardFilter(_BoardBase):
         if model.filter_error:
             text = f"⚠ {model.filter_error} · still showing {label.lower()}: {applied}"
         bar.set_class(model.filter_error is not None, "-error")
-        bar.update(text)
+        bar.update(literal(text))
 
     # --- saved views ---------------------------------------------------------------------------
 

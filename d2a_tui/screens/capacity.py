@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -22,6 +21,7 @@ from d2a_tui.domain.timefmt import humanise
 from d2a_tui.screens.base import DatabaseBanner, HubScreen
 from d2a_tui.widgets.charts import spark
 from d2a_tui.widgets.keys import TextInput
+from d2a_tui.widgets.literal import cell, literal
 
 PROMPTS = {
     "vacant": "Vacancies now at {name} ({unit}), then Enter",
@@ -135,8 +135,8 @@ class CapacityScreen(HubScreen[None]):
                 else ["-"] * 5
             )
             age = "never" if status.age is None else humanise(status.age) + " ago"
-            reported = Text(("STALE " if status.stale else "") + age,
-                            style="bold yellow" if status.stale else "")  # fmt: skip
+            reported = cell(("STALE " if status.stale else "") + age,
+                            "bold yellow" if status.stale else "")  # fmt: skip
             if self.compact:
                 name = service.name[len(shared) :]
                 if len(name) > COMPACT_NAME:
@@ -144,14 +144,16 @@ class CapacityScreen(HubScreen[None]):
                     head = (COMPACT_NAME - 1) * 2 // 3
                     name = name[:head] + "…" + name[-(COMPACT_NAME - 1 - head) :]
                 table.add_row(
-                    name, service.pathway, *(Text(str(n), justify="right") for n in numbers[2:]),
+                    cell(name), cell(service.pathway),
+                    *(cell(n, justify="right") for n in numbers[2:]),
                     reported, key=service.id,
                 )  # fmt: skip
             else:
                 table.add_row(
-                    service.name, service.pathway, UNIT_SHORT.get(service.unit, service.unit),
-                    *(Text(str(n), justify="right") for n in numbers), reported,
-                    latest.reported_by if latest else "", key=service.id,
+                    cell(service.name), cell(service.pathway),
+                    cell(UNIT_SHORT.get(service.unit, service.unit)),
+                    *(cell(n, justify="right") for n in numbers), reported,
+                    cell(latest.reported_by if latest else ""), key=service.id,
                 )  # fmt: skip
             self.service_ids.append(service.id)
         if self.service_ids:
@@ -159,7 +161,9 @@ class CapacityScreen(HubScreen[None]):
         stale = sum(1 for s in statuses if s.stale)
         at = now.astimezone().strftime("%a %d %b %H:%M")
         self.query_one("#capacity-title", Static).update(
-            f"Capacity at {at}: {len(statuses)} services, {stale} with stale reports (over 24h)"
+            literal(
+                f"Capacity at {at}: {len(statuses)} services, {stale} with stale reports (over 24h)"
+            )
         )
         self._show_demand(trend, gaps)
 
@@ -170,13 +174,13 @@ class CapacityScreen(HubScreen[None]):
             shown = "-" if gap.gap is None else f"{gap.gap:+d}"
             style = "bold red" if gap.gap is not None and gap.gap < 0 else "green"
             table.add_row(
-                pathway,
-                Text(str(gap.awaiting), justify="right"),
-                Text(f"{gap.arriving_per_day:.1f}", justify="right"),
-                Text("-" if gap.available is None else str(gap.available), justify="right"),
-                Text(shown, style=style, justify="right"),
-                Text(str(gap.stale), justify="right"),
-                spark([d.gap for d in trend.get(pathway, [])][-14 if self.compact else 0 :]),
+                cell(pathway),
+                cell(gap.awaiting, justify="right"),
+                cell(f"{gap.arriving_per_day:.1f}", justify="right"),
+                cell("-" if gap.available is None else gap.available, justify="right"),
+                cell(shown, style, justify="right"),
+                cell(gap.stale, justify="right"),
+                cell(spark([d.gap for d in trend.get(pathway, [])][-14 if self.compact else 0 :])),
                 key=pathway,
             )
 
@@ -211,7 +215,7 @@ class CapacityScreen(HubScreen[None]):
         service = status.service
         self.mode = mode
         self.query_one("#quick-prompt", Static).update(
-            PROMPTS[mode].format(name=service.name, unit=service.unit) + " (Esc cancels)"
+            literal(PROMPTS[mode].format(name=service.name, unit=service.unit), " (Esc cancels)")
         )
         box = self.query_one("#quick-box")
         box.add_class("open")
@@ -287,7 +291,12 @@ class CapacityScreen(HubScreen[None]):
             for r in rows
         ]
         self.query_one("#history", Static).update(
-            "\n".join(["Latest reports (newest first):", *lines]) if lines else "No reports yet."
+            literal(
+                "\n".join(["Latest reports (newest first):", *lines])
+                if lines
+                else "No reports yet.",
+                lines=True,
+            )
         )
 
 

@@ -24,6 +24,7 @@ from textual.widgets.option_list import Option
 
 from d2a_tui.domain.errors import D2AError
 from d2a_tui.widgets.card import who
+from d2a_tui.widgets.literal import NEWLINE_TEXT, literal
 from d2a_tui.widgets.sync_status import SyncStatusBar, is_replica
 
 if TYPE_CHECKING:
@@ -110,10 +111,12 @@ class ConflictsScreen(Screen[None]):
         if not is_replica(self.hub):
             self.views = []
             options.clear_options()
-            title.update("Conflicts")
+            title.update(literal("Conflicts"))
             self.query_one("#conflict-detail", Static).update(
-                "This machine writes straight to the shared database, so its changes never "
-                "conflict later: a clash is refused at once, when it is made."
+                literal(
+                    "This machine writes straight to the shared database, so its changes never "
+                    "conflict later: a clash is refused at once, when it is made."
+                )
             )
             return
         selected = self._selected()
@@ -129,20 +132,24 @@ class ConflictsScreen(Screen[None]):
                 line.append("✗ rejected  ", style="bold")
             else:
                 line.append("⚠ ", style="bold")
-            line.append(self._words(view))
+            line.append_text(literal(self._words(view)))
             options.add_option(Option(line, id=view.mutation_id))
         open_count = sum(1 for view in self.views if view.resolved_at is None)
         journeys = len({view.journey_id for view in self.views if view.resolved_at is None})
         if not self.show_resolved:
             title.update(
-                f"Conflicts: {open_count} to decide on {journeys} "
-                f"{'journey' if journeys == 1 else 'journeys'} "
-                "(T/K/X: keep theirs for the journey/kind/all · a: show resolved too)"
+                literal(
+                    f"Conflicts: {open_count} to decide on {journeys} "
+                    f"{'journey' if journeys == 1 else 'journeys'} "
+                    "(T/K/X: keep theirs for the journey/kind/all · a: show resolved too)"
+                )
             )
         else:
             title.update(
-                f"Conflicts: {open_count} to decide, {len(self.views) - open_count} resolved "
-                "(a: hide resolved)"
+                literal(
+                    f"Conflicts: {open_count} to decide, {len(self.views) - open_count} resolved "
+                    "(a: hide resolved)"
+                )
             )
         if self.views:
             ids = [view.mutation_id for view in self.views]
@@ -161,22 +168,30 @@ class ConflictsScreen(Screen[None]):
         detail = self.query_one("#conflict-detail", Static)
         view = self._selected()
         if view is None:
-            detail.update("Nothing to decide: every change made here reached the server.")
+            detail.update(literal("Nothing to decide: every change made here reached the server."))
             return
         if view.resolved_at is not None:
             when = view.resolved_at.astimezone().strftime("%d %b %H:%M")
-            detail.update(f"Decided {when}: {RESOLUTION_WORDS.get(view.resolution or '', '')}")
+            detail.update(
+                literal(f"Decided {when}: {RESOLUTION_WORDS.get(view.resolution or '', '')}")
+            )
             return
         if view.outcome == "conflict":
             detail.update(
-                "m: make your change again on the journey as it is now · "
-                "t: leave it as the other person left it"
+                literal(
+                    "m: make your change again on the journey as it is now · "
+                    "t: leave it as the other person left it"
+                )
             )
         else:
             detail.update(
-                f"Rejected by the server ({view.reason}): {view.message or view.reason}\n"
-                f"The change was: {self.hub.sync.what_it_was(view)}\n"
-                "t dismisses it; it cannot be re-applied (the rest of your changes went through)"
+                literal(
+                    f"Rejected by the server ({view.reason}): {view.message or view.reason}",
+                    NEWLINE_TEXT,
+                    f"The change was: {self.hub.sync.what_it_was(view)}",
+                    NEWLINE_TEXT,
+                    "t dismisses it; it cannot be re-applied (the rest of your changes went through)",
+                )
             )
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:

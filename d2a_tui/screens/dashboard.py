@@ -22,6 +22,7 @@ from d2a_tui.domain.flow import PATHWAYS
 from d2a_tui.domain.timefmt import humanise
 from d2a_tui.screens.base import DatabaseBanner, HubScreen
 from d2a_tui.widgets.charts import Bar, BarChart, Series, TimeChart
+from d2a_tui.widgets.literal import cell, literal
 
 PERIODS = {"1": 7, "2": 30, "3": 90, "4": 365}
 STAGE_LABELS = {"hospital": "Hospital", "P1": "P1 at home", "P2": "P2 bed", "P3": "P3"}
@@ -126,22 +127,24 @@ class DashboardScreen(HubScreen[None]):
         amber, red = operational.stuck
         people = sum(c.total for c in operational.columns)
         self.query_one("#dash-title", Static).update(
-            f"Dashboard at {operational.at.astimezone():%a %d %b %H:%M}: {people} open, "
-            f"{amber} amber, {red} red, {sum(operational.nctr.values())} NCTR, "
-            f"{sum(operational.discharged_today.values())} discharged today · "
-            f"period {strategic.first:%d %b}–{strategic.last:%d %b %Y}"
+            literal(
+                f"Dashboard at {operational.at.astimezone():%a %d %b %H:%M}: {people} open, "
+                f"{amber} amber, {red} red, {sum(operational.nctr.values())} NCTR, "
+                f"{sum(operational.discharged_today.values())} discharged today · "
+                f"period {strategic.first:%d %b}–{strategic.last:%d %b %Y}"
+            )
         )
         columns = self.query_one("#columns", DataTable)
         columns.clear()
         for c in operational.columns:
-            columns.add_row(c.name, _n(c.total), _n(c.amber, "yellow"), _n(c.red, "bold red"))
+            columns.add_row(cell(c.name), _n(c.total), _n(c.amber, "yellow"), _n(c.red, "bold red"))
         pathways = self.query_one("#pathways", DataTable)
         pathways.clear()
         for p in PATHWAYS:
             gap = gaps.get(p)
             shown = "-" if gap is None or gap.gap is None else f"{gap.gap:+d}"
             pathways.add_row(
-                p, _n(operational.nctr.get(p, 0)), _n(operational.discharged_today.get(p, 0)),
+                cell(p), _n(operational.nctr.get(p, 0)), _n(operational.discharged_today.get(p, 0)),
                 _n(gap.awaiting) if gap else Text("-", justify="right"),
                 Text("-" if gap is None or gap.available is None else str(gap.available),
                      justify="right"),
@@ -154,9 +157,9 @@ class DashboardScreen(HubScreen[None]):
         for wait in operational.oldest:
             who = "".join(p[0] for p in wait.who.split()).upper() if initials else wait.who
             oldest.add_row(
-                who, wait.column, wait.pathway or "-",
+                cell(who), cell(wait.column), cell(wait.pathway or "-"),
                 _n(wait.days_ready) if wait.days_ready is not None else Text("-", justify="right"),
-                humanise(wait.waited), wait.delay_reason or "",
+                cell(humanise(wait.waited)), cell(wait.delay_reason),
             )  # fmt: skip
         if offers is not None:
             self._show_offers(offers)
@@ -173,7 +176,9 @@ class DashboardScreen(HubScreen[None]):
         los = self.query_one("#los", DataTable)
         los.clear()
         for stage, spread in strategic.stages.items():
-            los.add_row(STAGE_LABELS[stage], _n(spread.count), _n(spread.median), _n(spread.p90))
+            los.add_row(
+                cell(STAGE_LABELS[stage]), _n(spread.count), _n(spread.median), _n(spread.p90)
+            )
         from d2a_tui.reports.service import PLANNING_SPLIT
 
         self.query_one("#shares", BarChart).set_data([
@@ -199,12 +204,14 @@ class DashboardScreen(HubScreen[None]):
 
         table = self.query_one("#offers", DataTable)
         table.clear()
-        table.add_row("Offers waiting", _n(offers.waiting))
-        table.add_row("  of which amber", _n(offers.amber, "yellow"))
-        table.add_row("  of which red", _n(offers.red, "bold red"))
-        table.add_row("Accepted today", _n(offers.accepted_today))
+        table.add_row(cell("Offers waiting"), _n(offers.waiting))
+        table.add_row(cell("  of which amber"), _n(offers.amber, "yellow"))
+        table.add_row(cell("  of which red"), _n(offers.red, "bold red"))
+        table.add_row(cell("Accepted today"), _n(offers.accepted_today))
         for code, text in DECLINE_REASONS.items():
-            table.add_row(f"Declined today: {text.lower()}", _n(offers.declined_today.get(code, 0)))
+            table.add_row(
+                cell(f"Declined today: {text.lower()}"), _n(offers.declined_today.get(code, 0))
+            )
 
     # --- actions -------------------------------------------------------------------------------
 
@@ -290,16 +297,16 @@ class ReportScreen(HubScreen[None]):
 
     def _show_report(self, report: Any) -> None:
         self.report = report
-        self.query_one("#report-title", Static).update(self.report.title)
+        self.query_one("#report-title", Static).update(literal(self.report.title))
         holder = self.query_one("#report-tables", VerticalScroll)
         holder.remove_children()
         widgets: list[Any] = []
         for table in self.report.tables:
-            widgets.append(Static(table.title, classes="table-title"))
+            widgets.append(Static(literal(table.title), classes="table-title"))
             grid: DataTable[Any] = DataTable(cursor_type="row", zebra_stripes=True)
-            grid.add_columns(*table.columns)
+            grid.add_columns(*(literal(column) for column in table.columns))
             for row in table.rows:
-                grid.add_row(*("" if v is None else str(v) for v in row))
+                grid.add_row(*(cell(v) for v in row))
             widgets.append(grid)
         holder.mount_all(widgets)
 
@@ -328,7 +335,7 @@ class ReportScreen(HubScreen[None]):
 
 def _table(table_id: str, *columns: str) -> DataTable[Any]:
     table: DataTable[Any] = DataTable(id=table_id, cursor_type="row", zebra_stripes=True)
-    table.add_columns(*columns)
+    table.add_columns(*(literal(column) for column in columns))
     return table
 
 

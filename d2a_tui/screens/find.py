@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -22,6 +21,7 @@ from d2a_tui import finding
 from d2a_tui.domain.errors import D2AError
 from d2a_tui.views import Card
 from d2a_tui.widgets.keys import TextInput
+from d2a_tui.widgets.literal import NEWLINE_TEXT, literal
 
 if TYPE_CHECKING:
     from d2a_tui.screens.base import HostApp
@@ -94,18 +94,21 @@ class FindScreen(Screen[None]):
         for card in cards:
             first, second = finding.lines(card, flow, calendar, initials=self._initials())
             style = "" if card.closed_at is None else "dim"
-            results.add_option(Option(Text(f"{first}\n{second}", style=style), id=card.journey_id))
+            prompt = literal(first, NEWLINE_TEXT, second, style=style)
+            results.add_option(Option(prompt, id=card.journey_id))
         count = self.query_one("#find-count", Static)
         if problem:
-            count.update(Text(problem))
+            count.update(literal(problem))
         elif not cards:
             count.update(
-                Text(f"Nobody found for {text.strip()!r}, open or closed" if text.strip() else "")
+                literal(
+                    f"Nobody found for {text.strip()!r}, open or closed" if text.strip() else ""
+                )
             )
         else:
             closed = sum(card.closed_at is not None for card in cards)
             more = " (the first 50: type more to narrow)" if len(cards) >= 50 else ""
-            count.update(f"{len(cards)} found, {closed} closed{more}")
+            count.update(literal(f"{len(cards)} found, {closed} closed{more}"))
             results.highlighted = 0
             if then_focus:
                 results.focus()

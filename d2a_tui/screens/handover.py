@@ -17,7 +17,9 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from d2a_tui import handover
+from d2a_tui.domain.display import shown
 from d2a_tui.domain.errors import D2AError
+from d2a_tui.widgets.literal import literal
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -65,10 +67,10 @@ class HandoverScreen(Screen[None]):
 
     def _show(self, lines: list[str]) -> None:
         self.lines = lines
-        self.query_one("#handover-text", Static).update(Text("\n".join(lines)))
+        self.query_one("#handover-text", Static).update(Text("\n").join(map(literal, lines)))
 
     def _problem(self, problem: str) -> None:
-        self.query_one("#handover-text", Static).update(Text(problem))
+        self.query_one("#handover-text", Static).update(literal(problem))
         self.app.notify(problem, title="No handover", severity="error")
 
     def action_since(self) -> None:
@@ -114,7 +116,8 @@ class HandoverScreen(Screen[None]):
         self.app.notify(f"Saved {path} (readable by you only)", timeout=6)
 
     def _text(self) -> str:
-        return "\n".join(self.lines) + "\n"
+        # A file a person will `cat` or print: what it holds is shown as on the screen.
+        return "\n".join(map(shown, self.lines)) + "\n"
 
     def action_reload(self) -> None:
         self.load()

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, ClassVar
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.content import Content
 from textual.widgets import DataTable, Footer, Static
 
 from d2a_tui.domain.delays import delay_reason
@@ -22,11 +24,16 @@ from d2a_tui.screens.actions import QUICK_BINDINGS, QuickActions
 from d2a_tui.screens.base import DatabaseBanner, HubScreen
 from d2a_tui.views import Card, JourneyView
 from d2a_tui.widgets.card import LEVEL_WORDS, SYMBOLS, describe
+from d2a_tui.widgets.literal import NEWLINE, ContentPart, literal, literal_content
 
 if TYPE_CHECKING:
     from d2a_tui.screens.base import HostApp
 
 _MOVES = (EventKind.REFERRED, EventKind.MOVED, EventKind.CLOSED, EventKind.REOPENED)
+# The quick actions that change the open journey itself: none applies to a closed one.
+CHANGES_TO_AN_OPEN_JOURNEY = frozenset(
+    {"move_step", "move_to", "delay", "note", "ready_date", "assign", "offer"}
+)
 
 
 def time_in_columns(view: JourneyView, now: datetime) -> list[tuple[str, timedelta]]:
@@ -74,7 +81,7 @@ class JourneyScreen(QuickActions, HubScreen[None]):
         yield DatabaseBanner()
         yield Static("", id="journey-details")
         yield Static("", id="journey-columns")
-        table: DataTable[str] = DataTable(
+        table: DataTable[Text] = DataTable(
             id="journey-timeline", cursor_type="row", zebra_stripes=True
         )
         yield table
@@ -121,29 +128,35 @@ class JourneyScreen(QuickActions, HubScreen[None]):
         )
         if card.closed_at is not None:
             text += f" → Closed {_local(card.closed_at)}"
-        self.query_one("#journey-columns", Static).update(text)
+        self.query_one("#journey-columns", Static).update(literal(text))
         table = self.query_one(DataTable)
         table.clear()
         for entry in view.timeline:
             event = entry.event
-            table.add_row(_local(event.occurred_at), event.actor, describe(event, flow))
+            table.add_row(
+                literal(_local(event.occurred_at)),
+                literal(event.actor),
+                literal(describe(event, flow)),
+            )
         table.move_cursor(row=table.row_count - 1)
 
-    def _details(self, view: JourneyView, now: datetime) -> str:
-        from textual.markup import escape
-
+    def _details(self, view: JourneyView, now: datetime) -> Content:
         hub = self.app.hub
         card = view.card
         column = hub.flow.column(card.column)
         stuck = hub.stuck(card, now)
         age = (now.date() - card.date_of_birth).days // 365
         place = "/".join(part for part in (card.ward, card.bed) if part) or "—"
-        lines = [
-            f"[b]{escape(card.name)}[/b]  NHS {format_nhs_number(card.nhs_number)}  "
-            f"born {_day(card.date_of_birth)} (age {age})  {escape(view.locality or '')}",
-            f"[b]{escape(column.name)}[/b] for {humanise(now - card.entered_column_at)} · "
-            f"pathway {card.pathway or 'not decided'} · ward/bed {escape(place)} · "
+        parts: list[ContentPart] = [
+            (card.name, "bold"),
+            f"  NHS {format_nhs_number(card.nhs_number)}  born {_day(card.date_of_birth)} "
+            f"(age {age})  {view.locality or ''}",
+            NEWLINE,
+            (column.name, "bold"),
+            f" for {humanise(now - card.entered_column_at)} · "
+            f"pathway {card.pathway or 'not decided'} · ward/bed {place} · "
             f"journey {card.short_id} v{card.version}",
+            NEWLINE,
         ]
         stay = []
         if card.admitted_on:
@@ -161,22 +174,21 @@ class JourneyScreen(QuickActions, HubScreen[None]):
             stay.append(f"expected discharge {_day(card.expected_discharge_date)}")
         if card.discharged_at:
             stay.append(f"discharged {_local(card.discharged_at)}")
-        lines.append(" · ".join(stay))
+        parts += [" · ".join(stay), NEWLINE]
         if card.delay_reason:
             try:
                 reason = delay_reason(card.delay_reason).text
             except D2AError:
                 reason = ""
-            lines.append(f"delay {card.delay_reason}: {escape(reason)}")
-        who = f"assigned to {escape(card.assigned_to)}" if card.assigned_to else "not assigned"
+            parts += [f"delay {card.delay_reason}: {reason}", NEWLINE]
+        who = f"assigned to {card.assigned_to}" if card.assigned_to else "not assigned"
         outcome = f" · outcome {OUTCOMES.get(card.outcome, card.outcome)}" if card.outcome else ""
-        lines.append(f"{who} · {card.notes} note(s){outcome}")
+        parts += [f"{who} · {card.notes} note(s){outcome}", NEWLINE]
         level = SYMBOLS[stuck.level] + " " + LEVEL_WORDS[stuck.level]
         colour = {"red": "$text-error", "amber": "$text-warning"}.get(LEVEL_WORDS[stuck.level])
         reasons = "; ".join(stuck.reasons) or "within its thresholds"
-        shown = f"[{colour}]{level}[/]" if colour else level
-        lines.append(f"{shown}: {escape(reasons)}")
-        return "\n".join(lines)
+        parts += [(level, colour) if colour else level, f": {reasons}"]
+        return literal_content(*parts)
 
     # --- QuickActions hooks --------------------------------------------------------------------
 
@@ -195,9 +207,14 @@ class JourneyScreen(QuickActions, HubScreen[None]):
         self.dismiss()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # `o` is offered (and shown in the footer) only where it can do something.
+        # A key is offered (and shown in the footer) only where it can do something: `o` on a
+        # closed journey; the journey's own changes (move, delay, note, …) on an open one. Undo
+        # and redo are the board's, whatever journey is open.
+        closed = self.view is not None and self.view.card.closed_at is not None
         if action == "reopen":
-            return self.view is not None and self.view.card.closed_at is not None
+            return closed
+        if action in CHANGES_TO_AN_OPEN_JOURNEY:
+            return not closed
         return True
 
     def action_reopen(self) -> None:

@@ -17,6 +17,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from d2a_tui.widgets.keys import TextInput
+from d2a_tui.widgets.literal import literal
 from d2a_tui.widgets.sync_status import SyncStatusBar, is_replica
 
 MAX_TRIES = 5
@@ -87,6 +88,8 @@ class LockScreen(ModalScreen[None]):
             self.app.lock_out()  # type: ignore[attr-defined]
             return
         self.query_one("#lock-problem", Static).update(
-            f"Wrong passphrase. {left} {'try' if left == 1 else 'tries'} left before this "
-            "device is logged out."
+            literal(
+                f"Wrong passphrase. {left} {'try' if left == 1 else 'tries'} left before this "
+                "device is logged out."
+            )
         )

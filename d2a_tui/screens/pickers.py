@@ -20,6 +20,7 @@ from textual.widgets.option_list import Option
 
 from d2a_tui.domain.calendar import parse_day
 from d2a_tui.widgets.keys import TextInput
+from d2a_tui.widgets.literal import literal
 
 CLEAR = "\x00clear"  # a choice value no real code can collide with: "clear the current value"
 
@@ -57,10 +58,10 @@ class ChoiceScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="picker"):
-            yield Label(self.title_text, id="dialog-title")
+            yield Label(literal(self.title_text), id="dialog-title")
             yield TextInput(placeholder="search", id="picker-search")
             yield OptionList(id="picker-options")
-            yield Static(self.hint, id="dialog-hint")
+            yield Static(literal(self.hint), id="dialog-hint")
 
     def on_mount(self) -> None:
         self._show("")
@@ -74,7 +75,7 @@ class ChoiceScreen(ModalScreen[str | None]):
             for choice in self.choices
             if all(word in f"{choice.value} {choice.label}".lower() for word in words)
         ]
-        options.set_options(Option(choice.label, id=choice.value) for choice in shown)
+        options.set_options(Option(literal(choice.label), id=choice.value) for choice in shown)
         if shown:
             values = [choice.value for choice in shown]
             keep = values.index(self.current) if self.current in values and not words else 0
@@ -133,7 +134,7 @@ class TextPrompt(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="prompt"):
-            yield Label(self.title_text, id="dialog-title")
+            yield Label(literal(self.title_text), id="dialog-title")
             yield TextInput(
                 self.value,
                 placeholder=self.placeholder,
@@ -141,7 +142,7 @@ class TextPrompt(ModalScreen[str | None]):
                 max_length=self.max_length,
             )
             yield Label("", id="prompt-error", classes="field-error")
-            yield Static(self.hint, id="dialog-hint")
+            yield Static(literal(self.hint), id="dialog-hint")
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()
@@ -150,7 +151,7 @@ class TextPrompt(ModalScreen[str | None]):
         event.stop()
         problem = self.check(event.value) if self.check else None
         if problem:
-            self.query_one("#prompt-error", Label).update(problem)
+            self.query_one("#prompt-error", Label).update(literal(problem))
             return
         self.dismiss(event.value)
 

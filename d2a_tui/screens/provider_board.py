@@ -25,6 +25,7 @@ from d2a_tui.domain.timefmt import humanise
 from d2a_tui.screens.base import DatabaseBanner, HubScreen
 from d2a_tui.screens.pickers import Choice, ChoiceScreen, TextPrompt, parse_user_date
 from d2a_tui.widgets.card import who
+from d2a_tui.widgets.literal import cell, literal
 
 LEVEL_STYLE = {Level.OK: "", Level.AMBER: "yellow", Level.RED: "bold red"}
 OFFER_COLUMNS = ("Offer", "Person", "Path", "Service", "State", "Start", "Ready")
@@ -61,12 +62,12 @@ class ProviderBoardScreen(HubScreen[None]):
     def compose(self) -> ComposeResult:
         yield DatabaseBanner()
         yield Static("Your offers", id="provider-title")
-        offers: DataTable[str] = DataTable(
+        offers: DataTable[Text] = DataTable(
             id="provider-offers", cursor_type="row", zebra_stripes=True
         )
         offers.add_columns(*OFFER_COLUMNS)
         yield offers
-        capacity: DataTable[str] = DataTable(
+        capacity: DataTable[Text] = DataTable(
             id="provider-capacity", cursor_type="row", show_cursor=False
         )
         capacity.add_columns(*CAPACITY_COLUMNS)
@@ -131,9 +132,11 @@ class ProviderBoardScreen(HubScreen[None]):
         soon = {v.offer.offer_id for v in view.starting_soon}
         title = self.query_one("#provider-title", Static)
         title.update(
-            f"Your offers{f' ({view.organisation})' if view.organisation else ''}: "
-            f"{len(view.waiting)} waiting for your answer, {len(view.accepted)} accepted, "
-            f"{len(soon)} starting this week"
+            literal(
+                f"Your offers{f' ({view.organisation})' if view.organisation else ''}: "
+                f"{len(view.waiting)} waiting for your answer, {len(view.accepted)} accepted, "
+                f"{len(soon)} starting this week"
+            )
         )
         table = self.query_one("#provider-offers", DataTable)
         keep = table.cursor_row
@@ -151,13 +154,17 @@ class ProviderBoardScreen(HubScreen[None]):
             else:
                 state = Text("starting soon" if offer.offer_id in soon else "accepted")
             table.add_row(
-                offer.short_id,
-                who(card, self.app.privacy),
-                card.pathway or "-",
-                item.service_name,
+                cell(offer.short_id),
+                cell(who(card, self.app.privacy)),
+                cell(card.pathway or "-"),
+                cell(item.service_name),
                 state,
-                offer.start.strftime("%a %d %b") if offer.start else "-",
-                card.discharge_ready_date.strftime("%d %b") if card.discharge_ready_date else "-",
+                cell(offer.start.strftime("%a %d %b") if offer.start else "-"),
+                cell(
+                    card.discharge_ready_date.strftime("%d %b")
+                    if card.discharge_ready_date
+                    else "-"
+                ),
             )
             self.offer_ids.append(offer.offer_id)
         if self.offer_ids:
@@ -167,12 +174,12 @@ class ProviderBoardScreen(HubScreen[None]):
         for status in view.statuses:
             latest = status.latest
             capacity.add_row(
-                status.service.name,
-                status.service.pathway,
-                status.service.unit,
-                str(latest.vacant) if latest else "-",
-                str(latest.available) if latest else "-",
-                humanise(status.age) + " ago" if status.age is not None else "never",
+                cell(status.service.name),
+                cell(status.service.pathway),
+                cell(status.service.unit),
+                cell(latest.vacant if latest else "-"),
+                cell(latest.available if latest else "-"),
+                cell(humanise(status.age) + " ago" if status.age is not None else "never"),
             )
 
     # --- answering -------------------------------------------------------------------------------

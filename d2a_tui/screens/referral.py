@@ -22,6 +22,7 @@ from d2a_tui.hub import Change, DatabaseUnavailable, DiskFull
 from d2a_tui.screens.base import DatabaseBanner, HubScreen
 from d2a_tui.screens.pickers import parse_user_date
 from d2a_tui.widgets.keys import TextInput
+from d2a_tui.widgets.literal import literal
 
 if TYPE_CHECKING:
     from d2a_tui.screens.base import HostApp
@@ -96,7 +97,7 @@ class ReferralScreen(HubScreen[Change | None]):
         box = TextInput(placeholder=field.placeholder, id=field.id, compact=True)
         box.cursor_blink = False
         with Horizontal(classes="field", id=f"field-{field.id}"):
-            yield Label(field.label + (" *" if field.required else ""), classes="field-label")
+            yield Label(literal(field.label, " *" if field.required else ""), classes="field-label")
             yield box
             yield Label("", classes="field-note", id=f"note-{field.id}")
 
@@ -107,7 +108,7 @@ class ReferralScreen(HubScreen[Change | None]):
 
     def _note(self, field_id: str, text: str, ok: bool = False) -> None:
         note = self.query_one(f"#note-{field_id}", Label)
-        note.update(text)
+        note.update(literal(text))
         note.set_class(ok, "-ok")
         note.set_class(bool(text) and not ok, "field-error")
 
@@ -182,12 +183,14 @@ class ReferralScreen(HubScreen[Change | None]):
         error_box.update("")
         values = self._values()
         if values is None:
-            error_box.update("Not referred: put right the fields marked, then press enter")
+            error_box.update(literal("Not referred: put right the fields marked, then press enter"))
             return
         if self.app.db_problem is not None:
             error_box.update(
-                "Not referred: the database is unavailable. Your entries are kept: "
-                "press enter again when it is back."
+                literal(
+                    "Not referred: the database is unavailable. Your entries are kept: "
+                    "press enter again when it is back."
+                )
             )
             return
         hub = self.app.hub
@@ -211,7 +214,7 @@ class ReferralScreen(HubScreen[Change | None]):
                     self._note(field_id, message)
                     self.query_one(f"#{field_id}", Input).focus()
                     break
-            error_box.update(f"Not referred: {message}")
+            error_box.update(literal(f"Not referred: {message}"))
             if isinstance(error, DatabaseUnavailable) and not isinstance(error, DiskFull):
                 self.app.database_lost(message)
             return

@@ -16,8 +16,8 @@ from textual import events
 from textual.app import ComposeResult
 from textual.cache import LRUCache
 from textual.containers import Vertical
+from textual.content import Content
 from textual.geometry import Region, Size
-from textual.markup import escape
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -37,6 +37,7 @@ from d2a_tui.widgets.card import (
     days_since_ready,
     offer_mark,
 )
+from d2a_tui.widgets.literal import NEWLINE, ContentPart, literal_content
 
 
 def clock_words(card: Card, sub: int, now: datetime, in_hospital: bool) -> object:
@@ -69,30 +70,33 @@ class ColumnHeader(Static):
     ColumnHeader { height: 2; padding: 0 1; text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
-    _shown = ""
+    _shown: Content | None = None
 
     def show(self, column: Column, model: BoardModel) -> None:
         stats = model.stats(column.id)
         count = f"{stats.shown}/{stats.total}" if stats.shown != stats.total else str(stats.total)
-        oldest = f" [dim]max {humanise(stats.oldest)}[/]" if stats.oldest is not None else ""
-        text = (
-            f"[b]{escape(column.name)}[/b] {count}\n"
-            f"[$text-error]{SYMBOLS[Level.RED]}{stats.red}[/] "
-            f"[$text-warning]{SYMBOLS[Level.AMBER]}{stats.amber}[/]{oldest}"
-        )
+        parts: list[ContentPart] = [
+            (column.name, "bold"),
+            f" {count}",
+            NEWLINE,
+            (f"{SYMBOLS[Level.RED]}{stats.red}", "$text-error"),
+            " ",
+            (f"{SYMBOLS[Level.AMBER]}{stats.amber}", "$text-warning"),
+        ]
+        if stats.oldest is not None:
+            parts += [" ", (f"max {humanise(stats.oldest)}", "dim")]
         lines = 2
         if model.places:
             # Demand against capacity gets its own line on every column, so the cards of all
             # columns still start on the same row; it is there only once a service reports.
             lines = 3
+            parts.append(NEWLINE)
             gap = model.gap(column.pathway) if column.in_hospital else None
             if gap is not None:
                 tone = "$text-error" if gap < 0 else "$text-success"
-                text += (
-                    f"\n[{tone}]gap {gap:+d}[/] [dim]{model.places[column.pathway or '']} places[/]"
-                )
-            else:
-                text += "\n"
+                places = model.places[column.pathway or ""]
+                parts += [(f"gap {gap:+d}", tone), " ", (f"{places} places", "dim")]
+        text = literal_content(*parts)
         if text != self._shown:
             self._shown = text
             if self.styles.height is None or self.styles.height.value != lines:

@@ -14,6 +14,7 @@ from rich.segment import Segment
 from rich.style import Style
 
 from d2a_tui.domain.calendar import LONDON, HubCalendar
+from d2a_tui.domain.display import shown
 from d2a_tui.domain.events import Event, EventKind
 from d2a_tui.domain.flow import Flow
 from d2a_tui.domain.offers import DECLINE_REASONS, offer_mark
@@ -81,8 +82,11 @@ def _line(
     """Left parts, then right parts flush right, exactly `width` cells.
 
     With `right_first` the left side is cut short (with …) to keep the right whole; otherwise
-    right parts are dropped, last first, until the left side fits.
+    right parts are dropped, last first, until the left side fits. Every part is `shown`: a
+    card's words (a name, a ward) come from people and other systems.
     """
+    left = [(shown(text), style) for text, style in left]
+    right = [(shown(text), style) for text, style in right]
     if not right_first:
         while right and _width(left) + _width(right) + 1 > width:
             right = right[:-2] if len(right) >= 2 else []
@@ -120,6 +124,7 @@ def card_line(
     """Line `sub` (0..CARD_LINES-1) of a card, exactly `width` cells wide, styles unmixed."""
     gap = (" ", styles.base)
     if sub == 0:
+        # The name has the width first: the last digits of the NHS number give way to it.
         return _line(
             [
                 (" ", styles.base),
@@ -129,6 +134,7 @@ def card_line(
             ],
             [(card.nhs_number[-4:], styles.dim), gap],
             width,
+            right_first=False,
         )
     if sub == 1:
         right: list[tuple[str, Style]] = []
@@ -142,37 +148,76 @@ def card_line(
             flag = (f"⇥ left {humanise(now - card.left_hospital_at)}", styles.mark(Level.RED))
             return _line([("   ", styles.base), flag], [], width)
         place = "/".join(part for part in (card.ward, card.bed) if part) or "no ward"
-        return _line(
-            [("   ", styles.base), (place, styles.base), gap, (card.pathway or "P?", styles.dim)],
-            right,
-            width,
-        )
+        # Where the person is has the width first: the pathway (the column mostly says it), then
+        # the delay code, then the indent give way before the ward is cut.
+        pathway = (card.pathway or "P?", styles.dim)
+        for where, kept in (
+            ([("   ", styles.base), (place, styles.base), gap, pathway], right),
+            ([("   ", styles.base), (place, styles.base)], right),
+            ([("   ", styles.base), (place, styles.base)], []),
+            ([(" ", styles.base), (place, styles.base)], []),
+        ):
+            if _width(where) + _width(kept) + (1 if kept else 0) <= width:
+                break
+        return _line(where, kept, width)
     waited = humanise(now - card.entered_column_at)
-    left: list[tuple[str, Style]] = [("   ", styles.base), (waited, styles.level(level))]
     ready = days_since_ready(card, now)
-    if in_hospital and ready is not None:
-        left += [gap, (f"DRD+{ready}d", styles.level(level) if ready > 0 else styles.dim)]
-    right = []
-    if card.notes:
-        right += [(f"✎{card.notes}", styles.dim), gap]
-    if card.assigned_to:
-        right += [(f"@{card.assigned_to}", styles.dim), gap]
+    ready_style = styles.level(level) if ready is not None and ready > 0 else styles.dim
+    ready_text = f"DRD+{ready}d" if in_hospital and ready is not None else None
     if card.offer is not None:
-        # The hand-off has the rest of the line: the service's name gives way, its clock not.
-        room = width - _width(left) - 2
-        mark = offer_mark(card.offer, card.offer_service or card.offer.service_id, now)
-        if cell_len(mark) > room and room > 0:
-            name = card.offer_service or card.offer.service_id
-            tail = mark[2 + len(name) :]
-            keep = room - 2 - cell_len(tail) - 1
-            short = f"→{tail.strip()}"
-            if keep > 0:
-                mark = f"→ {set_cell_size(name, keep)}…{tail}"
-            else:  # no room for a name: the arrow and the clock, or the arrow alone
-                mark = short if cell_len(short) <= room else "→"
-        left += [gap, (mark, styles.base if card.offer.is_open else styles.dim)]
-        right = []
-    return _line(left, right, width, right_first=False)
+        return _offer_line(card, now, width, styles, level, waited, ready_text, ready_style)
+    left: list[tuple[str, Style]] = [("   ", styles.base), (waited, styles.level(level))]
+    if ready_text is not None:
+        left += [gap, (ready_text, ready_style)]
+    extras: list[tuple[str, Style]] = []
+    if card.notes:
+        extras += [(f"✎{card.notes}", styles.dim), gap]
+    if card.assigned_to:
+        extras += [(f"@{card.assigned_to}", styles.dim), gap]
+    return _line(left, extras, width, right_first=False)
+
+
+def _offer_line(
+    card: Card,
+    now: datetime,
+    width: int,
+    styles: CardStyles,
+    level: Level,
+    waited: str,
+    ready_text: str | None,
+    ready_style: Style,
+) -> list[Segment]:
+    """The third line of a card with an offer: the hand-off is always there, its arrow and
+    clock before anything else. What gives way when the column is narrow, in order: the
+    service's name, the indent, "DRD" (the days stay), the time in the column."""
+    assert card.offer is not None
+    name = shown(card.offer_service or card.offer.service_id)
+    mark = shown(offer_mark(card.offer, name, now))
+    tail = mark[2 + len(name) :]  # " ?6h" or " ✓ 26 Nov"
+    short = f"→{tail.strip()}"
+    offer_style = styles.base if card.offer.is_open else styles.dim
+    gap = (" ", styles.base)
+    waited_part = (waited, styles.level(level))
+    ready_parts = [gap, (ready_text, ready_style)] if ready_text else []
+    short_ready = [gap, (ready_text[3:], ready_style)] if ready_text else []  # "+5d"
+    lefts: list[list[tuple[str, Style]]] = [
+        [("   ", styles.base), waited_part, *ready_parts],
+        [(" ", styles.base), waited_part, *ready_parts],
+        [(" ", styles.base), waited_part, *short_ready],
+        [(" ", styles.base), waited_part],
+        [(" ", styles.base)],
+    ]
+    for left in lefts:
+        room = width - _width(left) - 1  # a space before the arrow
+        if cell_len(mark) <= room:
+            return _line([*left, gap, (mark, offer_style)], [], width)
+        keep = room - cell_len(tail) - 3  # "→ " and "…"
+        if keep >= 3:  # enough of the name to tell services apart
+            cut = f"→ {set_cell_size(name, keep)}…{tail}"
+            return _line([*left, gap, (cut, offer_style)], [], width)
+        if cell_len(short) <= room:
+            return _line([*left, gap, (short, offer_style)], [], width)
+    return _line([(" ", styles.base), ("→", offer_style)], [], width)
 
 
 def column_name(flow: Flow, column_id: object) -> str:

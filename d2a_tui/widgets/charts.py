@@ -13,15 +13,22 @@ from dataclasses import dataclass
 from datetime import date
 from typing import ClassVar
 
+from rich.cells import set_cell_size
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.geometry import Size
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from d2a_tui.domain.display import shown
+
 # One colour per series, from the 16 ANSI colours so that `ansi-dark` and friends keep them.
 SERIES_STYLES = ("cyan", "green", "yellow", "magenta", "blue", "red", "bright_black")
 SPARKS = "▁▂▃▄▅▆▇█"
+# And one glyph per series, so the series read apart without colour (NO_COLOR, a vt100, a
+# colour-blind reader): a fill for stacked columns, a mark for lines. The legend shows them.
+STACK_GLYPHS = ("█", "▒", "▓", "░", "▚", "▞", "#")
+LINE_GLYPHS = ("•", "○", "×", "+", "◆", "▲", "*")
 
 
 def spark(values: Sequence[float | None]) -> str:
@@ -101,7 +108,7 @@ class TimeChart(Widget, can_focus=True):
     def render(self) -> Text:
         width = max(self.size.width - 8, 4)
         height = max(self.size.height - 3, 3)
-        text = Text(self.title, style="bold")
+        text = Text(shown(self.title), style="bold")
         if not self.days or not self.series:
             return text + Text("\nno data yet")
         columns = self._columns(width)
@@ -135,12 +142,12 @@ class TimeChart(Widget, can_focus=True):
                     for index, series_values in enumerate(grid):
                         ceiling = floor + series_values[col] / top * height
                         if floor < level - 0.5 < ceiling:
-                            char, style = "█", SERIES_STYLES[index % len(SERIES_STYLES)]
+                            char, style = _glyph(STACK_GLYPHS, index), _style(index)
                         floor = ceiling
                 else:
                     for index, series_values in enumerate(grid):
                         if round(series_values[col] / top * (height - 1)) + 1 == level:
-                            char, style = "•", SERIES_STYLES[index % len(SERIES_STYLES)]
+                            char, style = _glyph(LINE_GLYPHS, index), _style(index)
                 if col == cursor_col and self.has_focus:
                     style = f"{style} reverse".strip()
                     char = char if char != " " else "│"
@@ -152,10 +159,11 @@ class TimeChart(Widget, can_focus=True):
         end = f"{last:%d %b}"
         axis.append(label + " " * max(len(columns) - len(label) - len(end), 1) + end, style="dim")
         legend = Text(" " * 7)
+        glyphs = STACK_GLYPHS if self.mode == "stacked" else LINE_GLYPHS
         for index, series in enumerate(self.series):
-            legend.append("■ ", style=SERIES_STYLES[index % len(SERIES_STYLES)])
-            legend.append(series.name + "  ")
-        status = Text(" " * 7 + self.describe(), style="bold" if self.has_focus else "")
+            legend.append(_glyph(glyphs, index) * 2, style=_style(index))
+            legend.append(" " + shown(series.name) + "  ")
+        status = Text(" " * 7 + shown(self.describe()), style="bold" if self.has_focus else "")
         return Text("\n").join([text, *rows, axis, legend, status])
 
     def watch_cursor(self) -> None:
@@ -208,13 +216,13 @@ class BarChart(Widget, can_focus=True):
         return len(self.bars) + 2 if self.bars else 2
 
     def render(self) -> Text:
-        text = Text(self.title, style="bold")
+        text = Text(shown(self.title), style="bold")
         if not self.bars:
             return text + Text("\nno data yet")
         top = max((bar.value for bar in self.bars), default=0) or 1
         room = max(self.size.width - self.label_width - 12, 4)
         for index, bar in enumerate(self.bars):
-            label = bar.label[: self.label_width].ljust(self.label_width)
+            label = set_cell_size(shown(bar.label), self.label_width)
             eighths = round(bar.value / top * room * 8)
             full, part = divmod(eighths, 8)
             line = Text("\n")
@@ -225,7 +233,7 @@ class BarChart(Widget, can_focus=True):
             text.append_text(line)
         current = self.bars[self.cursor]
         detail = current.detail or f"{current.label}: {_num(current.value)}"
-        text.append("\n" + detail, style="bold" if self.has_focus else "dim")
+        text.append("\n" + shown(detail), style="bold" if self.has_focus else "dim")
         return text
 
     def watch_cursor(self) -> None:
@@ -236,6 +244,14 @@ class BarChart(Widget, can_focus=True):
 
     def on_blur(self) -> None:
         self.refresh()
+
+
+def _glyph(glyphs: tuple[str, ...], index: int) -> str:
+    return glyphs[index % len(glyphs)]
+
+
+def _style(index: int) -> str:
+    return SERIES_STYLES[index % len(SERIES_STYLES)]
 
 
 def _round_step(raw: float) -> float:

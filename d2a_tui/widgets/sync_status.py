@@ -22,6 +22,7 @@ from textual.widgets import Static
 
 from d2a_tui.domain.errors import D2AError
 from d2a_tui.domain.timefmt import humanise
+from d2a_tui.widgets.literal import literal
 
 # A symbol for each state, so that a monochrome terminal says as much as a colour one.
 STATE_WORDS: dict[str, str] = {
@@ -193,9 +194,9 @@ class SyncStatusBar(Static):
         self.status, self.shown_conflicts = status, status.conflicts
         for state in STATE_WORDS:
             self.set_class(status.state == state, f"-{state}")
-        self.tooltip = status.message or status.server
+        self.tooltip = literal(status.message or status.server or "")
         compact = self.app.size.width < COMPACT_BELOW
-        self.update(status_line(status, self.hub.now(), compact=compact))
+        self.update(literal(status_line(status, self.hub.now(), compact=compact)))
         if before is not None and status.conflicts != before:
             self.post_message(self.ConflictsChanged(status.conflicts))
         if before is not None and status.conflicts > before:

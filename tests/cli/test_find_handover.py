@@ -249,3 +249,19 @@ def test_find_and_handover_on_the_command_line(
     assert json.loads(saved.read_text())["people"][0]["changes"][-1]["text"] == "closed: Died"
     code, _, err = d2a(capsys, "handover", "--since", "25:00", *db)
     assert code == 1 and err.startswith("d2a: --since '25:00' is not a time of day")
+
+
+def test_turned_red_in_the_handover_says_why_it_is_red(make_hub, clock: FrozenClock) -> None:  # type: ignore[no-untyped-def]
+    """A journey amber by its time in the column that turns red by its days since ready: the
+    handover gives the red reason, not the amber one it also has."""
+    from tests.conftest import refer_someone
+
+    hub = make_hub()
+    clock.now = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+    journey_id = refer_someone(hub, 5, discharge_ready_date="2026-11-20")
+    hub.move(journey_id, "triage")
+    hub.move(journey_id, "await_p1")
+    clock.now = datetime(2026, 11, 23, 7, 45, tzinfo=UTC)
+    report = hub.handover(handover.parse_since("20:00", hub.now(), hub.calendar))
+    text = " ".join(" ".join(handover.to_lines(report, hub.flow, hub.calendar)).split())
+    assert "turned red: 3 days since discharge-ready (red after 3)" in text, text

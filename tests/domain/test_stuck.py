@@ -44,10 +44,11 @@ def test_length_of_stay_bands_and_all_reasons_are_kept() -> None:
         date(2026, 11, 1),  # LoS 22 days: red at 21
     )
     assert result.level is Level.RED
+    # Red first: the first reason (the toast, the handover, the alert line) says why it is red.
     assert result.reasons == (
+        "length of stay 22 days (21+ super-stranded)",
         "4d in Awaiting P3 (amber after 3d)",
         "2 days since discharge-ready (amber after 1)",
-        "length of stay 22 days (21+ super-stranded)",
     )
 
 

@@ -34,7 +34,23 @@ def test_the_card_shows_the_offer_and_its_clock_and_a_narrow_one_keeps_the_clock
     assert "→ Reablement North ?2h" in wide
     narrow = third_line(hub, journey_id, 30)
     assert len(narrow) == 30
-    assert narrow.rstrip().endswith("Reabl… ?2h")  # the name cut, the clock kept
+    assert "→ Reab" in narrow and narrow.rstrip().endswith("… ?2h")  # the name cut, the clock kept
+
+
+def test_at_every_width_the_offer_keeps_its_arrow_and_clock(hub: Hub, clock: FrozenClock) -> None:
+    """The name gives way, then the indent, then "DRD", then the time in the column: never the
+    hand-off (at 160 and 80 columns a red offer of 6h used to vanish from its card)."""
+    two_providers(hub)
+    journey_id = on_p1(hub)
+    clock.advance(days=2, hours=3)
+    hub.offers.make(journey_id, "reablement-north")
+    clock.advance(hours=6)
+    for width in range(10, 61):
+        line = third_line(hub, journey_id, width)
+        assert len(line) == width
+        assert "→" in line and "?6h" in line, (width, line)
+        if width >= 18:
+            assert "DRD+" in line, (width, line)  # the days since ready go only when they must
 
 
 def test_an_accepted_offer_shows_its_start_and_the_timeline_tells_the_story(hub: Hub) -> None:
