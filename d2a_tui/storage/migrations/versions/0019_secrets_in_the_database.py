@@ -1,7 +1,7 @@
 """the device's secrets inside the replica; the server makes every token
 
 Revision ID: 0019
-Revises: 0016
+Revises: 0017
 Create Date: 2026-12-04 22:40:00
 
 A replica's device token, the token a swap is waiting on, and the idle lock's PIN hash were kept
@@ -23,7 +23,7 @@ from alembic import op
 import d2a_tui.storage.models
 
 revision: str = "0019"
-down_revision: str | None = "0016"
+down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """the ADT feed: duplicates by content, the visit a journey is about, identifiers besides the NHS number
 
 Revision ID: 0020
-Revises: 0016
+Revises: 0019
 Create Date: 2026-12-04 22:40:00
 
 A PAS that restarts reuses control ids for different messages: `adt_message.digest` (SHA-256 of
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0020"
-down_revision: str | None = "0016"
+down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """the patient's family name as the source gave it
 
 Revision ID: 0021
-Revises: 0016
+Revises: 0020
 Create Date: 2026-12-04 22:40:00
 
 A sheet's surname column and HL7's XPN family name say which part of a name is the family name;
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0021"
-down_revision: str | None = "0016"
+down_revision: str | None = "0020"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

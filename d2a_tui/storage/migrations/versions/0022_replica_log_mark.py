@@ -1,7 +1,7 @@
 """a replica remembers which server log it follows
 
 Revision ID: 0022
-Revises: 0016
+Revises: 0021
 Create Date: 2026-12-04 22:00:00
 
 A server restored from an older backup hands out again the positions a replica has already
@@ -29,7 +29,7 @@ from alembic import op
 import d2a_tui.storage.models
 
 revision: str = "0022"
-down_revision: str | None = "0016"
+down_revision: str | None = "0021"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
