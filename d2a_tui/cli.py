@@ -226,7 +226,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     if args.json:
         print_json([card_json(card, stuck) for card, stuck in rows])
         return 0
-    from d2a_tui.cli_base import console
+    from d2a_tui.cli_streams import console
 
     print_list_table(hub, rows, console())
     return 0
@@ -304,7 +304,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         return 0
     from rich.text import Text
 
-    from d2a_tui.cli_base import console as make_console
+    from d2a_tui.cli_streams import console as make_console
     from d2a_tui.domain.display import shown
     from d2a_tui.domain.nhs_number import format_nhs_number
 
@@ -720,7 +720,7 @@ def _run_with_progress(handler: Handler, args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from d2a_tui.cli_base import shown_output
+    from d2a_tui.cli_streams import shown_output
 
     # Whatever a command prints (names, notes, HL7 fields, a server's words, an argument echoed
     # in an error) reaches the terminal as text, never as control sequences.

@@ -78,7 +78,7 @@ def _print_statuses(hub: Any) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from d2a_tui.cli_base import console as make_console
+    from d2a_tui.cli_streams import console as make_console
     from d2a_tui.domain.display import shown
 
     table = Table(
@@ -113,7 +113,7 @@ def _print_statuses(hub: Any) -> None:
 def _print_gaps(hub: Any, console: Any = None) -> None:
     from rich.text import Text
 
-    from d2a_tui.cli_base import console as make_console
+    from d2a_tui.cli_streams import console as make_console
 
     console = console or make_console()
     for gap in hub.capacity.gap_by_pathway().values():

@@ -111,7 +111,7 @@ FULL: dict[EventKind, Fields] = {
         "previous_bed",
         "cancels",
     ),
-    EventKind.HOSPITAL_DISCHARGE_RECORDED: _keep("at", "ward", "cancels"),
+    EventKind.HOSPITAL_DISCHARGE_RECORDED: _keep("at", "ward", "cancels", "died"),
     EventKind.DEMOGRAPHICS_UPDATED: _keep(
         "patient_id", "name", "date_of_birth", "previous_name", "previous_date_of_birth"
     ),

@@ -594,7 +594,7 @@ class Synchroniser:
                 continue
             if page is None:
                 break
-            missing = self.replica.absorb(page.events, page.next, page.forget, page.mark)
+            missing = self.replica.absorb(page.events, page.next, page.forget, mark=page.mark)
             for journey_id in sorted(missing | set(page.fetch)):
                 self.replica.absorb_journey(self.client.snapshot(journey_id).events)
             report.pulled += len(page.events)
