@@ -11,9 +11,13 @@ gives the figures measured on one.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 
+from d2a_tui.domain.stuck import Stuck
 from d2a_tui.hub import Hub
+from d2a_tui.views import Card
 from tests.tui.conftest import board_of, make_app, wait_for
 from tests.tui.frozen import watch_loop
 
@@ -42,3 +46,30 @@ async def test_no_step_of_the_board_holds_its_thread_over_50_ms(
             watch.counting = False
     slow = [(took, what) for took, what in watch.over(LIMIT) if not what.startswith(TEXTUAL_OWN)]
     assert not slow, "\n".join(f"{took * 1000:.0f} ms: {what}" for took, what in slow)
+
+
+async def test_the_clock_tick_assesses_the_cards_off_the_ui_thread(seeded_hub: Hub) -> None:
+    import threading
+
+    on_ui: list[str] = []
+    elsewhere: list[str] = []
+    stuck = seeded_hub.stuck
+
+    def counting(card: Card, now: datetime | None = None) -> Stuck:
+        ui = threading.current_thread() is threading.main_thread()
+        (on_ui if ui else elsewhere).append(card.journey_id)
+        return stuck(card, now)
+
+    seeded_hub.stuck = counting  # type: ignore[method-assign]
+    app = make_app(seeded_hub, tick=0.2)
+    async with app.run_test(size=(160, 50)) as pilot:
+        board = board_of(app)
+        assert await wait_for(pilot, lambda: board.loaded, 20)
+        assert board.model is not None
+        open_count = len(board.model.cards)
+        on_ui.clear()
+        elsewhere.clear()
+        assert await wait_for(pilot, lambda: len(elsewhere) >= 2 * open_count, 20)
+    # Two ticks' worth of cards assessed in the worker; on the UI thread only the selected
+    # card (the status line) and any just turned red, not the board.
+    assert len(on_ui) < open_count / 4

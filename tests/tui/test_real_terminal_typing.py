@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -40,7 +41,9 @@ class Terminal:
     """One tmux server of our own (its own socket) running one command in one pane."""
 
     def __init__(self, command: list[str], env: dict[str, str]) -> None:
-        self.socket = f"d2a-typing-{os.getpid()}-{id(self)}"
+        # A server of our own on a socket of our own, removed with it.
+        self.folder = Path(tempfile.mkdtemp(prefix="d2a-tmux-"))
+        self.socket = str(self.folder / "s")
         line = " ".join(
             ["env", "-i", *(f"{k}={shlex_quote(v)}" for k, v in env.items()), *command]
         )
@@ -49,7 +52,7 @@ class Terminal:
 
     def tmux(self, *args: str) -> str:
         return subprocess.run(
-            ["tmux", "-L", self.socket, *args], check=True, capture_output=True, text=True
+            ["tmux", "-S", self.socket, *args], check=True, capture_output=True, text=True
         ).stdout
 
     def screen(self) -> str:
@@ -77,7 +80,8 @@ class Terminal:
                 time.sleep(rng.uniform(0, 0.03))
 
     def close(self) -> None:
-        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True)
+        subprocess.run(["tmux", "-S", self.socket, "kill-server"], capture_output=True)
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 KEY_NAMES = {"BSpace", "Tab", "BTab", "Enter", "End", "Home", "C-u", "C-l", "C-q", "Escape"}
