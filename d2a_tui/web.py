@@ -76,6 +76,7 @@ def web_options(args: argparse.Namespace) -> WebOptions:
         login,
         max_boards=args.max_boards,
         max_boards_per_user=args.max_boards_per_user,
+        loopback=local,
     )
 
 

@@ -64,6 +64,7 @@ class WebOptions:
     login: bool  # sign-in with a device token; always beyond loopback
     max_boards: int = 20  # board processes at once, in all
     max_boards_per_user: int = 3  # and per person (tabs of one person, or one key's holder)
+    loopback: bool = False  # `host` is this machine only: its other names are allowed too
 
 
 COOKIE = "d2a_web_session"
@@ -441,11 +442,9 @@ def _page(body: str, status: int = 200) -> web.Response:
 def allowed_names(options: WebOptions) -> tuple[frozenset[str], frozenset[str]]:
     """The Host values this server answers to and the Origins it accepts: its own address and
     the public one; on loopback also the other names of this machine."""
-    from d2a_tui.web import is_loopback
-
     scheme = "https" if options.ssl_context is not None else "http"
     hosts = {_host_port(options.host, options.port)}
-    if is_loopback(options.host):
+    if options.loopback:
         hosts |= {_host_port(name, options.port) for name in ("127.0.0.1", "localhost", "::1")}
     public = urlsplit(options.public_url)
     if public.hostname:
