@@ -181,7 +181,13 @@ class Rebuilder:
         else:
             values = row_from_state(state, top)
             referral = history[0] if history else provisional[0]
-            values["patient_id"] = self._ensure_patient(connection, referral.payload["patient"])
+            patient = referral.payload["patient"]
+            for event in history:
+                # A merge (ADT A40) moved the journey to the surviving patient, who may be new
+                # to this replica: the journey belongs to them from then on.
+                if event.kind is EventKind.PATIENT_MERGED:
+                    patient = event.payload["patient"]
+            values["patient_id"] = self._ensure_patient(connection, patient)
             if exists is None:
                 connection.execute(journey_table.insert().values(**values))
             else:

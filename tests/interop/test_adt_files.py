@@ -64,3 +64,26 @@ def test_an_hl7_batch_file_is_read_as_its_messages_not_its_envelope(
     path.write_text(text)
     assert main(["adt", "load", str(path), "--db", sqlite_url]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == "2 message(s): AA 1, AR 1"
+
+
+def test_the_admissions_list_filters_by_ward_and_day(
+    sqlite_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Two people not on the hub, admitted 20 and 22 Nov to different wards.
+    path = tmp_path / "admissions.hl7"
+    path.write_text(
+        adt("A01", "9434765919", msg_id="AD1", ward="ELM", admitted="20261120100000") + "\n"
+        + adt("A01", "9434765870", msg_id="AD2", ward="OAK", admitted="20261122100000",
+              name="BUILDER^BOB")
+    )  # fmt: skip
+    assert main(["adt", "load", str(path), "--db", sqlite_url]) == 0
+    capsys.readouterr()
+    assert main(["adt", "admissions", "--ward", "oak", "--db", sqlite_url]) == 0
+    out = capsys.readouterr().out
+    assert "BOB BUILDER" in out and "EDNA" not in out
+    assert main(["adt", "admissions", "--since", "2026-11-21", "--db", sqlite_url]) == 0
+    out = capsys.readouterr().out
+    assert "22 Nov" in out and "20 Nov" not in out
+    # Not work waiting: the exceptions list is empty.
+    assert main(["adt", "exceptions", "--db", sqlite_url]) == 0
+    assert capsys.readouterr().out == "no ADT exceptions waiting\n"

@@ -58,3 +58,28 @@ def test_a_port_in_use_is_one_line(sqlite_url: str) -> None:
     assert done.returncode == 1
     assert done.stderr.startswith(f"d2a: cannot listen on 127.0.0.1:{port}")
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_listen_caps_its_connections(sqlite_url: str) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "d2a_tui", "adt", "listen", "--port", "0", "--db", sqlite_url,
+         "--max-connections", "1"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ),
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        port = int(process.stdout.readline().split(":")[1].split()[0])
+
+        async def over_the_cap() -> bytes:
+            _, held = await asyncio.open_connection("127.0.0.1", port)
+            await asyncio.sleep(0.3)
+            extra, _ = await asyncio.open_connection("127.0.0.1", port)
+            try:
+                return await asyncio.wait_for(extra.read(), timeout=10)
+            finally:
+                held.close()
+
+        assert asyncio.run(over_the_cap()) == b""  # the second connection is closed at once
+    finally:
+        process.terminate()
+        process.communicate(timeout=10)
