@@ -16,6 +16,7 @@ from typing import Any
 
 from d2a_tui.domain.errors import InvalidInput
 from d2a_tui.interop.sheet_files import EXCEL_SUFFIXES, TEXT_SUFFIXES, read_text, read_xlsx
+from d2a_tui.interop.values import looks_like_date
 
 FIELDS = (
     "nhs_number",
@@ -331,8 +332,6 @@ def _trailing_totals(body: list[tuple[int, list[Any]]]) -> dict[int, str]:
 def _dates(header: str, values: list[Any]) -> bool:
     """A column that holds dates: most of its filled cells are date cells or read as dates
     written as text, or its header says date."""
-    from d2a_tui.interop.values import looks_like_date
-
     if re.search(r"\bdate|\bdob\b|\bdue\b", header, re.IGNORECASE):
         return True
     filled = [value for value in values if not _blank(value)]
