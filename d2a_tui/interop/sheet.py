@@ -1,9 +1,12 @@
-"""Reading a hub's caseload sheet (CSV or Excel) into numbered rows of named fields.
+"""Reading a hub's caseload sheet (CSV, text or Excel) into numbered rows of named fields.
 
 Headers are matched to fields by name (case, spaces and punctuation ignored, with the usual
 synonyms: `NHS No`, `DOB`, `DRD`, `EDD`, …); a TOML mapping file names the rest. The header row
 need not be the first: sheets often carry a title above it, so the first row that names at least
-three fields is taken.
+three fields is taken. The sheet says what it read: every column and what it was read as, every
+column left out (and whether it holds dates), and the rows it left out: a totals row at the foot,
+and the rows the workbook hides (taken only with `include_hidden`). Files are opened by
+`sheet_files`.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 
 from d2a_tui.domain.errors import InvalidInput
 from d2a_tui.interop.sheet_files import EXCEL_SUFFIXES, TEXT_SUFFIXES, read_text, read_xlsx
+from d2a_tui.interop.values import looks_like_date
 
 FIELDS = (
     "nhs_number",
@@ -331,8 +335,6 @@ def _trailing_totals(body: list[tuple[int, list[Any]]]) -> dict[int, str]:
 def _dates(header: str, values: list[Any]) -> bool:
     """A column that holds dates: most of its filled cells are date cells or read as dates
     written as text, or its header says date."""
-    from d2a_tui.interop.values import looks_like_date
-
     if re.search(r"\bdate|\bdob\b|\bdue\b", header, re.IGNORECASE):
         return True
     filled = [value for value in values if not _blank(value)]
