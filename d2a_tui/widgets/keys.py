@@ -70,12 +70,11 @@ class TextInput(Input):
             return
         if event.is_printable:
             return  # Input inserts it, now
-        active = binding_for(self.screen, event.key)
-        if active is None:
+        if binding_for(self.screen, event.key) is None:
             return  # unbound: Textual's own handling, as for any widget
         event.stop()
         event.prevent_default()
-        await app.run_action(active.binding.action, active.node)
+        await run_bindings(app, self.screen, event.key)
 
     async def action_submit(self) -> None:
         # The answer (`Submitted`) is handled by the screen in its own turn; keys typed after
@@ -87,6 +86,17 @@ class TextInput(Input):
 
     def answered(self) -> None:
         self._answering = False
+
+
+async def run_bindings(app: App[Any], screen: Screen[Any], key: str) -> bool:
+    """Run `key`'s bindings as Textual does (`App._check_bindings`): from the focused widget up,
+    each until one runs. An action that skips (the box's own `down` scrolls nothing, so it
+    raises SkipAction) hands the key to the next binding up: a picker's arrows."""
+    for namespace, bindings in screen._modal_binding_chain:
+        for binding in bindings.key_to_bindings.get(key, ()):
+            if not binding.priority and await app.run_action(binding.action, namespace):
+                return True
+    return False
 
 
 def again(event: events.Key) -> events.Key:

@@ -36,9 +36,13 @@ def test_a_client_at_its_cap_gets_429_and_another_is_served_at_once(e2e_hub: Hub
     server.start()
     try:
         with httpx.Client(base_url=server.url, timeout=WAIT + 10) as http:
-            head = http.get("/v1/health").json()
-            since = 2**40  # beyond the head: a pull waits the whole `wait`
-            assert head["status"] == "ok"
+            assert http.get("/v1/health").json()["status"] == "ok"
+            first = http.get(
+                "/v1/sync/pull",
+                params={"since": 0, "limit": 1},
+                headers={"Authorization": f"Bearer {greedy}"},
+            )
+            since = first.json()["head"]  # at the head: a pull waits the whole `wait`
 
             def hold() -> int:
                 with httpx.Client(base_url=server.url, timeout=WAIT + 10) as own:

@@ -17,6 +17,7 @@ from markdown_it.common.utils import escapeHtml
 from d2a_tui import board_print
 from d2a_tui.cli import main
 from d2a_tui.domain.cells import FORMULA_START, markdown_text, spreadsheet_cell
+from d2a_tui.domain.display import terminal_text
 from d2a_tui.hub import Hub
 from d2a_tui.reports.tables import Report, Table, to_csv
 from tests.conftest import refer_someone
@@ -45,11 +46,12 @@ def test_a_csv_report_writes_formulas_as_text_and_numbers_as_numbers(formula: st
         (Table("t", "t", ("Service", "Gap"), ((formula, -3), ("Meadowbank", 2.5))),),
     )
     rows = list(csv.reader(io.StringIO(to_csv(report))))
-    assert rows[1] == ["'" + formula, "-3"]
+    # The leading ' keeps it text; a control character in it is shown, never written raw.
+    assert rows[1] == ["'" + terminal_text(formula), "-3"]
     assert rows[2] == ["Meadowbank", "2.5"]
 
 
-def test_the_sitrep_submission_writes_a_formula_organisation_as_text(
+def test_the_sitrep_submission_refuses_a_formula_for_an_organisation_code(
     database_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     organisation = "=cmd|' /C calc'!A0"
@@ -57,9 +59,13 @@ def test_the_sitrep_submission_writes_a_formula_organisation_as_text(
         ["report", "sitrep", "--format", "submission", "--org", organisation, "--db", database_url]
     )
     out, err = capsys.readouterr()
+    # An organisation code is an ODS code: a formula never reaches the file at all.
+    assert (code, out) == (1, "") and err.startswith("d2a: ") and "ODS code" in err
+    code = main(["report", "sitrep", "--format", "submission", "--org", "RXX", "--db", database_url])
+    out, err = capsys.readouterr()
     assert code == 0, err
     rows = list(csv.reader(io.StringIO(out)))[1:]
-    assert rows and all(row[0] == "'" + organisation for row in rows)
+    assert rows and all(row[0] == "RXX" for row in rows)
     assert all(not cell.startswith(FORMULA_START) for row in rows for cell in row[1:-1])
 
 

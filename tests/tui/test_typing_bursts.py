@@ -110,6 +110,7 @@ async def test_the_export_dialog_takes_end_and_backspace_before_the_new_ending(
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         folder = tmp_path / "exports"
+        folder.mkdir()  # a folder typed in the dialog must exist: nothing makes one unasked
         burst(app, ["e", "ctrl+u", *str(folder / "board.txt"), "home"])
         await wait_for(pilot, lambda: app.screen.query(Input).first().value.endswith(".txt"))
         burst(app, ["end", "backspace", "backspace", "backspace", *"html", "enter"])
