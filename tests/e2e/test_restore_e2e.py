@@ -50,10 +50,12 @@ def hubs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Hub, Hub]]:
     hub_a = Hub(first, engine, admin_env, tmp)
     hub_b = Hub(second, engine, admin_env, tmp)
     try:
-        hub_a.admin("add-user", "--name", "Nina Night", "--role", "night", "--id", "nina")
-        hub_a.admin("add-user", "--name", "Cole Ordinator", "--role", "coordinator", "--id", "cole")
+        # The servers first: `d2a serve` marks the database as a server's, and only then do the
+        # administration commands act on it.
         with ThreadPoolExecutor(2) as pool:
             list(pool.map(lambda server: server.start(), (first, second)))
+        hub_a.admin("add-user", "--name", "Nina Night", "--role", "night", "--id", "nina")
+        hub_a.admin("add-user", "--name", "Cole Ordinator", "--role", "coordinator", "--id", "cole")
         yield hub_a, hub_b
     finally:
         first.stop()
