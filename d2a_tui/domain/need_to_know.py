@@ -257,6 +257,42 @@ JOURNEY_FIELDS: dict[str, frozenset[str]] = {
 }
 
 
+# --- services: what a replica holds of the providers' services ----------------------------------
+
+# Which services a role's devices receive: a provider its own organisation's, the hub's roles
+# those of their localities (all, for a user with none, and those serving no one locality). A
+# role not listed (an administrator) receives none.
+SERVICES_BY_ROLE: dict[str, Literal["own", "localities"]] = {
+    "coordinator": "localities",
+    "night": "localities",
+    "viewer": "localities",
+    "manager": "localities",
+    "provider": "own",
+}
+# The columns of a service and of its organisation that may leave, per view: a column added
+# later stays on the server until it is listed here.
+SERVICE_FIELDS: dict[str, frozenset[str]] = {
+    view: frozenset(
+        {"id", "name", "kind", "pathway", "unit", "organisation_id", "locality", "active"}
+    )
+    for view in VIEWS
+}
+ORGANISATION_FIELDS: dict[str, frozenset[str]] = {
+    view: frozenset({"id", "name", "kind"}) for view in VIEWS
+}
+
+
+def service_values(view: str, row: Mapping[str, Any]) -> dict[str, Any]:
+    """A service's columns cut to what `view` may receive."""
+    may = SERVICE_FIELDS.get(view, frozenset())
+    return {key: value for key, value in row.items() if key in may}
+
+
+def organisation_values(view: str, row: Mapping[str, Any]) -> dict[str, Any]:
+    may = ORGANISATION_FIELDS.get(view, frozenset())
+    return {key: value for key, value in row.items() if key in may}
+
+
 def view_of(role: str | None) -> str:
     return VIEW_BY_ROLE.get(role or "", NARROWEST)
 

@@ -110,7 +110,8 @@ class OfferContext:
     """What an offer command is judged against besides the journey itself."""
 
     offers: Mapping[str, Offer]  # the journey's offers so far, by id
-    # None where the services are not held (a replica): the server, which holds them, judges.
+    # None where the services are not held: the server, which holds them, judges. A replica
+    # holds its scope's (the sync brings them) and judges as the server does.
     services: Mapping[str, ServiceRef] | None
     event_id: str  # the id the new event will have: a new offer is known by it
     role: str | None = None  # the actor's role and organisation, where known

@@ -114,7 +114,8 @@ class UnitOfWork:
         self.calendar = calendar
         # Sync: a replica queues each change in its outbox here, inside the same transaction.
         self.on_applied = on_applied
-        # A replica holds no services: its offers are checked against them by the server.
+        # False: offers name services this database does not hold, and the server judges them
+        # (a replica holds its scope's services, so it judges as the server does).
         self.services_known = True
 
     def next_position(self) -> int:
@@ -280,7 +281,7 @@ class JourneyStore:
         self.flow = flow
         self.calendar = calendar
         self.on_applied: AppliedHook | None = None  # set by a sync replica
-        self.services_known = True  # False on a replica, which holds no services
+        self.services_known = True  # see UnitOfWork.services_known
         # The localities the acting user serves, where the server's users table names some
         # (`d2a server set-user --locality`): every read of journeys is cut to them, as the
         # server cuts a device's (the board in a browser runs here). None: every journey.

@@ -42,6 +42,7 @@ from d2a_tui.sync.protocol import (
     PullResponse,
     PushResponse,
     RotateResponse,
+    ServicesResponse,
     SnapshotResponse,
 )
 from d2a_tui.sync.replica import LostChanges, Replica
@@ -337,6 +338,16 @@ class SyncClient:
     def me(self) -> Me:
         return Me.model_validate(self._ok(self.request("GET", "/v1/me")).json())
 
+    def services(self, etag: str | None = None) -> tuple[ServicesResponse, str | None] | None:
+        """The services this device may hold and the list's ETag, or None when the list is
+        unchanged since `etag` (a 304)."""
+        headers = {"If-None-Match": etag} if etag else None
+        response = self.request("GET", "/v1/sync/services", headers=headers)
+        if response.status_code == 304:
+            return None
+        body = ServicesResponse.model_validate(self._ok(response).json())
+        return body, response.headers.get("ETag")
+
     def _streamed_snapshot(self, progress: SnapshotProgress) -> bytes:
         """The whole snapshot, read as it arrives (one try: a failure is said, and the next
         sync fetches it again)."""
@@ -493,6 +504,8 @@ class Synchroniser:
         self.before_cycle: Callable[[], None] | None = None
         # Told how a first snapshot goes (`d2a login` shows it); None: nothing is drawn.
         self.snapshot_progress: SnapshotProgress | None = None
+        # The services list last stored here (its ETag): asked again only if it changed.
+        self.services_etag: str | None = None
 
     def push_all(self, report: SyncReport) -> None:
         reopened = False
@@ -606,6 +619,26 @@ class Synchroniser:
         for journey_id in self.replica.unconfirmed_journeys():
             self.replica.absorb_journey(self.client.snapshot(journey_id).events)
 
+    def pull_services(self) -> None:
+        """The services of this device's scope, when the list changed: what an offer made here
+        is checked against, and what a provider's board names. Asked each cycle with the last
+        list's ETag (a 304 when unchanged); a server from before the list (404) is left to
+        judge offers itself at the push, as it always did."""
+        try:
+            answer = self.client.services(self.services_etag)
+        except SyncRefused as refused:
+            if refused.status == 404:
+                return
+            raise
+        if answer is None:
+            return
+        listed, etag = answer
+        self.replica.hold_services(
+            [o.model_dump() for o in listed.organisations],
+            [s.model_dump() for s in listed.services],
+        )
+        self.services_etag = etag
+
     def _logged_out(self, error: SyncRefused) -> SyncRefused:
         waiting = self.replica.state()
         queued = waiting.pending + waiting.unconfirmed
@@ -629,6 +662,7 @@ class Synchroniser:
                         self.before_cycle()
                     self.push_all(report)
                     self.pull_all(report, wait)
+                    self.pull_services()
                     offset = self.client.clock_offset
                     self.replica.note_attempt(
                         self.clock(),

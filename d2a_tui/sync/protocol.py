@@ -215,6 +215,32 @@ class SnapshotResponse(BaseModel):
     mark: str | None = Field(None, description="the mark of the event at `head` (see pull)")
 
 
+class SyncOrganisation(BaseModel):
+    id: str
+    name: str
+    kind: str
+
+
+class SyncService(BaseModel):
+    id: str
+    name: str
+    kind: str
+    pathway: str
+    unit: str
+    organisation_id: str | None = None
+    locality: str | None = None
+    active: bool = True
+
+
+class ServicesResponse(BaseModel):
+    """`/v1/sync/services`: every service this device may hold (a provider's own organisation's;
+    the hub's roles those of their localities), with their organisations. The replica replaces
+    its own list with it; the ETag lets an unchanged list answer 304."""
+
+    organisations: list[SyncOrganisation]
+    services: list[SyncService]
+
+
 class Health(BaseModel):
     status: Literal["ok"]
     schema_revision: str

@@ -25,7 +25,14 @@ from d2a_tui.domain.events import JourneyState
 from d2a_tui.domain.flow import Flow
 from d2a_tui.storage.event_log import EventLog
 from d2a_tui.storage.journeys import Applied, UnitOfWork, event_table, journey_table
-from d2a_tui.storage.models import CapacityReport, ReportJourney, table_of
+from d2a_tui.storage.models import (
+    AppUser,
+    CapacityReport,
+    Organisation,
+    ReportJourney,
+    Service,
+    table_of,
+)
 from d2a_tui.sync import conflict_views
 from d2a_tui.sync.compact import payload_digest
 from d2a_tui.sync.conflict_views import (
@@ -41,6 +48,9 @@ from d2a_tui.sync.rules import seen_and_want
 replica_table = table_of(SyncReplica)
 capacity_table = table_of(CapacityReport)
 report_journey_table = table_of(ReportJourney)
+service_table = table_of(Service)
+organisation_table = table_of(Organisation)
+user_table = table_of(AppUser)
 
 
 class LostChanges(D2AError):
@@ -382,6 +392,51 @@ class Replica:
     def cursor(self) -> int:
         return self.position()[0]
 
+    def hold_services(
+        self, organisations: list[dict[str, Any]], services: list[dict[str, Any]]
+    ) -> None:
+        """Make this replica's services the server's list for its scope, in one transaction:
+        what offers made here are checked against and what its screens name. A service no
+        longer listed goes; one this device reported capacity for stays, inactive, so the
+        report (maybe still in the outbox) keeps its service."""
+        listed = {service["id"] for service in services}
+        with self.engine.begin() as connection:
+            for organisation in organisations:
+                _upsert(connection, organisation_table, organisation)
+            for service in services:
+                _upsert(connection, service_table, service)
+            gone = set(connection.execute(select(service_table.c.id)).scalars()) - listed
+            reported = set(
+                connection.execute(
+                    select(capacity_table.c.service_id).where(
+                        capacity_table.c.service_id.in_(sorted(gone))
+                    )
+                ).scalars()
+            )
+            if gone - reported:
+                connection.execute(
+                    delete(service_table).where(service_table.c.id.in_(sorted(gone - reported)))
+                )
+            if reported:
+                connection.execute(
+                    update(service_table)
+                    .where(service_table.c.id.in_(sorted(reported)))
+                    .values(active=False)
+                )
+            used = select(service_table.c.organisation_id).where(
+                service_table.c.organisation_id.is_not(None)
+            )
+            users = select(user_table.c.organisation_id).where(
+                user_table.c.organisation_id.is_not(None)
+            )
+            connection.execute(
+                delete(organisation_table).where(
+                    organisation_table.c.id.not_in(sorted({o["id"] for o in organisations})),
+                    organisation_table.c.id.not_in(used),
+                    organisation_table.c.id.not_in(users),
+                )
+            )
+
     def position(self) -> tuple[int, str | None]:
         """The cursor and the server's mark of the event there (sync/marks.py)."""
         with self.engine.connect() as connection:
@@ -641,3 +696,11 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, date | datetime):
         return value.isoformat()
     return value
+
+
+def _upsert(connection: Connection, table: Any, row: dict[str, Any]) -> None:
+    found = connection.execute(select(table.c.id).where(table.c.id == row["id"])).first()
+    if found is None:
+        connection.execute(table.insert().values(**row))
+    else:
+        connection.execute(table.update().where(table.c.id == row["id"]).values(**row))

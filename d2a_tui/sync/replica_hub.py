@@ -70,7 +70,9 @@ class ReplicaSync:
         self.replica = Replica(store.engine, store.flow, hub.actor.device_id)
         self.replica.rebuilder.calendar = hub.calendar
         store.on_applied = self.replica.record
-        store.services_known = False  # offers: the server checks the service
+        # Offers are checked here against the services of this device's scope, which each sync
+        # brings (`Synchroniser.pull_services`), by the rules the server's ingest runs.
+        store.services_known = True
         # Capacity reports go through the outbox too (and are refused here for a role that may
         # not make them, as the server would refuse them).
         hub.capacity.store = ReplicaCapacityStore(hub.capacity.store, self.replica, login.role)

@@ -27,16 +27,22 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from d2a_tui.domain.calendar import HubCalendar
 from d2a_tui.domain.events import EventKind
-from d2a_tui.domain.need_to_know import view_of
+from d2a_tui.domain.need_to_know import (
+    SERVICES_BY_ROLE,
+    organisation_values,
+    service_values,
+    view_of,
+)
 from d2a_tui.domain.scope import OFFER_KINDS, OfferFact, offers
 from d2a_tui.storage.journeys import event_table, journey_table, patient_table
-from d2a_tui.storage.models import Service, UserLocality, table_of
+from d2a_tui.storage.models import Organisation, Service, UserLocality, table_of
 from d2a_tui.sync.models import SyncDevice, SyncHeld
 
 held_table = table_of(SyncHeld)
 device_table = table_of(SyncDevice)
 user_locality_table = table_of(UserLocality)
 service_table = table_of(Service)
+organisation_table = table_of(Organisation)
 OFFER_KIND_VALUES = tuple(str(kind) for kind in OFFER_KINDS)
 RECENT = timedelta(days=30)  # as the snapshot's default `closed_days`
 
@@ -134,6 +140,38 @@ def provider_services(connection: Connection, organisation: str | None) -> set[s
             select(service_table.c.id).where(service_table.c.organisation_id == organisation)
         ).scalars()
     )
+
+
+def services_seen(connection: Connection, who: Reader) -> dict[str, list[dict[str, Any]]]:
+    """The services (and their organisations) a reader's device may hold, each cut to the
+    fields its view may receive (`need_to_know.SERVICES_BY_ROLE` and `SERVICE_FIELDS`). A user
+    with localities gets those localities' services and those of no one locality: the services
+    its hub may offer people to."""
+    reach = SERVICES_BY_ROLE.get(who.role or "")
+    query = select(service_table).order_by(service_table.c.id)
+    if reach is None or (reach == "own" and who.organisation_id is None):
+        return {"organisations": [], "services": []}
+    if reach == "own":
+        query = query.where(service_table.c.organisation_id == who.organisation_id)
+    elif who.localities:
+        query = query.where(
+            or_(
+                service_table.c.locality.in_(sorted(who.localities)),
+                service_table.c.locality.is_(None),
+            )
+        )
+    view = who.view
+    services = [service_values(view, dict(row._mapping)) for row in connection.execute(query)]
+    owners = sorted({s["organisation_id"] for s in services if s.get("organisation_id")})
+    organisations = [
+        organisation_values(view, dict(row._mapping))
+        for row in connection.execute(
+            select(organisation_table)
+            .where(organisation_table.c.id.in_(owners))
+            .order_by(organisation_table.c.id)
+        )
+    ]
+    return {"organisations": organisations, "services": services}
 
 
 def resolve(connection: Connection, who: Reader, now: datetime, calendar: HubCalendar) -> Scope:

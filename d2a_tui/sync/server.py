@@ -11,6 +11,7 @@ Logs go to stderr and name devices and counts, never a patient, a journey or a p
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -68,6 +69,7 @@ from d2a_tui.sync.protocol import (
     PushResponse,
     RotateRequest,
     RotateResponse,
+    ServicesResponse,
     SnapshotResponse,
 )
 from d2a_tui.sync.snapshot_stream import snapshot_chunks
@@ -555,6 +557,24 @@ def create_app(
                 return Response(status_code=304, headers={"ETag": etag})
             return _json(body, headers={"ETag": etag})
         return _json(body, headers={"ETag": f'"{body["next"]}"'})
+
+    @app.get(
+        "/v1/sync/services",
+        response_model=ServicesResponse,
+        responses={**ERRORS, 304: {"description": "the list is unchanged since its ETag"}},
+        tags=["sync"],
+    )
+    def services(request: Request, device: DeviceContext = Depends(caller)) -> Response:  # noqa: B008
+        with engine.connect() as connection:
+            who = scope.reader(connection, device.user_id, device.role, device.organisation_id)
+            body = scope.services_seen(connection, who)
+        server_logging.tag(count=len(body["services"]))
+        # The list's own digest: it changes with a service, an organisation or the scope.
+        encoded = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+        etag = f'"{hashlib.sha256(encoded).hexdigest()[:32]}"'
+        if request.headers.get("if-none-match") == etag:
+            return Response(status_code=304, headers={"ETag": etag})
+        return _json(body, headers={"ETag": etag})
 
     @app.get(
         "/v1/sync/snapshot",

@@ -4,8 +4,9 @@ checked on screen and in the database."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
+from pathlib import Path
 
 import pytest
 from textual.widgets import DataTable
@@ -18,6 +19,7 @@ from d2a_tui.storage.db import make_engine
 from d2a_tui.storage.journeys import Actor, JourneyStore
 from tests.conftest import FrozenClock
 from tests.offers.conftest import on_p1
+from tests.sync.conftest import SyncEnv
 from tests.tui.conftest import make_app, settle
 from tests.tui.test_offer_picker import with_vacancies
 
@@ -165,3 +167,37 @@ async def test_a_provider_typed_as_its_service_was_sees_its_services_and_reports
             assert (status.latest.total, status.latest.vacant) == (40, 9)
     finally:
         rae.close()
+
+
+async def test_a_providers_replica_shows_its_services_by_name_and_reports_vacancies(
+    sync_env_factory: Callable[[str], SyncEnv], tmp_path: Path
+) -> None:
+    """A provider working on its laptop's replica: after a sync the board lists its own
+    organisation's services by name (not Southcare's), its offers name the service, and `v`
+    finds a service to report for. The replica holds no user rows: the services come from the
+    server's list of the provider's scope."""
+    from tests.offers.conftest import two_providers
+
+    env = sync_env_factory(f"sqlite:///{tmp_path / 'server.db'}")
+    console = env.direct()
+    two_providers(console)
+    offered = on_p1(console, 1)
+    console.offers.make(offered, "reablement-north")
+    nora = env.replica("nora", role="provider")
+    nora.sync.sync_now(wait=True)
+    app = make_app(nora, background_sync=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, ProviderBoardScreen)
+        assert [r[3] for r in rows(app, "#provider-offers")] == ["Reablement North"]
+        capacity = sorted(r[0] for r in rows(app, "#provider-capacity"))
+        assert capacity == ["Meadowbank", "Reablement North"]
+        # `v`: a picker of its two services, then the total and the vacancies.
+        await pilot.press("v", *"meadow", "enter", *"20", "enter", *"5", "enter")
+        await settle(pilot)
+        [status] = [s for s in nora.capacity.statuses() if s.service.id == "meadowbank"]
+        assert status.latest is not None
+        assert (status.latest.total, status.latest.vacant) == (20, 5)
+    nora.sync.sync_now(wait=True)  # and the report reaches the server
+    [status] = [s for s in console.capacity.statuses() if s.service.id == "meadowbank"]
+    assert status.latest is not None and status.latest.vacant == 5
