@@ -12,6 +12,7 @@ during a check stays in the box for the next try; an Enter during a check starts
 
 from __future__ import annotations
 
+import logging
 from typing import Any, ClassVar
 
 from textual import work
@@ -26,6 +27,7 @@ from d2a_tui.widgets.literal import literal
 from d2a_tui.widgets.sync_status import SyncStatusBar, is_replica
 
 MAX_TRIES = 5
+log = logging.getLogger(__name__)
 
 
 class LockScreen(ModalScreen[None]):
@@ -101,8 +103,9 @@ class LockScreen(ModalScreen[None]):
         unlocked: bool | None
         try:
             unlocked = self.hub.check_unlock(secret)
-        except Exception:
-            unlocked = None  # say so on the lock, which stays, rather than lose the answer
+        except Exception:  # say so on the lock, which stays, rather than lose the answer
+            log.exception("the unlock check failed")  # the secret is not in the message
+            unlocked = None
         self.app.call_from_thread(self._checked, unlocked)
 
     def _checked(self, unlocked: bool | None) -> None:

@@ -285,3 +285,20 @@ async def test_the_lock_takes_keys_while_a_passphrase_is_checked(
         await pilot.press(*PASSPHRASE[8:], "enter")
         assert await wait_for(pilot, lambda: isinstance(app.screen, BoardScreen))
         assert checked == ["not it", PASSPHRASE]
+
+
+async def test_a_check_that_cannot_run_says_so_and_counts_no_try(
+    encrypted_hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unreadable(secret: str) -> bool:
+        raise PermissionError("the key file cannot be read")
+
+    monkeypatch.setattr(encrypted_hub, "check_unlock", unreadable)
+    app = make_app(encrypted_hub)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+l")
+        await pilot.press(*PASSPHRASE, "enter")
+        assert await wait_for(pilot, lambda: "Could not check" in screen_text(app))
+        lock = app.screen
+        assert isinstance(lock, LockScreen)
+        assert lock.tries == 0 and not lock.checking
