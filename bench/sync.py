@@ -54,7 +54,8 @@ from d2a_tui.sync.protocol import PROTOCOL_VERSION
 from d2a_tui.sync.replica_hub import ReplicaSync
 
 ADMIN_URL = os.environ.get("D2A_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-DATABASE = "d2a_bench_sync"
+# Its own name per checkout when several people bench on one server (the run drops it first).
+DATABASE = os.environ.get("D2A_BENCH_SYNC_DB", "d2a_bench_sync")
 QUIET = ("--log-level", "warning")
 LINK_BITS_PER_SECOND = 64_000
 LINK_RTT = 0.1  # seconds: a thin client on a hospital guest Wi-Fi or a mobile link
@@ -190,9 +191,7 @@ class Bench:
         login = Login(self.base, token, device_id, user, user, "night", str(engine.url))
         # A long timeout: on a loaded machine a batch can take seconds, and a retry would
         # count its bytes twice.
-        client = SyncClient(
-            self.base, token, transport=WireTransport(wire), retries=0, timeout=300
-        )
+        client = SyncClient(self.base, token, transport=WireTransport(wire), retries=0, timeout=300)
         hub = Hub(JourneyStore(engine, self.flow), Actor(user, device_id))
         hub.sync = ReplicaSync(hub, login=login, client=client)
         self.made.append(hub)
@@ -368,6 +367,11 @@ def main() -> int:
     parser.add_argument("--baseline", type=int, default=300, help="open journeys before the night")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--skip-ingest", action="store_true", help="leave out (d)")
+    parser.add_argument(
+        "--bytes-only",
+        action="store_true",
+        help="(a) and (c) only: the loopback night and its bytes, without the slow links or (d)",
+    )
     args = parser.parse_args()
     rng = random.Random(2026)
 
@@ -410,6 +414,12 @@ def main() -> int:
                 before = watcher_wire.body_received["pull"]
                 report = watcher.sync.sync_now(wait=True)
                 per_pull.append((watcher_wire.body_received["pull"] - before) / report.pulled)
+                if args.bytes_only:
+                    print(
+                        f"  run: loopback {fast['seconds']:.2f} s (pushed {fast['pushed']}, "
+                        f"{fast['push_bytes'] / fast['pushed']:.1f} B per pushed mutation)"
+                    )
+                    continue
                 throttled = night_sync(
                     bench, args.mutations, rng, Wire(LINK_BITS_PER_SECOND, LINK_RTT)
                 )
@@ -433,6 +443,10 @@ def main() -> int:
                     f"poor mobile {poor[-1]:.2f} s ({mobile['requests']} requests, "
                     f"{mobile['up'] / 1000:.1f} kB up, {mobile['down'] / 1000:.1f} kB down)"
                 )
+            if args.bytes_only:
+                print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+                print(verdict("c", statistics.median(per_push)))
+                return 0
             rates = (
                 [] if args.skip_ingest else [ingest(bench, 4, 500, rng) for _ in range(args.runs)]
             )
@@ -454,7 +468,9 @@ def main() -> int:
         f"{statistics.median(link):.2f} s; the rest is the loopback sync's own time"
     )
     print(verdict("c", statistics.median(per_push)))
-    print(f"    gzip bytes per receipt (the push's answer): {statistics.median(per_receipt):,.1f} B")
+    print(
+        f"    gzip bytes per receipt (the push's answer): {statistics.median(per_receipt):,.1f} B"
+    )
     print(
         f"    gzip bytes per pulled event (another terminal): {statistics.median(per_pull):,.1f} B"
     )

@@ -10,9 +10,8 @@ from typing import Any
 
 from d2a_tui.cli import open_hub, print_json
 from d2a_tui.domain.errors import InvalidInput
-from d2a_tui.interop.hl7v2 import split_messages
 
-__all__ = ["add_adt_commands", "split_messages"]
+__all__ = ["add_adt_commands"]
 
 
 def add_adt_commands(sub: Any) -> None:
@@ -155,6 +154,8 @@ def cmd_load(args: argparse.Namespace) -> int:
         raise InvalidInput(f"cannot read {args.file}: {error.strerror}") from None
     except ValueError:  # a NUL in the name: no file can be called that
         raise InvalidInput(f"cannot read {str(args.file)!r}: not a file name") from None
+    # python-hl7 is imported by the command that reads HL7, not by every `d2a` start.
+    from d2a_tui.interop.hl7v2 import split_messages
     from d2a_tui.interop.mllp import decode, summary
 
     messages = split_messages(decode(data))

@@ -4,12 +4,18 @@ Pushed by the app (idle, or ctrl+l) on top of whatever is open — the board, a 
 a modal — so popping it gives back exactly what was there, selection and all. It draws its own
 solid background: nothing of the screens beneath shows through, not even initials. Sync goes on
 underneath; the status line here says how it is going.
+
+Checking a secret is a deliberate fraction of a second of scrypt (up to a second on a loaded
+machine): it runs in a thread, so the lock keeps drawing and taking keys meanwhile. What is typed
+during a check stays in the box for the next try; an Enter during a check starts no second one.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any, ClassVar
 
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -21,6 +27,7 @@ from d2a_tui.widgets.literal import literal
 from d2a_tui.widgets.sync_status import SyncStatusBar, is_replica
 
 MAX_TRIES = 5
+log = logging.getLogger(__name__)
 
 
 class LockScreen(ModalScreen[None]):
@@ -52,6 +59,8 @@ class LockScreen(ModalScreen[None]):
         super().__init__(id="lock")
         self.hub = hub
         self.tries = 0
+        # A secret is being checked (in a thread): a further Enter waits for its answer.
+        self.checking = False
         # Not guarded: no passphrase protects this database, and Enter alone unlocks.
         self.guarded = hub.lock_guarded()
 
@@ -77,9 +86,36 @@ class LockScreen(ModalScreen[None]):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
+        if self.checking:
+            return  # one check at a time; what was typed stays for the next try
         secret = event.value
         event.input.value = ""
-        if not self.guarded or self.hub.check_unlock(secret):
+        if not self.guarded:
+            self.dismiss(None)
+            return
+        self.checking = True
+        self.query_one("#lock-problem", Static).update("Checking…")
+        self._check(secret)
+
+    @work(thread=True, group="unlock", exit_on_error=False)
+    def _check(self, secret: str) -> None:
+        """The key derivation, off the UI thread; its answer goes back to it."""
+        unlocked: bool | None
+        try:
+            unlocked = self.hub.check_unlock(secret)
+        except Exception:  # say so on the lock, which stays, rather than lose the answer
+            log.exception("the unlock check failed")  # the secret is not in the message
+            unlocked = None
+        self.app.call_from_thread(self._checked, unlocked)
+
+    def _checked(self, unlocked: bool | None) -> None:
+        self.checking = False
+        if not self.is_attached:
+            return
+        if unlocked is None:  # not checked (the key file unreadable, say): no try is counted
+            self.query_one("#lock-problem", Static).update("Could not check it; try again.")
+            return
+        if unlocked:
             self.dismiss(None)
             return
         self.tries += 1

@@ -11,7 +11,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-import psycopg
 from sqlalchemy import Engine
 
 from d2a_tui.storage.event_log import EVENTS_CHANNEL
@@ -45,6 +44,10 @@ class HeadWatch:
         return not self._thread.is_alive()
 
     def _run(self) -> None:
+        # Imported here, on PostgreSQL only: a SQLite board asks for a watch as it opens, and
+        # the driver is a twentieth of a second of its start that it never uses.
+        import psycopg
+
         while not self._stop.is_set():
             try:
                 with psycopg.connect(

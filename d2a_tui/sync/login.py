@@ -16,16 +16,23 @@ import json
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, Table, select, update
 
 from d2a_tui.config import data_dir
 from d2a_tui.storage.db import normalise_url
 from d2a_tui.storage.files import write_private
-from d2a_tui.storage.models import table_of
-from d2a_tui.sync.models import SyncReplica
 
 LOGIN_FILE = "sync-login.json"
-_replica = table_of(SyncReplica)
+
+
+def _replica_table() -> Table:
+    """The `sync_replica` table, imported when a secret is read or written: `d2a board` asks
+    this module for the login file before its first paint, and the sync models (a fiftieth of a
+    second of class building) are no part of that."""
+    from d2a_tui.storage.models import table_of
+    from d2a_tui.sync.models import SyncReplica
+
+    return table_of(SyncReplica)
 
 
 @dataclass(frozen=True)
@@ -83,6 +90,7 @@ def save_login(login: Login) -> Path:
 
 def store_secrets(engine: Engine, login: Login) -> None:
     """Keep the login's secrets in the replica's database (encrypted with it, if it is)."""
+    _replica = _replica_table()
     with engine.begin() as connection:
         connection.execute(
             update(_replica)
@@ -98,6 +106,7 @@ def store_secrets(engine: Engine, login: Login) -> None:
 def with_secrets(engine: Engine, login: Login) -> Login:
     """The login with its secrets from the database. A login file that still holds them (kept
     by an earlier d2a) hands them over now: into the database, then out of the file."""
+    _replica = _replica_table()
     with engine.connect() as connection:
         row = connection.execute(
             select(_replica.c.device_token, _replica.c.pending_token, _replica.c.pin_hash).where(

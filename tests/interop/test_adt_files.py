@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from d2a_tui.cli import main
-from d2a_tui.interop.cli_adt import split_messages
+from d2a_tui.interop.hl7v2 import split_messages
 from tests.interop.hl7_samples import adt
 
 

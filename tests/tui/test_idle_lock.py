@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import html
 import re
+import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from textual.widgets import Input
 
 from d2a_tui.app import D2AApp
 from d2a_tui.domain.flow import load_flow
@@ -54,6 +57,11 @@ def refer_people(hub: Hub) -> list[str]:
     ]
     hub.add_note(journeys[1], NOTE)
     return journeys
+
+
+def answered(lock: LockScreen) -> Callable[[], bool]:
+    """Whether the lock has the answer to the secret it was given (checked in a thread)."""
+    return lambda: not lock.checking
 
 
 def screen_text(app: D2AApp) -> str:
@@ -114,14 +122,12 @@ async def test_the_passphrase_unlocks_onto_the_exact_board_and_selection(
         assert selected is not None
         await pilot.press("ctrl+l")
         await pilot.press(*"not it", "enter")
-        await pilot.pause()
+        assert await wait_for(pilot, lambda: "4 tries left" in screen_text(app))
         assert isinstance(app.screen, LockScreen)
-        assert "4 tries left" in screen_text(app)
         await pilot.press("escape")  # does not unlock
         assert isinstance(app.screen, LockScreen)
         await pilot.press(*PASSPHRASE, "enter")
-        await pilot.pause()
-        assert isinstance(app.screen, BoardScreen)
+        assert await wait_for(pilot, lambda: isinstance(app.screen, BoardScreen))
         assert board_of(app) is board
         assert (board.selected, board.active_column, app.focused) == (selected, column, focused)
         assert any(name in screen_text(app) for name in PEOPLE)
@@ -141,8 +147,7 @@ async def test_the_lock_covers_an_open_journey_and_gives_it_back(encrypted_hub: 
         locked = screen_text(app)
         assert not any(secret in locked for secret in identifiers(encrypted_hub))
         await pilot.press(*PASSPHRASE, "enter")
-        await pilot.pause()
-        assert app.screen is detail
+        assert await wait_for(pilot, lambda: app.screen is detail)
 
 
 async def test_idle_time_locks_and_a_key_press_counts_as_activity(encrypted_hub: Hub) -> None:
@@ -191,8 +196,10 @@ async def test_five_wrong_tries_log_the_device_out_and_keep_its_outbox(
         await pilot.pause()
         assert "4 pending" in screen_text(app)  # the sync status stays in view, locked
         for attempt in range(5):
+            lock = app.screen
+            assert isinstance(lock, LockScreen)
             await pilot.press(*f"guess {attempt}", "enter")
-            await pilot.pause()
+            await wait_for(pilot, answered(lock))
     assert app.return_code == 1
     assert load_login() is None
     with hub.sync.replica.engine.connect() as connection:
@@ -234,5 +241,64 @@ async def test_a_pin_set_at_login_unlocks_a_plain_replica(
         await pilot.pause()
         assert isinstance(app.screen, LockScreen)
         await pilot.press(*"4711", "enter")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, BoardScreen))
+
+
+async def test_the_lock_takes_keys_while_a_passphrase_is_checked(
+    encrypted_hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The key derivation runs off the UI thread: held open here (the real check runs once the
+    gate opens), the lock still draws and takes keys; what is typed waits for the next try, and
+    an Enter meanwhile starts no second check."""
+    refer_people(encrypted_hub)
+    gate = threading.Event()
+    checked: list[str] = []
+    real_check = encrypted_hub.check_unlock
+
+    def held_check(secret: str) -> bool:
+        checked.append(secret)
+        gate.wait(10)
+        return real_check(secret)
+
+    monkeypatch.setattr(encrypted_hub, "check_unlock", held_check)
+    app = make_app(encrypted_hub)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+l")
         await pilot.pause()
-        assert isinstance(app.screen, BoardScreen)
+        lock = app.screen
+        assert isinstance(lock, LockScreen)
+        # A wrong guess, held: the screen answers keys and says it is checking.
+        await pilot.press(*"not it", "enter")
+        assert await wait_for(pilot, lambda: checked == ["not it"])
+        assert "Checking" in screen_text(app)
+        started = time.monotonic()
+        await pilot.press(*PASSPHRASE[:8])
+        assert time.monotonic() - started < 5  # not waiting for the gate
+        secret_box = lock.query_one("#lock-secret", Input)
+        assert secret_box.value == PASSPHRASE[:8]
+        await pilot.press("enter")  # during the check: no second one
+        await pilot.pause()
+        assert checked == ["not it"] and secret_box.value == PASSPHRASE[:8]
+        gate.set()
+        assert await wait_for(pilot, lambda: "4 tries left" in screen_text(app))
+        # The keys typed during the check are the next try's start, in order.
+        await pilot.press(*PASSPHRASE[8:], "enter")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, BoardScreen))
+        assert checked == ["not it", PASSPHRASE]
+
+
+async def test_a_check_that_cannot_run_says_so_and_counts_no_try(
+    encrypted_hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unreadable(secret: str) -> bool:
+        raise PermissionError("the key file cannot be read")
+
+    monkeypatch.setattr(encrypted_hub, "check_unlock", unreadable)
+    app = make_app(encrypted_hub)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+l")
+        await pilot.press(*PASSPHRASE, "enter")
+        assert await wait_for(pilot, lambda: "Could not check" in screen_text(app))
+        lock = app.screen
+        assert isinstance(lock, LockScreen)
+        assert lock.tries == 0 and not lock.checking
