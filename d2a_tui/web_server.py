@@ -76,7 +76,10 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Content-Security-Policy": "frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # Not "no-referrer": under it a browser sends `Origin: null` with the page's own form POST
+    # (the Fetch standard), and the sign-in's same-origin check would refuse the real user.
+    # "same-origin" still tells no other site where the user came from (the key in the URL).
+    "Referrer-Policy": "same-origin",
 }
 PR_SET_PDEATHSIG = 1  # Linux prctl: the signal a process gets when its parent dies
 SESSION_SECONDS = 12 * 3600  # a shift

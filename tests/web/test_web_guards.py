@@ -116,7 +116,7 @@ def test_every_answer_forbids_framing_and_sniffing(
             assert answer.headers["x-frame-options"] == "DENY"
             assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
             assert answer.headers["x-content-type-options"] == "nosniff"
-            assert answer.headers["referrer-policy"] == "no-referrer"
+            assert answer.headers["referrer-policy"] == "same-origin"
 
 
 def test_another_host_name_is_refused_even_with_the_key(
