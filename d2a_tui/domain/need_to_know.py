@@ -218,42 +218,25 @@ ALLOWED: dict[str, dict[EventKind, Fields]] = {
 
 # The journey's fields each view may be told, where a read names them rather than events (the
 # values a conflict receipt shows, the fields a change may say it saw, the board's cards).
+_THE_HUBS_JOURNEY_FIELDS = frozenset(
+    {
+        "column",
+        "pathway",
+        "delay_reason",
+        "discharge_ready_date",
+        "expected_discharge_date",
+        "ward",
+        "bed",
+        "assigned_to",
+    }
+)
 JOURNEY_FIELDS: dict[str, frozenset[str]] = {
-    "full": frozenset(
-        {
-            "column",
-            "pathway",
-            "delay_reason",
-            "discharge_ready_date",
-            "expected_discharge_date",
-            "ward",
-            "bed",
-            "assigned_to",
-        }
-    ),
+    "full": _THE_HUBS_JOURNEY_FIELDS,
     "provider": frozenset({"column", "pathway", "discharge_ready_date", "ward", "bed"}),
-    "initials": frozenset(
-        {
-            "column",
-            "pathway",
-            "delay_reason",
-            "discharge_ready_date",
-            "expected_discharge_date",
-            "ward",
-            "bed",
-            "assigned_to",
-        }
-    ),
-    "figures": frozenset(
-        {
-            "column",
-            "pathway",
-            "delay_reason",
-            "discharge_ready_date",
-            "expected_discharge_date",
-            "assigned_to",
-        }
-    ),
+    # A viewer sees the board's shape as the hub does; a name is what it sees by initials only.
+    "initials": _THE_HUBS_JOURNEY_FIELDS,
+    # A manager: what the figures count, never where the person is.
+    "figures": _THE_HUBS_JOURNEY_FIELDS - {"ward", "bed"},
 }
 
 

@@ -576,6 +576,21 @@ def create_app(
             return Response(status_code=304, headers={"ETag": etag})
         return _json(body, headers={"ETag": etag})
 
+    def snapshot_refused(
+        connection: Connection, device: DeviceContext, journey_id: str | None, reason: str
+    ) -> None:
+        """A snapshot refused is in the audit, like every refusal."""
+        audit.record(
+            connection,
+            user_id=device.user_id,
+            device_id=device.device_id,
+            journey_id=journey_id,
+            purpose="snapshot",
+            at=now(),
+            outcome="refused",
+            reason=reason,
+        )
+
     @app.get(
         "/v1/sync/snapshot",
         response_model=SnapshotResponse,
@@ -596,16 +611,7 @@ def create_app(
             # Checked here rather than by the query's schema, so that a malformed id (a NUL,
             # a path, 10,000 characters) is refused with a reason and is in the audit too.
             with engine.begin() as connection:
-                audit.record(
-                    connection,
-                    user_id=device.user_id,
-                    device_id=device.device_id,
-                    journey_id=None,
-                    purpose="snapshot",
-                    at=now(),
-                    outcome="refused",
-                    reason="bad_journey_id",
-                )
+                snapshot_refused(connection, device, None, "bad_journey_id")
             raise ApiError(400, "bad_journey_id", "journey_id must be a journey's id (a UUID)")
         with engine.begin() as connection:
             one_request_at_a_time(connection, device.device_id)
@@ -618,16 +624,7 @@ def create_app(
                 if not seen.covers(connection, journey_id):
                     # The same answer whether or not the journey exists: guessing ids tells
                     # nothing. The attempt is in the audit.
-                    audit.record(
-                        connection,
-                        user_id=device.user_id,
-                        device_id=device.device_id,
-                        journey_id=journey_id,
-                        purpose="snapshot",
-                        at=now(),
-                        outcome="refused",
-                        reason="not_in_scope",
-                    )
+                    snapshot_refused(connection, device, journey_id, "not_in_scope")
                     refusal = "not_in_scope", "no journey with this id is in your scope"
                 else:
                     refusal = None
