@@ -20,15 +20,7 @@ from d2a_tui.domain.events import EventKind
 
 # An accepted offer keeps the journey in the provider's sight this long after it closes.
 AFTER_CLOSE = timedelta(days=14)
-OFFER_KINDS = frozenset(
-    {
-        EventKind.OFFER_MADE,
-        EventKind.OFFER_ACCEPTED,
-        EventKind.OFFER_DECLINED,
-        EventKind.OFFER_WITHDRAWN,
-        EventKind.OFFER_QUESTION,
-    }
-)
+OFFER_KINDS = need_to_know.OFFER_KINDS  # one list of the offer kinds
 # What each view keeps of each event is the allow-list's (need_to_know.py): one table.
 VIEWS = need_to_know.VIEWS
 VIEW_BY_ROLE = need_to_know.VIEW_BY_ROLE

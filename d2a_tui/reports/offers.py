@@ -10,7 +10,7 @@ and a ready date entered later is not yet known.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -74,29 +74,41 @@ def offers_today(
 # --- a period ---------------------------------------------------------------------------------
 
 
-def ready_dates(
-    connection: Connection, journey_ids: Iterable[str], known: datetime | None
-) -> dict[str, date | None]:
-    """Each journey's discharge-ready date as known at `known` (or now): the referral's, then
-    every later setting in journey order."""
+def _events_in_order(
+    connection: Connection,
+    journey_ids: Iterable[str],
+    kinds: Iterable[EventKind],
+    known: datetime | None,
+) -> Iterator[Any]:
+    """These journeys' events of `kinds`, each journey's in its own order, as known at `known`
+    (or now): read 500 journeys at a time, so a long list never makes one huge IN clause."""
     ids = list(journey_ids)
-    kinds = [str(EventKind.REFERRED), str(EventKind.READY_DATE_SET)]
-    ready: dict[str, date | None] = {}
+    wanted = [str(kind) for kind in kinds]
     for first in range(0, len(ids), 500):
         query = (
             select(event_table.c.journey_id, event_table.c.kind, event_table.c.payload)
             .where(
                 event_table.c.journey_id.in_(ids[first : first + 500]),
-                event_table.c.kind.in_(kinds),
+                event_table.c.kind.in_(wanted),
             )
             .order_by(event_table.c.journey_id, event_table.c.seq)
         )
         if known is not None:
             query = query.where(event_table.c.recorded_at <= known)
-        for row in connection.execute(query):
-            key = "discharge_ready_date" if row.kind == EventKind.REFERRED else "date"
-            value = row.payload.get(key)
-            ready[row.journey_id] = date.fromisoformat(value) if value else None
+        yield from connection.execute(query)
+
+
+def ready_dates(
+    connection: Connection, journey_ids: Iterable[str], known: datetime | None
+) -> dict[str, date | None]:
+    """Each journey's discharge-ready date as known at `known` (or now): the referral's, then
+    every later setting in journey order."""
+    ready: dict[str, date | None] = {}
+    kinds = (EventKind.REFERRED, EventKind.READY_DATE_SET)
+    for row in _events_in_order(connection, journey_ids, kinds, known):
+        key = "discharge_ready_date" if row.kind == EventKind.REFERRED else "date"
+        value = row.payload.get(key)
+        ready[row.journey_id] = date.fromisoformat(value) if value else None
     return ready
 
 
@@ -119,22 +131,10 @@ def closed_journeys(
 ) -> set[str]:
     """Which of these journeys were closed (as known at `known`, or now): the last of their
     closes and reopens decides."""
-    ids = list(journey_ids)
-    kinds = [str(EventKind.CLOSED), str(EventKind.REOPENED)]
     last: dict[str, str] = {}
-    for first in range(0, len(ids), 500):
-        query = (
-            select(event_table.c.journey_id, event_table.c.kind)
-            .where(
-                event_table.c.journey_id.in_(ids[first : first + 500]),
-                event_table.c.kind.in_(kinds),
-            )
-            .order_by(event_table.c.journey_id, event_table.c.seq)
-        )
-        if known is not None:
-            query = query.where(event_table.c.recorded_at <= known)
-        for row in connection.execute(query):
-            last[row.journey_id] = row.kind
+    kinds = (EventKind.CLOSED, EventKind.REOPENED)
+    for row in _events_in_order(connection, journey_ids, kinds, known):
+        last[row.journey_id] = row.kind
     return {jid for jid, kind in last.items() if kind == EventKind.CLOSED}
 
 
