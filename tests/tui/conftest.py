@@ -8,8 +8,10 @@ import shutil
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from textual.widgets import DataTable
 
 from d2a_tui.app import D2AApp
 from d2a_tui.config import Settings
@@ -140,6 +142,31 @@ async def settle(pilot: object) -> None:
     await pilot.pause()  # type: ignore[attr-defined]
     await pilot.app.workers.wait_for_complete()  # type: ignore[attr-defined]
     await pilot.pause()  # type: ignore[attr-defined]
+
+
+async def settle_for_snapshot(pilot: Any) -> None:
+    """`settle`, then until the screen stops changing: the moment a snapshot is taken.
+
+    Under a loaded machine a snapshot caught a screen part-way (a table sized to its headers, a
+    column not yet filled by its worker's answer). Waiting for two identical frames in a row,
+    with the tables' own pending resizes done, is what a person looking at the screen sees."""
+    await settle(pilot)
+    app = pilot.app
+    for _ in range(200):
+        if not any(table._require_update_dimensions for table in app.screen.query(DataTable)):
+            break
+        await pilot.pause(0.01)
+    for table in app.screen.query(DataTable):
+        table.refresh(layout=True)
+    await pilot.pause()
+    before = app.export_screenshot()
+    for _ in range(50):
+        await pilot.pause(0.05)
+        await app.workers.wait_for_complete()
+        now = app.export_screenshot()
+        if now == before:
+            return
+        before = now
 
 
 def record_notifications(app: D2AApp) -> list[str]:

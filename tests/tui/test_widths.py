@@ -21,7 +21,13 @@ from d2a_tui.hub import Hub
 from d2a_tui.screens.journey import JourneyScreen
 from tests.conftest import FrozenClock, refer_someone
 from tests.offers.conftest import on_p1, two_providers
-from tests.tui.conftest import make_app, record_notifications, settle
+from tests.tui.conftest import (
+    make_app,
+    record_notifications,
+    settle,
+    settle_for_snapshot,
+    wait_for,
+)
 
 
 def screen_text(app: D2AApp) -> str:
@@ -58,8 +64,10 @@ async def test_a_closed_journey_offers_no_move_and_shift_right_does_nothing(
         await settle(pilot)
         app.push_screen(JourneyScreen(journey_id))
         await settle(pilot)
-        footer = screen_text(app)  # the footer is the only place these words appear
-        assert "Reopen" in footer
+        # The footer is rebuilt on an idle moment after the journey is read: on a busy machine
+        # that can come after the settle, so wait for it (the only place these words appear).
+        assert await wait_for(pilot, lambda: "Reopen" in screen_text(app))
+        footer = screen_text(app)
         assert "Move" not in footer and "Delay" not in footer
         await pilot.press("L", "shift+right", "r", "m")
         await settle(pilot)
@@ -89,6 +97,7 @@ def _open(*keys: str) -> Any:
         for key in keys:
             await pilot.press(key)
             await settle(pilot)
+        await settle_for_snapshot(pilot)
 
     return run_before
 
