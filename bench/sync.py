@@ -50,7 +50,7 @@ from d2a_tui.storage.journeys import Actor, JourneyStore
 from d2a_tui.sync import admin
 from d2a_tui.sync.client import SyncClient
 from d2a_tui.sync.login import Login
-from d2a_tui.sync.protocol import PROTOCOL_VERSION
+from d2a_tui.sync.protocol import encode_push
 from d2a_tui.sync.replica_hub import ReplicaSync
 
 ADMIN_URL = os.environ.get("D2A_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -299,11 +299,7 @@ def ingest(bench: Bench, devices: int, each: int, rng: random.Random) -> float:
         batches = []
         pending = hub.sync.replica.pending_batch(each)
         for start in range(0, len(pending), 250):
-            body = {
-                "schema_version": PROTOCOL_VERSION,
-                "device_id": hub.sync.replica.device_id,
-                "mutations": pending[start : start + 250],
-            }
+            body = encode_push(hub.sync.replica.device_id, pending[start : start + 250])
             batches.append(gzip.compress(json.dumps(body, separators=(",", ":")).encode()))
         bodies.append(batches)
     barrier = threading.Barrier(devices + 1)

@@ -17,7 +17,11 @@ Clock = Callable[[], datetime]
 
 
 def utc_now() -> datetime:
-    return datetime.now(UTC)
+    """Now, to the whole millisecond: a replica's change crosses the wire as the microseconds
+    since the one before it (sync protocol version 3), and microseconds that are always zero
+    cost gzip nearly nothing, where random ones cost two bytes a change. Nobody reads finer."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 class HubContext(Protocol):

@@ -44,6 +44,7 @@ from d2a_tui.sync.protocol import (
     RotateResponse,
     ServicesResponse,
     SnapshotResponse,
+    encode_push,
 )
 from d2a_tui.sync.replica import LostChanges, Replica
 
@@ -202,6 +203,8 @@ class SyncClient:
         self.sleep = sleep
         self.rng = rng or random.Random()
         self.traffic = Traffic()
+        # The push's version: lowered once if the server is older than this client.
+        self.push_version = PROTOCOL_VERSION
 
     def close(self) -> None:
         self.http.close()
@@ -229,7 +232,9 @@ class SyncClient:
         sent_headers = dict(headers or {})
         if body is not None:
             raw = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
-            content = gzip.compress(raw, compresslevel=6, mtime=0)
+            # Level 9: a night's push is ~2 bytes a change smaller than at 6 (issue 25), for a
+            # millisecond or two of this machine's time per batch.
+            content = gzip.compress(raw, compresslevel=9, mtime=0)
             sent_headers |= {"Content-Type": "application/json", "Content-Encoding": "gzip"}
         last: str = ""
         for attempt in range(self.retries + 1):
@@ -374,8 +379,19 @@ class SyncClient:
             ) from None
 
     def push(self, device_id: str, mutations: list[dict[str, Any]]) -> PushResponse:
-        body = {"schema_version": PROTOCOL_VERSION, "device_id": device_id, "mutations": mutations}
-        response = self._ok(self.request("POST", "/v1/sync/push", body=body))
+        """Sent as version 3 (fewer bytes) when the batch and the server allow, else version 2:
+        a server from before version 3 refuses it with nothing stored, and is sent version 2
+        from then on."""
+        body = encode_push(device_id, mutations) if self.push_version >= 3 else None
+        if body is None:
+            body = {"schema_version": 2, "device_id": device_id, "mutations": mutations}
+        try:
+            response = self._ok(self.request("POST", "/v1/sync/push", body=body))
+        except SyncRefused as refused:
+            if refused.reason != "unknown_schema_version" or body["schema_version"] < 3:
+                raise
+            self.push_version = 2
+            return self.push(device_id, mutations)
         return expand(response.json(), mutations)
 
     def pull(
@@ -457,6 +473,8 @@ def _read_snapshot(response: httpx.Response, progress: SnapshotProgress) -> byte
         # (A body handed over whole, as an in-process transport does, counts as decoded.)
         progress.receiving(response.num_bytes_downloaded or decoded, journeys, total)
     return b"".join(pieces)
+
+
 def by_journeys(events: list[Any], per: int) -> list[list[Any]]:
     """The events in runs of `per` whole journeys (a snapshot sends a journey's events together)."""
     chunks: list[list[Any]] = []

@@ -6,10 +6,24 @@ Field names are short but whole words: bodies are gzipped, and repeated keys cos
 
 from __future__ import annotations
 
-from datetime import datetime
+import base64
+import binascii
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PrivateAttr,
+    Tag,
+    TypeAdapter,
+    model_validator,
+)
 
 from d2a_tui.domain.commands import COMMANDS
 from d2a_tui.domain.limits import MAX_LENGTH, MAX_PLACES
@@ -17,8 +31,9 @@ from d2a_tui.domain.limits import MAX_LENGTH, MAX_PLACES
 # Version 2 (issue 15, a night's sync on a slow link): the push answer is compact (ranges of the
 # device's own client_seq applied, only the exceptions spelled out) and a pull may leave out the
 # device's own events (`mine=skip`). A version-1 client gets version-1 answers, unchanged.
-PROTOCOL_VERSION = 2
-SUPPORTED_VERSIONS = (1, 2)
+# Version 3 (issue 25): the same push, in fewer bytes (`PushRequestV3`); answered as version 2.
+PROTOCOL_VERSION = 3
+SUPPORTED_VERSIONS = (1, 2, 3)
 MAX_BATCH = 500
 MAX_BODY_BYTES = 4 * 1024 * 1024  # after decompression
 MAX_PULL_LIMIT = 1000
@@ -56,12 +71,11 @@ class _MutationBase(_Strict):
     occurred_at: AwareDatetime = Field(description="when the user made it, on the device's clock")
 
 
-class CommandMutation(_MutationBase):
-    """A journey command, as the user gave it, with what the user saw when giving it."""
-
+# What each kind of mutation says, apart from its id, number, time and journey: shared by the
+# version-1/2 mutations and the version-3 changes, which name those four differently.
+class _CommandFields(_Strict):
     kind: Literal["command"]
     command: Command
-    journey_id: Uuid | None = None
     args: dict[str, Any] = Field(default_factory=dict)
     seen: dict[SeenField, Any] = Field(default_factory=dict)
     want: dict[SeenField, Any] = Field(default_factory=dict)
@@ -71,18 +85,13 @@ class CommandMutation(_MutationBase):
     )
 
 
-class ResolveMutation(_MutationBase):
-    """The user kept the other change: nothing changes on the journey, but the decision is
-    recorded, so the audit trail shows both the conflict and how it ended."""
-
+class _ResolveFields(_Strict):
     kind: Literal["resolve"]
     resolves: Uuid
     decision: Literal["keep_theirs", "dismiss"]
 
 
-class CapacityMutation(_MutationBase):
-    """A provider's capacity report for one of its services."""
-
+class _CapacityFields(_Strict):
     kind: Literal["capacity"]
     report_id: Uuid
     service_id: Annotated[str, Field(min_length=1, max_length=64)]
@@ -92,13 +101,31 @@ class CapacityMutation(_MutationBase):
     note: Annotated[str, Field(max_length=MAX_LENGTH["note"])] | None = None
 
 
-class AccessMutation(_MutationBase):
+class _AccessFields(_Strict):
+    kind: Literal["access"]
+    purpose: Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z_]+$")]
+
+
+class CommandMutation(_MutationBase, _CommandFields):
+    """A journey command, as the user gave it, with what the user saw when giving it."""
+
+    journey_id: Uuid | None = None
+
+
+class ResolveMutation(_MutationBase, _ResolveFields):
+    """The user kept the other change: nothing changes on the journey, but the decision is
+    recorded, so the audit trail shows both the conflict and how it ended."""
+
+
+class CapacityMutation(_MutationBase, _CapacityFields):
+    """A provider's capacity report for one of its services."""
+
+
+class AccessMutation(_MutationBase, _AccessFields):
     """A look at a journey on a replica (its screen, `d2a show`, an export): the audit's record,
     queued and synced like a change, though it changes nothing."""
 
-    kind: Literal["access"]
     journey_id: Uuid
-    purpose: Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z_]+$")]
 
 
 Mutation = Annotated[
@@ -106,6 +133,7 @@ Mutation = Annotated[
     Field(discriminator="kind"),
 ]
 MUTATION_KINDS = ("command", "resolve", "capacity", "access")
+_MUTATION: TypeAdapter[Mutation] = TypeAdapter(Mutation)
 
 
 class PushRequest(_Strict):
@@ -114,6 +142,182 @@ class PushRequest(_Strict):
     )
     device_id: Uuid
     mutations: list[Mutation] = Field(max_length=MAX_BATCH)
+
+
+# --- version 3: the same push in fewer bytes --------------------------------------------------
+#
+# A night's batch names a few hundred journeys, each by a random id that gzip cannot shrink
+# (16 bytes of entropy, ~20 on the wire as text), and most of them more than once; each change's
+# time had microseconds and a date that repeat nothing. Version 3 sends each journey id once per
+# batch, as raw bytes (`journeys`: base64 of the ids' 16 bytes each, in order of first use), and
+# each change names its journey by its index there; a change's time is the microseconds since the
+# one before it (the first: since `started_us`), exact, so the server stores the same instant as
+# before; client_seq is implied (the batch is consecutive from `first_seq`, as it had to be).
+# The server turns a version-3 body back into version-2 mutations before anything else reads it,
+# so exactly-once, receipts, ordering and conflicts are the same code as before.
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_JOURNEY_BYTES = 16
+# Times a datetime can hold (year 1 to 9999): anything else is no time at all (a 422); a time
+# that is merely implausible is refused per change, by the ingest, as in version 2.
+_FIRST_US = (datetime(1, 1, 1, tzinfo=UTC) - _EPOCH) // _MICROSECOND
+_LAST_US = (datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC) - _EPOCH) // _MICROSECOND
+
+
+class _ChangeBase(_Strict):
+    mutation_id: Uuid = Field(description="UUIDv7, the idempotency key; also the event's id")
+    actor: UserId = Field(description="the user who made the change; must be the device's user")
+    elapsed_us: int = Field(
+        ge=_FIRST_US - _LAST_US,
+        le=_LAST_US - _FIRST_US,
+        description="when the user made it: microseconds after the change before it in the batch "
+        "(the first: after `started_us`); negative if the device's clock went back",
+    )
+
+
+class CommandChange(_ChangeBase, _CommandFields):
+    """Version 3's CommandMutation."""
+
+    journey: int | None = Field(default=None, ge=0, description="an index into `journeys`")
+
+
+class ResolveChange(_ChangeBase, _ResolveFields):
+    """Version 3's ResolveMutation."""
+
+
+class CapacityChange(_ChangeBase, _CapacityFields):
+    """Version 3's CapacityMutation."""
+
+
+class AccessChange(_ChangeBase, _AccessFields):
+    """Version 3's AccessMutation."""
+
+    journey: int = Field(ge=0, description="an index into `journeys`")
+
+
+Change = Annotated[
+    CommandChange | ResolveChange | CapacityChange | AccessChange,
+    Field(discriminator="kind"),
+]
+_CHANGE_ONLY = {"elapsed_us", "journey"}
+
+
+class PushRequestV3(_Strict):
+    """A push in version 3: see the note above `_ChangeBase` in `sync/protocol.py`."""
+
+    schema_version: Literal[3]
+    device_id: Uuid
+    first_seq: int = Field(ge=1, le=2**53, description="the first change's client_seq")
+    started_us: int = Field(
+        ge=_FIRST_US, le=_LAST_US, description="microseconds since 1970-01-01T00:00Z"
+    )
+    journeys: str = Field(
+        max_length=-(-MAX_BATCH * _JOURNEY_BYTES // 3) * 4,
+        description="base64 of the journey ids' 16 bytes each, in order of first use",
+    )
+    # `mutations` on the wire, like version 2's, so a batch too large is refused the same way.
+    changes: list[Change] = Field(alias="mutations", max_length=MAX_BATCH)
+    _mutations: list[Mutation] = PrivateAttr(default_factory=list)
+
+    @property
+    def mutations(self) -> list[Mutation]:
+        """The batch as version-2 mutations: what the server applies."""
+        return self._mutations
+
+    @model_validator(mode="after")
+    def _expand(self) -> PushRequestV3:
+        try:
+            raw = base64.b64decode(self.journeys, validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError("journeys is not base64") from None
+        if len(raw) % _JOURNEY_BYTES:
+            raise ValueError("journeys is not a whole number of 16-byte ids")
+        journeys = [
+            str(uuid.UUID(bytes=raw[at : at + _JOURNEY_BYTES]))
+            for at in range(0, len(raw), _JOURNEY_BYTES)
+        ]
+        at_us = self.started_us
+        mutations: list[Mutation] = []
+        for index, change in enumerate(self.changes):
+            at_us += change.elapsed_us
+            if not _FIRST_US <= at_us <= _LAST_US:
+                raise ValueError(f"change {index}: its time is beyond any date")
+            fields = change.model_dump(exclude=_CHANGE_ONLY)
+            journey = getattr(change, "journey", None)
+            if journey is not None:
+                if journey >= len(journeys):
+                    raise ValueError(f"change {index}: journey {journey} is not in journeys")
+                fields["journey_id"] = journeys[journey]
+            fields["client_seq"] = self.first_seq + index
+            fields["occurred_at"] = _EPOCH + at_us * _MICROSECOND
+            mutations.append(_MUTATION.validate_python(fields))
+        self._mutations = mutations
+        return self
+
+
+def _push_version(body: Any) -> str:
+    version = body.get("schema_version") if isinstance(body, dict) else None
+    if isinstance(body, PushRequestV3) or version == 3:
+        return "v3"
+    return "v1"
+
+
+PushBody = Annotated[
+    Annotated[PushRequest, Tag("v1")] | Annotated[PushRequestV3, Tag("v3")],
+    Discriminator(_push_version),
+]
+
+
+def _canonical_uuid(value: Any) -> bool:
+    try:
+        return isinstance(value, str) and str(uuid.UUID(value)) == value
+    except ValueError:
+        return False
+
+
+def encode_push(device_id: str, mutations: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    """A batch of version-2 mutations (as the outbox holds them) as a version-3 body, or None
+    when version 3 cannot carry it exactly (a time not in UTC, client_seq not consecutive): it
+    then goes as version 2, as it would have before."""
+    journeys: dict[str, int] = {}
+    changes: list[dict[str, Any]] = []
+    before_us: int | None = None
+    for index, mutation in enumerate(mutations):
+        if mutation["client_seq"] != mutations[0]["client_seq"] + index:
+            return None
+        occurred = datetime.fromisoformat(mutation["occurred_at"])
+        if occurred.utcoffset() != timedelta(0):
+            # A retry of a change first sent as version 2 must be the same change to the byte
+            # (its stored copy is compared), offset included.
+            return None
+        at_us = (occurred - _EPOCH) // _MICROSECOND
+        change = {
+            key: value
+            for key, value in mutation.items()
+            if key not in ("client_seq", "occurred_at", "journey_id")
+        }
+        change["elapsed_us"] = 0 if before_us is None else at_us - before_us
+        if before_us is None:
+            started_us = at_us
+        before_us = at_us
+        journey_id = mutation.get("journey_id")
+        if journey_id is not None:
+            if not _canonical_uuid(journey_id):
+                return None  # not an id the server takes: version 2 refuses it as it was
+            change["journey"] = journeys.setdefault(journey_id, len(journeys))
+        changes.append(change)
+    if not changes:
+        return None
+    raw = b"".join(uuid.UUID(journey_id).bytes for journey_id in journeys)
+    return {
+        "schema_version": 3,
+        "device_id": device_id,
+        "first_seq": mutations[0]["client_seq"],
+        "started_us": started_us,
+        "journeys": base64.b64encode(raw).decode("ascii"),
+        "mutations": changes,
+    }
 
 
 class Theirs(BaseModel):

@@ -65,7 +65,7 @@ from d2a_tui.sync.protocol import (
     Health,
     Me,
     PullResponse,
-    PushRequest,
+    PushBody,
     PushResponse,
     RotateRequest,
     RotateResponse,
@@ -402,7 +402,7 @@ def create_app(
         responses=ERRORS,
         tags=["sync"],
     )
-    async def push(body: PushRequest, device: DeviceContext = Depends(caller)) -> Response:  # noqa: B008
+    async def push(body: PushBody, device: DeviceContext = Depends(caller)) -> Response:  # noqa: B008
         if body.schema_version not in SUPPORTED_VERSIONS:
             raise ApiError(
                 400,

@@ -10,6 +10,7 @@ its rules instead of stopping at the device check.
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -20,10 +21,12 @@ from sqlalchemy import func, select
 
 from d2a_tui.storage.journeys import event_table, journey_table, patient_table
 from d2a_tui.storage.models import CapacityReport
+from d2a_tui.sync.compact import NO_EVENT
 from d2a_tui.sync.ingest import device_table, receipt_table
 from tests.sync.conftest import SyncEnv
 from tests.sync.test_protocol import NOW, Device
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 EXAMPLES = int(os.environ.get("D2A_FUZZ_EXAMPLES", "40"))
 TABLES = (
     event_table,
@@ -59,7 +62,9 @@ def aim_at_our_device(env: SyncEnv, device: Device, body: Any) -> None:
     if not isinstance(body, dict):
         return
     body["device_id"] = device.device_id
-    body["schema_version"] = 1  # other versions are refused before anything else is read
+    # Versions 1 and 3 (2 is 1's body); others are refused before anything else is read.
+    version_3 = "first_seq" in body
+    body["schema_version"] = 3 if version_3 else 1
     mutations = body.get("mutations")
     if not isinstance(mutations, list):
         return
@@ -67,13 +72,20 @@ def aim_at_our_device(env: SyncEnv, device: Device, body: Any) -> None:
         expected = connection.execute(
             select(device_table.c.next_seq).where(device_table.c.id == device.device_id)
         ).scalar_one()
+    if version_3:
+        body["first_seq"] = expected
+        body["started_us"] = (datetime.fromisoformat(NOW) - EPOCH) // timedelta(microseconds=1)
     for offset, mutation in enumerate(mutations):
         if isinstance(mutation, dict):
             mutation["actor"] = device.user
-            mutation["client_seq"] = expected + offset
+            if not version_3:
+                mutation["client_seq"] = expected + offset
             if offset % 2 == 0:
                 # Half at a plausible time, so the rules behind the timestamp check are reached.
-                mutation["occurred_at"] = NOW
+                if version_3:
+                    mutation["elapsed_us"] = 0
+                else:
+                    mutation["occurred_at"] = NOW
 
 
 @schema.parametrize()
@@ -97,6 +109,11 @@ def test_the_api_never_fails_and_a_refusal_stores_nothing(
     after = counts(sync_env)
     if response.status_code >= 400:
         assert after == before, f"{response.status_code} but something was stored"
+    elif case.operation.path == "/v1/sync/push" and "digests" in response.json():
+        # Version 3's answer (compact): an applied change's digest is zeros if it made no event.
+        digests = response.json()["digests"]
+        made = sum(digests[at : at + 8] != NO_EVENT for at in range(0, len(digests), 8))
+        assert after["journey_event"] - before["journey_event"] == made
     elif case.operation.path == "/v1/sync/push":
         receipts = response.json()["receipts"]
         made = sum(1 for r in receipts if r["outcome"] == "applied" and r.get("position"))
