@@ -186,7 +186,9 @@ def main() -> int:
     ]
     bin_dir = Path(sys.executable).parent
     data = tempfile.mkdtemp(prefix="d2a-startup-")
-    env = f"env D2A_DATA_DIR={data} TEXTUAL_ANIMATIONS=none"
+    # Bytecode cached as an installed package has it: the uncounted warm-up run writes it, where
+    # PYTHONDONTWRITEBYTECODE (set in some shells and CI) would recompile d2a's sources every run.
+    env = f"env -u PYTHONDONTWRITEBYTECODE D2A_DATA_DIR={data} TEXTUAL_ANIMATIONS=none"
     print(
         f"d2a start-up in tmux {WIDTH}×{HEIGHT} · {os.cpu_count()} CPUs {platform.machine()} · "
         f"Python {platform.python_version()} · median of {args.runs} · "
