@@ -132,7 +132,12 @@ def one_run(pane: Pane, command: str, ready: Callable[[str], bool], keys: bool, 
                 _, screen = pane.settle(sent, ready)
                 sent = pane.keys("H" if i % 2 == 0 else "L")
                 out.move.append(pane.until_changed(sent, screen))
-                _, screen = pane.settle(sent, ready)
+                _, screen = pane.settle(sent, lambda _screen: True)
+                if not ready(screen):
+                    # A choice opened instead (the card has an offer waiting): no write was
+                    # made, so the sample is not a move; the card stays where it was.
+                    out.move.pop()
+                    _, screen = pane.settle(pane.keys("Escape"), ready)
         pane.keys("C-q")  # quits the board and the empty app alike
         deadline = time.perf_counter() + TIMEOUT
         while not pane.dead() and time.perf_counter() < deadline:
