@@ -58,7 +58,9 @@ def writes_to_the_event_log(source: str) -> list[str]:
             found.append(f"{node.lineno}: {code}")
         # a helper handed the table's name (a bulk loader building its own INSERT or COPY);
         # the table's declaration (`Table("journey_event", ...)` in storage.models) writes nothing
-        if name != "Table" and any(isinstance(arg, ast.Constant) and arg.value == "journey_event" for arg in node.args):
+        if name != "Table" and any(
+            isinstance(arg, ast.Constant) and arg.value == "journey_event" for arg in node.args
+        ):
             found.append(f"{node.lineno}: {code}")
         # raw SQL
         for arg in node.args:
