@@ -138,6 +138,7 @@ def one_run(pane: Pane, command: str, ready: Callable[[str], bool], keys: bool, 
                     # made, so the sample is not a move; the card stays where it was.
                     out.move.pop()
                     _, screen = pane.settle(pane.keys("Escape"), ready)
+                    _, screen = pane.settle(pane.keys("Down"), ready)  # on to another card
         pane.keys("C-q")  # quits the board and the empty app alike
         deadline = time.perf_counter() + TIMEOUT
         while not pane.dead() and time.perf_counter() < deadline:
