@@ -66,11 +66,11 @@ def add_offers(url: str, now: datetime) -> list[str]:
     flow = load_flow()
     with engine.begin() as connection:
         connection.execute(
-            Organisation.__table__.insert(),  # type: ignore[attr-defined]
+            Organisation.insert(),
             [{"id": "bench.care", "name": "Bench Care"}, {"id": "bench.other", "name": "Other"}],
         )
         connection.execute(
-            Service.__table__.insert(),  # type: ignore[attr-defined]
+            Service.insert(),
             [
                 {"id": sid, "name": sid, "kind": "reablement", "pathway": "P1",
                  "unit": "packages", "organisation_id": org, "locality": None, "active": True}

@@ -6,6 +6,7 @@ and drive it with Pilot.
 
 from __future__ import annotations
 
+import gc
 import os
 import time
 from pathlib import Path
@@ -77,6 +78,7 @@ class D2AApp(KeyOrder, App[int]):
                 self._filters.append(NoColor())  # NO_COLOR is unset: a mono terminal or theme
             self.add_class("-mono")
         self.register_theme(HIGH_CONTRAST_THEME)
+        self._unknown_theme = self._start_in_theme(settings.theme)
         self.hub = hub
         self.settings = settings
         self.poll_interval = poll_interval
@@ -124,15 +126,40 @@ class D2AApp(KeyOrder, App[int]):
 
         return BoardScreen()
 
-    def on_mount(self) -> None:
-        theme = self.settings.theme or DEFAULT_THEME
+    def on_ready(self) -> None:
+        # `d2a board` held the garbage collector off until this first frame (cli.cmd_board):
+        # what the start made is frozen out of later collections, which then scan only what
+        # the board makes from now on.
+        if not gc.isenabled():
+            gc.freeze()
+            gc.enable()
+
+    def _start_in_theme(self, wanted: str | None) -> str | None:
+        """Start in the settings' theme; returns the name asked for if there is no such theme.
+
+        Set before the stylesheet is first read, without the theme's watcher: set in `on_mount`,
+        Textual read, applied and laid out every style of the board a second time before its
+        first frame (bench/startup.py). What the watcher does, the first parse then does."""
+        theme = wanted or DEFAULT_THEME
+        unknown = None
         if theme == MONO:
-            self.theme = DEFAULT_THEME
-        elif theme in self.available_themes:
-            self.theme = theme
-        else:
-            self.theme = DEFAULT_THEME
-            self.notify(f"Unknown theme {theme!r}; using {DEFAULT_THEME}", severity="warning")
+            theme = DEFAULT_THEME
+        elif theme not in self.available_themes:
+            unknown, theme = theme, DEFAULT_THEME
+        self.set_reactive(App.theme, theme)
+        self.stylesheet.set_variables(self.get_css_variables())  # the theme's, before any parse
+        dark = self.current_theme.dark
+        self.set_class(True, f"-theme-{theme}", update=False)
+        self.set_class(dark, "-dark-mode", update=False)
+        self.set_class(not dark, "-light-mode", update=False)
+        self._refresh_truecolor_filter(self.ansi_theme)
+        return unknown
+
+    def on_mount(self) -> None:
+        if self._unknown_theme is not None:
+            self.notify(
+                f"Unknown theme {self._unknown_theme!r}; using {DEFAULT_THEME}", severity="warning"
+            )
         if self.settings.keymap:
             self.set_keymap(self.settings.keymap)
         if self.settings.lock_after:
@@ -321,5 +348,6 @@ def run_board(hub: Hub, settings: Settings | None = None) -> int:
     try:
         app.run()
     finally:
+        gc.enable()  # if the board never painted (cli.cmd_board held collection off until then)
         hub.close()
     return app.return_code or 0

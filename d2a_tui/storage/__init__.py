@@ -1,1 +1,1 @@
-"""Storage: SQLModel tables, the engine, and the command handlers that append events."""
+"""Storage: the tables, the engine, and the command handlers that append events."""

@@ -191,20 +191,20 @@ def test_capacity_reported_on_a_replica_waits_in_the_outbox_and_arrives_exactly_
     # The looks recorded by earlier tests (`d2a show` is an access event, queued like a
     # change) go first, so that what follows counts only the capacity reports.
     day.run("sync", "--once")
-    before = e2e_hub.count(CapacityReport.__table__)  # type: ignore[attr-defined]
+    before = e2e_hub.count(CapacityReport)
 
     # Reporting writes the replica alone (the server is not asked: the restart of the test
     # before shows the same path with the server down); both wait in the outbox.
     day.run("capacity", "meadowbank-e2e", "--total", "20", "--occupied", "15")
     day.run("capacity", "meadowbank-e2e", "--vacant", "3")
     assert day.status()["pending"] == 2
-    assert e2e_hub.count(CapacityReport.__table__) == before  # type: ignore[attr-defined]
+    assert e2e_hub.count(CapacityReport) == before
 
     first = day.json("sync", "--once")
     assert first["pushed"] == 2 and first["outcomes"] == {"applied": 2}
     again = day.json("sync", "--once")
     assert again["pushed"] == 0 and again["status"]["pending"] == 0
-    assert e2e_hub.count(CapacityReport.__table__) == before + 2  # type: ignore[attr-defined]
+    assert e2e_hub.count(CapacityReport) == before + 2
     # The server's latest for the service is the later report: 20 beds, 3 vacant.
     server_view = d2a(
         "service", "list", "--json", "--db", e2e_hub.server.database_url, env=e2e_hub.admin_env

@@ -16,15 +16,18 @@ RAW_SQL = re.compile(r"\b(insert\s+into|copy|update|delete\s+from)\s+\"?journey_
 
 
 def _event_table_names(tree: ast.Module) -> set[str]:
-    """Names a module binds to the event table: imported `event_table` (under any alias) or
-    assigned from `JourneyEvent.__table__`."""
-    names = {"event_table"}
+    """Names a module binds to the event table: `JourneyEvent` (storage.models' Core table) or
+    `event_table`, imported under any alias, or assigned from either (`table_of(JourneyEvent)`,
+    `JourneyEvent.__table__` when it was a SQLModel class)."""
+    names = {"event_table", "JourneyEvent"}
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom):
             names |= {
-                alias.asname or alias.name for alias in node.names if alias.name == "event_table"
+                alias.asname or alias.name
+                for alias in node.names
+                if alias.name in ("event_table", "JourneyEvent")
             }
-        elif isinstance(node, ast.Assign) and "JourneyEvent.__table__" in ast.unparse(node.value):
+        elif isinstance(node, ast.Assign) and "JourneyEvent" in ast.unparse(node.value):
             names |= {ast.unparse(target) for target in node.targets}
     return names
 
@@ -53,8 +56,11 @@ def writes_to_the_event_log(source: str) -> list[str]:
         # session.add(JourneyEvent(...))
         if name == "JourneyEvent":
             found.append(f"{node.lineno}: {code}")
-        # a helper handed the table's name (a bulk loader building its own INSERT or COPY)
-        if any(isinstance(arg, ast.Constant) and arg.value == "journey_event" for arg in node.args):
+        # a helper handed the table's name (a bulk loader building its own INSERT or COPY);
+        # the table's declaration (`Table("journey_event", ...)` in storage.models) writes nothing
+        if name != "Table" and any(
+            isinstance(arg, ast.Constant) and arg.value == "journey_event" for arg in node.args
+        ):
             found.append(f"{node.lineno}: {code}")
         # raw SQL
         for arg in node.args:
@@ -85,10 +91,14 @@ def test_every_way_round_the_event_log_is_caught() -> None:
         "from d2a_tui.storage.journeys import event_table\nc.execute(event_table.insert(), rows)": 1,
         "from x import event_table as ev\nc.execute(ev.delete().where(1))": 1,
         "t = JourneyEvent.__table__\nc.execute(insert(t).values(a=1))": 1,
+        "t = table_of(JourneyEvent)\nc.execute(t.insert())": 1,
+        "from d2a_tui.storage.models import JourneyEvent as E\nc.execute(insert(E).values(a=1))": 1,
+        "c.execute(JourneyEvent.delete().where(1))": 1,
         "session.add(JourneyEvent(event_id='x'))": 1,
         "c.exec_driver_sql('INSERT INTO journey_event (position) VALUES (1)')": 1,
         "raw.cursor().copy(f'COPY journey_event ({cols}) FROM STDIN')": 1,
         "_insert_sqlite(connection, 'journey_event', rows)": 1,
+        "JourneyEvent = Table('journey_event', metadata, Column('position', Integer))": 0,
         "c.execute(select(event_table).where(event_table.c.seq == 1))": 0,  # reading is fine
     }
     for source, expected in bypasses.items():

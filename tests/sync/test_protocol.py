@@ -267,7 +267,7 @@ async def test_a_provider_reports_capacity_for_its_own_services_only(sync_env: S
     with sync_env.engine.begin() as connection:
         for service_id, org in (("ours", "care-co"), ("theirs", None)):
             connection.execute(
-                Service.__table__.insert().values(  # type: ignore[attr-defined]
+                Service.insert().values(
                     id=service_id,
                     name=service_id,
                     kind="care_home",

@@ -32,7 +32,7 @@ TABLES = (
     event_table,
     journey_table,
     patient_table,
-    CapacityReport.__table__,  # type: ignore[attr-defined]
+    CapacityReport,
     receipt_table,
 )
 

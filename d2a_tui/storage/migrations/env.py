@@ -3,7 +3,8 @@ from alembic import context
 config = context.config
 # Upgrading needs no models: each revision says what it creates. Only autogenerate compares with
 # the models, so whoever makes a revision imports every table module (storage's, sync's, interop's)
-# and passes `SQLModel.metadata` as `alembic_config(engine).attributes["target_metadata"]`. The
+# and passes their metadata, `[storage.models.metadata, SQLModel.metadata, ...]` (storage's tables
+# are Core tables, the sync tables SQLModel classes), as `attributes["target_metadata"]`. The
 # migrations themselves import nothing above storage (an import contract in pyproject.toml).
 target_metadata = config.attributes.get("target_metadata")
 
