@@ -156,8 +156,19 @@ class NoPatientData(logging.Filter):
 def install(app: Any) -> None:
     """Wire the guard, which also writes the request log, into a FastAPI app, outside every other middleware
     (call it last)."""
-    known = frozenset(getattr(route, "path", "") for route in app.routes)
-    app.add_middleware(InternalErrorGuard, known_paths=known)
+    app.add_middleware(InternalErrorGuard, known_paths=route_paths(app))
+
+
+def route_paths(app: Any) -> frozenset[str]:
+    """Every route's path, those of the included routers too. The guard needs them for a request
+    whose scope lost its route (a POST: `RequestBodyGuard` passes a copy of the scope on)."""
+    try:
+        # FastAPI 0.137.2 and later keep an included router as one node in `app.routes`, with
+        # no path: this walks its routes.
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # earlier FastAPI copied each included route into `app.routes`
+        return frozenset(getattr(route, "path", "") for route in app.routes)
+    return frozenset(context.path or "" for context in iter_route_contexts(app.routes))
 
 
 class JsonLines(logging.Formatter):

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from d2a_tui.domain.ids import uuid7
 from d2a_tui.storage.journeys import event_table, journey_table, patient_table
 from d2a_tui.storage.models import CapacityReport, Service, table_of
-from d2a_tui.sync.protocol import ErrorBody
+from d2a_tui.sync.protocol import MAX_BATCH, ErrorBody
 from tests.sync.conftest import SyncEnv, nhs
 from tests.sync.test_protocol import NOW, Device, client
 
@@ -273,6 +273,26 @@ async def test_every_4xx_has_the_one_error_shape(sync_env: SyncEnv) -> None:
     for error, answer in answers.items():
         assert 400 <= answer.status_code < 500, (error, answer.status_code)
         assert ErrorBody.model_validate(answer.json()).error == error
+
+
+async def test_a_batch_too_long_and_a_pull_from_another_log_have_their_reason_codes(
+    sync_env: SyncEnv,
+) -> None:
+    device = Device(sync_env, "nina")
+    await referred(sync_env, device)
+    too_many = [device.referral(serial) for serial in range(1, MAX_BATCH + 2)]
+    async with client(sync_env) as http:
+        long_batch = await http.post(
+            "/v1/sync/push", json=device.body(*too_many), headers=device.auth
+        )
+        # A `since` this log never reached, and a mark naming another event than the one at
+        # `since`: the device synced with another log (this one restored from a backup).
+        beyond = await http.get("/v1/sync/pull?since=99", headers=device.auth)
+        other_mark = await http.get("/v1/sync/pull?since=1&mark=abc", headers=device.auth)
+    assert_error_shape(long_batch, 413, "batch_too_large")
+    for answer in (beyond, other_mark):
+        assert_error_shape(answer, 409, "log_changed")
+        assert answer.json()["head"] == 1
 
 
 def test_full_width_digits_are_not_an_nhs_number() -> None:
