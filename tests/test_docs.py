@@ -11,6 +11,7 @@ import inspect
 import pkgutil
 import re
 import sys
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -129,6 +130,27 @@ def test_every_config_file_key_is_in_the_settings_page() -> None:
     assert {"database_url", "timezone", "keys", "server_database_url", "views", "adt"} <= keys
     missing = sorted(key for key in keys if f"`{key}`" not in page)
     assert not missing, f"config file keys missing from docs/reference/settings.md: {missing}"
+
+
+def test_every_key_of_the_flow_file_is_in_the_flow_page() -> None:
+    """The keys the default flow file holds and the keys the flow's loader reads (`raw.get("…")`,
+    `data.get("…")`, and `[security]` from the config's lock), and every default column's id."""
+    from d2a_tui.domain import flow
+
+    page = (REFERENCE / "flow.md").read_text(encoding="utf-8")
+    default = tomllib.loads(Path(flow.__file__).with_name("default_flow.toml").read_text("utf-8"))
+    keys = {key for key in default if key != "column"} | {"column"}
+    for value in default.values():
+        if isinstance(value, dict):
+            keys |= set(value)
+    columns = default["column"]
+    keys |= {key for column in columns for key in column}
+    keys |= set(re.findall(r"\b(?:raw|data)\.get\(\s*\"(\w+)\"", Path(flow.__file__).read_text()))
+    keys |= {"security", "lock_after_max"}
+    missing = sorted(key for key in keys if f"`{key}`" not in page and f"[{key}]" not in page)
+    assert not missing, f"flow file keys missing from docs/reference/flow.md: {missing}"
+    unlisted = sorted(column["id"] for column in columns if f"`{column['id']}`" not in page)
+    assert not unlisted, f"default columns missing from docs/reference/flow.md: {unlisted}"
 
 
 # --- key bindings --------------------------------------------------------------------------------
