@@ -1,5 +1,6 @@
 """The allow-list itself (domain/need_to_know.py): it names every key the domain writes (so a
-coordinator loses nothing), README.md shows it as it is, and each narrower view is a subset."""
+coordinator loses nothing), the manual (docs/guide/need-to-know.md) shows it as it is, and each
+narrower view is a subset."""
 
 from __future__ import annotations
 
@@ -21,16 +22,16 @@ from tests.conftest import FROZEN_NOW
 
 FLOW = load_flow()
 TODAY = date(2026, 11, 23)
-README = Path(__file__).parents[2] / "README.md"
+MANUAL_PAGE = Path(__file__).parents[2] / "docs" / "guide" / "need-to-know.md"
 START, END = "<!-- need-to-know table: start -->", "<!-- need-to-know table: end -->"
 
 
-def test_the_readme_table_is_the_domains_table() -> None:
-    text = README.read_text(encoding="utf-8")
-    assert START in text and END in text, "README.md lost its need-to-know table's markers"
+def test_the_manuals_table_is_the_domains_table() -> None:
+    text = MANUAL_PAGE.read_text(encoding="utf-8")
+    assert START in text and END in text, f"{MANUAL_PAGE.name} lost its need-to-know table's markers"
     shown = text.split(START, 1)[1].split(END, 1)[0].strip("\n") + "\n"
     assert shown == need_to_know.markdown_table(), (
-        "README.md's need-to-know table differs from domain/need_to_know.py: paste "
+        "docs/guide/need-to-know.md's table differs from domain/need_to_know.py: paste "
         "markdown_table()'s output between the markers"
     )
 
