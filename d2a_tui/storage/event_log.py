@@ -38,6 +38,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from d2a_tui.domain.errors import D2AError, NotAllowed
 from d2a_tui.domain.events import Event, EventKind, JourneyState
+from d2a_tui.domain.handler import recorded_event
 from d2a_tui.domain.limits import check_event_fields
 from d2a_tui.storage.db import DatabaseUnavailable, DiskFull, safe_url
 from d2a_tui.storage.models import EVENTS_COUNTER, Counter, Journey, JourneyEvent, Patient, table_of
@@ -51,6 +52,8 @@ counter_table = table_of(Counter)
 EVENTS_CHANNEL = "d2a_events"
 
 _STATE_FIELDS = [f.name for f in fields(JourneyState)]
+# Events that change a patient row beside the journey's (see `EventLog._patient_change`).
+_PATIENT_KINDS = frozenset({EventKind.DEMOGRAPHICS_UPDATED, EventKind.PATIENT_MERGED})
 
 
 class VersionConflict(D2AError):
@@ -91,7 +94,7 @@ def row_from_state(state: JourneyState, change_position: int) -> dict[str, Any]:
 
 
 def event_from_row(row: Any) -> Event:
-    return Event(
+    return recorded_event(
         event_id=row.event_id,
         journey_id=row.journey_id,
         kind=EventKind(row.kind),
@@ -362,6 +365,26 @@ class WriteBehind:
         self._journeys[new.id] = (stored_version, new, position)
         self.states[new.id] = new
         self._events.append(row_from_event(event, position, device_id, recorded_at))
+
+    def append(
+        self,
+        event: Event,
+        old: JourneyState | None,
+        new: JourneyState,
+        position: int,
+        device_id: str,
+        recorded_at: datetime,
+    ) -> None:
+        """`EventLog.append`, written behind where it can be: a change to an existing journey.
+        A referral, whose patient and journey rows are inserted, and a change to a patient row
+        are written at once (after what is pending, so the rows hold the truth)."""
+        if old is not None and event.kind not in _PATIENT_KINDS:
+            self.write(event, old, new, position, device_id, recorded_at)
+            return
+        if old is not None:
+            self.flush()
+        self.log.append(event, old, new, position, device_id, recorded_at)
+        self.states[new.id] = new
 
     def flush(self) -> None:
         connection = self.log.connection
