@@ -445,7 +445,7 @@ def apply_import(store: JourneyStore, plan: ImportPlan, actor: Actor, recorded_a
                 try:
                     applied = work.execute(
                         step.command, step.args, actor, step.at,
-                        journey_id=journey_id, recorded_at=recorded_at,
+                        journey_id=journey_id, recorded_at=recorded_at, sink=work.batch,
                     )  # fmt: skip
                 except D2AError as error:
                     raise D2AError(f"row {row.row}: {error}; nothing was imported") from None

@@ -35,7 +35,6 @@ from d2a_tui.domain.views import Card, JourneyView, TimelineEntry
 from d2a_tui.storage.event_log import EventLog as EventLog
 from d2a_tui.storage.event_log import VersionConflict as VersionConflict
 from d2a_tui.storage.event_log import WriteBehind
-from d2a_tui.storage.event_log import check as check_limits
 from d2a_tui.storage.event_log import counter_table as counter_table
 from d2a_tui.storage.event_log import event_from_row as event_from_row
 from d2a_tui.storage.event_log import event_table as event_table
@@ -233,13 +232,14 @@ class UnitOfWork:
     ) -> Prepared:
         """What the rules judge a command against, read in this transaction: the journey (or,
         for a referral, the person as on record), the journey's offers, the event an undo names.
-        A `sink`'s pending writes go first where these reads need them."""
+        A `sink`'s pending writes go first where these reads need them; a referral's lookup
+        reads the tables as they stand, so a caller that may hold the same person's rows
+        pending flushes first (the ingest before every referral, the import before a second
+        referral of one person)."""
         requested_args = args
         if command == "refer":
             state = None
             journey_id = journey_id or new_journey_id()
-            if sink is not None:
-                sink.flush()  # the patient and open-journey checks read the tables
             args = {
                 **args,
                 "patient": self._patient_for_referral(
@@ -250,6 +250,8 @@ class UnitOfWork:
             if journey_id is None:
                 raise InvalidInput(f"{command} needs a journey")
             state = current if current is not None and current.id == journey_id else None
+            if state is None and sink is not None:
+                state = sink.states.get(journey_id)  # written behind, not in its row yet
             state = state or self.load(journey_id)
             if base_version is not None and base_version != state.version:
                 raise VersionConflict(
@@ -311,11 +313,7 @@ class UnitOfWork:
                 reserved = None
                 self.log.append(event, state, new_state, position, device_id, recorded_at)
             else:
-                # The limits before a position is taken: a push goes on after a refused
-                # mutation, and its positions must stay gap-free.
-                check_limits(event, recorded_at)
-                position = sink.next_position()
-                sink.append(event, state, new_state, position, device_id, recorded_at)
+                position = sink.append(event, state, new_state, device_id, recorded_at)
             applied = Applied(event, new_state, position)
             if self.on_applied is not None:
                 undone = prepared.command.undoes
