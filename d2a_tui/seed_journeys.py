@@ -14,6 +14,7 @@ from typing import Any
 
 from d2a_tui.domain.events import Event, EventKind, JourneyState, apply
 from d2a_tui.domain.flow import Flow
+from d2a_tui.domain.handler import recorded_event
 from d2a_tui.domain.ids import new_journey_id, uuid7
 
 FIRST_NAMES = (
@@ -189,7 +190,7 @@ class Simulator:
             if at > self.now:
                 break
             events.append(
-                Event(
+                recorded_event(  # a simulated history, replayed: not commands decided now
                     event_id=uuid7(int(at.timestamp() * 1000), rng),
                     journey_id=journey_id,
                     kind=kind,

@@ -31,12 +31,7 @@ from d2a_tui.interop.adt_triggers import (
 )
 from d2a_tui.interop.hl7v2 import AdtMessage, Rejected, ack, read_message
 from d2a_tui.interop.tables import adt_message
-from d2a_tui.storage.journeys import (
-    JourneyStore,
-    UnitOfWork,
-    counter_table,
-)
-from d2a_tui.storage.models import EVENTS_COUNTER
+from d2a_tui.storage.journeys import JourneyStore, UnitOfWork
 
 Clock = Callable[[], datetime]
 
@@ -104,7 +99,7 @@ class AdtFeed:
         with self.store.unit_of_work() as work:
             # A write first: it takes SQLite's write lock and PostgreSQL's counter row lock
             # before anything is read.
-            work.connection.execute(_TOUCH_COUNTER)
+            work.log.lock()
             return [
                 item if isinstance(item, Outcome) else self._apply_one(work, item, now)
                 for item in read
@@ -157,11 +152,6 @@ class AdtFeed:
         return outcome
 
 
-_TOUCH_COUNTER = (
-    update(counter_table)
-    .where(counter_table.c.name == EVENTS_COUNTER)
-    .values(value=counter_table.c.value)
-)
 _RECORD = adt_message.insert()
 
 

@@ -25,10 +25,10 @@ from sqlalchemy import select
 
 from d2a_tui.domain import nhs_number
 from d2a_tui.domain.calendar import HubCalendar
-from d2a_tui.domain.commands import decide
 from d2a_tui.domain.errors import D2AError, InvalidInput
-from d2a_tui.domain.events import Event, JourneyState, apply
+from d2a_tui.domain.events import JourneyState, apply
 from d2a_tui.domain.flow import Column, Flow
+from d2a_tui.domain.handler import Command, handle
 from d2a_tui.domain.limits import check_event_fields, check_text
 from d2a_tui.interop.batch import batched_unit_of_work
 from d2a_tui.interop.sheet import Sheet, SheetRow
@@ -282,18 +282,11 @@ class Planner:
             args = step.args
             if step.command == "refer":
                 args = {**args, "patient": {**args["patient"], "id": "rehearsal"}}
-            kind, payload = decide(self.flow, state, step.command, args, self.calendar.day(step.at))
-            check_event_fields(payload, "import", step.at, self.now)
-            event = Event(
-                event_id="rehearsal",
-                journey_id=state.id if state else "rehearsal",
-                kind=kind,
-                payload=payload,
-                actor="import",
-                occurred_at=step.at,
-                seq=1 if state is None else state.version + 1,
-            )
-            state = apply(state, event)
+            journey_id = state.id if state else "rehearsal"
+            command = Command(step.command, args, journey_id, "rehearsal", "import", step.at)
+            for event in handle(self.flow, state, command, self.calendar.day(step.at)):
+                check_event_fields(event.payload, "import", step.at, self.now)
+                state = apply(state, event)
 
     def _plan_row(
         self, row: _Row, journeys: list[_Existing]
@@ -452,7 +445,7 @@ def apply_import(store: JourneyStore, plan: ImportPlan, actor: Actor, recorded_a
                 try:
                     applied = work.execute(
                         step.command, step.args, actor, step.at,
-                        journey_id=journey_id, recorded_at=recorded_at,
+                        journey_id=journey_id, recorded_at=recorded_at, sink=work.batch,
                     )  # fmt: skip
                 except D2AError as error:
                     raise D2AError(f"row {row.row}: {error}; nothing was imported") from None

@@ -38,6 +38,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from d2a_tui.domain.errors import D2AError, NotAllowed
 from d2a_tui.domain.events import Event, EventKind, JourneyState
+from d2a_tui.domain.handler import recorded_event
 from d2a_tui.domain.limits import check_event_fields
 from d2a_tui.storage.db import DatabaseUnavailable, DiskFull, safe_url
 from d2a_tui.storage.models import EVENTS_COUNTER, Counter, Journey, JourneyEvent, Patient, table_of
@@ -51,6 +52,8 @@ counter_table = table_of(Counter)
 EVENTS_CHANNEL = "d2a_events"
 
 _STATE_FIELDS = [f.name for f in fields(JourneyState)]
+# Events that change a patient row beside the journey's (see `EventLog._patient_change`).
+_PATIENT_KINDS = frozenset({EventKind.DEMOGRAPHICS_UPDATED, EventKind.PATIENT_MERGED})
 
 
 class VersionConflict(D2AError):
@@ -91,7 +94,7 @@ def row_from_state(state: JourneyState, change_position: int) -> dict[str, Any]:
 
 
 def event_from_row(row: Any) -> Event:
-    return Event(
+    return recorded_event(
         event_id=row.event_id,
         journey_id=row.journey_id,
         kind=EventKind(row.kind),
@@ -329,52 +332,84 @@ class EventLog:
 
 
 class WriteBehind:
-    """Changes to existing journeys, written behind while the caller holds the counter lock
-    (the server's ingest of a push): their events in one multi-row insert and each journey's
-    row once, with its final state, at `flush`. No other writer can move the counter or change
-    a journey meanwhile, so what was written is what the rows hold. Whatever reads the event,
-    patient or journey tables in the meantime flushes first."""
+    """Events appended behind while the caller holds the counter lock (the server's ingest of a
+    push, an import's thousands of commands): their events in one multi-row insert and each
+    journey's row once, with its final state, at `flush`. No other writer can move the counter
+    or change a journey meanwhile, so what was written is what the rows hold. Whatever reads the
+    event, patient or journey tables in the meantime flushes first.
 
-    def __init__(self, log: EventLog, position: int) -> None:
+    A referral is written at once, unless `defer_referrals` (the import): then its new patient
+    and its journey go in the flush's multi-row inserts too, and reads of them must flush first
+    as well. A change to a patient row (an ADT update, a merge) is always written at once."""
+
+    def __init__(self, log: EventLog, position: int, *, defer_referrals: bool = False) -> None:
         self.log = log
         self.position = position
+        self.defer_referrals = defer_referrals
         self.states: dict[str, JourneyState] = {}
         self._events: list[dict[str, Any]] = []
         # journey id -> (the version its row holds now, its newest state, that event's position)
         self._journeys: dict[str, tuple[int, JourneyState, int]] = {}
+        self._new: set[str] = set()  # journeys referred since the last flush: inserted, not updated
+        self._patients: list[dict[str, Any]] = []
 
     def next_position(self) -> int:
         self.position += 1
         return self.position
 
-    def write(
+    def append(
         self,
         event: Event,
-        old: JourneyState,
+        old: JourneyState | None,
         new: JourneyState,
-        position: int,
         device_id: str,
         recorded_at: datetime,
-    ) -> None:
-        """What `EventLog.append` writes for a change to an existing journey, deferred."""
+    ) -> int:
+        """`EventLog.append`, written behind where it can be; the event's position, taken only
+        once it is within the limits (a push goes on after a refused mutation, gap-free)."""
         check(event, recorded_at)
-        stored_version = self._journeys.get(new.id, (old.version,))[0]
-        self._journeys[new.id] = (stored_version, new, position)
+        position = self.next_position()
         self.states[new.id] = new
+        if event.kind in _PATIENT_KINDS or (old is None and not self.defer_referrals):
+            self.flush()  # the rows first hold what is pending, as the write expects
+            self.log.append(event, old, new, position, device_id, recorded_at)
+            return position
+        if old is None:
+            patient = event.payload["patient"]
+            if not patient.get("existing"):
+                self._patients.append(patient_row(patient))
+            self._new.add(new.id)
+            stored_version = 0  # no row yet
+        else:
+            stored_version = self._journeys.get(new.id, (old.version,))[0]
+        self._journeys[new.id] = (stored_version, new, position)
         self._events.append(row_from_event(event, position, device_id, recorded_at))
+        return position
 
     def flush(self) -> None:
         connection = self.log.connection
-        if self._journeys:
-            rows = [
-                {"_id": journey_id, "_version": version, **row_from_state(state, position)}
-                for journey_id, (version, state, position) in self._journeys.items()
-            ]
-            done = connection.execute(_JOURNEY_UPDATE, rows)
-            if connection.dialect.supports_sane_multi_rowcount and done.rowcount != len(rows):
+        if self._patients:
+            connection.execute(_PATIENT_INSERT, self._patients)
+            self._patients = []
+        inserts = [
+            row_from_state(state, position)
+            for journey_id, (_, state, position) in self._journeys.items()
+            if journey_id in self._new
+        ]
+        if inserts:
+            connection.execute(_JOURNEY_INSERT, inserts)
+        updates = [
+            {"_id": journey_id, "_version": version, **row_from_state(state, position)}
+            for journey_id, (version, state, position) in self._journeys.items()
+            if journey_id not in self._new
+        ]
+        if updates:
+            done = connection.execute(_JOURNEY_UPDATE, updates)
+            if connection.dialect.supports_sane_multi_rowcount and done.rowcount != len(updates):
                 # Cannot happen while the counter lock is held; if it does, apply nothing.
-                raise RuntimeError("a journey changed under the push's lock")
-            self._journeys.clear()
+                raise RuntimeError("a journey changed under the batch's lock")
+        self._journeys.clear()
+        self._new.clear()
         if self._events:
             self.log.insert_rows(self._events)
             self._events = []

@@ -1,10 +1,13 @@
-"""Command handlers and queries for journeys.
+"""The one command path (`UnitOfWork.execute`) and the queries for journeys.
 
-A command runs in one transaction: take the event counter's row lock (so writers queue and every
-event gets a gap-free, commit-ordered position), read the journey, let the domain decide, and
-append the event and the projection through the event log (`event_log.py`, the one writer of
-events), both or neither. The optimistic `version` check is made after the lock, against what is
-really stored, so a stale screen can never overwrite a newer change.
+Every writer runs its commands through `execute`: the board and the CLI (the Hub), the import, the
+ADT feed, a replica's local changes and the sync server's ingest. A command runs in one
+transaction: take the event counter's row lock (so writers queue and every event gets a gap-free,
+commit-ordered position), read what the rules need (`prepare`), let the domain make the events
+(`domain/handler.handle`), and append them and the projection through the event log
+(`event_log.py`, the one writer of events), both or neither. The optimistic `version` check is
+made after the lock, against what is really stored, so a stale screen can never overwrite a newer
+change.
 """
 
 from __future__ import annotations
@@ -18,19 +21,20 @@ from typing import Any
 from sqlalchemy import Connection, Engine, bindparam, func, select
 
 from d2a_tui.domain.calendar import LONDON, HubCalendar
-from d2a_tui.domain.commands import compensate, decide
 from d2a_tui.domain.errors import InvalidInput, NotAllowed, NotFound
 from d2a_tui.domain.events import Event, JourneyState, apply
 from d2a_tui.domain.flow import Flow
+from d2a_tui.domain.handler import Command, handle, judged_day
 from d2a_tui.domain.ids import new_journey_id, uuid7
 from d2a_tui.domain.limits import FieldRejected
 from d2a_tui.domain.nhs_number import format_nhs_number
-from d2a_tui.domain.offers import OFFER_COMMANDS
+from d2a_tui.domain.offers import OFFER_COMMANDS, OfferContext
 from d2a_tui.domain.views import Card, JourneyView, TimelineEntry
 
 # Re-exported (`X as X`) for the modules that take the tables and mappings from here.
 from d2a_tui.storage.event_log import EventLog as EventLog
 from d2a_tui.storage.event_log import VersionConflict as VersionConflict
+from d2a_tui.storage.event_log import WriteBehind
 from d2a_tui.storage.event_log import counter_table as counter_table
 from d2a_tui.storage.event_log import event_from_row as event_from_row
 from d2a_tui.storage.event_log import event_table as event_table
@@ -100,6 +104,19 @@ class Applied:
 AppliedHook = Callable[
     ["UnitOfWork", str, dict[str, Any], JourneyState | None, Applied, str | None], None
 ]
+# A caller's own check of what `prepare` read (the journey, or None and a referral's arguments
+# with the person as on record): it raises to refuse the command before the rules are asked.
+StateCheck = Callable[[JourneyState | None, dict[str, Any]], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """What the rules judge a command against, read in the command's transaction."""
+
+    state: JourneyState | None
+    command: Command
+    offers: OfferContext | None
+    requested_args: dict[str, Any]  # as the caller gave them (a new offer's id filled in)
 
 
 _LOAD_JOURNEY = select(journey_table).where(journey_table.c.id == bindparam("journey_id"))
@@ -155,12 +172,77 @@ class UnitOfWork:
         undo_event_id: str | None = None,
         recorded_at: datetime | None = None,
         current: JourneyState | None = None,
+        now: datetime | None = None,
+        sink: WriteBehind | None = None,
+        role: str | None = None,
+        organisation: str | None = None,
+        check: StateCheck | None = None,
     ) -> Applied:
-        """`recorded_at` defaults to `occurred_at`; an import or a feed that back-dates events
+        """The one command path: prepare (read what the rules need) -> handle (the domain makes
+        the events) -> append (each at the next position, with its projection).
+
+        `recorded_at` defaults to `occurred_at`; an import or a feed that back-dates events
         passes the real moment, so "as known at" reports stay honest. `current` is the journey
         as the caller has just read it in this transaction (a round trip saved; the version
-        check at the write still guards it)."""
-        position = self.next_position()
+        check at the write still guards it).
+
+        The sync server's ingest runs a push through here with what it adds around it: `now`,
+        its clock (a device's dates are judged by `judged_day`); `sink`, the push's write-behind
+        batch; `role` and `organisation`, the device's user's, whom offers are judged as; and
+        `check`, its own refusals of what was read, raised before the rules are asked (a person
+        outside the user's scope, a journey that changed since the device saw it)."""
+        # The position first, alone: reserving it takes the counter's row lock, so writers queue
+        # here and everything `prepare` reads is the truth at commit. (A `sink` is a batch that
+        # holds the lock already: its positions are handed out as its events are appended.)
+        reserved = self.next_position() if sink is None else None
+        prepared = self.prepare(
+            command,
+            args,
+            actor,
+            occurred_at,
+            journey_id=journey_id,
+            base_version=base_version,
+            event_id=event_id,
+            undo_event_id=undo_event_id,
+            current=current,
+            sink=sink,
+            role=role,
+            organisation=organisation,
+            check=check,
+        )
+        events = handle(
+            self.flow,
+            prepared.state,
+            prepared.command,
+            judged_day(self.calendar, occurred_at, now),
+            prepared.offers,
+        )
+        recorded = recorded_at or occurred_at
+        return self._append(prepared, events, actor.device_id, recorded, sink, reserved)
+
+    def prepare(
+        self,
+        command: str,
+        args: dict[str, Any],
+        actor: Actor,
+        occurred_at: datetime,
+        *,
+        journey_id: str | None = None,
+        base_version: int | None = None,
+        event_id: str | None = None,
+        undo_event_id: str | None = None,
+        current: JourneyState | None = None,
+        sink: WriteBehind | None = None,
+        role: str | None = None,
+        organisation: str | None = None,
+        check: StateCheck | None = None,
+    ) -> Prepared:
+        """What the rules judge a command against, read in this transaction: the journey (or,
+        for a referral, the person as on record), the journey's offers, the event an undo names.
+        A `sink`'s pending writes go first where these reads need them; a referral's lookup
+        reads the tables as they stand, so a caller that may hold the same person's rows
+        pending flushes first (the ingest before every referral, the import before a second
+        referral of one person)."""
         requested_args = args
         if command == "refer":
             state = None
@@ -175,6 +257,8 @@ class UnitOfWork:
             if journey_id is None:
                 raise InvalidInput(f"{command} needs a journey")
             state = current if current is not None and current.id == journey_id else None
+            if state is None and sink is not None:
+                state = sink.states.get(journey_id)  # written behind, not in its row yet
             state = state or self.load(journey_id)
             if base_version is not None and base_version != state.version:
                 raise VersionConflict(
@@ -184,43 +268,72 @@ class UnitOfWork:
                     state.updated_by or "?",
                     state.updated_at or occurred_at,
                 )
+        if check is not None:
+            check(state, args)
         event_id = event_id or uuid7()
         offers = None
-        if command in OFFER_COMMANDS and journey_id is not None:
+        if command in OFFER_COMMANDS:
             if command == "offer" and not args.get("offer_id"):
                 # A new offer is known by its event's id; the outbox sends it so the server's
                 # event is the same offer.
                 args = requested_args = {**args, "offer_id": event_id}
+            if sink is not None:
+                sink.flush()  # the journey's offer events so far are read from the table
             offers = offer_context(
                 self.connection,
                 journey_id,
                 event_id,
                 actor.user,
+                role=role,
+                organisation=organisation,
                 services_known=self.services_known,
             )
+        undoes = None
         if undo_event_id is not None:
-            assert state is not None
-            kind, payload = compensate(state, self.event(undo_event_id))
-        else:
-            kind, payload = decide(
-                self.flow, state, command, args, self.calendar.day(occurred_at), offers
-            )
-        event = Event(
-            event_id=event_id,
-            journey_id=journey_id,
-            kind=kind,
-            payload=payload,
-            actor=actor.user,
-            occurred_at=occurred_at,
-            seq=1 if state is None else state.version + 1,
+            if sink is not None:
+                sink.flush()
+            undoes = self.event(undo_event_id)
+        return Prepared(
+            state,
+            Command(command, args, journey_id, event_id, actor.user, occurred_at, undoes),
+            offers,
+            requested_args,
         )
-        new_state = apply(state, event)
-        self.log.append(
-            event, state, new_state, position, actor.device_id, recorded_at or occurred_at
-        )
-        applied = Applied(event, new_state, position)
-        if self.on_applied is not None:
-            self.on_applied(self, command, requested_args, state, applied, undo_event_id)
+
+    def _append(
+        self,
+        prepared: Prepared,
+        events: list[Event],
+        device_id: str,
+        recorded_at: datetime,
+        sink: WriteBehind | None,
+        reserved: int | None,
+    ) -> Applied:
+        """Each event at the next position (the first one `reserved` by `execute`), with the
+        projection it makes."""
+        state = prepared.state
+        applied: Applied | None = None
+        for event in events:
+            new_state = apply(state, event)
+            if sink is None:
+                position = reserved if reserved is not None else self.next_position()
+                reserved = None
+                self.log.append(event, state, new_state, position, device_id, recorded_at)
+            else:
+                position = sink.append(event, state, new_state, device_id, recorded_at)
+            applied = Applied(event, new_state, position)
+            if self.on_applied is not None:
+                undone = prepared.command.undoes
+                self.on_applied(
+                    self,
+                    prepared.command.name,
+                    prepared.requested_args,
+                    state,
+                    applied,
+                    undone.event_id if undone is not None else None,
+                )
+            state = new_state
+        assert applied is not None  # `handle` makes at least one event, or refuses
         return applied
 
     def _patient_for_referral(self, patient: dict[str, Any], today: date) -> dict[str, Any]:

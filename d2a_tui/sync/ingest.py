@@ -21,18 +21,16 @@ from sqlalchemy import Connection, Engine, func, select, update
 
 from d2a_tui.domain.calendar import LONDON, HubCalendar
 from d2a_tui.domain.errors import D2AError
-from d2a_tui.domain.events import EventKind
+from d2a_tui.domain.events import EventKind, JourneyState, ReplayError
 from d2a_tui.domain.flow import Flow
 from d2a_tui.domain.ids import new_journey_id
 from d2a_tui.domain.limits import check_occurred_at, check_text
 from d2a_tui.domain.need_to_know import JOURNEY_FIELDS
 from d2a_tui.domain.nhs_number import normalise as normalise_nhs
-from d2a_tui.domain.offers import OFFER_COMMANDS
 from d2a_tui.storage import audit
 from d2a_tui.storage.event_log import WriteBehind, translated_errors
-from d2a_tui.storage.journeys import UnitOfWork, event_table, journey_table
+from d2a_tui.storage.journeys import Actor, UnitOfWork, event_table, journey_table
 from d2a_tui.storage.models import AppUser, CapacityReport, Patient, Service, table_of
-from d2a_tui.storage.offers import offer_context
 from d2a_tui.sync import scope
 from d2a_tui.sync.models import SyncDevice
 from d2a_tui.sync.protocol import (
@@ -56,9 +54,9 @@ from d2a_tui.sync.rules import (  # noqa: F401  (ROLES: re-exported for the admi
     KINDS_BY_FIELD,
     ROLES,
     Verdict,
-    judge,
     reason_code,
     refusal_for_role,
+    settled,
 )
 
 device_table = table_of(SyncDevice)
@@ -84,6 +82,14 @@ GUESSES = 10
 GUESS_WINDOW = timedelta(hours=1)
 # How old a look may be when its record reaches the server: a night offline, a long weekend.
 LOOK_WINDOW = timedelta(days=4)
+
+
+class _Answered(Exception):
+    """A mutation answered before the rules are asked: merged, a conflict, or out of scope."""
+
+    def __init__(self, verdict: Verdict) -> None:
+        super().__init__(verdict.reason)
+        self.verdict = verdict
 
 
 @dataclass
@@ -318,6 +324,8 @@ class Ingest:
         now: datetime,
         who: scope.Reader,
     ) -> Receipt:
+        """The mutation through the one command path (`UnitOfWork.execute`), with what a push
+        adds around it: the referrer's scope, the device's view of the journey, the receipt."""
         connection = work.connection
         args = m.args
         if m.journey_id is None:
@@ -361,18 +369,11 @@ class Ingest:
                     ).first()
                 ):
                     # An id we already hold for someone is never taken from a client's say-so:
-                    # `_patient_for_referral` matches people by NHS number.
+                    # the referral's lookup (`prepare`) matches people by NHS number.
                     patient["id"] = new_journey_id()
-                args = {
-                    **args,
-                    "patient": work._patient_for_referral(
-                        patient, self.calendar.day(m.occurred_at)
-                    ),
-                }
             except (D2AError, KeyError, TypeError, ValueError, AttributeError) as error:
                 return refused(m, reason_code(error), str(error))
-            if not scope.may_refer(who, args["patient"].get("locality")):
-                return refused(m, "out_of_scope", OUT_OF_SCOPE_PERSON)
+            args = {**args, "patient": patient}
         else:
             state = batch.states.get(m.journey_id)
             if state is None:
@@ -382,55 +383,53 @@ class Ingest:
                     return refused(m, reason_code(error), str(error))
                 batch.states[m.journey_id] = state
 
-        offers = None
-        if m.command in OFFER_COMMANDS and state is not None:
-            batch.flush()  # the journey's offer events so far are read from the table
-            # Judged as the device's user: its role and organisation, not the body's say-so.
-            offers = offer_context(
-                connection,
-                m.journey_id,
-                m.mutation_id,
-                m.actor,
+        def as_the_device_saw_it(read: JourneyState | None, args: dict[str, Any]) -> None:
+            if read is None:  # a referral, with the person as on record
+                if not scope.may_refer(who, args["patient"].get("locality")):
+                    raise _Answered(
+                        Verdict("rejected", reason="out_of_scope", message=OUT_OF_SCOPE_PERSON)
+                    )
+                return
+            seen: dict[str, Any] = {key: value for key, value in m.seen.items()}
+            verdict = settled(read, seen, {key: value for key, value in m.want.items()})
+            if verdict is not None:
+                raise _Answered(verdict)
+
+        try:
+            applied = work.execute(
+                m.command,
+                args,
+                Actor(m.actor, device_id),
+                m.occurred_at,
+                journey_id=m.journey_id,
+                event_id=m.mutation_id,
+                # Only an undo names the event it undoes; any other command's is not read.
+                undo_event_id=m.undo_event_id if m.command == "undo" else None,
+                recorded_at=now,
+                current=state,
+                now=now,
+                sink=batch,
+                # Judged as the device's user: its role and organisation, not the body's say-so.
                 role=who.role or "",
                 organisation=who.organisation_id,
+                check=as_the_device_saw_it,
             )
-
-        def undo_target(event_id: str) -> Any:
-            batch.flush()
-            return work.event(event_id)
-
-        verdict = judge(
-            self.flow,
-            state,
-            mutation_id=m.mutation_id,
-            command=m.command,
-            journey_id=m.journey_id,
-            args=args,
-            seen={key: value for key, value in m.seen.items()},
-            want={key: value for key, value in m.want.items()},
-            actor=m.actor,
-            occurred_at=m.occurred_at,
-            undo_target=undo_target,
-            undo_event_id=m.undo_event_id,
-            now=now,
-            calendar=self.calendar,
-            offers=offers,
-        )
-        if verdict.outcome == "applied":
-            assert verdict.event is not None and verdict.state is not None
-            position = batch.next_position()
-            if state is None:  # a referral: its patient and journey rows are written now
-                work.log.append(verdict.event, state, verdict.state, position, device_id, now)
-                batch.states[m.journey_id] = verdict.state
-            else:
-                batch.write(verdict.event, state, verdict.state, position, device_id, now)
+        except _Answered as answered:
+            verdict = answered.verdict
+        except (
+            D2AError, ReplayError, KeyError, TypeError, ValueError, OverflowError, AttributeError
+        ) as error:  # fmt: skip
+            # KeyError/TypeError/ValueError: args a well-behaved client never sends (a referral
+            # without a patient); refused like a rule, never a 500 that blocks the outbox forever.
+            verdict = Verdict("rejected", reason=reason_code(error), message=str(error))
+        else:
             return Receipt(
                 mutation_id=m.mutation_id,
                 client_seq=m.client_seq,
                 outcome="applied",
                 journey_id=m.journey_id,
-                position=position,
-                journey_version=verdict.state.version,
+                position=applied.position,
+                journey_version=applied.state.version,
             )
         theirs = None
         if verdict.outcome == "conflict" and state is not None:

@@ -22,6 +22,7 @@ from sqlalchemy import Connection, delete, func, select, update
 from d2a_tui.domain.calendar import LONDON, HubCalendar
 from d2a_tui.domain.events import Event, EventKind, JourneyState, ReplayError, apply
 from d2a_tui.domain.flow import Flow
+from d2a_tui.domain.handler import recorded_event
 from d2a_tui.domain.offers import OFFER_COMMANDS, OfferContext, fold
 from d2a_tui.storage.event_log import EventLog, row_from_event
 from d2a_tui.storage.journeys import (
@@ -124,7 +125,8 @@ class Rebuilder:
             if body["command"] == "refer":
                 if state is not None or not row.local_payload:
                     continue
-                event = Event(
+                # The referral as this replica decided it when it was made (its local payload).
+                event = recorded_event(
                     row.mutation_id,
                     journey_id,
                     EventKind.REFERRED,

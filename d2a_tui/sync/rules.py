@@ -1,5 +1,7 @@
 """How a mutation made offline lands on a journey that may have changed since: the one rule that
-the server applies and that a replica uses to show its pending changes on top of others'.
+the server applies (`settled`, checked inside `UnitOfWork.execute`) and that a replica uses to
+show its pending changes on top of others' (`judge`). The events themselves are made by the
+domain's `handle`, on either side.
 
 The rule generalises DESIGN.md's rule for moves to every field a command changes: a change
 applies if the journey still looks as the user saw it (a move: still in the column it was moved
@@ -13,14 +15,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from d2a_tui.domain.calendar import LONDON, HubCalendar
-from d2a_tui.domain.commands import FEED_COMMANDS, compensate, decide
+from d2a_tui.domain.commands import FEED_COMMANDS
 from d2a_tui.domain.errors import D2AError, InvalidInput, NotAllowed, NotFound
 from d2a_tui.domain.events import Event, EventKind, JourneyState, ReplayError, apply
 from d2a_tui.domain.flow import Flow
+from d2a_tui.domain.handler import Command, handle, judged_day
 from d2a_tui.domain.limits import check_event_fields, check_occurred_at
 from d2a_tui.domain.offers import ANSWER_COMMANDS, OFFER_COMMANDS, OfferContext
 
@@ -65,8 +68,6 @@ FIELDS_BY_KIND: dict[EventKind, tuple[str, ...]] = {
     EventKind.WARD_SET: ("ward", "bed"),
     EventKind.ASSIGNED: ("assigned_to",),
 }
-# Drift of a device's clock tolerated when its dates are judged by the receiver's "today".
-DATE_DRIFT = timedelta(minutes=5)
 # The kinds that may have made a field what it is now: to name "their" change in a conflict.
 KINDS_BY_FIELD: dict[str, tuple[str, ...]] = {}
 for _kind, _fields in FIELDS_BY_KIND.items():
@@ -135,38 +136,19 @@ def judge(
 ) -> Verdict:
     """The outcome of one mutation on `state`, and the event it makes. Pure: writes nothing.
     `now` is the receiver's clock: a change made after it (beyond clock drift) is refused."""
-    if state is not None and seen:
-        current = values(state, seen)
-        if current != seen:
-            if want and values(state, want) == want:
-                return Verdict("merged", state=state, reason="already_done")
-            return Verdict(
-                "conflict",
-                state=state,
-                reason="changed_since",
-                message="the journey changed after you saw it",
-                current=current,
-            )
+    unmet = settled(state, seen, want)
+    if unmet is not None:
+        return unmet
     try:
         check_occurred_at(occurred_at, now)
+        undoes = None
         if command == "undo":
             if state is None or undo_event_id is None or undo_target is None:
                 raise InvalidInput("undo needs a journey and the event to undo")
-            kind, payload = compensate(state, undo_target(undo_event_id))
-        else:
-            kind, payload = decide(
-                flow, state, command, args, _today(occurred_at, now, calendar), offers
-            )
-        event = Event(
-            event_id=mutation_id,
-            journey_id=journey_id,
-            kind=kind,
-            payload=payload,
-            actor=actor,
-            occurred_at=occurred_at,
-            seq=1 if state is None else state.version + 1,
-        )
-        check_event_fields(payload, actor, occurred_at, now)
+            undoes = undo_target(undo_event_id)
+        asked = Command(command, args, journey_id, mutation_id, actor, occurred_at, undoes)
+        [event] = handle(flow, state, asked, judged_day(calendar, occurred_at, now), offers)
+        check_event_fields(event.payload, actor, occurred_at, now)
         return Verdict("applied", event=event, state=apply(state, event))
     except (D2AError, ReplayError, KeyError, TypeError, ValueError, OverflowError) as error:
         # KeyError/TypeError/ValueError: args a well-behaved client never sends (a referral
@@ -174,11 +156,22 @@ def judge(
         return Verdict("rejected", state=state, reason=reason_code(error), message=str(error))
 
 
-def _today(occurred_at: datetime, now: datetime | None, calendar: HubCalendar) -> date:
-    """The day a change's dates are judged against: the day it was made, by the device's clock,
-    but never a day the receiver's clock has not reached (give or take a few minutes' drift):
-    "today" typed on a device 5 h fast at 21:00 is tomorrow, and refused as in the future."""
-    today = calendar.day(occurred_at)
-    if now is None:
-        return today
-    return min(today, calendar.day(now + DATE_DRIFT))
+def settled(
+    state: JourneyState | None, seen: dict[str, Any], want: dict[str, Any]
+) -> Verdict | None:
+    """None when the journey still looks as the change's maker saw it (the change may apply);
+    else merged (it already looks as they wanted) or a conflict naming its values now."""
+    if state is None or not seen:
+        return None
+    current = values(state, seen)
+    if current == seen:
+        return None
+    if want and values(state, want) == want:
+        return Verdict("merged", state=state, reason="already_done")
+    return Verdict(
+        "conflict",
+        state=state,
+        reason="changed_since",
+        message="the journey changed after you saw it",
+        current=current,
+    )
