@@ -17,9 +17,10 @@ from sqlalchemy import func, select
 
 from d2a_tui.domain.ids import new_journey_id, uuid7
 from d2a_tui.storage.journeys import event_table
-from d2a_tui.sync import server
 from d2a_tui.sync.ingest import receipt_table
 from d2a_tui.sync.protocol import PushRequest, PushRequestV3, encode_push
+from d2a_tui.sync.server import errors as server_errors
+from d2a_tui.sync.server.routes import sync as push_route
 from tests.sync.conftest import SyncEnv, event_count, nhs, refer
 from tests.sync.test_slow_link import holdings
 
@@ -251,7 +252,10 @@ def test_a_client_meeting_a_server_from_before_version_3_sends_version_2(
     sync_env: SyncEnv, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The server as a version-2 release is: it refuses version 3 with unknown_schema_version.
-    monkeypatch.setattr(server, "SUPPORTED_VERSIONS", (1, 2))
+    # The push route and the body's validation error each check the version (the server is a
+    # package of routers: each module holds the name it imported).
+    monkeypatch.setattr(push_route, "SUPPORTED_VERSIONS", (1, 2))
+    monkeypatch.setattr(server_errors, "SUPPORTED_VERSIONS", (1, 2))
     sync_env.user("nina")
     sent = Sent(sync_env.switch)
     night = sync_env.replica("nina", transport=sent)
