@@ -96,6 +96,7 @@ ALLOWED_OURS = {
     "d2a_tui.domain.errors",
     "d2a_tui.domain.events",
     "d2a_tui.domain.flow",
+    "d2a_tui.domain.handler",
     "d2a_tui.domain.ids",
     "d2a_tui.domain.limits",
     "d2a_tui.domain.nhs_number",
