@@ -50,7 +50,8 @@ from d2a_tui.storage.journeys import Actor, JourneyStore
 from d2a_tui.sync import admin
 
 ADMIN_URL = os.environ.get("D2A_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-DATABASE = "d2a_bench_load"
+# A run beside others on one PostgreSQL names its own database.
+DATABASE = os.environ.get("D2A_BENCH_DATABASE", "d2a_bench_load")
 TARGET_MOVE_P99_MS = 100.0
 POLL_SECONDS = 1.0  # the board's poll_interval
 LONG_POLL_SECONDS = 25
@@ -261,6 +262,21 @@ async def device_worker_async(
 # --- the scenario ----------------------------------------------------------------------------
 
 
+def sample_lock_queue(url: str, stop: threading.Event, samples: list[tuple[int, int]]) -> None:
+    """How many of the database's sessions wait on a lock, and how many of those in a statement
+    that moves the event counter, four times a second: the queue the move's p99 waits in, seen
+    from the database, whatever else the machine's cores are doing."""
+    with psycopg.connect(url, autocommit=True, connect_timeout=3) as connection:
+        while not stop.is_set():
+            row = connection.execute(
+                "SELECT count(*), count(*) FILTER (WHERE query ILIKE '%UPDATE counter%')"
+                " FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            ).fetchone()
+            samples.append((row[0], row[1]) if row else (0, 0))
+            stop.wait(0.25)
+
+
 def fresh_database() -> str:
     with psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=3) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
@@ -369,8 +385,14 @@ def run_scenario(boards: int, devices: int, args: argparse.Namespace) -> dict[st
                 )
         time.sleep(max(0.0, start - time.time()))
         cpu_before = [cpu_seconds(p.pid) for p, _ in servers]
+        queued: list[tuple[int, int]] = []
+        stop = threading.Event()
+        sampler = threading.Thread(target=sample_lock_queue, args=(url, stop, queued))
+        sampler.start()
         time.sleep(args.duration)
         cpu_after = [cpu_seconds(p.pid) for p, _ in servers]
+        stop.set()
+        sampler.join()
         load = os.getloadavg()
         outputs = [json.loads(w.communicate(timeout=args.duration + 120)[0]) for w in workers]
     finally:
@@ -409,6 +431,9 @@ def run_scenario(boards: int, devices: int, args: argparse.Namespace) -> dict[st
         "server_cpu_ms_per_device_second": server_cpu * 1000 / args.duration / devices,
         "server_cpu_cores": server_cpu / args.duration,
         "load_average": load,
+        "lock_queue_mean": sum(q for q, _ in queued) / len(queued) if queued else 0.0,
+        "lock_queue_max": max((q for q, _ in queued), default=0),
+        "counter_queue_mean": sum(c for _, c in queued) / len(queued) if queued else 0.0,
     }
 
 
@@ -478,6 +503,12 @@ def main() -> int:
             f"server CPU: {result['server_cpu_cores']:.2f} cores in all, "
             f"{result['server_cpu_ms_per_device_second']:.2f} ms per device per second; "
             f"the harness's boards and devices: {result['harness_cpu_cores']:.2f} cores"
+        )
+        print(
+            f"sessions waiting on a lock (sampled 4 a second): "
+            f"mean {result['lock_queue_mean']:.1f}, max {result['lock_queue_max']}; "
+            f"of them in a statement moving the event counter: mean "
+            f"{result['counter_queue_mean']:.1f}"
         )
         load = ", ".join(f"{x:.2f}" for x in result["load_average"])
         print(f"load average at the end: {load}")

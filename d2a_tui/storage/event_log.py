@@ -32,6 +32,8 @@ from sqlalchemy import (
     delete,
     exists,
     func,
+    select,
+    true,
     update,
 )
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
@@ -189,11 +191,70 @@ class EventLog:
         head: int = self.connection.execute(_LOCK).scalar_one()
         return head
 
+    def head(self) -> int:
+        """The head as committed (no lock): every position up to it is readable."""
+        head: int = self.connection.execute(_HEAD).scalar_one()
+        return head
+
     def reserve(self, count: int = 1) -> int:
         """Move the head on by `count` positions; returns the last one reserved."""
         statement = _RESERVE_ANNOUNCED if self._announces else _RESERVE
         head: int = self.connection.execute(statement, {"count": count}).scalar_one()
         return head
+
+    @property
+    def takes_position_last(self) -> bool:
+        """Whether a writer may read and decide before taking the counter, checking what it read
+        (the journey row's version) when it writes. PostgreSQL: yes, so the lock is held for the
+        writes alone (issue 25 §2). SQLite has one writer at a time anyway, and a transaction
+        that read before it writes can fail to upgrade to the write lock: it locks first."""
+        return self.connection.dialect.name == "postgresql"
+
+    def append_next(
+        self,
+        event: Event,
+        old: JourneyState,
+        new: JourneyState,
+        device_id: str,
+        recorded_at: datetime,
+    ) -> int:
+        """Take the next position and append a change to an existing journey at it; returns
+        the position. `old` is the journey as the caller read it, before taking the counter:
+        if the row's version has moved since, nothing is written and `VersionConflict` says who
+        moved it. On PostgreSQL one statement does it all (the counter, the version-checked
+        projection, the event and the announcement), so the counter's row lock is held for that
+        one statement and the commit, not for a round trip to a client per statement."""
+        if not self.takes_position_last or event.kind in _PATIENT_KINDS:
+            position = self.reserve()
+            self.append(event, old, new, position, device_id, recorded_at)
+            return position
+        check(event, recorded_at)
+        values = {f"j_{name}": value for name, value in row_from_state(new, 0).items()}
+        values.update(
+            {
+                f"e_{name}": value
+                for name, value in row_from_event(event, 0, device_id, recorded_at).items()
+            }
+        )
+        written = self.connection.execute(
+            _APPEND_NEXT, {"_id": new.id, "_version": old.version, **values}
+        ).first()
+        if written is None:  # the version check found no row: nothing was written
+            raise self._conflict(new.id, old, recorded_at)
+        return int(written.position)
+
+    def _conflict(self, journey_id: str, old: JourneyState, at: datetime) -> VersionConflict:
+        row = self.connection.execute(
+            journey_table.select().where(journey_table.c.id == journey_id)
+        ).first()
+        current = state_from_row(row) if row is not None else old
+        return VersionConflict(
+            journey_id,
+            old.version,
+            current.version,
+            current.updated_by or "?",
+            current.updated_at or at,
+        )
 
     def set_head(self, position: int) -> None:
         statement = _SET_HEAD_ANNOUNCED if self._announces else _SET_HEAD
@@ -426,6 +487,7 @@ _EVENT_INSERT = event_table.insert()
 _PATIENT_INSERT = patient_table.insert()
 _DEMOGRAPHICS_UPDATE = update(patient_table).where(patient_table.c.id == bindparam("_id"))
 _COUNTER = update(counter_table).where(counter_table.c.name == EVENTS_COUNTER)
+_HEAD = select(counter_table.c.value).where(counter_table.c.name == EVENTS_COUNTER)
 _LOCK = _COUNTER.values(value=counter_table.c.value).returning(counter_table.c.value)
 _MOVE_ON = _COUNTER.values(value=counter_table.c.value + bindparam("count"))
 _RESERVE = _MOVE_ON.returning(counter_table.c.value)
@@ -433,6 +495,58 @@ _SET_HEAD = _COUNTER.values(value=bindparam("position"))
 _ANNOUNCE_HEAD = func.pg_notify(EVENTS_CHANNEL, cast(counter_table.c.value, String))
 _RESERVE_ANNOUNCED = _MOVE_ON.returning(counter_table.c.value, _ANNOUNCE_HEAD)
 _SET_HEAD_ANNOUNCED = _SET_HEAD.returning(_ANNOUNCE_HEAD)
+
+
+# `append_next` on PostgreSQL, one statement: move the counter on (its row lock, held to the
+# commit, is what orders the writers), update the journey's row to the new state provided its
+# version is still the one the writer read, and insert the event at the counter's new value only
+# if that update found the row. The counter is the first lock the statement takes (the journey's
+# update reads its value), as in every other writer, so two writers never wait on each other in
+# opposite orders. The announcement rides in the insert's RETURNING: no event, no announcement.
+_NEXT_HEAD = (
+    update(counter_table)
+    .where(counter_table.c.name == EVENTS_COUNTER)
+    .values(value=counter_table.c.value + 1)
+    .returning(counter_table.c.value.label("position"))
+    .cte("next_head")
+)
+_EVENT_COLUMNS = [
+    "event_id", "journey_id", "seq", "kind", "payload", "actor", "device_id", "occurred_at",
+    "recorded_at",
+]  # fmt: skip
+_STATE_COLUMNS = [
+    column.name
+    for column in journey_table.c
+    if column.name in {*_STATE_FIELDS, "column_id"} and column.name != "change_position"
+]
+_CHANGED = (
+    update(journey_table)
+    .where(journey_table.c.id == bindparam("_id"), journey_table.c.version == bindparam("_version"))
+    .values(
+        {
+            **{
+                name: bindparam(f"j_{name}", type_=journey_table.c[name].type)
+                for name in _STATE_COLUMNS
+            },
+            "change_position": select(_NEXT_HEAD.c.position).scalar_subquery(),
+        }
+    )
+    .returning(journey_table.c.id)
+    .cte("changed")
+)
+_APPEND_NEXT = (
+    event_table.insert()
+    .from_select(
+        ["position", *_EVENT_COLUMNS],
+        select(
+            _NEXT_HEAD.c.position,
+            *(bindparam(f"e_{name}", type_=event_table.c[name].type) for name in _EVENT_COLUMNS),
+        ).select_from(_NEXT_HEAD.join(_CHANGED, true())),
+    )
+    .returning(
+        event_table.c.position, func.pg_notify(EVENTS_CHANNEL, cast(event_table.c.position, String))
+    )
+)
 
 
 def _insert_sqlite(connection: Connection, table: str, rows: list[dict[str, Any]]) -> None:

@@ -191,10 +191,25 @@ class UnitOfWork:
         batch; `role` and `organisation`, the device's user's, whom offers are judged as; and
         `check`, its own refusals of what was read, raised before the rules are asked (a person
         outside the user's scope, a journey that changed since the device saw it)."""
-        # The position first, alone: reserving it takes the counter's row lock, so writers queue
-        # here and everything `prepare` reads is the truth at commit. (A `sink` is a batch that
-        # holds the lock already: its positions are handed out as its events are appended.)
-        reserved = self.next_position() if sink is None else None
+        # Where the position is taken. A change checked against the version its caller saw (the
+        # board's, `--expect-version`) reads and decides first and takes the position with its
+        # write, last (`EventLog.append_next`, PostgreSQL): a concurrent change fails the row's
+        # version check, which is the conflict the caller asked to be told of, so the counter's
+        # lock is held for one statement and the commit (issue 25 §2). Anything else takes it
+        # first, alone: reserving it takes the counter's row lock, so writers queue here and
+        # everything `prepare` reads is the truth at commit. A referral's checks read beyond one
+        # journey's row, and a caller that gave no version expects to apply to whatever is
+        # stored. (A `sink` is a batch that holds the lock already: its positions are handed out
+        # as its events are appended.)
+        last = (
+            sink is None
+            and base_version is not None
+            and command != "refer"
+            # A subclass (a replica's outbox) hands out positions of its own, under its lock.
+            and type(self).next_position is UnitOfWork.next_position
+            and self.log.takes_position_last
+        )
+        reserved = None if sink is not None or last else self.next_position()
         prepared = self.prepare(
             command,
             args,
@@ -218,7 +233,7 @@ class UnitOfWork:
             prepared.offers,
         )
         recorded = recorded_at or occurred_at
-        return self._append(prepared, events, actor.device_id, recorded, sink, reserved)
+        return self._append(prepared, events, actor.device_id, recorded, sink, reserved, last)
 
     def prepare(
         self,
@@ -308,14 +323,19 @@ class UnitOfWork:
         recorded_at: datetime,
         sink: WriteBehind | None,
         reserved: int | None,
+        last: bool = False,
     ) -> Applied:
-        """Each event at the next position (the first one `reserved` by `execute`), with the
-        projection it makes."""
+        """Each event at the next position (the first one `reserved` by `execute`, or taken
+        with its write when `last`), with the projection it makes."""
         state = prepared.state
         applied: Applied | None = None
         for event in events:
             new_state = apply(state, event)
-            if sink is None:
+            if last and state is not None:
+                # The counter's lock is taken here; any further event takes the next position.
+                position = self.log.append_next(event, state, new_state, device_id, recorded_at)
+                last = False
+            elif sink is None:
                 position = reserved if reserved is not None else self.next_position()
                 reserved = None
                 self.log.append(event, state, new_state, position, device_id, recorded_at)
