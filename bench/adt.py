@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import fresh_postgres
 from d2a_tui.domain.flow import load_flow
 from d2a_tui.domain.nhs_number import next_synthetic
-from d2a_tui.hub import Hub
+from d2a_tui.services.hub import Hub
 from d2a_tui.storage.db import ensure_schema, make_engine
 from d2a_tui.storage.journeys import Actor, JourneyStore
 from tests.interop.hl7_samples import adt

@@ -82,7 +82,7 @@ def painted(app: Any) -> bool:
 async def one_start(url: str, keys: bool) -> dict[str, Any]:
     from d2a_tui.app import D2AApp
     from d2a_tui.config import Settings
-    from d2a_tui.hub import Hub
+    from d2a_tui.services.hub import Hub
 
     DRAWN.clear()
     started = time.perf_counter()

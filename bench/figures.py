@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from d2a_tui.hub import Hub
+from d2a_tui.services.hub import Hub
 
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)  # the seed's frozen "now" above
 RUNS = 5

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from d2a_tui.domain.flow import load_flow
-from d2a_tui.hub import Hub
+from d2a_tui.services.hub import Hub
 from d2a_tui.storage.db import make_engine
 from d2a_tui.storage.journeys import Actor, JourneyStore
 from d2a_tui.widgets.board_model import BoardModel

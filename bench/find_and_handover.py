@@ -32,7 +32,7 @@ def median_ms(action: Callable[[], Any]) -> tuple[float, Any]:
 
 
 def bench(url: str) -> None:
-    from d2a_tui.hub import Hub
+    from d2a_tui.services.hub import Hub
 
     hub = Hub.open(url, user="bench", clock=lambda: NOW)
     sample = hub.board()[len(hub.board()) // 2]

@@ -43,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from d2a_tui.domain.errors import D2AError
 from d2a_tui.domain.flow import load_flow
 from d2a_tui.domain.ids import uuid7
-from d2a_tui.hub import Hub
+from d2a_tui.services.hub import Hub
 from d2a_tui.storage.db import ensure_schema, make_engine
 from d2a_tui.storage.event_log import VersionConflict
 from d2a_tui.storage.journeys import Actor, JourneyStore

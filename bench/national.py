@@ -32,8 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from d2a_tui.domain.errors import D2AError
 from d2a_tui.domain.flow import load_flow
-from d2a_tui.hub import Hub
 from d2a_tui.seed import PROFILES, Profile, seed_database
+from d2a_tui.services.hub import Hub
 from d2a_tui.storage.db import ensure_schema, make_engine
 from d2a_tui.storage.journeys import Actor, JourneyStore
 

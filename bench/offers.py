@@ -6,7 +6,7 @@ Not a test.
     .venv/bin/python bench/offers.py --profile region --days 30 --runs 5 --dir /tmp/d2a-bench
 
 Databases are seeded on first use into --dir (SQLite) with the fixed seed; the seed makes a few
-offers per locality and pathway (`d2a_tui/seed_offers.py`). Prints the median and the fastest.
+offers per locality and pathway (`d2a_tui/seed/offers.py`). Prints the median and the fastest.
 """
 
 from __future__ import annotations
@@ -39,9 +39,9 @@ def main() -> None:
     args = parser.parse_args()
 
     from d2a_tui.domain.flow import load_flow
-    from d2a_tui.hub import Hub
     from d2a_tui.reports.offers import offers_report
     from d2a_tui.seed import seed_database
+    from d2a_tui.services.hub import Hub
     from d2a_tui.storage import journeys
     from d2a_tui.storage.db import make_engine
     from d2a_tui.storage.journeys import Actor, JourneyStore

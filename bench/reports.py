@@ -105,7 +105,7 @@ def sizes(hub: Any) -> tuple[int, int]:
 
 
 def open_hub(url: str) -> Any:
-    from d2a_tui.hub import Hub
+    from d2a_tui.services.hub import Hub
 
     return Hub.open(url, user="bench", clock=lambda: NOW)
 

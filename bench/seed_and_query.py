@@ -21,8 +21,8 @@ from pathlib import Path
 import psycopg
 
 from d2a_tui.domain.flow import load_flow
-from d2a_tui.hub import Hub
 from d2a_tui.seed import seed_database
+from d2a_tui.services.hub import Hub
 from d2a_tui.storage.db import make_engine
 from d2a_tui.storage.journeys import Actor, JourneyStore
 

@@ -44,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from d2a_tui.domain.delays import DELAY_REASONS
 from d2a_tui.domain.flow import Flow, load_flow
 from d2a_tui.domain.nhs_number import next_synthetic
-from d2a_tui.hub import Hub
+from d2a_tui.services.hub import Hub
 from d2a_tui.storage.db import ensure_schema, make_engine
 from d2a_tui.storage.journeys import Actor, JourneyStore
 from d2a_tui.sync import admin

@@ -29,10 +29,10 @@ from textual.screen import ModalScreen, Screen
 from d2a_tui.config import Settings
 from d2a_tui.domain.display import shown
 from d2a_tui.domain.errors import D2AError
-from d2a_tui.hub import Change, DatabaseUnavailable, DiskFull, Hub, VersionConflict
+from d2a_tui.domain.views import Card
 from d2a_tui.screens.base import HubScreen
 from d2a_tui.screens.history import UndoHistory
-from d2a_tui.views import Card
+from d2a_tui.services.hub import Change, DatabaseUnavailable, DiskFull, Hub, VersionConflict
 from d2a_tui.widgets.keys import KeyOrder
 from d2a_tui.widgets.themes import DEFAULT_THEME, HIGH_CONTRAST_THEME, MONO, wants_mono
 
@@ -67,7 +67,7 @@ class D2AApp(KeyOrder, App[int]):
         settings = settings or Settings(database_url="", user=hub.actor.user)
         mono = wants_mono(settings.theme)
         # Without colour the terminal's own foreground and background are the only ones used.
-        from d2a_tui.tui_logging import keep_typed_text_out_of_logs, report_crashes_without_details
+        from d2a_tui.app_logging import keep_typed_text_out_of_logs, report_crashes_without_details
 
         keep_typed_text_out_of_logs()
         super().__init__(ansi_color=True if mono else None)

@@ -19,7 +19,7 @@ HANDLER = "d2a_tui/domain/handler.py"
 RECORDERS = {
     HANDLER,
     "d2a_tui/storage/event_log.py",
-    "d2a_tui/seed_journeys.py",
+    "d2a_tui/seed/journeys.py",
     "d2a_tui/sync/rebuild.py",
 }
 

@@ -27,10 +27,10 @@ from d2a_tui.domain.delays import delay_reason
 from d2a_tui.domain.errors import D2AError, NotFound
 from d2a_tui.domain.events import EventKind
 from d2a_tui.domain.flow import Flow
+from d2a_tui.domain.views import JourneyView
 from d2a_tui.interop import fhir_profiles
 from d2a_tui.interop.sitrep_submission import spec_code
 from d2a_tui.storage.journeys import journey_table, patient_table
-from d2a_tui.views import JourneyView
 
 # A reserved, unresolvable domain (RFC 2606): a hub publishing these resources replaces it with
 # its own canonical base. Code systems and extensions below are described in the README.

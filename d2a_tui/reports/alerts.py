@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 from d2a_tui.domain.errors import InvalidInput
 from d2a_tui.domain.flow import parse_duration
 from d2a_tui.domain.stuck import Level, los_band
-from d2a_tui.hub_context import HubContext
+from d2a_tui.storage.context import HubContext
 
 if TYPE_CHECKING:
     from d2a_tui.domain.stuck import Stuck
-    from d2a_tui.views import Card, Change
+    from d2a_tui.domain.views import Card, Change
 
 
 class AlertsHub(HubContext, Protocol):

@@ -16,7 +16,7 @@ from d2a_tui.reports.summary import Summary
 from d2a_tui.reports.tables import Report, Table
 
 if TYPE_CHECKING:
-    from d2a_tui.hub_context import HubContext
+    from d2a_tui.storage.context import HubContext
 
 MAX_PERIOD_DAYS = 3 * 366
 # The planning split for people 65+ (DOMAIN.md): share of discharges by pathway.

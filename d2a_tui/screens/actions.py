@@ -14,9 +14,9 @@ from textual.binding import Binding, BindingType
 from d2a_tui.domain.delays import DELAY_REASONS
 from d2a_tui.domain.errors import D2AError
 from d2a_tui.domain.outcomes import DESTINATIONS, OUTCOMES
-from d2a_tui.hub import Change
+from d2a_tui.domain.views import Card
 from d2a_tui.screens.pickers import CLEAR, Choice, ChoiceScreen, TextPrompt, parse_user_date
-from d2a_tui.views import Card
+from d2a_tui.services.hub import Change
 from d2a_tui.widgets.card import done_words, who
 
 if TYPE_CHECKING:

@@ -22,7 +22,7 @@ from textual.widgets import Static
 from textual.worker import get_current_worker
 
 from d2a_tui.domain.errors import D2AError
-from d2a_tui.hub import DatabaseUnavailable
+from d2a_tui.services.hub import DatabaseUnavailable
 from d2a_tui.widgets.literal import literal
 
 T = TypeVar("T")
@@ -32,9 +32,9 @@ if TYPE_CHECKING:
     from textual.app import App
 
     from d2a_tui.config import Settings
-    from d2a_tui.hub import Hub
+    from d2a_tui.domain.views import Card
     from d2a_tui.screens.history import UndoHistory
-    from d2a_tui.views import Card
+    from d2a_tui.services.hub import Hub
 
     class HostApp(App[int]):
         """The app as the screens see it (`d2a_tui.app.D2AApp` provides all of this)."""

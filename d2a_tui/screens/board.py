@@ -25,12 +25,12 @@ from textual.widgets import Footer, Static
 from d2a_tui.domain.errors import D2AError
 from d2a_tui.domain.stuck import Level
 from d2a_tui.domain.timefmt import humanise
-from d2a_tui.hub import Change
+from d2a_tui.domain.views import Card
 from d2a_tui.screens.actions import QUICK_BINDINGS, QuickActions
 from d2a_tui.screens.base import DatabaseBanner, HubScreen
 from d2a_tui.screens.board_filter import FILTER_BINDINGS, FILTER_HELP, BoardFilter
 from d2a_tui.screens.offer_picker import OFFER_BINDINGS, OfferActions
-from d2a_tui.views import Card
+from d2a_tui.services.hub import Change
 from d2a_tui.widgets.board_column import BoardColumn, CardClicked
 from d2a_tui.widgets.board_model import SORTS, Assessed, BoardModel, assess_all
 from d2a_tui.widgets.card import CARD_HEIGHT, SYMBOLS, who

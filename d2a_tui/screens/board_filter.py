@@ -16,10 +16,10 @@ from textual import events
 from textual.binding import Binding, BindingType
 from textual.widgets import Input, Static
 
-from d2a_tui import board_print
 from d2a_tui.config import data_dir, saved_views
 from d2a_tui.domain.errors import D2AError
 from d2a_tui.domain.query import HELP, hint
+from d2a_tui.services import printing as board_print
 from d2a_tui.widgets.literal import literal
 
 if TYPE_CHECKING:

@@ -316,7 +316,7 @@ class ReportScreen(HubScreen[None]):
 
         if self.report is None:
             return
-        from d2a_tui.private_files import write_private
+        from d2a_tui.services.private_files import write_private
 
         stamp = self.hub.now().astimezone().strftime("%Y%m%d-%H%M")
         name = f"{self.report.name}-{stamp}.csv"

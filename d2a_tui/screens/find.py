@@ -17,9 +17,9 @@ from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
-from d2a_tui import finding
 from d2a_tui.domain.errors import D2AError
-from d2a_tui.views import Card
+from d2a_tui.domain.views import Card
+from d2a_tui.services import finding
 from d2a_tui.widgets.keys import TextInput
 from d2a_tui.widgets.literal import NEWLINE_TEXT, literal
 

@@ -16,9 +16,9 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from d2a_tui import handover
 from d2a_tui.domain.display import shown
 from d2a_tui.domain.errors import D2AError
+from d2a_tui.services import handover
 from d2a_tui.widgets.literal import literal
 
 if TYPE_CHECKING:
@@ -101,7 +101,7 @@ class HandoverScreen(Screen[None]):
 
     def action_save(self) -> None:
         from d2a_tui.config import data_dir
-        from d2a_tui.private_files import write_private
+        from d2a_tui.services.private_files import write_private
 
         if not self.lines:
             return

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from d2a_tui.hub import Change
+from d2a_tui.services.hub import Change
 
 
 @dataclass

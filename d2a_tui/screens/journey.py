@@ -19,10 +19,10 @@ from d2a_tui.domain.nhs_number import format_nhs_number
 from d2a_tui.domain.outcomes import OUTCOMES
 from d2a_tui.domain.stuck import los_band
 from d2a_tui.domain.timefmt import humanise
-from d2a_tui.hub import Change, DatabaseUnavailable
+from d2a_tui.domain.views import Card, JourneyView
 from d2a_tui.screens.actions import QUICK_BINDINGS, QuickActions
 from d2a_tui.screens.base import DatabaseBanner, HubScreen
-from d2a_tui.views import Card, JourneyView
+from d2a_tui.services.hub import Change, DatabaseUnavailable
 from d2a_tui.widgets.card import LEVEL_WORDS, SYMBOLS, describe
 from d2a_tui.widgets.literal import NEWLINE, ContentPart, literal, literal_content
 

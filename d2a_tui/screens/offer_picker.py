@@ -16,9 +16,9 @@ from d2a_tui.screens.pickers import Choice, ChoiceScreen
 from d2a_tui.widgets.card import who
 
 if TYPE_CHECKING:
-    from d2a_tui.offer_desk import ServiceChoice
+    from d2a_tui.domain.views import Card
     from d2a_tui.screens.base import HostApp
-    from d2a_tui.views import Card
+    from d2a_tui.services.offers import ServiceChoice
 
 OFFER_BINDINGS: list[BindingType] = [
     Binding(

@@ -18,9 +18,9 @@ from textual.widgets import Footer, Input, Label, Select, Static
 from d2a_tui.domain.errors import D2AError, InvalidInput
 from d2a_tui.domain.flow import PATHWAYS
 from d2a_tui.domain.nhs_number import InvalidNhsNumber, format_nhs_number, normalise
-from d2a_tui.hub import Change, DatabaseUnavailable, DiskFull
 from d2a_tui.screens.base import DatabaseBanner, HubScreen
 from d2a_tui.screens.pickers import parse_user_date
+from d2a_tui.services.hub import Change, DatabaseUnavailable, DiskFull
 from d2a_tui.widgets.keys import TextInput
 from d2a_tui.widgets.literal import literal
 

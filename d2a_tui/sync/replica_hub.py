@@ -17,7 +17,7 @@ import httpx
 from d2a_tui.domain.errors import NotAllowed
 from d2a_tui.domain.flow import Flow
 from d2a_tui.domain.ids import uuid7
-from d2a_tui.hub_context import HubContext
+from d2a_tui.storage.context import HubContext
 from d2a_tui.sync.client import (
     SyncClient,
     SyncError,
@@ -39,8 +39,8 @@ ROTATE_BEFORE = timedelta(days=30)
 RECOVERY_SHOWN = timedelta(days=1)
 
 if TYPE_CHECKING:
-    from d2a_tui.capacity_desk import CapacityDesk
-    from d2a_tui.views import Change
+    from d2a_tui.domain.views import Change
+    from d2a_tui.services.capacity import CapacityDesk
 
 
 class SyncHost(HubContext, Protocol):

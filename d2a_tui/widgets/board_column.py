@@ -26,7 +26,7 @@ from textual.widgets import Static
 from d2a_tui.domain.flow import Column
 from d2a_tui.domain.stuck import Level
 from d2a_tui.domain.timefmt import humanise
-from d2a_tui.views import Card
+from d2a_tui.domain.views import Card
 from d2a_tui.widgets.board_model import BoardModel
 from d2a_tui.widgets.card import (
     CARD_HEIGHT,

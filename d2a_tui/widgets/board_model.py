@@ -15,7 +15,7 @@ from d2a_tui.domain.errors import InvalidInput
 from d2a_tui.domain.flow import Column, Flow
 from d2a_tui.domain.query import EVERYTHING, Context, Query, check_values, parse
 from d2a_tui.domain.stuck import Level, Stuck
-from d2a_tui.views import Card
+from d2a_tui.domain.views import Card
 
 Assess = Callable[[Card, datetime], Stuck]
 Assessed = dict[str, tuple[int, Level]]  # journey id -> (the card's change position, its level)

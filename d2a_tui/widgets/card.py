@@ -21,7 +21,7 @@ from d2a_tui.domain.offers import DECLINE_REASONS, offer_mark
 from d2a_tui.domain.outcomes import OUTCOMES
 from d2a_tui.domain.stuck import Level
 from d2a_tui.domain.timefmt import humanise
-from d2a_tui.views import Card
+from d2a_tui.domain.views import Card
 
 CARD_LINES = 3
 CARD_HEIGHT = CARD_LINES + 1  # a blank line between cards keeps them apart without borders

@@ -9,7 +9,7 @@ import pytest
 from d2a_tui.domain.errors import InvalidInput
 from d2a_tui.domain.events import EventKind
 from d2a_tui.domain.stuck import Level
-from d2a_tui.hub import Hub
+from d2a_tui.services.hub import Hub
 from tests.conftest import FrozenClock, refer_someone
 
 

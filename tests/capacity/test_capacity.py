@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from d2a_tui.domain.errors import InvalidInput, NotAllowed, NotFound
-from d2a_tui.hub import Hub
+from d2a_tui.services.hub import Hub
 from tests.conftest import FrozenClock, refer_someone
 
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from d2a_tui.cli import main
-from d2a_tui.hub import Hub
+from d2a_tui.services.hub import Hub
 from tests.conftest import refer_someone
 
 

@@ -143,7 +143,7 @@ def test_bad_input_is_one_line_nonzero_and_changes_nothing(
 def test_ambiguous_prefix_is_refused_and_a_longer_one_works(
     db: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from d2a_tui.hub import Hub
+    from d2a_tui.services.hub import Hub
 
     hub = Hub.open(db)
     for serial, journey_id in enumerate(

@@ -113,7 +113,7 @@ def test_web_refuses_to_serve_unsafely(
 
 
 def test_the_print_formats_offered_are_the_printers() -> None:
-    from d2a_tui.board_print import FORMATS
-    from d2a_tui.cli_board import PRINT_FORMATS
+    from d2a_tui.cli.board import PRINT_FORMATS
+    from d2a_tui.services.printing import FORMATS
 
     assert PRINT_FORMATS == FORMATS

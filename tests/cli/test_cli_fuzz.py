@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from d2a_tui.cli import build_parser, main
-from d2a_tui.hub import Hub
+from d2a_tui.services.hub import Hub
 
 # Long-running, interactive or networked: the board, seeding, the server and a replica's login.
 SKIPPED = {"board", "demo", "seed", "serve", "login", "web", "sync"}

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from d2a_tui.cli import main
-from d2a_tui.hub import Hub
+from d2a_tui.services.hub import Hub
 from tests.cli.test_cli import db  # noqa: F401  (the CLI's database fixture)
 from tests.offers.conftest import on_p1, two_providers
 

@@ -13,9 +13,9 @@ import pytest
 from rich.console import Console
 
 from d2a_tui.cli import main
-from d2a_tui.cli_progress import command_label, seed_progress, spinner_if_slow
-from d2a_tui.hub import Hub
+from d2a_tui.cli.progress import command_label, seed_progress, spinner_if_slow
 from d2a_tui.seed import seed_database
+from d2a_tui.services.hub import Hub
 
 
 def d2a(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from d2a_tui import handover
 from d2a_tui.cli import main
 from d2a_tui.domain.calendar import HubCalendar
 from d2a_tui.domain.errors import InvalidInput
-from d2a_tui.hub import Hub
+from d2a_tui.services import handover
+from d2a_tui.services.hub import Hub
 from tests.conftest import FrozenClock
 
 LONDON = HubCalendar("Europe/London")
@@ -74,7 +74,7 @@ def test_find_searches_open_and_closed_journeys(
 def test_find_by_journey_id_prefix_and_the_closed_one_says_how_it_ended(
     hub: Hub, three: dict[str, str]
 ) -> None:
-    from d2a_tui import finding
+    from d2a_tui.services import finding
 
     (card,) = hub.find(three["bea"][:8])
     assert card.journey_id == three["bea"]

@@ -65,7 +65,7 @@ def _next_change(flow: Flow, column_id: str, rng: random.Random) -> str | None:
 
 def _write_cli(job: dict[str, Any], rng: random.Random) -> None:
     from d2a_tui import cli
-    from d2a_tui.hub import Hub
+    from d2a_tui.services.hub import Hub
 
     url = job["url"]
     reader = Hub.open(url)
@@ -106,7 +106,7 @@ def _local_changes(
 
 
 def _write_hub(job: dict[str, Any], rng: random.Random) -> None:
-    from d2a_tui.hub import Hub
+    from d2a_tui.services.hub import Hub
 
     hub = Hub.open(job["url"], user="crash.hub")
     _say("ready")
@@ -115,7 +115,7 @@ def _write_hub(job: dict[str, Any], rng: random.Random) -> None:
 
 
 def _replica(job: dict[str, Any]) -> Any:
-    from d2a_tui.hub import Hub
+    from d2a_tui.services.hub import Hub
     from d2a_tui.sync.client import SyncClient
     from d2a_tui.sync.login import Login
     from d2a_tui.sync.replica_hub import ReplicaSync
@@ -164,7 +164,7 @@ def _warm_up() -> None:
     import d2a_tui.sync.server  # noqa: F401
     import tests.sync.transports  # noqa: F401
     from d2a_tui import cli
-    from d2a_tui.hub import Hub
+    from d2a_tui.services.hub import Hub
 
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{folder}/warm.db"
@@ -399,7 +399,7 @@ class SyncWorld:
     re-synced and compared in the test process after every kill."""
 
     def __init__(self, server_url: str, folder: Path) -> None:
-        from d2a_tui.hub import Hub
+        from d2a_tui.services.hub import Hub
         from d2a_tui.storage.db import ensure_schema
         from d2a_tui.sync import admin
         from d2a_tui.sync.client import SyncClient
@@ -429,7 +429,7 @@ class SyncWorld:
                 "journeys": journeys, "seed": seed, "tag": f"s{seed}"}  # fmt: skip
 
     def replica(self, user: str) -> Any:
-        from d2a_tui.hub import Hub
+        from d2a_tui.services.hub import Hub
         from d2a_tui.sync.client import SyncClient
         from d2a_tui.sync.login import Login
         from d2a_tui.sync.replica_hub import ReplicaSync

@@ -12,7 +12,7 @@ from d2a_tui.domain.errors import D2AError
 from d2a_tui.domain.events import replay
 from d2a_tui.domain.flow import load_flow
 from d2a_tui.domain.outcomes import OUTCOMES
-from d2a_tui.hub import Hub
+from d2a_tui.services.hub import Hub
 from tests.conftest import FrozenClock, refer_someone
 
 FLOW = load_flow()

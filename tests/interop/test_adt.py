@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from d2a_tui.domain.events import EventKind
-from d2a_tui.hub import Hub
 from d2a_tui.interop.adt import AdtFeed
 from d2a_tui.interop.queue import admission_rows, exception_rows, waiting_count
+from d2a_tui.services.hub import Hub
 from tests.conftest import refer_someone
 from tests.interop.hl7_samples import adt
 

@@ -11,10 +11,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from d2a_tui.hub import Hub
 from d2a_tui.interop.adt import AdtFeed
 from d2a_tui.interop.desk import AdtDesk
 from d2a_tui.interop.queue import exception_rows
+from d2a_tui.services.hub import Hub
 from tests.conftest import FrozenClock, refer_someone
 from tests.interop.hl7_samples import adt
 from tests.reports.conftest import daily_row

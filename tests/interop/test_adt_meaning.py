@@ -13,12 +13,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from d2a_tui.domain.events import EventKind
-from d2a_tui.hub import Hub
 from d2a_tui.interop.adt import AdtFeed
 from d2a_tui.interop.adt_triggers import SenderProfile
 from d2a_tui.interop.hl7v2 import read_message
 from d2a_tui.interop.mllp import decode
 from d2a_tui.interop.queue import admission_rows, exception_rows
+from d2a_tui.services.hub import Hub
 from tests.conftest import refer_someone
 from tests.interop.hl7_samples import adt
 

@@ -9,10 +9,10 @@ from textual.widgets import Static
 
 from d2a_tui.app import D2AApp
 from d2a_tui.domain.flow import load_flow
-from d2a_tui.hub import Hub
 from d2a_tui.interop.adt import AdtFeed
 from d2a_tui.interop.queue import exception_rows
 from d2a_tui.screens.adt_exceptions import AdtExceptionsScreen
+from d2a_tui.services.hub import Hub
 from d2a_tui.storage.db import make_engine
 from d2a_tui.storage.journeys import Actor, JourneyStore
 from tests.conftest import FrozenClock, refer_someone

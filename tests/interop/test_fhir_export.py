@@ -12,7 +12,6 @@ from fhir.resources.R4B.patient import Patient
 from pydantic import ValidationError
 
 from d2a_tui.cli import main
-from d2a_tui.hub import Hub
 from d2a_tui.interop.fhir_export import (
     DELAY_EXTENSION,
     NHS_NUMBER,
@@ -20,6 +19,7 @@ from d2a_tui.interop.fhir_export import (
     VERIFICATION,
     export_bundle,
 )
+from d2a_tui.services.hub import Hub
 from tests.conftest import FrozenClock, refer_someone
 
 MODELS = {"Patient": Patient, "Encounter": Encounter, "EpisodeOfCare": EpisodeOfCare}

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from d2a_tui.hub import Hub
 from d2a_tui.interop import fhir_profiles
 from d2a_tui.interop.adt import AdtFeed
 from d2a_tui.interop.fhir_export import (
@@ -24,6 +23,7 @@ from d2a_tui.interop.fhir_export import (
 )
 from d2a_tui.interop.importer import Planner, apply_import
 from d2a_tui.interop.sheet import read_sheet
+from d2a_tui.services.hub import Hub
 from tests.conftest import FrozenClock, refer_someone
 from tests.interop.hl7_samples import adt
 

@@ -14,9 +14,9 @@ from openpyxl import Workbook
 from d2a_tui.cli import main
 from d2a_tui.domain.errors import D2AError
 from d2a_tui.domain.events import EventKind
-from d2a_tui.hub import Hub
 from d2a_tui.interop.importer import ImportPlan, Planner, apply_import
 from d2a_tui.interop.sheet import load_mapping, read_sheet
+from d2a_tui.services.hub import Hub
 
 HEADER = (
     "NHS No,Patient Name,DOB,Admission Date,Ward,Bed,Pathway,Status,Referral date,DRD,Delay reason"

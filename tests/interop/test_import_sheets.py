@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 from openpyxl import Workbook
 
 from d2a_tui.cli import main
-from d2a_tui.hub import Hub
 from d2a_tui.interop.importer import ImportPlan, Planner, apply_import
 from d2a_tui.interop.sheet import read_sheet
+from d2a_tui.services.hub import Hub
 
 HEADER = ["NHS No", "Patient Name", "DOB", "Admission Date", "Ward", "Pathway", "Date Ready"]
 EDNA = ["943 476 5919", "Edna O’Brien", "04/03/1938", "01/11/2026", "Ward 7", "P1", "19/11/2026"]

@@ -12,9 +12,9 @@ from hl7.mllp import open_hl7_connection
 
 from d2a_tui.domain.events import EventKind
 from d2a_tui.domain.nhs_number import next_synthetic
-from d2a_tui.hub import Hub
 from d2a_tui.interop.adt import AdtFeed
 from d2a_tui.interop.mllp import MllpListener
+from d2a_tui.services.hub import Hub
 from tests.conftest import refer_someone
 from tests.interop.hl7_samples import adt
 

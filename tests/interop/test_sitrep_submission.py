@@ -11,8 +11,8 @@ import pytest
 
 from d2a_tui.cli import main
 from d2a_tui.domain.delays import DELAY_REASONS
-from d2a_tui.hub import Hub
 from d2a_tui.interop.sitrep_submission import SPEC_CODES, render_submission, spec_code
+from d2a_tui.services.hub import Hub
 from tests.conftest import FrozenClock
 from tests.reports.conftest import build
 

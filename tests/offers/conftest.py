@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from d2a_tui.hub import Hub
+from d2a_tui.services.hub import Hub
 from d2a_tui.sync.admin import add_organisation, add_user
 from tests.conftest import refer_someone
 

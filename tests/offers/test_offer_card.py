@@ -8,7 +8,7 @@ from datetime import date
 from rich.style import Style
 
 from d2a_tui.domain.stuck import Level
-from d2a_tui.hub import Hub
+from d2a_tui.services.hub import Hub
 from d2a_tui.widgets.card import CardStyles, card_line, describe
 from tests.conftest import FrozenClock
 from tests.offers.conftest import on_p1, two_providers

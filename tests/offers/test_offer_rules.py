@@ -13,7 +13,7 @@ from d2a_tui.domain.errors import D2AError, InvalidInput
 from d2a_tui.domain.flow import OfferRules, load_flow
 from d2a_tui.domain.offers import OfferRefused, offer_mark
 from d2a_tui.domain.stuck import Level
-from d2a_tui.hub import Hub
+from d2a_tui.services.hub import Hub
 from tests.conftest import FrozenClock
 from tests.offers.conftest import on_p1, two_providers
 

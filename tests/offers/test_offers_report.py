@@ -22,8 +22,8 @@ import pytest
 
 from d2a_tui.cli import main
 from d2a_tui.domain.calendar import HubCalendar
-from d2a_tui.hub import Hub
 from d2a_tui.reports.offers import offers_report
+from d2a_tui.services.hub import Hub
 from tests.conftest import FrozenClock, refer_someone
 from tests.offers.conftest import two_providers
 

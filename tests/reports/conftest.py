@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from d2a_tui.hub import Hub
+from d2a_tui.services.hub import Hub
 from tests.conftest import FROZEN_NOW, FrozenClock, refer_someone
 
 # The sync tests' real server, for the late-sync scenarios.

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from d2a_tui.cli import main
-from d2a_tui.hub import Hub
+from d2a_tui.services.hub import Hub
 from tests.conftest import FrozenClock, refer_someone
 from tests.reports.conftest import daily_row, local, run_timeline
 

@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import text
 
 from d2a_tui.domain.calendar import LONDON
-from d2a_tui.hub import Hub
 from d2a_tui.seed import seed_database
+from d2a_tui.services.hub import Hub
 from d2a_tui.storage.db import make_engine
 from tests.reports.conftest import Scenario
 

@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from d2a_tui.domain.calendar import LONDON
 from d2a_tui.domain.errors import D2AError
-from d2a_tui.hub import Hub
+from d2a_tui.services.hub import Hub
 from d2a_tui.storage.journeys import event_table
 from tests.conftest import FrozenClock, refer_someone
 

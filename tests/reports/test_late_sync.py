@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from d2a_tui.hub import Hub
+from d2a_tui.services.hub import Hub
 from d2a_tui.sync.server import create_app
 from tests.conftest import FrozenClock
 from tests.reports.conftest import daily_row, local

@@ -10,9 +10,9 @@ from datetime import UTC, date, datetime
 import pytest
 
 from d2a_tui.domain.errors import InvalidInput
-from d2a_tui.hub import Hub
 from d2a_tui.reports.fold import Folder
 from d2a_tui.reports.tables import to_csv, to_json
+from d2a_tui.services.hub import Hub
 from tests.conftest import FrozenClock
 from tests.reports.conftest import Scenario, build
 

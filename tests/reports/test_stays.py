@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
-from d2a_tui.hub import Hub
 from d2a_tui.reports.tables import Table
+from d2a_tui.services.hub import Hub
 from tests.conftest import FrozenClock, refer_someone
 from tests.reports.conftest import daily_row, local, run_timeline
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from textual.widgets import DataTable, Input, Static
 
 from d2a_tui.domain.events import EventKind
-from d2a_tui.hub import Hub
 from d2a_tui.screens.alerts import AcknowledgeScreen, AlertsScreen
 from d2a_tui.screens.capacity import CapacityScreen
 from d2a_tui.screens.dashboard import DashboardScreen, ReportScreen
+from d2a_tui.services.hub import Hub
 from d2a_tui.widgets.charts import BarChart, TimeChart
 from tests.screens_reports.conftest import ScreenApp, settle
 

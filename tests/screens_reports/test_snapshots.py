@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from d2a_tui.hub import Hub
 from d2a_tui.screens.capacity import CapacityScreen
 from d2a_tui.screens.dashboard import DashboardScreen
+from d2a_tui.services.hub import Hub
 from tests.screens_reports.conftest import ScreenApp, settle
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import fields
 
+from d2a_tui.domain.views import Card
 from d2a_tui.storage.journeys import _CARD_COLUMNS, _CARD_POSITIONAL
-from d2a_tui.views import Card
 
 
 def test_the_card_query_names_cards_fields_in_their_order() -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from d2a_tui.domain.errors import InvalidInput, NotAllowed, NotFound
 from d2a_tui.domain.events import EventKind, replay
-from d2a_tui.hub import Hub
+from d2a_tui.services.hub import Hub
 from d2a_tui.storage.journeys import VersionConflict
 from tests.conftest import FrozenClock, refer_someone
 

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import event, text
 
 from d2a_tui.domain.flow import load_flow
-from d2a_tui.hub import Hub
+from d2a_tui.services.hub import Hub
 from d2a_tui.storage.db import (
     SCHEMA_HEAD,
     DatabaseUnavailable,

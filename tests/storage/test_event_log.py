@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from d2a_tui.domain.errors import InvalidInput, NotAllowed
 from d2a_tui.domain.events import Event, EventKind
 from d2a_tui.domain.limits import FieldRejected
-from d2a_tui.hub import Hub
+from d2a_tui.services.hub import Hub
 from tests.conftest import FrozenClock, refer_someone
 
 

@@ -3,7 +3,7 @@ locality, applied in the query (indexed by migration 0014), so no other locality
 
 from __future__ import annotations
 
-from d2a_tui.hub import Hub
+from d2a_tui.services.hub import Hub
 from tests.conftest import refer_someone
 
 

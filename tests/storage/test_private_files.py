@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from d2a_tui import board_print
 from d2a_tui.domain.errors import D2AError
-from d2a_tui.private_files import write_private
+from d2a_tui.services import printing as board_print
+from d2a_tui.services.private_files import write_private
 from d2a_tui.storage import cipher
 from d2a_tui.sync.login import Login, save_login
 

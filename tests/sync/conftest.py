@@ -13,7 +13,7 @@ from sqlalchemy import Engine, func, select
 
 from d2a_tui.domain.flow import Flow, load_flow
 from d2a_tui.domain.nhs_number import next_synthetic
-from d2a_tui.hub import Hub
+from d2a_tui.services.hub import Hub
 from d2a_tui.storage import cipher
 from d2a_tui.storage.db import ensure_schema, make_engine, remember_key
 from d2a_tui.storage.journeys import Actor, JourneyStore, event_table

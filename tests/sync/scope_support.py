@@ -12,7 +12,7 @@ from sqlalchemy import Engine, create_engine, inspect, select, text
 from d2a_tui.domain.events import Event, EventKind, apply
 from d2a_tui.domain.flow import Flow
 from d2a_tui.domain.ids import uuid7
-from d2a_tui.hub import Hub
+from d2a_tui.services.hub import Hub
 from d2a_tui.storage.journeys import UnitOfWork, event_table, journey_table
 from d2a_tui.storage.models import Organisation, Service, table_of
 from d2a_tui.sync.server import create_app

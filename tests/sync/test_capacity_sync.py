@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from d2a_tui.domain.errors import InvalidInput, NotAllowed
-from d2a_tui.hub import Hub
+from d2a_tui.services.hub import Hub
 from d2a_tui.storage.models import CapacityReport, table_of
 from d2a_tui.sync.client import SyncError
 from tests.sync.conftest import SyncEnv

@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from d2a_tui.domain.errors import D2AError
 from d2a_tui.domain.flow import load_flow
-from d2a_tui.hub import Hub
+from d2a_tui.services.hub import Hub
 from d2a_tui.storage.db import ensure_schema, make_engine
 from d2a_tui.storage.journeys import Actor, JourneyStore, event_table, journey_table
 from d2a_tui.sync.client import SyncClient, SyncError

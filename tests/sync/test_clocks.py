@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from d2a_tui.hub import Hub
+from d2a_tui.services.hub import Hub
 from d2a_tui.sync.ingest import device_table
 from tests.conftest import FrozenClock
 from tests.sync.conftest import SyncEnv, refer

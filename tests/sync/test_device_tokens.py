@@ -12,7 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from d2a_tui.hub import Hub
+from d2a_tui.services.hub import Hub
 from d2a_tui.sync import admin
 from d2a_tui.sync.client import SyncClient, SyncRefused
 from d2a_tui.sync.ingest import device_table

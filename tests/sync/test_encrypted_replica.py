@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import Engine, MetaData, select
 
 from d2a_tui.cli import main
-from d2a_tui.hub import Hub
+from d2a_tui.services.hub import Hub
 from d2a_tui.storage import cipher
 from d2a_tui.storage.db import ensure_schema, forget_keys, make_engine
 from tests.sync.conftest import SyncEnv, nhs, refer

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
-from d2a_tui.cli_progress import first_sync_progress
+from d2a_tui.cli.progress import first_sync_progress
 from d2a_tui.sync.client import _read_snapshot
 from tests.sync.conftest import SyncEnv, refer
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from d2a_tui import handover
+from d2a_tui.services import handover
 from d2a_tui.sync.server import create_app
 from tests.conftest import FrozenClock
 from tests.sync.conftest import SyncEnv, refer

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from d2a_tui.domain.errors import D2AError
-from d2a_tui.hub import Hub
+from d2a_tui.services.hub import Hub
 from d2a_tui.storage.db import SCHEMA_HEAD, ensure_schema, make_engine
 from d2a_tui.storage.event_log import EventLog
 from d2a_tui.storage.head_watch import listen_conninfo

@@ -126,8 +126,8 @@ def test_the_board_log_file_holds_no_identifier(tmp_path: Path) -> None:
     import textual.constants
 
     from d2a_tui.app import D2AApp
-    from d2a_tui.hub import Hub
-    from d2a_tui.tui_logging import NOTICE
+    from d2a_tui.app_logging import NOTICE
+    from d2a_tui.services.hub import Hub
 
     log_file = tmp_path / "textual.log"
     hub = Hub.open(str(tmp_path / "d2a.db"), user="nina")
@@ -165,8 +165,8 @@ async def test_a_crash_of_the_board_reports_where_but_not_who(
 ) -> None:
     """Textual's crash report shows every frame's locals; the board's shows the type only."""
     from d2a_tui.app import D2AApp
-    from d2a_tui.hub import Hub
-    from d2a_tui.tui_logging import WITHHELD
+    from d2a_tui.app_logging import WITHHELD
+    from d2a_tui.services.hub import Hub
 
     hub = Hub.open(str(tmp_path / "d2a.db"), user="nina")
     hub.refer(NHS, NAME, DOB, ward="Ward 7", admitted_on="2026-11-15")

@@ -68,8 +68,8 @@ def test_a_provider_replica_opens_as_a_provider_and_a_coordinators_does_not(
 
 def test_the_adt_feed_refuses_a_replica(any_sync_env: SyncEnv) -> None:
     # The feed changes patient rows that only the shared database holds.
+    from d2a_tui.cli.adt import _feed
     from d2a_tui.domain.errors import InvalidInput
-    from d2a_tui.interop.cli_adt import _feed
 
     env = any_sync_env
     env.user("cole", "coordinator")

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from d2a_tui.domain.errors import InvalidInput, NotAllowed
 from d2a_tui.domain.ids import new_journey_id, uuid7
-from d2a_tui.hub import Hub
+from d2a_tui.services.hub import Hub
 from d2a_tui.storage.journeys import journey_table
 from d2a_tui.sync.rebuild import outbox_table
 from tests.sync.conftest import SyncEnv, event_count, nhs, refer

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select, update
 
 from d2a_tui.domain.offers import OfferRefused
-from d2a_tui.hub import Hub
+from d2a_tui.services.hub import Hub
 from d2a_tui.storage.models import Organisation, Service, table_of
 from d2a_tui.sync import admin
 from tests.offers.conftest import on_p1, two_providers

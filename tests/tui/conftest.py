@@ -16,8 +16,8 @@ from textual.widgets import DataTable
 from d2a_tui.app import D2AApp
 from d2a_tui.config import Settings
 from d2a_tui.domain.flow import load_flow
-from d2a_tui.hub import Hub
 from d2a_tui.screens.board import BoardScreen
+from d2a_tui.services.hub import Hub
 from d2a_tui.storage.db import make_engine
 from d2a_tui.storage.journeys import Actor, JourneyStore
 from d2a_tui.widgets.card import CARD_HEIGHT

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from d2a_tui.hub import Hub
+from d2a_tui.services.hub import Hub
 from tests.tui.conftest import header_text, make_app, wait_for
 
 

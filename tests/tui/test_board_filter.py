@@ -8,7 +8,7 @@ from pathlib import Path
 from textual.widgets import Input, Static
 
 from d2a_tui.config import save_view, saved_views
-from d2a_tui.hub import Hub
+from d2a_tui.services.hub import Hub
 from tests.conftest import refer_someone
 from tests.tui.conftest import board_of, column_text, make_app, shown_ids, wait_for
 

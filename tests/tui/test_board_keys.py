@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from d2a_tui.hub import Hub
+from d2a_tui.services.hub import Hub
 from tests.conftest import FrozenClock, refer_someone
 from tests.tui.conftest import board_of, column_text, make_app, selected_row_text, shown_ids
 

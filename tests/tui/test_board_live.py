@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from d2a_tui.hub import Hub
+from d2a_tui.services.hub import Hub
 from tests.conftest import FrozenClock, refer_someone
 from tests.tui.conftest import (
     board_of,

@@ -16,8 +16,8 @@ from datetime import datetime
 import pytest
 
 from d2a_tui.domain.stuck import Stuck
-from d2a_tui.hub import Hub
-from d2a_tui.views import Card
+from d2a_tui.domain.views import Card
+from d2a_tui.services.hub import Hub
 from tests.tui.conftest import board_of, make_app, wait_for
 from tests.tui.frozen import watch_loop
 

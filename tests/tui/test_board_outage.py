@@ -13,7 +13,7 @@ import pytest
 from textual.widgets import Static
 
 from d2a_tui.domain.flow import load_flow
-from d2a_tui.hub import Hub
+from d2a_tui.services.hub import Hub
 from d2a_tui.storage.db import make_engine
 from d2a_tui.storage.journeys import Actor, JourneyStore
 from tests.conftest import FrozenClock, _empty_postgres, refer_someone

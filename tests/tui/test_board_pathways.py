@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from d2a_tui.hub import Hub
+from d2a_tui.services.hub import Hub
 from tests.conftest import FrozenClock, refer_someone
 from tests.tui.conftest import (
     board_of,

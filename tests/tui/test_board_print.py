@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from d2a_tui import board_print
-from d2a_tui.hub import Hub
+from d2a_tui.services import printing as board_print
+from d2a_tui.services.hub import Hub
 
 GOLDEN = Path(__file__).parent / "golden"
 

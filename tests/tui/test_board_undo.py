@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from d2a_tui.hub import Hub
 from d2a_tui.screens.capacity import CapacityScreen
+from d2a_tui.services.hub import Hub
 from tests.conftest import refer_someone
 from tests.tui.conftest import board_of, make_app, record_notifications, settle
 

@@ -14,12 +14,12 @@ from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml
 
-from d2a_tui import board_print
 from d2a_tui.cli import main
 from d2a_tui.domain.cells import FORMULA_START, markdown_text, spreadsheet_cell
 from d2a_tui.domain.display import terminal_text
-from d2a_tui.hub import Hub
 from d2a_tui.reports.tables import Report, Table, to_csv
+from d2a_tui.services import printing as board_print
+from d2a_tui.services.hub import Hub
 from tests.conftest import refer_someone
 
 FORMULAS = [

@@ -12,10 +12,10 @@ from typing import Any
 from textual.pilot import Pilot
 from textual.widgets import OptionList, Static
 
-from d2a_tui.hub import Hub
 from d2a_tui.screens.find import FindScreen
 from d2a_tui.screens.handover import HandoverScreen
 from d2a_tui.screens.journey import JourneyScreen
+from d2a_tui.services.hub import Hub
 from tests.conftest import FrozenClock
 from tests.tui.conftest import make_app, shown_ids, wait_for
 

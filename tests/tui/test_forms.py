@@ -5,9 +5,9 @@ from __future__ import annotations
 from textual.widgets import DataTable, Input, Label
 
 from d2a_tui.domain.nhs_number import format_nhs_number, next_synthetic
-from d2a_tui.hub import Hub
 from d2a_tui.screens.journey import JourneyScreen
 from d2a_tui.screens.referral import ReferralScreen
+from d2a_tui.services.hub import Hub
 from tests.conftest import refer_someone
 from tests.tui.conftest import board_of, column_text, make_app, shown_ids
 

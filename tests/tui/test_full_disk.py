@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from d2a_tui.domain.flow import load_flow
-from d2a_tui.hub import Hub
+from d2a_tui.services.hub import Hub
 from d2a_tui.storage.db import make_engine
 from d2a_tui.storage.journeys import Actor, JourneyStore, event_table
 from tests.conftest import FrozenClock, refer_someone

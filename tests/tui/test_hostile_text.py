@@ -19,7 +19,7 @@ from textual.pilot import Pilot
 from d2a_tui.app import D2AApp
 from d2a_tui.domain.display import shown
 from d2a_tui.domain.limits import FieldRejected
-from d2a_tui.hub import Hub
+from d2a_tui.services.hub import Hub
 from tests.conftest import FrozenClock, refer_someone
 from tests.hostile import CONTROL, CORPUS, LONG, MARKUP, REORDER, raw_in, readable
 from tests.tui.conftest import make_app, record_notifications, settle, wait_for

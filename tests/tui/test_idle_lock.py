@@ -19,9 +19,9 @@ from textual.widgets import Input
 from d2a_tui.app import D2AApp
 from d2a_tui.domain.flow import load_flow
 from d2a_tui.domain.nhs_number import format_nhs_number
-from d2a_tui.hub import Hub
 from d2a_tui.screens.board import BoardScreen
 from d2a_tui.screens.lock import LockScreen
+from d2a_tui.services.hub import Hub
 from d2a_tui.storage import cipher
 from d2a_tui.storage.db import ensure_schema, forget_keys, make_engine, remember_key
 from d2a_tui.storage.journeys import Actor, JourneyStore

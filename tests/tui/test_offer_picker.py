@@ -3,8 +3,8 @@ the offer, which the card then shows with its clock."""
 
 from __future__ import annotations
 
-from d2a_tui.hub import Hub
 from d2a_tui.screens.pickers import ChoiceScreen
+from d2a_tui.services.hub import Hub
 from tests.conftest import FrozenClock
 from tests.offers.conftest import on_p1, two_providers
 from tests.tui.conftest import column_text, make_app

@@ -15,7 +15,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from d2a_tui.domain.ids import uuid7
-from d2a_tui.hub import Hub
+from d2a_tui.services.hub import Hub
 from tests.offers.conftest import on_p1
 from tests.tui.conftest import make_app, settle_for_snapshot
 from tests.tui.test_offer_picker import with_vacancies

@@ -12,9 +12,9 @@ import pytest
 from textual.widgets import DataTable
 
 from d2a_tui.domain.flow import load_flow
-from d2a_tui.hub import Hub
 from d2a_tui.screens.board import BoardScreen
 from d2a_tui.screens.provider_board import ProviderBoardScreen
+from d2a_tui.services.hub import Hub
 from d2a_tui.storage.db import make_engine
 from d2a_tui.storage.journeys import Actor, JourneyStore
 from tests.conftest import FrozenClock

@@ -25,10 +25,10 @@ import pytest
 from d2a_tui.domain.events import EventKind
 from d2a_tui.domain.flow import load_flow
 from d2a_tui.domain.nhs_number import format_nhs_number, next_synthetic
-from d2a_tui.hub import Hub
+from d2a_tui.domain.views import Card
+from d2a_tui.services.hub import Hub
 from d2a_tui.storage.db import make_engine
 from d2a_tui.storage.journeys import Actor, JourneyStore
-from d2a_tui.views import Card
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import Static
 
-from d2a_tui.hub import Hub
+from d2a_tui.services.hub import Hub
 from tests.sync.conftest import SyncEnv, refer
 from tests.sync.test_poison import queue_raw
 from tests.tui.conftest import make_app, wait_for

@@ -12,13 +12,13 @@ from typing import Any
 from textual.widgets import DataTable, Input, Static
 
 from d2a_tui.domain.nhs_number import format_nhs_number, next_synthetic
-from d2a_tui.hub import Hub
 from d2a_tui.screens.alerts import AlertsScreen
 from d2a_tui.screens.base import DatabaseBanner
 from d2a_tui.screens.capacity import CapacityScreen
 from d2a_tui.screens.dashboard import DashboardScreen, ReportScreen
 from d2a_tui.screens.journey import JourneyScreen
 from d2a_tui.screens.referral import ReferralScreen
+from d2a_tui.services.hub import Hub
 from tests.conftest import FrozenClock, refer_someone
 from tests.tui.conftest import board_of, record_notifications, settle, shown_ids, wait_for
 from tests.tui.conftest import make_app as make_tui_app

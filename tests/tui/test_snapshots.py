@@ -10,7 +10,7 @@ from typing import Any
 
 from textual.pilot import Pilot
 
-from d2a_tui.hub import Hub
+from d2a_tui.services.hub import Hub
 from tests.tui.conftest import make_app
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from d2a_tui.hub import Hub
+from d2a_tui.services.hub import Hub
 
 # What `d2a board` does before the first paint: the real command (its parser registers every
 # sub-command, opens the hub, runs the app), headless, stopped at the board's first frame
@@ -74,18 +74,22 @@ ALLOWED_PACKAGES = {
 ALLOWED_OURS = {
     "d2a_tui",
     "d2a_tui.app",
-    "d2a_tui.board_print",
-    "d2a_tui.capacity_desk",
+    "d2a_tui.app_logging",
     "d2a_tui.cli",
-    "d2a_tui.cli_audit",
-    "d2a_tui.cli_base",
-    "d2a_tui.cli_board",
-    "d2a_tui.cli_checks",
-    "d2a_tui.cli_find",
-    "d2a_tui.cli_offers",
-    "d2a_tui.cli_progress",
-    "d2a_tui.cli_reports",
-    "d2a_tui.cli_streams",
+    "d2a_tui.cli.adt",  # registers the `adt` commands; python-hl7 waits for them
+    "d2a_tui.cli.audit",
+    "d2a_tui.cli.base",
+    "d2a_tui.cli.board",
+    "d2a_tui.cli.checks",
+    "d2a_tui.cli.exports",
+    "d2a_tui.cli.find",
+    "d2a_tui.cli.interop",
+    "d2a_tui.cli.offers",
+    "d2a_tui.cli.progress",
+    "d2a_tui.cli.reports",
+    "d2a_tui.cli.streams",
+    "d2a_tui.cli.sync",
+    "d2a_tui.cli.web",
     "d2a_tui.config",
     "d2a_tui.domain",
     "d2a_tui.domain.calendar",
@@ -108,16 +112,10 @@ ALLOWED_OURS = {
     "d2a_tui.domain.stuck",
     "d2a_tui.domain.timefmt",
     "d2a_tui.domain.views",
-    "d2a_tui.hub",
-    "d2a_tui.hub_context",
     "d2a_tui.interop",
-    "d2a_tui.interop.cli",
-    "d2a_tui.interop.cli_adt",  # registers the `adt` commands; python-hl7 waits for them
-    "d2a_tui.interop.cli_out",
     "d2a_tui.interop.desk",  # the board's count of ADT messages waiting
     "d2a_tui.interop.queue",
     "d2a_tui.interop.tables",
-    "d2a_tui.offer_desk",
     "d2a_tui.reports",
     "d2a_tui.reports.alerts",
     "d2a_tui.reports.capacity_store",
@@ -131,8 +129,14 @@ ALLOWED_OURS = {
     "d2a_tui.screens.history",
     "d2a_tui.screens.offer_picker",
     "d2a_tui.screens.pickers",
+    "d2a_tui.services",
+    "d2a_tui.services.capacity",
+    "d2a_tui.services.hub",
+    "d2a_tui.services.offers",
+    "d2a_tui.services.printing",
     "d2a_tui.storage",
     "d2a_tui.storage.cipher",
+    "d2a_tui.storage.context",
     "d2a_tui.storage.db",
     "d2a_tui.storage.event_log",
     "d2a_tui.storage.files",
@@ -141,11 +145,7 @@ ALLOWED_OURS = {
     "d2a_tui.storage.models",
     "d2a_tui.storage.offers",
     "d2a_tui.sync",
-    "d2a_tui.sync.cli",
     "d2a_tui.sync.login",  # the login file says whether this database is a replica
-    "d2a_tui.tui_logging",
-    "d2a_tui.views",
-    "d2a_tui.web",
     "d2a_tui.widgets",
     "d2a_tui.widgets.board_column",
     "d2a_tui.widgets.board_model",

@@ -18,7 +18,7 @@ from textual.widget import Widget
 from textual.widgets import OptionList
 
 from d2a_tui.app import D2AApp
-from d2a_tui.hub import Hub
+from d2a_tui.services.hub import Hub
 from d2a_tui.storage.journeys import event_table
 from d2a_tui.sync.ingest import receipt_table
 from d2a_tui.sync.replica import outbox_table

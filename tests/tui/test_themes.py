@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from rich.color import ColorType
 
-from d2a_tui.hub import Hub
+from d2a_tui.services.hub import Hub
 from d2a_tui.widgets.board_column import ColumnBody
 from tests.tui.conftest import board_of, make_app
 

@@ -17,10 +17,10 @@ from textual.widgets import Input, Static
 from d2a_tui.app import D2AApp
 from d2a_tui.domain.events import EventKind
 from d2a_tui.domain.nhs_number import format_nhs_number, next_synthetic
-from d2a_tui.hub import Hub
 from d2a_tui.screens.board import BoardScreen
 from d2a_tui.screens.lock import LockScreen
 from d2a_tui.screens.referral import ReferralScreen
+from d2a_tui.services.hub import Hub
 from tests.conftest import refer_someone
 from tests.sync.conftest import SyncEnv
 from tests.tui.conftest import board_of, make_app, shown_ids, wait_for

@@ -17,8 +17,8 @@ import pytest
 from textual.pilot import Pilot
 
 from d2a_tui.app import D2AApp
-from d2a_tui.hub import Hub
 from d2a_tui.screens.journey import JourneyScreen
+from d2a_tui.services.hub import Hub
 from tests.conftest import FrozenClock, refer_someone
 from tests.offers.conftest import on_p1, two_providers
 from tests.tui.conftest import (

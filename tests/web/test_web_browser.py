@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from d2a_tui.hub import Hub
+from d2a_tui.services.hub import Hub
 from tests.conftest import IN_CI, refer_someone
 from tests.web.conftest import WebServer
 

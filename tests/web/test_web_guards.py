@@ -18,7 +18,7 @@ import aiohttp
 import httpx
 import pytest
 
-from d2a_tui.hub import Hub
+from d2a_tui.services.hub import Hub
 from d2a_tui.sync.admin import add_user, enrol_device
 from tests.conftest import refer_someone
 from tests.web.conftest import WebServer

@@ -8,11 +8,11 @@ import pytest
 
 from d2a_tui.domain.errors import NotFound
 from d2a_tui.domain.flow import load_flow
-from d2a_tui.hub import Hub
+from d2a_tui.services.hub import Hub
 from d2a_tui.storage.db import ensure_schema, make_engine
 from d2a_tui.storage.journeys import Actor, JourneyStore
 from d2a_tui.sync import admin
-from d2a_tui.web_server import BoardServer, WebOptions, _acting_user
+from d2a_tui.web.server import BoardServer, WebOptions, _acting_user
 from tests.conftest import FrozenClock
 from tests.sync.conftest import refer
 from tests.tui.conftest import board_of, make_app

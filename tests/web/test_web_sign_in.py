@@ -13,7 +13,7 @@ import httpx
 import pytest
 import trustme
 
-from d2a_tui.hub import Hub
+from d2a_tui.services.hub import Hub
 from d2a_tui.sync.admin import add_user, enrol_device, revoke_device
 from tests.web.conftest import WebServer
 

@@ -27,7 +27,7 @@ from d2a_tui.config import data_dir
 from d2a_tui.domain.flow import Flow, load_flow
 from d2a_tui.domain.ids import uuid7
 from d2a_tui.domain.nhs_number import next_synthetic as next_synthetic_nhs_number
-from d2a_tui.seed_journeys import CHUNK_DAYS, Generated, Task, generate, staff_for
+from d2a_tui.seed.journeys import CHUNK_DAYS, Generated, Task, generate, staff_for
 from d2a_tui.storage.db import ensure_schema, make_engine, normalise_url
 from d2a_tui.storage.event_log import (
     EventLog,
@@ -159,7 +159,7 @@ def seed_database(
         from d2a_tui.reports.capacity_seed import after_seed  # services, capacity, report summaries
 
         after_seed(engine, flow, chosen.localities, now=now, days=days, seed=seed)
-        from d2a_tui.seed_offers import seed_offers  # hand-offs to the services just added
+        from d2a_tui.seed.offers import seed_offers  # hand-offs to the services just added
 
         seed_offers(engine, flow, now=now, seed=seed)
         if progress is True:

@@ -18,15 +18,15 @@ from sqlalchemy import Connection, select
 from d2a_tui.domain.errors import D2AError, NotAllowed, NotFound
 from d2a_tui.domain.offers import ACCEPTED, Offer, ServiceRef, offer_level
 from d2a_tui.domain.stuck import Level
-from d2a_tui.hub_context import HubContext
+from d2a_tui.domain.views import Card
+from d2a_tui.storage.context import HubContext
 from d2a_tui.storage.event_log import translated_errors
 from d2a_tui.storage.offers import read_offers, resolve_offer, services, user_table
-from d2a_tui.views import Card
 
 if TYPE_CHECKING:
-    from d2a_tui.capacity_desk import CapacityDesk, ServiceStatus
+    from d2a_tui.domain.views import Change
     from d2a_tui.reports.offers import OffersToday
-    from d2a_tui.views import Change
+    from d2a_tui.services.capacity import CapacityDesk, ServiceStatus
 
 
 class OfferHost(HubContext, Protocol):

@@ -78,7 +78,7 @@ def _print_statuses(hub: Any) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from d2a_tui.cli_streams import console as make_console
+    from d2a_tui.cli.streams import console as make_console
     from d2a_tui.domain.display import shown
 
     table = Table(
@@ -113,7 +113,7 @@ def _print_statuses(hub: Any) -> None:
 def _print_gaps(hub: Any, console: Any = None) -> None:
     from rich.text import Text
 
-    from d2a_tui.cli_streams import console as make_console
+    from d2a_tui.cli.streams import console as make_console
 
     console = console or make_console()
     for gap in hub.capacity.gap_by_pathway().values():
@@ -294,7 +294,7 @@ def cmd_ack(args: argparse.Namespace) -> int:
 def _write(text: str, output: str | None = None) -> None:
     text = text if text.endswith("\n") else text + "\n"
     if output:
-        from d2a_tui.private_files import write_private
+        from d2a_tui.services.private_files import write_private
 
         print(f"saved {write_private(output, text)} (readable by you only)", file=sys.stderr)
         return

@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any
 
 from d2a_tui import __version__
-from d2a_tui.cli_base import open_hub, passphrase_option, print_json
+from d2a_tui.cli.base import open_hub, passphrase_option, print_json
 from d2a_tui.domain.errors import D2AError, InvalidInput
 from d2a_tui.domain.stuck import Stuck
 
@@ -135,7 +135,7 @@ def cmd_note(args: argparse.Namespace) -> int:
     journey_id = hub.resolve(args.journey)
     if args.expect_version is not None:
         # Notes never conflict with others' changes, but a script that says what it saw means it.
-        from d2a_tui.cli_checks import check_version
+        from d2a_tui.cli.checks import check_version
 
         check_version(hub, journey_id, args.expect_version)
     return _changed(args, hub, hub.add_note(journey_id, args.text))
@@ -208,7 +208,7 @@ def cmd_undo(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from d2a_tui.cli_checks import check_list_filters
+    from d2a_tui.cli.checks import check_list_filters
 
     hub = open_hub(args)
     check_list_filters(hub, args)
@@ -220,13 +220,13 @@ def cmd_list(args: argparse.Namespace) -> int:
         stuck_only=args.stuck,
     )
     if args.where:
-        from d2a_tui.cli_board import filter_rows
+        from d2a_tui.cli.board import filter_rows
 
         rows = filter_rows(hub, rows, args.where)
     if args.json:
         print_json([card_json(card, stuck) for card, stuck in rows])
         return 0
-    from d2a_tui.cli_streams import console
+    from d2a_tui.cli.streams import console
 
     print_list_table(hub, rows, console())
     return 0
@@ -304,7 +304,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         return 0
     from rich.text import Text
 
-    from d2a_tui.cli_streams import console as make_console
+    from d2a_tui.cli.streams import console as make_console
     from d2a_tui.domain.display import shown
     from d2a_tui.domain.nhs_number import format_nhs_number
 
@@ -388,7 +388,7 @@ def cmd_flow(args: argparse.Namespace) -> int:
 
 
 def cmd_seed(args: argparse.Namespace) -> int:
-    from d2a_tui.cli_base import choose_database, created_line, database_exists, say
+    from d2a_tui.cli.base import choose_database, created_line, database_exists, say
     from d2a_tui.seed import seed_database
 
     url = choose_database(args, creates=True)
@@ -407,7 +407,7 @@ def cmd_seed(args: argparse.Namespace) -> int:
                 f"--now {args.now!r} is not a date-time: give it as 2026-11-23T09:30"
             ) from None
         now = now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
-    from d2a_tui.cli_progress import seed_progress
+    from d2a_tui.cli.progress import seed_progress
 
     with seed_progress(enabled=not args.quiet, what=f"Seeding a {args.profile}") as progress:
         summary = seed_database(
@@ -421,7 +421,7 @@ def cmd_seed(args: argparse.Namespace) -> int:
 
 
 def cmd_db(args: argparse.Namespace) -> int:
-    from d2a_tui.cli_base import choose_database, created_line, database_exists, say
+    from d2a_tui.cli.base import choose_database, created_line, database_exists, say
     from d2a_tui.storage.db import (
         SCHEMA_HEAD,
         current_revision,
@@ -465,7 +465,7 @@ def _encrypt_database(url: str) -> int:
 
 def cmd_board(args: argparse.Namespace) -> int:
     if getattr(args, "print", False):
-        from d2a_tui.cli_board import cmd_board_print
+        from d2a_tui.cli.board import cmd_board_print
 
         return cmd_board_print(args)
     from d2a_tui.app import run_board
@@ -476,10 +476,10 @@ def cmd_board(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Open the demo hub, seeding it first if there is none (or with --fresh, again)."""
-    from d2a_tui.cli_progress import seed_progress
-    from d2a_tui.demo import DEMO, OTHER, inspect_demo
+    from d2a_tui.cli.progress import seed_progress
     from d2a_tui.domain.errors import NotAllowed
     from d2a_tui.seed import demo_database_url, seed_database
+    from d2a_tui.seed.demo import DEMO, OTHER, inspect_demo
 
     url = args.db or demo_database_url()
     found = inspect_demo(url)
@@ -519,14 +519,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
 Registrar = Callable[[argparse._SubParsersAction], None]
 # Feature areas add their sub-commands here (capacity and reports, sync) without editing this file's body.
 EXTRA_COMMANDS: list[str] = [
-    "d2a_tui.sync.cli",
-    "d2a_tui.cli_reports",
-    "d2a_tui.cli_find",
-    "d2a_tui.cli_board",
-    "d2a_tui.web",
-    "d2a_tui.interop.cli",
-    "d2a_tui.cli_offers",
-    "d2a_tui.cli_audit",
+    "d2a_tui.cli.sync",
+    "d2a_tui.cli.reports",
+    "d2a_tui.cli.find",
+    "d2a_tui.cli.board",
+    "d2a_tui.cli.web",
+    "d2a_tui.cli.interop",
+    "d2a_tui.cli.offers",
+    "d2a_tui.cli.audit",
 ]
 
 
@@ -555,7 +555,7 @@ def _journey_command(
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from d2a_tui.cli_checks import OneLineParser
+    from d2a_tui.cli.checks import OneLineParser
 
     parser = OneLineParser(
         prog="d2a", description="Discharge to Assess transfer of care hub, in the terminal."
@@ -566,7 +566,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     board = sub.add_parser("board", help="open the live board")
     _common(board)
-    from d2a_tui.cli_board import add_print_arguments
+    from d2a_tui.cli.board import add_print_arguments
 
     add_print_arguments(board)
     board.set_defaults(handler=cmd_board)
@@ -712,7 +712,7 @@ def _run_with_progress(handler: Handler, args: argparse.Namespace) -> int:
     """A command still running after a couple of seconds shows a spinner (on a terminal)."""
     from contextlib import nullcontext
 
-    from d2a_tui.cli_progress import command_label, spinner_if_slow
+    from d2a_tui.cli.progress import command_label, spinner_if_slow
 
     label = command_label(args)
     with spinner_if_slow(label) if label else nullcontext():
@@ -722,7 +722,7 @@ def _run_with_progress(handler: Handler, args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     import gc
 
-    from d2a_tui.cli_streams import shown_output
+    from d2a_tui.cli.streams import shown_output
 
     # `d2a board` collects no garbage until its first frame (D2AApp.on_ready): the start makes
     # about a million objects (imports, the parser, styles, the first screen) that nearly all
@@ -739,7 +739,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    from d2a_tui.cli_checks import one_line, unexpected
+    from d2a_tui.cli.checks import one_line, unexpected
 
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -60,7 +60,7 @@ def choose_database(args: argparse.Namespace, *, creates: bool = False) -> str:
     (`creates=True`; the caller prints `created_line` once it exists). When the database is not
     the one the board last opened, one line says which it is.
     """
-    from d2a_tui.cli_checks import refuse_foreign_database
+    from d2a_tui.cli.checks import refuse_foreign_database
     from d2a_tui.config import Settings, data_dir, last_opened_database
     from d2a_tui.domain.errors import NotFound
     from d2a_tui.storage.db import normalise_url, safe_url
@@ -123,7 +123,7 @@ def created_line(url: str) -> str:
 def open_hub(args: argparse.Namespace, *, remember: bool = False) -> Any:
     """The Hub on the chosen database (one that exists: see `choose_database`); `remember`:
     the board's database, the one a later command without --db means."""
-    from d2a_tui.hub import Hub
+    from d2a_tui.services.hub import Hub
 
     url = choose_database(args)
     hub = Hub.open(url, user=getattr(args, "user", None))

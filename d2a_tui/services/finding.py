@@ -13,7 +13,7 @@ from d2a_tui.domain.errors import D2AError
 from d2a_tui.domain.flow import Flow
 from d2a_tui.domain.nhs_number import format_nhs_number
 from d2a_tui.domain.outcomes import OUTCOMES
-from d2a_tui.views import Card
+from d2a_tui.domain.views import Card
 
 WIDTH = 80
 

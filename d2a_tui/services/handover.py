@@ -25,8 +25,8 @@ from d2a_tui.domain.events import Event, EventKind
 from d2a_tui.domain.flow import Flow
 from d2a_tui.domain.outcomes import OUTCOMES
 from d2a_tui.domain.stuck import Level, Stuck
-from d2a_tui.finding import identity
-from d2a_tui.views import Card
+from d2a_tui.domain.views import Card
+from d2a_tui.services.finding import identity
 
 SHIFT_STARTS = (time(8, 0), time(20, 0))
 GRACE = timedelta(hours=1)

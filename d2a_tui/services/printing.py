@@ -26,7 +26,7 @@ from d2a_tui.domain.flow import Column
 from d2a_tui.domain.query import Context, check_values, parse
 from d2a_tui.domain.stuck import Level, Stuck
 from d2a_tui.domain.timefmt import humanise
-from d2a_tui.views import Card
+from d2a_tui.domain.views import Card
 
 FORMATS = ("text", "markdown", "html")
 SUFFIXES = {"text": ".txt", "markdown": ".md", "html": ".html"}

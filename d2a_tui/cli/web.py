@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from d2a_tui.domain.errors import InvalidInput
 
 if TYPE_CHECKING:
-    from d2a_tui.web_server import WebOptions
+    from d2a_tui.web.server import WebOptions
 
 
 def is_loopback(host: str) -> bool:
@@ -34,7 +34,7 @@ def is_loopback(host: str) -> bool:
 def web_options(args: argparse.Namespace) -> WebOptions:
     """What to serve, or InvalidInput saying why not (one line, before anything listens)."""
     from d2a_tui.config import Settings
-    from d2a_tui.web_server import WebOptions
+    from d2a_tui.web.server import WebOptions
 
     settings = Settings.load(database_url=args.db, user=args.user)
     if not 0 < args.port < 65536:
@@ -104,8 +104,8 @@ def _check_users_exist(database_url: str) -> None:
 
 
 def cmd_web(args: argparse.Namespace) -> int:
-    from d2a_tui.hub import Hub
-    from d2a_tui.web_server import BoardServer
+    from d2a_tui.services.hub import Hub
+    from d2a_tui.web.server import BoardServer
 
     options = web_options(args)
     # Open the hub once here, so a database that is missing or unreachable is one line now,

@@ -16,19 +16,19 @@ from d2a_tui.domain.events import Event
 from d2a_tui.domain.flow import Flow, load_flow
 from d2a_tui.domain.offers import offer_stuck
 from d2a_tui.domain.stuck import Level, Stuck, assess
-from d2a_tui.hub_context import Clock as Clock  # for the CLI and the sync package
-from d2a_tui.hub_context import utc_now
+from d2a_tui.domain.views import Card, JourneyView
+from d2a_tui.domain.views import Change as Change  # for the screens and the CLI
+from d2a_tui.storage.context import Clock as Clock  # for the CLI and the sync package
+from d2a_tui.storage.context import utc_now
 from d2a_tui.storage.db import DatabaseUnavailable as DatabaseUnavailable  # for the screens
 from d2a_tui.storage.db import DiskFull as DiskFull
 from d2a_tui.storage.db import ensure_schema, make_engine
 from d2a_tui.storage.journeys import Actor, JourneyStore
 from d2a_tui.storage.journeys import VersionConflict as VersionConflict  # for the screens
-from d2a_tui.views import Card, JourneyView
-from d2a_tui.views import Change as Change  # for the screens and the CLI
 
 if TYPE_CHECKING:
-    from d2a_tui.handover import Handover as HandoverReport
     from d2a_tui.reports.service import Reports
+    from d2a_tui.services.handover import Handover as HandoverReport
     from d2a_tui.storage.head_watch import HeadWatch
     from d2a_tui.sync.replica_hub import ReplicaSync
 
@@ -48,13 +48,13 @@ class Hub:
         self.calendar = calendar or HubCalendar()
         store.calendar = self.calendar  # command checks count "today" in the hub's days too
         # Capacity, reports and alerts (issue 4): facades over the same engine and clock.
-        from d2a_tui.capacity_desk import CapacityDesk
         from d2a_tui.reports.alerts import Alerts
+        from d2a_tui.services.capacity import CapacityDesk
 
         self.capacity = CapacityDesk(self)
         self.alerts = Alerts(self)
         # Hand-offs to providers (issue 12): offers and their answers, journey commands too.
-        from d2a_tui.offer_desk import OfferDesk
+        from d2a_tui.services.offers import OfferDesk
 
         self.offers = OfferDesk(self)
         # A replica's sync (issue 5): set by `open` on a logged-in machine's database.
@@ -341,7 +341,7 @@ class Hub:
         self, since: datetime | None = None, until: datetime | None = None
     ) -> HandoverReport:
         """What changed since `since` (default: the start of the shift), per person (`d2a handover`)."""
-        from d2a_tui.handover import for_hub
+        from d2a_tui.services.handover import for_hub
 
         return for_hub(self, since, until)
 

@@ -35,7 +35,7 @@ SeedProgress = Callable[[Any, int, int], None]
 
 
 def _console(console: Console | None) -> Console:
-    from d2a_tui.cli_streams import raw_stream
+    from d2a_tui.cli.streams import raw_stream
 
     # The terminal itself: a spinner draws with control sequences of its own, and its label is
     # the command's name, never a value.

@@ -16,7 +16,7 @@ from d2a_tui.domain.display import json_shown, terminal_text
 
 def _emit(args: argparse.Namespace, text: str) -> None:
     if getattr(args, "output", None):
-        from d2a_tui.private_files import write_private
+        from d2a_tui.services.private_files import write_private
 
         path = write_private(args.output, terminal_text(text))  # a file is `cat`-ed too
         print(f"saved {path} (readable by you only)", file=sys.stderr)
@@ -25,7 +25,7 @@ def _emit(args: argparse.Namespace, text: str) -> None:
 
 
 def cmd_find(args: argparse.Namespace) -> int:
-    from d2a_tui import finding
+    from d2a_tui.services import finding
 
     hub = open_hub(args)
     try:
@@ -47,7 +47,7 @@ def cmd_find(args: argparse.Namespace) -> int:
 
 
 def cmd_handover(args: argparse.Namespace) -> int:
-    from d2a_tui import handover
+    from d2a_tui.services import handover
 
     hub = open_hub(args)
     try:
@@ -57,7 +57,7 @@ def cmd_handover(args: argparse.Namespace) -> int:
         if args.json:
             import json
 
-            from d2a_tui.cli_base import _json_default
+            from d2a_tui.cli.base import _json_default
 
             document: Any = handover.to_json(report, hub.flow)
             text = json_shown(

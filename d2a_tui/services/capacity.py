@@ -22,8 +22,8 @@ from d2a_tui.reports.capacity_store import (
 from d2a_tui.reports.days import days_between
 
 if TYPE_CHECKING:
-    from d2a_tui.hub_context import HubContext
     from d2a_tui.reports.service import Reports
+    from d2a_tui.storage.context import HubContext
 
     class CapacityHost(HubContext, Protocol):
         """The hub as the desk sees it: its context and its reports (made when first asked)."""

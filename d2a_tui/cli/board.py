@@ -45,9 +45,9 @@ def filter_rows(hub: Any, rows: list[tuple[Any, Any]], where: str | None) -> lis
 
 
 def cmd_board_print(args: argparse.Namespace) -> int:
-    from d2a_tui import board_print
-    from d2a_tui.cli_base import open_hub
+    from d2a_tui.cli.base import open_hub
     from d2a_tui.config import Settings
+    from d2a_tui.services import printing as board_print
 
     hub = open_hub(args)
     privacy = Settings.load(database_url=args.db, user=args.user).privacy
@@ -104,7 +104,7 @@ def cmd_view(args: argparse.Namespace) -> int:
     else:
         views = saved_views()
         if args.json:
-            from d2a_tui.cli_base import print_json
+            from d2a_tui.cli.base import print_json
 
             print_json([{"name": name, "filter": text} for name, text in views.items()])
             return 0

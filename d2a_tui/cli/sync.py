@@ -20,7 +20,7 @@ ORGANISATION_KIND_CHOICES = ("council", "trust", "community", "provider", "volun
 def _server_url(args: argparse.Namespace) -> str:
     """The server's database as named for `d2a serve` and `d2a server …` (never the local one),
     refused if it is this machine's replica."""
-    from d2a_tui.cli_checks import refuse_foreign_database
+    from d2a_tui.cli.checks import refuse_foreign_database
     from d2a_tui.config import SERVER_DATABASE, server_database_url
     from d2a_tui.storage.db import normalise_url, safe_url
     from d2a_tui.sync.login import replica_login
@@ -44,7 +44,7 @@ def _server_url(args: argparse.Namespace) -> str:
 
 def _engine(args: argparse.Namespace) -> Any:
     """The server's database for an administration command: one `d2a serve` has run on."""
-    from d2a_tui.cli_base import database_exists
+    from d2a_tui.cli.base import database_exists
     from d2a_tui.storage.db import (
         SCHEMA_HEAD,
         SchemaMismatch,
@@ -74,8 +74,8 @@ def _engine(args: argparse.Namespace) -> Any:
 
 
 def _replica_hub(args: argparse.Namespace) -> Any:
-    from d2a_tui.cli_base import choose_database
-    from d2a_tui.hub import Hub
+    from d2a_tui.cli.base import choose_database
+    from d2a_tui.services.hub import Hub
 
     hub = Hub.open(choose_database(args))  # (never a new, empty database)
     if hub.sync is None:
@@ -129,7 +129,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def _serve_database(args: argparse.Namespace) -> str:
     """The server's database, made a d2a database if it is a new file (and said so), and
     marked as a server's so that `d2a server …` may administer it."""
-    from d2a_tui.cli_base import created_line, database_exists, say
+    from d2a_tui.cli.base import created_line, database_exists, say
     from d2a_tui.storage.db import SCHEMA_HEAD, current_revision, ensure_schema, make_engine
     from d2a_tui.sync.admin import mark_server
 
@@ -197,7 +197,7 @@ def cmd_enrol(args: argparse.Namespace) -> int:
     args.user = find_user(engine, args.user)
     device_id, token = enrol_device(engine, args.user, args.label)
     if args.json:
-        from d2a_tui.cli_base import print_json
+        from d2a_tui.cli.base import print_json
 
         print_json({"device_id": device_id, "enrolment_token": token})
         return 0
@@ -220,7 +220,7 @@ def cmd_revoke(args: argparse.Namespace) -> int:
 
 
 def cmd_devices(args: argparse.Namespace) -> int:
-    from d2a_tui.cli_base import print_json
+    from d2a_tui.cli.base import print_json
     from d2a_tui.sync.admin import list_devices
 
     devices = list_devices(_engine(args))
@@ -254,7 +254,7 @@ def cmd_devices(args: argparse.Namespace) -> int:
 def cmd_login(args: argparse.Namespace) -> int:
     from sqlalchemy import func, select
 
-    from d2a_tui.cli_checks import refuse_foreign_database
+    from d2a_tui.cli.checks import refuse_foreign_database
     from d2a_tui.config import Settings
     from d2a_tui.storage.db import ensure_schema, make_engine
     from d2a_tui.storage.journeys import event_table
@@ -329,7 +329,7 @@ def cmd_login(args: argparse.Namespace) -> int:
         pin_hash=pin_hash,
         **tls,
     )
-    from d2a_tui.cli_base import created_line, say
+    from d2a_tui.cli.base import created_line, say
     from d2a_tui.config import remember_opened_database
 
     # The token and the PIN hash go inside the replica (encrypted with it: a plain file was
@@ -346,7 +346,7 @@ def cmd_login(args: argparse.Namespace) -> int:
     print(f"logged in to {args.server} as {name} ({role}), device {device_id}")
     print(f"this machine's database is now a replica; login kept in {path}", file=sys.stderr)
     if not args.no_sync:
-        from d2a_tui.cli_progress import first_sync_progress
+        from d2a_tui.cli.progress import first_sync_progress
 
         args.db = url
         print(f"first sync from {args.server}…", file=sys.stderr, flush=True)
@@ -388,7 +388,7 @@ def _pin_hash() -> str:
 def _replica_folder(url: str) -> bool:
     """Make the data folder for the default replica on a machine where d2a never ran (a folder
     the user named must exist); whether the replica is a new file."""
-    from d2a_tui.cli_base import database_exists, sqlite_path
+    from d2a_tui.cli.base import database_exists, sqlite_path
     from d2a_tui.config import data_dir
 
     path = sqlite_path(url)
@@ -455,7 +455,7 @@ def cmd_logout(args: argparse.Namespace) -> int:
                 f"{args.db} is not this machine's replica (that is {login.database_url}); "
                 "nothing was changed"
             )
-    from d2a_tui.hub import Hub
+    from d2a_tui.services.hub import Hub
 
     hub = Hub.open(login.database_url)
     try:
@@ -495,7 +495,7 @@ def _warn_plain_http(hub: Any) -> None:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    from d2a_tui.cli_base import print_json
+    from d2a_tui.cli.base import print_json
     from d2a_tui.sync.client import SyncError, SyncRefused
 
     hub = _replica_hub(args)
@@ -555,7 +555,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
 def cmd_conflicts(args: argparse.Namespace) -> int:
     from collections import Counter
 
-    from d2a_tui.cli_base import print_json
+    from d2a_tui.cli.base import print_json
     from d2a_tui.sync.replica_hub import describe, grouped
 
     hub = _replica_hub(args)
@@ -618,7 +618,7 @@ def cmd_resolve(args: argparse.Namespace) -> int:
 
 
 def register(sub: Any) -> None:
-    from d2a_tui.cli_base import passphrase_option
+    from d2a_tui.cli.base import passphrase_option
 
     def with_db(
         parser: argparse.ArgumentParser, help_text: str = "database URL or SQLite file"

@@ -17,8 +17,8 @@ def register(sub: Any) -> None:
 
 
 def add_interop_commands(sub: Any) -> None:
-    from d2a_tui.interop.cli_adt import add_adt_commands
-    from d2a_tui.interop.cli_out import add_export_commands, extend_report_command
+    from d2a_tui.cli.adt import add_adt_commands
+    from d2a_tui.cli.exports import add_export_commands, extend_report_command
 
     importing = sub.add_parser(
         "import",
