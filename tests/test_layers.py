@@ -1,7 +1,7 @@
 """The architecture's one-way dependencies, enforced: a layer rule a test checks is one that lasts.
 
-domain imports nothing of ours outside domain; storage, sync and reports never import Textual;
-screens and widgets never touch SQL or HTTP, they call the Hub.
+domain imports nothing of ours outside domain; storage, sync, reports, interop and the services
+never import Textual; screens and widgets never touch SQL or HTTP, they call the Hub.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def test_domain_imports_nothing_of_ours_outside_domain() -> None:
     assert problems == []
 
 
-@pytest.mark.parametrize("folder", ["storage", "sync", "reports"])
+@pytest.mark.parametrize("folder", ["storage", "sync", "reports", "interop", "services"])
 def test_core_layers_never_import_textual(folder: str) -> None:
     if not (PACKAGE / folder).exists():
         pytest.skip(f"{folder} not present")

@@ -40,7 +40,14 @@ RECOVERY_SHOWN = timedelta(days=1)
 
 if TYPE_CHECKING:
     from d2a_tui.domain.views import Change
-    from d2a_tui.services.capacity import CapacityDesk
+    from d2a_tui.reports.capacity_store import CapacityStore
+
+
+class CapacityHolder(Protocol):
+    """The hub's capacity desk, as far as sync goes: the store its reports are written through
+    (a replica swaps in one that also writes the outbox)."""
+
+    store: CapacityStore
 
 
 class SyncHost(HubContext, Protocol):
@@ -48,7 +55,7 @@ class SyncHost(HubContext, Protocol):
     through the outbox too) and the command runner (to re-apply a change of mine)."""
 
     @property
-    def capacity(self) -> CapacityDesk: ...
+    def capacity(self) -> CapacityHolder: ...
     def _run(self, command: str, args: dict[str, Any], journey_id: str | None = None) -> Change: ...
 
 
