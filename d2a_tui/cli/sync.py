@@ -261,7 +261,8 @@ def cmd_login(args: argparse.Namespace) -> int:
     from d2a_tui.sync.admin import ENROL_PREFIX
     from d2a_tui.sync.client import SyncClient, SyncError, check_server_url, tls_context
     from d2a_tui.sync.login import Login, load_login, save_login, store_secrets
-    from d2a_tui.sync.replica import outbox_table, replica_table
+    from d2a_tui.sync.rebuild import outbox_table
+    from d2a_tui.sync.replica import replica_table
 
     check_server_url(args.server, insecure_http=args.insecure_http)
     # Asked before the one-time enrolment token is spent.

@@ -110,9 +110,10 @@ def export_bundle(
 
 def _family_name(hub: Any, patient_id: str) -> str | None:
     with hub.store.engine.connect() as connection:
-        return connection.execute(
+        family_name: str | None = connection.execute(
             select(patient_table.c.family_name).where(patient_table.c.id == patient_id)
         ).scalar_one_or_none()
+    return family_name
 
 
 def _journey_ids(hub: Any, since: str | None) -> list[str]:

@@ -26,7 +26,8 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from d2a_tui.interop.adt import AdtFeed, Outcome
+from d2a_tui.interop.adt import AdtFeed
+from d2a_tui.interop.adt_triggers import Outcome
 from d2a_tui.interop.framing import Framer
 from d2a_tui.interop.hl7v2 import ack, split_messages
 

@@ -27,8 +27,9 @@ from d2a_tui.storage.models import (
     UserLocality,
     table_of,
 )
-from d2a_tui.sync.ingest import ROLES, device_table, user_table
+from d2a_tui.sync.ingest import device_table, user_table
 from d2a_tui.sync.protocol import EnrolResponse
+from d2a_tui.sync.rules import ROLES
 
 organisation_table = table_of(Organisation)
 locality_table = table_of(HubLocality)
@@ -365,8 +366,8 @@ def rotate_token(
 def token_expiry(row: object, token_days: int = TOKEN_DAYS) -> datetime | None:
     """When a device's token expires: as recorded, or (enrolled before expiry was recorded)
     `token_days` after its enrolment."""
-    expires = getattr(row, "token_expires_at", None)
-    enrolled = getattr(row, "enrolled_at", None)
+    expires: datetime | None = getattr(row, "token_expires_at", None)
+    enrolled: datetime | None = getattr(row, "enrolled_at", None)
     if expires is None and enrolled is not None:
         return enrolled + timedelta(days=token_days)
     return expires

@@ -321,7 +321,8 @@ class SyncClient:
     # --- endpoints -----------------------------------------------------------------------------
 
     def health(self) -> dict[str, Any]:
-        return self._ok(self.request("GET", "/v1/health")).json()
+        body: dict[str, Any] = self._ok(self.request("GET", "/v1/health")).json()
+        return body
 
     def enrol(
         self, token: str, label: str | None = None, first_seq: int | None = None

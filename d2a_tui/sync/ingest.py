@@ -50,9 +50,8 @@ from d2a_tui.sync.receipts import (
     refused,
     stored_receipts,
 )
-from d2a_tui.sync.rules import (  # noqa: F401  (ROLES: re-exported for the admin commands)
+from d2a_tui.sync.rules import (
     KINDS_BY_FIELD,
-    ROLES,
     Verdict,
     reason_code,
     refusal_for_role,

@@ -226,7 +226,8 @@ class Rebuilder:
             select(patient_table.c.id).where(patient_table.c.nhs_number == patient["nhs_number"])
         ).first()
         if found is not None:
-            return found.id
+            local_id: str = found.id
+            return local_id
         connection.execute(
             patient_table.insert().values(
                 id=patient["id"],
@@ -237,7 +238,8 @@ class Rebuilder:
                 locality=patient.get("locality"),
             )
         )
-        return patient["id"]
+        new_id: str = patient["id"]
+        return new_id
 
     def _drop_orphan_patient(self, connection: Connection, patient_id: str) -> None:
         # A patient typed into a referral the server refused: keep no data about them.

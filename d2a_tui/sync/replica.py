@@ -75,15 +75,13 @@ class Replica:
     # --- the write path ------------------------------------------------------------------------
 
     def _next_seq(self, connection: Connection) -> int:
-        return (
-            connection.execute(
-                update(replica_table)
-                .where(replica_table.c.id == 1)
-                .values(next_client_seq=replica_table.c.next_client_seq + 1)
-                .returning(replica_table.c.next_client_seq)
-            ).scalar_one()
-            - 1
-        )
+        following: int = connection.execute(
+            update(replica_table)
+            .where(replica_table.c.id == 1)
+            .values(next_client_seq=replica_table.c.next_client_seq + 1)
+            .returning(replica_table.c.next_client_seq)
+        ).scalar_one()
+        return following - 1
 
     def record(
         self,

@@ -28,8 +28,9 @@ from d2a_tui.sync.client import (
     SyncWorker,
     clock_warning,
 )
+from d2a_tui.sync.conflict_views import ConflictView
 from d2a_tui.sync.login import Login, forget_secrets, load_login, save_login, store_secrets
-from d2a_tui.sync.replica import ConflictView, Replica
+from d2a_tui.sync.replica import Replica
 from d2a_tui.sync.replica_capacity import ReplicaCapacityStore
 from d2a_tui.sync.retention import KEEP_CLOSED_DAYS, purge
 from d2a_tui.sync.rules import refusal_for_role

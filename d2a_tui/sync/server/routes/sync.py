@@ -29,7 +29,7 @@ from d2a_tui.storage.models import EVENTS_COUNTER
 from d2a_tui.sync import outbound, scope, server_logging
 from d2a_tui.sync.admin import DeviceContext
 from d2a_tui.sync.compact import compact, event_digests
-from d2a_tui.sync.ingest import PushRefused, device_table
+from d2a_tui.sync.ingest import device_table
 from d2a_tui.sync.marks import mark_at
 from d2a_tui.sync.protocol import (
     MAX_PULL_LIMIT,
@@ -44,6 +44,7 @@ from d2a_tui.sync.protocol import (
     ServicesResponse,
     SnapshotResponse,
 )
+from d2a_tui.sync.receipts import PushRefused
 from d2a_tui.sync.server.deps import (
     CalendarDep,
     CallerDep,
@@ -84,9 +85,10 @@ def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -
 
 def head(engine: Engine) -> int:
     with engine.connect() as connection:
-        return connection.execute(
+        value: int = connection.execute(
             select(counter_table.c.value).where(counter_table.c.name == EVENTS_COUNTER)
         ).scalar_one()
+    return value
 
 
 def digests(engine: Engine, receipts: list[Any]) -> dict[str, str]:
