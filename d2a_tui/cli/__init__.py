@@ -11,19 +11,25 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from d2a_tui import __version__
 from d2a_tui.cli.base import open_hub, passphrase_option, print_json
 from d2a_tui.domain.errors import D2AError, InvalidInput
 from d2a_tui.domain.stuck import Stuck
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from d2a_tui.domain.views import Card, Change
+    from d2a_tui.services.hub import Hub
+
 Handler = Callable[[argparse.Namespace], int]
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 
 
-def card_json(card: Any, stuck: Stuck) -> dict[str, Any]:
+def card_json(card: Card, stuck: Stuck) -> dict[str, Any]:
     return {
         "id": card.journey_id,
         "column": card.column,
@@ -65,7 +71,7 @@ def card_json(card: Any, stuck: Stuck) -> dict[str, Any]:
 # --- journeys ----------------------------------------------------------------------------------
 
 
-def _day(hub: Any, value: str | None, what: str) -> date | None:
+def _day(hub: Hub, value: str | None, what: str) -> date | None:
     """A date typed on the command line, read as the TUI reads it (`today`, `yesterday`,
     `2026-11-24`, `24/11/2026`), on the hub's calendar."""
     if value is None:
@@ -94,7 +100,7 @@ def cmd_refer(args: argparse.Namespace) -> int:
     return 0
 
 
-def _changed(args: argparse.Namespace, hub: Any, change: Any) -> int:
+def _changed(args: argparse.Namespace, hub: Hub, change: Change) -> int:
     if getattr(args, "json", False):
         print_json(card_json(change.card, hub.stuck(change.card)))
     else:
@@ -241,7 +247,7 @@ LIST_HEADINGS = ("id", "column", "path", "NHS no.", "name", "ward/bed", "in colu
                  "delay", "stuck")  # fmt: skip
 
 
-def print_list_table(hub: Any, rows: list[Any], console: Any) -> None:
+def print_list_table(hub: Hub, rows: list[tuple[Card, Stuck]], console: Console) -> None:
     """The open journeys as a table as wide as the terminal: columns that do not fit are left
     out, least useful first, rather than squeezing the name. Piped, every column, unwrapped."""
     from rich.cells import cell_len

@@ -6,10 +6,13 @@ import argparse
 import asyncio
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from d2a_tui.cli import open_hub, print_json
 from d2a_tui.domain.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from d2a_tui.services.hub import Hub
 
 __all__ = ["add_adt_commands"]
 
@@ -69,7 +72,7 @@ def add_adt_commands(sub: Any) -> None:
     refer.set_defaults(handler=cmd_refer_admitted)
 
 
-def _feed(hub: Any) -> Any:
+def _feed(hub: Hub) -> Any:
     from d2a_tui.interop.adt import AdtFeed
 
     if hub.sync is not None:

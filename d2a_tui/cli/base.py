@@ -11,9 +11,12 @@ import json
 import sys
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from d2a_tui.domain.display import json_shown
+
+if TYPE_CHECKING:
+    from d2a_tui.services.hub import Hub
 
 
 def _json_default(value: Any) -> Any:
@@ -120,7 +123,7 @@ def created_line(url: str) -> str:
     return f"created a new database {safe_url(url)} (readable by you only)"
 
 
-def open_hub(args: argparse.Namespace, *, remember: bool = False) -> Any:
+def open_hub(args: argparse.Namespace, *, remember: bool = False) -> Hub:
     """The Hub on the chosen database (one that exists: see `choose_database`); `remember`:
     the board's database, the one a later command without --db means."""
     from d2a_tui.services.hub import Hub

@@ -11,9 +11,14 @@ import argparse
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from d2a_tui.domain.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from d2a_tui.domain.stuck import Stuck
+    from d2a_tui.domain.views import Card
+    from d2a_tui.services.hub import Hub
 
 _VIEW_REFERENCE = re.compile(r"@[A-Za-z0-9][A-Za-z0-9_-]*")
 
@@ -31,7 +36,9 @@ def where_text(where: str | None) -> str:
     return text
 
 
-def filter_rows(hub: Any, rows: list[tuple[Any, Any]], where: str | None) -> list[tuple[Any, Any]]:
+def filter_rows(
+    hub: Hub, rows: list[tuple[Card, Stuck]], where: str | None
+) -> list[tuple[Card, Stuck]]:
     """Keep the (card, stuck) rows that match `--where`."""
     from d2a_tui.domain.query import Context, check_values, parse
 

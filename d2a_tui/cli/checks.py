@@ -13,9 +13,12 @@ import re
 import sqlite3
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from d2a_tui.domain.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from d2a_tui.services.hub import Hub
 
 EXIT_USAGE = 2
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
@@ -87,7 +90,7 @@ def refuse_foreign_database(url: str | None) -> None:
         )
 
 
-def check_version(hub: Any, journey_id: str, expected: int) -> None:
+def check_version(hub: Hub, journey_id: str, expected: int) -> None:
     from d2a_tui.storage.journeys import VersionConflict
 
     card = hub.journey(journey_id).card
@@ -95,7 +98,7 @@ def check_version(hub: Any, journey_id: str, expected: int) -> None:
         raise VersionConflict(journey_id, expected, card.version, card.updated_by, card.updated_at)
 
 
-def check_list_filters(hub: Any, args: argparse.Namespace) -> None:
+def check_list_filters(hub: Hub, args: argparse.Namespace) -> None:
     """`d2a list` filters name things the hub knows: an unknown one is an error, not an empty list."""
     from d2a_tui.domain.delays import delay_reason
     from d2a_tui.domain.flow import PATHWAYS

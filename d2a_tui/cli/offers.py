@@ -8,10 +8,14 @@ Registered through `cli.EXTRA_COMMANDS`. Dates are read as everywhere else (`tod
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from d2a_tui.cli import _common, _day, open_hub, print_json
 from d2a_tui.domain.offers import DECLINE_REASONS
+
+if TYPE_CHECKING:
+    from d2a_tui.domain.views import Change
+    from d2a_tui.services.hub import Hub
 
 
 def offer_json(view: Any) -> dict[str, Any]:
@@ -42,7 +46,7 @@ def offer_json(view: Any) -> dict[str, Any]:
     }
 
 
-def _done(hub: Any, change: Any, what: str) -> int:
+def _done(hub: Hub, change: Change, what: str) -> int:
     offer_id = change.event.payload.get("offer_id", "")
     column = hub.flow.column(change.card.column).name
     print(f"offer {offer_id[-8:]} {what}: {change.card.short_id} in {column}")

@@ -10,12 +10,15 @@ import argparse
 import shutil
 import sys
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from d2a_tui.cli import _common, open_hub, print_json
 from d2a_tui.domain.errors import InvalidInput
 from d2a_tui.domain.services import KINDS, UNITS
 from d2a_tui.reports.tables import FORMATS, render
+
+if TYPE_CHECKING:
+    from d2a_tui.services.hub import Hub
 
 
 def _non_negative(text: str) -> int:
@@ -73,7 +76,7 @@ def _gap_json(gap: Any) -> dict[str, Any]:
     }
 
 
-def _print_statuses(hub: Any) -> None:
+def _print_statuses(hub: Hub) -> None:
     from rich import box
     from rich.table import Table
     from rich.text import Text
@@ -110,7 +113,7 @@ def _print_statuses(hub: Any) -> None:
     _print_gaps(hub, console)
 
 
-def _print_gaps(hub: Any, console: Any = None) -> None:
+def _print_gaps(hub: Hub, console: Any = None) -> None:
     from rich.text import Text
 
     from d2a_tui.cli.streams import console as make_console

@@ -7,9 +7,12 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from d2a_tui.domain.errors import D2AError
+
+if TYPE_CHECKING:
+    from d2a_tui.services.hub import Hub
 
 # As sync.rules.ROLES; spelt out so `d2a --help` need not import the sync package.
 ROLE_CHOICES = ("coordinator", "night", "provider", "manager", "viewer")
@@ -487,10 +490,10 @@ def _status_line(status: Any) -> str:
     return line + (f"; {status.clock}" if status.clock else "")
 
 
-def _warn_plain_http(hub: Any) -> None:
+def _warn_plain_http(hub: Hub) -> None:
     from d2a_tui.sync.client import plain_http_warning
 
-    warning = plain_http_warning(hub.sync.login.server_url)
+    warning = plain_http_warning(hub.replica_sync().login.server_url)
     if warning is not None:
         print(f"d2a: warning: {warning}", file=sys.stderr, flush=True)
 

@@ -2,17 +2,39 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import select, update
 
 from d2a_tui.domain.errors import InvalidInput, NotFound
 from d2a_tui.interop.queue import admission_rows, exception_rows, settle, waiting_count
 from d2a_tui.interop.tables import adt_exception
+from d2a_tui.storage.context import HubContext
+
+if TYPE_CHECKING:
+    from d2a_tui.domain.views import Change
+
+
+class AdtHub(HubContext, Protocol):
+    """What the exceptions queue needs of the Hub: the time, and a referral for an admission."""
+
+    def now(self) -> datetime: ...
+    def refer(
+        self,
+        nhs_number: str,
+        name: str,
+        date_of_birth: date | str,
+        *,
+        ward: str | None = None,
+        bed: str | None = None,
+        pathway: str | None = None,
+        admitted_on: date | str | None = None,
+    ) -> Change: ...
 
 
 class AdtDesk:
-    def __init__(self, hub: Any) -> None:
+    def __init__(self, hub: AdtHub) -> None:
         self.hub = hub
 
     def settle(self) -> int:

@@ -15,7 +15,7 @@ before it is written.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.encounter import Encounter
@@ -30,7 +30,17 @@ from d2a_tui.domain.flow import Flow
 from d2a_tui.domain.views import JourneyView
 from d2a_tui.interop import fhir_profiles
 from d2a_tui.interop.sitrep_submission import spec_code
+from d2a_tui.storage.context import HubContext
 from d2a_tui.storage.journeys import journey_table, patient_table
+
+
+class ExportHub(HubContext, Protocol):
+    """What the export needs of the Hub: journeys by reference, read for the export (which the
+    access log records), and the time."""
+
+    def now(self) -> datetime: ...
+    def resolve(self, reference: str) -> str: ...
+    def journey(self, journey_id: str, *, purpose: str | None = None) -> JourneyView: ...
 
 # A reserved, unresolvable domain (RFC 2606): a hub publishing these resources replaces it with
 # its own canonical base. Code systems and extensions below are described in the README.
@@ -79,7 +89,7 @@ _CHANGES_COLUMN = (EventKind.REFERRED, EventKind.MOVED, EventKind.CLOSED, EventK
 
 
 def export_bundle(
-    hub: Any, *, journey: str | None = None, since: str | None = None
+    hub: ExportHub, *, journey: str | None = None, since: str | None = None
 ) -> dict[str, Any]:
     ids = [hub.resolve(journey)] if journey is not None else _journey_ids(hub, since)
     entries: list[dict[str, Any]] = []
@@ -108,7 +118,7 @@ def export_bundle(
     return Bundle.model_validate(bundle).model_dump(mode="json", exclude_none=True)
 
 
-def _family_name(hub: Any, patient_id: str) -> str | None:
+def _family_name(hub: HubContext, patient_id: str) -> str | None:
     with hub.store.engine.connect() as connection:
         family_name: str | None = connection.execute(
             select(patient_table.c.family_name).where(patient_table.c.id == patient_id)
@@ -116,7 +126,7 @@ def _family_name(hub: Any, patient_id: str) -> str | None:
     return family_name
 
 
-def _journey_ids(hub: Any, since: str | None) -> list[str]:
+def _journey_ids(hub: ExportHub, since: str | None) -> list[str]:
     query = select(journey_table.c.id).order_by(journey_table.c.referred_at)
     if since is None:
         query = query.where(journey_table.c.closed_at.is_(None))

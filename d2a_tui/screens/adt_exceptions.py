@@ -8,7 +8,7 @@ with a note of what was done; `a` shows the resolved ones too.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -20,6 +20,9 @@ from textual.widgets.option_list import Option
 from d2a_tui.domain.errors import D2AError
 from d2a_tui.widgets.keys import TextInput
 from d2a_tui.widgets.literal import literal
+
+if TYPE_CHECKING:
+    from d2a_tui.services.hub import Hub
 
 KIND_WORDS = {
     "admitted": "Admitted, not referred",
@@ -71,7 +74,7 @@ class AdtExceptionsScreen(Screen[None]):
         Binding("a", "toggle_resolved", "Resolved too", id="adt.resolved"),
     ]
 
-    def __init__(self, hub: Any) -> None:
+    def __init__(self, hub: Hub) -> None:
         super().__init__(id="adt-screen")
         from d2a_tui.interop.desk import AdtDesk
 

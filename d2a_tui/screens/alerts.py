@@ -10,7 +10,7 @@ banner, and an acknowledgement is refused with the reason, through the app's com
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -23,6 +23,9 @@ from d2a_tui.domain.timefmt import humanise
 from d2a_tui.screens.base import DatabaseBanner, HubScreen
 from d2a_tui.widgets.keys import TextInput
 from d2a_tui.widgets.literal import cell, literal
+
+if TYPE_CHECKING:
+    from d2a_tui.services.hub import Hub
 
 ALERT_POLL = 30.0
 LEVEL_STYLE = {"red": "bold red", "amber": "yellow"}
@@ -84,7 +87,7 @@ class AlertsScreen(HubScreen[None]):
         Binding("r", "reload", "Refresh", id="alerts.refresh"),
     ]
 
-    def __init__(self, hub: Any, *, poll: float | None = ALERT_POLL) -> None:
+    def __init__(self, hub: Hub, *, poll: float | None = ALERT_POLL) -> None:
         super().__init__()
         self.hub = hub
         self.poll = poll

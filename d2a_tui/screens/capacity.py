@@ -10,7 +10,7 @@ last figures stay under the banner and a report typed then stays in the box.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -22,6 +22,9 @@ from d2a_tui.screens.base import DatabaseBanner, HubScreen
 from d2a_tui.widgets.charts import spark
 from d2a_tui.widgets.keys import TextInput
 from d2a_tui.widgets.literal import cell, literal
+
+if TYPE_CHECKING:
+    from d2a_tui.services.hub import Hub
 
 PROMPTS = {
     "vacant": "Vacancies now at {name} ({unit}), then Enter",
@@ -62,7 +65,7 @@ class CapacityScreen(HubScreen[None]):
         Binding("r", "reload", "Refresh", show=False, id="capacity.refresh"),
     ]
 
-    def __init__(self, hub: Any) -> None:
+    def __init__(self, hub: Hub) -> None:
         super().__init__()
         self.hub = hub
         self.mode: str | None = None

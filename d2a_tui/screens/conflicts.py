@@ -29,6 +29,7 @@ from d2a_tui.widgets.sync_status import SyncStatusBar, is_replica
 
 if TYPE_CHECKING:
     from d2a_tui.screens.base import HostApp
+    from d2a_tui.services.hub import Hub
 
 RESOLUTION_WORDS = {
     "mine": "✓ re-applied mine",
@@ -65,7 +66,7 @@ class ConflictsScreen(Screen[None]):
         Binding("r", "reload", "Refresh", show=False, id="conflicts.refresh"),
     ]
 
-    def __init__(self, hub: Any) -> None:
+    def __init__(self, hub: Hub) -> None:
         super().__init__(id="conflicts-screen")
         self.hub = hub
         self.show_resolved = False
@@ -103,7 +104,7 @@ class ConflictsScreen(Screen[None]):
         return who(card, getattr(self.app, "privacy", "names"))
 
     def _words(self, view: Any) -> str:
-        return str(self.hub.sync.describe_conflict(view, who=self._who(view.journey_id)))
+        return str(self.hub.replica_sync().describe_conflict(view, who=self._who(view.journey_id)))
 
     def reload(self) -> None:
         options = self.query_one("#conflicts", OptionList)
@@ -121,7 +122,7 @@ class ConflictsScreen(Screen[None]):
             return
         selected = self._selected()
         keep = selected.mutation_id if selected is not None else None
-        self.views = list(self.hub.sync.conflicts(include_resolved=self.show_resolved))
+        self.views = list(self.hub.replica_sync().conflicts(include_resolved=self.show_resolved))
         options.clear_options()
         for view in self.views:
             line = Text()
@@ -188,7 +189,7 @@ class ConflictsScreen(Screen[None]):
                 literal(
                     f"Rejected by the server ({view.reason}): {view.message or view.reason}",
                     NEWLINE_TEXT,
-                    f"The change was: {self.hub.sync.what_it_was(view)}",
+                    f"The change was: {self.hub.replica_sync().what_it_was(view)}",
                     NEWLINE_TEXT,
                     "t dismisses it; it cannot be re-applied (the rest of your changes went through)",
                 )
@@ -214,7 +215,7 @@ class ConflictsScreen(Screen[None]):
             self.notify("That one is decided already", timeout=3)
             return
         try:
-            change = self.hub.sync.resolve_conflict(view.mutation_id, keep)
+            change = self.hub.replica_sync().resolve_conflict(view.mutation_id, keep)
         except D2AError as error:
             self.notify(
                 f"{error}. The conflict stays listed: keep theirs to close it.",
@@ -242,7 +243,7 @@ class ConflictsScreen(Screen[None]):
             return
         journey = view.journey_id if which == "journey" and view is not None else None
         kind = view.command if which == "kind" and view is not None else None
-        count = len(self.hub.sync.to_decide(journey, kind))
+        count = len(self.hub.replica_sync().to_decide(journey, kind))
         if not count:
             self.notify("Nothing to decide", timeout=3)
             return
@@ -258,7 +259,7 @@ class ConflictsScreen(Screen[None]):
             return
         self.armed = None
         try:
-            decided = self.hub.sync.keep_theirs_for(journey, kind)
+            decided = self.hub.replica_sync().keep_theirs_for(journey, kind)
         except D2AError as error:
             self.notify(str(error), title="Not done", severity="warning", timeout=8)
             return

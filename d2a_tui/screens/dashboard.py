@@ -9,7 +9,7 @@ keyboard (Tab to one, then ←/→ or ↑/↓) and show the exact numbers at the
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -23,6 +23,9 @@ from d2a_tui.domain.timefmt import humanise
 from d2a_tui.screens.base import DatabaseBanner, HubScreen
 from d2a_tui.widgets.charts import Bar, BarChart, Series, TimeChart
 from d2a_tui.widgets.literal import cell, literal
+
+if TYPE_CHECKING:
+    from d2a_tui.services.hub import Hub
 
 PERIODS = {"1": 7, "2": 30, "3": 90, "4": 365}
 STAGE_LABELS = {"hospital": "Hospital", "P1": "P1 at home", "P2": "P2 bed", "P3": "P3"}
@@ -56,7 +59,7 @@ class DashboardScreen(HubScreen[None]):
         Binding("r", "reload", "Refresh", id="dashboard.refresh"),
     ]
 
-    def __init__(self, hub: Any, *, days: int = 30, live: bool = True) -> None:
+    def __init__(self, hub: Hub, *, days: int = 30, live: bool = True) -> None:
         super().__init__()
         self.hub = hub
         self.days = days
@@ -253,7 +256,7 @@ class ReportScreen(HubScreen[None]):
         Binding("e", "export", "Save CSV", id="report.export"),
     ]
 
-    def __init__(self, hub: Any, *, days: int = 30) -> None:
+    def __init__(self, hub: Hub, *, days: int = 30) -> None:
         super().__init__()
         self.hub = hub
         self.days = days

@@ -25,6 +25,7 @@ from d2a_tui.widgets.literal import NEWLINE_TEXT, literal
 
 if TYPE_CHECKING:
     from d2a_tui.screens.base import HostApp
+    from d2a_tui.services.hub import Hub
 
 TYPING_PAUSE = 0.25  # seconds after the last key before searching
 HINT = "type a name, an NHS number, a journey id or a ward · ↓ results · enter open · esc back"
@@ -42,7 +43,7 @@ class FindScreen(Screen[None]):
         Binding("down", "results", "Results", show=False, id="find.results"),
     ]
 
-    def __init__(self, hub: Any, text: str = "") -> None:
+    def __init__(self, hub: Hub, text: str = "") -> None:
         super().__init__(id="find")
         self.hub = hub
         self.initial = text

@@ -6,7 +6,7 @@ yesterday 20:00, a date); `p` saves the text to a file readable by its owner onl
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import work
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from d2a_tui.screens.base import HostApp
+    from d2a_tui.services.hub import Hub
 
 
 class HandoverScreen(Screen[None]):
@@ -39,7 +40,7 @@ class HandoverScreen(Screen[None]):
         Binding("ctrl+r", "reload", "Reload", show=False, id="handover.reload"),
     ]
 
-    def __init__(self, hub: Any, since: datetime | None = None) -> None:
+    def __init__(self, hub: Hub, since: datetime | None = None) -> None:
         super().__init__(id="handover")
         self.hub = hub
         self.since = since

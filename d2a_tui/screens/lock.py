@@ -13,7 +13,7 @@ during a check stays in the box for the next try; an Enter during a check starts
 from __future__ import annotations
 
 import logging
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import work
 from textual.app import ComposeResult
@@ -25,6 +25,9 @@ from textual.widgets import Input, Static
 from d2a_tui.widgets.keys import TextInput
 from d2a_tui.widgets.literal import literal
 from d2a_tui.widgets.sync_status import SyncStatusBar, is_replica
+
+if TYPE_CHECKING:
+    from d2a_tui.services.hub import Hub
 
 MAX_TRIES = 5
 log = logging.getLogger(__name__)
@@ -55,7 +58,7 @@ class LockScreen(ModalScreen[None]):
         Binding("escape", "nothing", show=False),
     ]
 
-    def __init__(self, hub: Any) -> None:
+    def __init__(self, hub: Hub) -> None:
         super().__init__(id="lock")
         self.hub = hub
         self.tries = 0

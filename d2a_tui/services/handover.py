@@ -17,7 +17,7 @@ import textwrap
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from d2a_tui.domain.calendar import HubCalendar
 from d2a_tui.domain.errors import D2AError, InvalidInput
@@ -27,6 +27,21 @@ from d2a_tui.domain.outcomes import OUTCOMES
 from d2a_tui.domain.stuck import Level, Stuck
 from d2a_tui.domain.views import Card
 from d2a_tui.services.finding import identity
+from d2a_tui.storage.context import HubContext
+
+if TYPE_CHECKING:
+    from d2a_tui.sync.replica_hub import ReplicaSync
+
+
+class HandoverHub(HubContext, Protocol):
+    """What the handover needs of the Hub: its board, how stuck a card is, and on a replica its
+    sync (whose conflicts the handover lists)."""
+
+    @property
+    def sync(self) -> ReplicaSync | None: ...
+    def now(self) -> datetime: ...
+    def board(self) -> list[Card]: ...
+    def stuck(self, card: Card, now: datetime | None = None) -> Stuck: ...
 
 SHIFT_STARTS = (time(8, 0), time(20, 0))
 GRACE = timedelta(hours=1)
@@ -279,7 +294,7 @@ def to_json(handover: Handover, flow: Flow) -> dict[str, Any]:
     }
 
 
-def for_hub(hub: Any, since: datetime | None = None, until: datetime | None = None) -> Handover:
+def for_hub(hub: HandoverHub, since: datetime | None = None, until: datetime | None = None) -> Handover:
     """The handover on a hub (direct or replica) up to `until` (default: now)."""
     from d2a_tui.storage.handover import events_between
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from d2a_tui.config import Settings, device_id
 from d2a_tui.domain.calendar import HubCalendar
+from d2a_tui.domain.errors import NotAllowed
 from d2a_tui.domain.events import Event
 from d2a_tui.domain.flow import Flow, load_flow
 from d2a_tui.domain.offers import offer_stuck
@@ -59,6 +60,13 @@ class Hub:
         self.offers = OfferDesk(self)
         # A replica's sync (issue 5): set by `open` on a logged-in machine's database.
         self.sync: ReplicaSync | None = None
+
+    def replica_sync(self) -> ReplicaSync:
+        """This replica's sync, for what only a replica has (its conflicts, sync now); on a
+        hub opened straight on a database, NotAllowed saying so."""
+        if self.sync is None:
+            raise NotAllowed("this hub works on the database directly: it has no sync")
+        return self.sync
 
     @cached_property
     def reports(self) -> Reports:

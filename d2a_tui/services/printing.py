@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Protocol
 
 from rich.cells import cell_len, set_cell_size
 
@@ -27,6 +27,15 @@ from d2a_tui.domain.query import Context, check_values, parse
 from d2a_tui.domain.stuck import Level, Stuck
 from d2a_tui.domain.timefmt import humanise
 from d2a_tui.domain.views import Card
+from d2a_tui.storage.context import HubContext
+
+
+class BoardHub(HubContext, Protocol):
+    """What printing the board needs of the Hub: its open cards and how stuck each is."""
+
+    def now(self) -> datetime: ...
+    def board(self) -> list[Card]: ...
+    def stuck(self, card: Card, now: datetime | None = None) -> Stuck: ...
 
 FORMATS = ("text", "markdown", "html")
 SUFFIXES = {"text": ".txt", "markdown": ".md", "html": ".html"}
@@ -129,7 +138,7 @@ def build(
     )
 
 
-def from_hub(hub: Any, where: str = "", *, privacy: str = "names") -> PrintedBoard:
+def from_hub(hub: BoardHub, where: str = "", *, privacy: str = "names") -> PrintedBoard:
     """The open journeys matching `where` (the filter language), longest wait first in each
     column, as `d2a board --print` prints them."""
     now = hub.now()

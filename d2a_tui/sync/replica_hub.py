@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, overload
 
 import httpx
 
@@ -245,6 +245,13 @@ class ReplicaSync:
     def start(self) -> None:
         """Start background sync (the TUI does, when it mounts)."""
         self.worker.start()
+
+    @overload
+    def sync_now(self, wait: Literal[False] = False) -> SyncStatus: ...
+    @overload
+    def sync_now(self, wait: Literal[True]) -> SyncReport: ...
+    @overload
+    def sync_now(self, wait: bool) -> SyncStatus | SyncReport: ...
 
     def sync_now(self, wait: bool = False) -> SyncStatus | SyncReport:
         """Sync now: in the background (returns the status at once), or, with `wait`, here,

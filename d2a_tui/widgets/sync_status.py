@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from rich.text import Text
 from textual import work
@@ -23,6 +23,9 @@ from textual.widgets import Static
 from d2a_tui.domain.errors import D2AError
 from d2a_tui.domain.timefmt import humanise
 from d2a_tui.widgets.literal import literal
+
+if TYPE_CHECKING:
+    from d2a_tui.services.hub import Hub
 
 # A symbol for each state, so that a monochrome terminal says as much as a colour one.
 STATE_WORDS: dict[str, str] = {
@@ -37,19 +40,29 @@ COMPACT_BELOW = 120  # terminal columns under which the line is shortened, to le
 
 # The shapes the replica Hub hands over (its SyncStatus and SyncReport), named here rather than
 # imported: widgets stay clear of the sync client and its HTTP library.
+# Read-only members: the replica's are frozen dataclasses.
 class SyncStatus(Protocol):
-    state: str
-    pending: int
-    last_success: datetime | None
-    conflicts: int
-    message: str | None
-    server: str | None
+    @property
+    def state(self) -> str: ...
+    @property
+    def pending(self) -> int: ...
+    @property
+    def last_success(self) -> datetime | None: ...
+    @property
+    def conflicts(self) -> int: ...
+    @property
+    def message(self) -> str | None: ...
+    @property
+    def server(self) -> str | None: ...
 
 
 class SyncReport(Protocol):
-    pushed: int
-    pulled: int
-    outcomes: dict[str, int]
+    @property
+    def pushed(self) -> int: ...
+    @property
+    def pulled(self) -> int: ...
+    @property
+    def outcomes(self) -> dict[str, int]: ...
 
 
 @dataclass(frozen=True)
@@ -64,7 +77,7 @@ class Unreadable:
     server: str | None = None
 
 
-def is_replica(hub: Any) -> bool:
+def is_replica(hub: Hub) -> bool:
     return getattr(hub, "sync", None) is not None
 
 
@@ -145,7 +158,7 @@ class SyncStatusBar(Static):
 
     def __init__(
         self,
-        hub: Any,
+        hub: Hub,
         *,
         every: float = READ_EVERY,
         id: str | None = None,
@@ -166,7 +179,7 @@ class SyncStatusBar(Static):
 
     def _current(self) -> SyncStatus | Unreadable:
         try:
-            return self.hub.sync.sync_status()
+            return self.hub.replica_sync().sync_status()
         except Exception as error:  # a locked or vanished file: say so, keep reading
             return Unreadable(f"cannot read the sync state: {error}")
 
@@ -219,7 +232,7 @@ class SyncStatusBar(Static):
     @work(thread=True, group="sync-now", exclusive=True, exit_on_error=False)
     def _sync(self, after: Callable[[], object] | None) -> None:
         try:
-            report: SyncReport = self.hub.sync.sync_now(wait=True)
+            report: SyncReport = self.hub.replica_sync().sync_now(wait=True)
         except D2AError as error:
             self._from_thread(self._sync_failed, str(error))
             return
