@@ -46,12 +46,15 @@ $(TMUX):
 
 test: $(STAMP) $(CHROMIUM) $(TMUX) docs
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -n 2 -q
 
+# The same checks as .pre-commit-config.yaml's hooks (`pre-commit install` runs them on commit).
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
