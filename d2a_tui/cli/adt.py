@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from d2a_tui.cli import open_hub, print_json
+from d2a_tui.cli.base import open_hub, print_json
 from d2a_tui.domain.errors import InvalidInput
 
 if TYPE_CHECKING:

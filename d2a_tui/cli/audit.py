@@ -21,7 +21,7 @@ def _day_start(text: str, what: str, calendar: Any) -> datetime:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from d2a_tui.cli import open_hub, print_json
+    from d2a_tui.cli.base import open_hub, print_json
     from d2a_tui.storage.audit import audit
 
     if not (args.journey or args.who or args.first or args.last):

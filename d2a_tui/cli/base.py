@@ -1,7 +1,8 @@
-"""What every `d2a` sub-command shares: opening the hub and printing JSON.
+"""What every `d2a` sub-command shares: the --db and --user options, opening the hub, reading a
+typed date and printing JSON.
 
-Here rather than in cli.py, so a feature area's commands (cli_board, cli_find, …) can use them
-without importing the module that imports them.
+Here rather than in the package's __init__ (main and the table of commands), so each area's
+commands (`cli.journeys`, `cli.find`, …) use them without importing the module that imports them.
 """
 
 from __future__ import annotations
@@ -144,3 +145,29 @@ def passphrase_option(parser: argparse.ArgumentParser) -> None:
         default=argparse.SUPPRESS,
         help="an encrypted database's passphrase, from this file (or D2A_PASSPHRASE)",
     )
+
+
+def common_options(parser: argparse.ArgumentParser) -> None:
+    passphrase_option(parser)
+    parser.add_argument(
+        "--db",
+        metavar="URL",
+        help="database URL or SQLite file (default: D2A_DATABASE_URL or the local database)",
+    )
+    parser.add_argument("--user", help="act as this user (default: D2A_USER or your login name)")
+
+
+def typed_day(hub: Hub, value: str | None, what: str) -> date | None:
+    """A date typed on the command line, read as the TUI reads it (`today`, `yesterday`,
+    `2026-11-24`, `24/11/2026`), on the hub's calendar."""
+    if value is None:
+        return None
+    return hub.calendar.parse_date(value, what, now=hub.clock())
+
+
+def database_options(
+    parser: argparse.ArgumentParser, help_text: str = "database URL or SQLite file"
+) -> None:
+    """--db, saying which database this command means, and --passphrase-file."""
+    parser.add_argument("--db", metavar="URL", help=help_text)
+    passphrase_option(parser)

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from d2a_tui.cli.base import common_options, open_hub, print_json
 from d2a_tui.domain.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -52,7 +53,6 @@ def filter_rows(
 
 
 def cmd_board_print(args: argparse.Namespace) -> int:
-    from d2a_tui.cli.base import open_hub
     from d2a_tui.config import Settings
     from d2a_tui.services import printing as board_print
 
@@ -111,8 +111,6 @@ def cmd_view(args: argparse.Namespace) -> int:
     else:
         views = saved_views()
         if args.json:
-            from d2a_tui.cli.base import print_json
-
             print_json([{"name": name, "filter": text} for name, text in views.items()])
             return 0
         if not views:
@@ -134,3 +132,81 @@ def register(sub: Any) -> None:
     view.add_argument("filter", nargs="?", help="the filter, in the board's filter language")
     view.add_argument("--json", action="store_true", help="list as JSON")
     view.set_defaults(handler=cmd_view)
+
+
+def cmd_board(args: argparse.Namespace) -> int:
+    if getattr(args, "print", False):
+        return cmd_board_print(args)
+    from d2a_tui.app import run_board
+
+    # The board's database is the one the next command without --db means.
+    return run_board(open_hub(args, remember=True))
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Open the demo hub, seeding it first if there is none (or with --fresh, again)."""
+    from d2a_tui.cli.progress import seed_progress
+    from d2a_tui.domain.errors import NotAllowed
+    from d2a_tui.seed import demo_database_url, seed_database
+    from d2a_tui.seed.demo import DEMO, OTHER, inspect_demo
+
+    url = args.db or demo_database_url()
+    found = inspect_demo(url)
+    if found.state == OTHER:
+        raise NotAllowed(
+            f"{args.db or url} is not a demo hub: d2a demo only ever replaces its own synthetic "
+            "data; give --db a new file"
+        )
+    if found.state == DEMO and not args.fresh:
+        print(
+            f"Opening the existing demo hub ({found.summary}); `d2a demo --fresh` starts it again.",
+            file=sys.stderr,
+        )
+    else:
+        print(
+            f"Creating a demo hub with SYNTHETIC patients (no real person's data) in {url}…",
+            file=sys.stderr,
+        )
+        with seed_progress(what="Seeding the demo hub") as progress:
+            seed_database(
+                url, profile="locality", days=args.days, seed=args.seed, progress=progress,
+                replace=True,
+            )  # fmt: skip
+    args.db = url
+    if args.no_board:
+        from d2a_tui.config import remember_opened_database
+
+        # `make demo` then `d2a list`: the README's next commands act on the demo hub.
+        remember_opened_database(url)
+        print(url)
+        return 0
+    return cmd_board(args)
+
+
+def add_board_commands(sub: Any) -> None:
+    """`d2a board` (or `--print`) and `d2a demo`."""
+    board = sub.add_parser("board", help="open the live board")
+    common_options(board)
+    add_print_arguments(board)
+    board.set_defaults(handler=cmd_board)
+
+    demo = sub.add_parser(
+        "demo", help="open the demo hub of synthetic patients (seeded the first time, or --fresh)"
+    )
+    demo.add_argument(
+        "--db",
+        metavar="URL",
+        help="where to put the demo database (default: a demo file in the data folder)",
+    )
+    demo.add_argument("--user", default="demo.coordinator")
+    demo.add_argument(
+        "--days", type=int, default=60, help="days of history to simulate (default 60)"
+    )
+    demo.add_argument("--seed", type=int, default=2026)
+    demo.add_argument(
+        "--no-board", action="store_true", help="only create the database and print its URL"
+    )
+    demo.add_argument(
+        "--fresh", action="store_true", help="throw the demo hub's changes away and seed it again"
+    )
+    demo.set_defaults(handler=cmd_demo)

@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from d2a_tui.cli import open_hub
+from d2a_tui.cli.base import open_hub
 from d2a_tui.domain.display import json_shown
 from d2a_tui.domain.errors import InvalidInput
 

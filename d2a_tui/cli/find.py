@@ -1,6 +1,6 @@
 """`d2a find` and `d2a handover`: anyone the hub has had, and what changed since a time.
 
-Registered through `cli.EXTRA_COMMANDS`. Both print plain text that fits 80 columns, or `--json`
+Registered through `cli.COMMANDS`. Both print plain text that fits 80 columns, or `--json`
 (keys only ever added); `--output FILE` saves the text readable by its owner only.
 """
 
@@ -10,7 +10,7 @@ import argparse
 import sys
 from typing import Any
 
-from d2a_tui.cli import _common, open_hub, print_json
+from d2a_tui.cli.base import common_options, open_hub, print_json
 from d2a_tui.domain.display import json_shown, terminal_text
 
 
@@ -87,7 +87,7 @@ def register(sub: Any) -> None:
         help="find anyone, open or closed, by name, NHS number, journey id or ward",
         description="Searches every journey the hub has had, open and closed.",
     )
-    _common(find)
+    common_options(find)
     find.add_argument("text", help="a name or part of one, an NHS number, a journey id, a ward")
     find.add_argument("--limit", type=_positive, default=50, help="at most this many (default 50)")
     find.add_argument("--json", action="store_true")
@@ -99,7 +99,7 @@ def register(sub: Any) -> None:
         description="New referrals, moves, discharges, new amber/red, delay reasons, notes and "
         "conflicts since --since, grouped per person, in time order, with who did it.",
     )
-    _common(handover)
+    common_options(handover)
     handover.add_argument(
         "--since",
         metavar="WHEN",

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from d2a_tui.cli import open_hub
+from d2a_tui.cli.base import open_hub
 from d2a_tui.domain.errors import InvalidInput
 
 

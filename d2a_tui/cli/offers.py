@@ -1,7 +1,7 @@
 """`d2a offer`, `d2a offers`, `d2a accept`, `d2a decline`, `d2a withdraw`, `d2a ask`: hand-offs
 to providers' services from the command line.
 
-Registered through `cli.EXTRA_COMMANDS`. Dates are read as everywhere else (`today`,
+Registered through `cli.COMMANDS`. Dates are read as everywhere else (`today`,
 `2026-11-26`, `26/11/2026`, on the hub's calendar); every refusal is one `d2a:` line.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from d2a_tui.cli import _common, _day, open_hub, print_json
+from d2a_tui.cli.base import common_options, open_hub, print_json, typed_day
 from d2a_tui.domain.offers import DECLINE_REASONS
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ def cmd_offer(args: argparse.Namespace) -> int:
     hub = open_hub(args)
     try:
         journey_id = hub.resolve(args.journey)
-        start = _day(hub, args.start, "start date")
+        start = typed_day(hub, args.start, "start date")
         change = hub.offers.make(journey_id, args.service, start=start, note=args.note)
         if args.json:
             print_json({"offer_id": change.event.event_id, "journey_id": journey_id})
@@ -106,7 +106,7 @@ def _age(delta: Any) -> str:
 def cmd_accept(args: argparse.Namespace) -> int:
     hub = open_hub(args)
     try:
-        start = _day(hub, args.start, "start date")
+        start = typed_day(hub, args.start, "start date")
         assert start is not None  # --start is required
         return _done(hub, hub.offers.accept(args.offer, start), f"accepted from {start}")
     finally:
@@ -140,7 +140,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     offer = sub.add_parser("offer", help="offer a person to a provider's service")
-    _common(offer)
+    common_options(offer)
     offer.add_argument("journey", help="journey id or an unambiguous prefix of it")
     offer.add_argument("service", help="the service's id (see `d2a service list`)")
     offer.add_argument("--start", help="proposed start: today, YYYY-MM-DD or DD/MM/YYYY")
@@ -149,7 +149,7 @@ def register(sub: Any) -> None:
     offer.set_defaults(handler=cmd_offer)
 
     offers = sub.add_parser("offers", help="offers to providers and their answers")
-    _common(offers)
+    common_options(offers)
     offers.add_argument("--service", help="only this service's offers")
     offers.add_argument("--open", action="store_true", help="only offers waiting for an answer")
     offers.add_argument("--json", action="store_true")
@@ -157,7 +157,7 @@ def register(sub: Any) -> None:
 
     def answer(name: str, help_text: str) -> argparse.ArgumentParser:
         parser = sub.add_parser(name, help=help_text, description=help_text)
-        _common(parser)
+        common_options(parser)
         parser.add_argument("offer", help="the offer's id or its last 8 characters")
         return parser
 

@@ -1,6 +1,6 @@
 """`d2a service`, `d2a capacity`, `d2a demand`, `d2a alerts`, `d2a ack` and `d2a report`.
 
-Registered through `cli.EXTRA_COMMANDS`. Like the rest of the CLI, a problem the user can fix is
+Registered through `cli.COMMANDS`. Like the rest of the CLI, a problem the user can fix is
 one line on stderr (a D2AError) and nothing is half-saved; `--json` output keys are only added to.
 """
 
@@ -12,7 +12,7 @@ import sys
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from d2a_tui.cli import _common, open_hub, print_json
+from d2a_tui.cli.base import common_options, open_hub, print_json
 from d2a_tui.domain.errors import InvalidInput
 from d2a_tui.domain.services import KINDS, UNITS
 from d2a_tui.reports.tables import FORMATS, render
@@ -354,7 +354,7 @@ def register(sub: Any) -> None:
     service = sub.add_parser("service", help="services with capacity: add, list, history")
     service_sub = service.add_subparsers(dest="service_command", metavar="ACTION", required=True)
     add = service_sub.add_parser("add", help="add a service (a reablement team, a P2 unit, …)")
-    _common(add)
+    common_options(add)
     add.add_argument("name", help="what people call it, e.g. 'Meadowbank Intermediate Care Unit'")
     add.add_argument("--kind", required=True, choices=KINDS)
     add.add_argument("--pathway", required=True, help="P1, P2 or P3")
@@ -371,11 +371,11 @@ def register(sub: Any) -> None:
     add.add_argument("--json", action="store_true")
     add.set_defaults(handler=cmd_service_add)
     listing = service_sub.add_parser("list", help="every service with its latest report")
-    _common(listing)
+    common_options(listing)
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(handler=cmd_service_list)
     history = service_sub.add_parser("history", help="a service's capacity reports, newest first")
-    _common(history)
+    common_options(history)
     history.add_argument("service")
     history.add_argument("--days", type=int, default=30)
     history.add_argument("--json", action="store_true")
@@ -387,7 +387,7 @@ def register(sub: Any) -> None:
         description="Record a capacity report: `d2a capacity SERVICE --total N --occupied N "
         "[--closed N]`, or the quick update `d2a capacity SERVICE --vacant N`.",
     )
-    _common(capacity)
+    common_options(capacity)
     capacity.add_argument("service", nargs="?", help="service id or an unambiguous start of it")
     capacity.add_argument("--total", type=_non_negative)
     capacity.add_argument("--occupied", type=_non_negative)
@@ -398,21 +398,21 @@ def register(sub: Any) -> None:
     capacity.set_defaults(handler=cmd_capacity)
 
     demand = sub.add_parser("demand", help="people awaiting each pathway against capacity")
-    _common(demand)
+    common_options(demand)
     demand.add_argument("--trend", action="store_true", help="add the gap on each recent day")
     demand.add_argument("--days", type=int, default=30)
     demand.add_argument("--json", action="store_true")
     demand.set_defaults(handler=cmd_demand)
 
     alerts = sub.add_parser("alerts", help="stuck journeys, worst first (for scripts and cron)")
-    _common(alerts)
+    common_options(alerts)
     alerts.add_argument("--red", action="store_true", help="only red")
     alerts.add_argument("--all", action="store_true", help="include snoozed alerts")
     alerts.add_argument("--json", action="store_true")
     alerts.set_defaults(handler=cmd_alerts)
 
     ack = sub.add_parser("ack", help="acknowledge a journey's alert and snooze it")
-    _common(ack)
+    common_options(ack)
     ack.add_argument("journey")
     ack.add_argument("--reason", required=True)
     ack.add_argument("--for", dest="snooze", help="snooze for a while: 4h, 1d (default 24h)")
@@ -426,7 +426,7 @@ def register(sub: Any) -> None:
         "figures as they stood at the end of that day, as now known (with changes recorded "
         "late); --as-known-at gives them as they stood with only what was recorded by then.",
     )
-    _common(report)
+    common_options(report)
     report.add_argument(
         "kind", choices=("sitrep", "los", "flow", "transitions", "offers", "rebuild")
     )

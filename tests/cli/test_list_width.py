@@ -7,7 +7,7 @@ import io
 
 from rich.console import Console
 
-from d2a_tui.cli import LIST_HEADINGS, print_list_table
+from d2a_tui.cli.journeys import LIST_HEADINGS, print_list_table
 from d2a_tui.domain.flow import load_flow
 from d2a_tui.services.hub import Hub
 from d2a_tui.storage.db import make_engine
