@@ -43,7 +43,9 @@ NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 def localities(systems: int, per_system: int) -> tuple[str, ...]:
     # The first is the locality a standalone hub seeds, so the floor compares like with like.
-    names = [f"System {s:02d} {chr(65 + k)}" for s in range(1, systems + 1) for k in range(per_system)]
+    names = [
+        f"System {s:02d} {chr(65 + k)}" for s in range(1, systems + 1) for k in range(per_system)
+    ]
     names[0] = "Stockport"
     return tuple(names)
 
@@ -51,7 +53,9 @@ def localities(systems: int, per_system: int) -> tuple[str, ...]:
 def database(name: str, profile: str, days: int) -> str:
     url = f"{ADMIN_URL.rsplit('/', 1)[0]}/{name}"
     with psycopg.connect(ADMIN_URL, autocommit=True) as connection:
-        found = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        found = connection.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (name,)
+        ).fetchone()
         if found is None:
             connection.execute(f'CREATE DATABASE "{name}"')
     if found is None:
@@ -107,7 +111,9 @@ def measure(url: str, locality: str, runs: int, whole: bool) -> dict[str, Any]:
     figures: dict[str, Any] = {}
     figures["board"], cards = median_ms(lambda: hub.store.open_cards(locality=locality), runs)
     figures["open"] = len(cards)
-    figures["sitrep"], _ = median_ms(lambda: hub.reports.sitrep(NOW.date(), locality=locality), runs)
+    figures["sitrep"], _ = median_ms(
+        lambda: hub.reports.sitrep(NOW.date(), locality=locality), runs
+    )
     figures["los"], _ = median_ms(lambda: hub.reports.los(locality=locality), runs)
     figures["pull"], figures["pulled"] = coordinator_pull(url, runs)
     if whole:

@@ -62,7 +62,9 @@ class Pane:
 
     def __init__(self) -> None:
         self.socket = f"d2a-startup-{os.getpid()}"
-        self.tmux("new-session", "-d", "-x", str(WIDTH), "-y", str(HEIGHT), "-s", "bench", "sleep 1d")
+        self.tmux(
+            "new-session", "-d", "-x", str(WIDTH), "-y", str(HEIGHT), "-s", "bench", "sleep 1d"
+        )
         self.tmux("set-option", "-t", "bench", "remain-on-exit", "on")
 
     def tmux(self, *args: str) -> str:
@@ -118,7 +120,9 @@ def _text(screen: str) -> str:
     return re.sub(r"\x1b\[[0-9;:]*m", "", screen)
 
 
-def one_run(pane: Pane, command: str, ready: Callable[[str], bool], keys: bool, out: Figures) -> None:
+def one_run(
+    pane: Pane, command: str, ready: Callable[[str], bool], keys: bool, out: Figures
+) -> None:
     with tempfile.NamedTemporaryFile(suffix=".rss") as rss:
         started = pane.start(f"/usr/bin/time -f %M -o {rss.name} {command}")
         painted, screen = pane.settle(started, ready)
@@ -147,7 +151,9 @@ def one_run(pane: Pane, command: str, ready: Callable[[str], bool], keys: bool, 
         out.peak_mb.append(int(text[-1]) / 1024 if text else float("nan"))
 
 
-def measure(pane: Pane, command: str, ready: Callable[[str], bool], runs: int, keys: bool) -> Figures:
+def measure(
+    pane: Pane, command: str, ready: Callable[[str], bool], runs: int, keys: bool
+) -> Figures:
     figures = Figures()
     one_run(pane, command, ready, keys=False, out=Figures())  # warm the page cache, not counted
     for _ in range(runs):
@@ -220,14 +226,18 @@ def main() -> int:
         pane.close()
         shutil.rmtree(data, ignore_errors=True)
     floor = statistics.median(results["empty Textual app (floor)"].painted)
-    print(f"{'':<28} {'painted':>9} {'beyond floor':>13} {'select key':>10} {'card move':>10} {'peak RSS':>9}")
+    print(
+        f"{'':<28} {'painted':>9} {'beyond floor':>13} {'select key':>10} {'card move':>10} {'peak RSS':>9}"
+    )
     for name, figures in results.items():
         beyond = (statistics.median(figures.painted) - floor) * 1000
         print(
             f"{name:<28} {ms(figures.painted)} {beyond:+10.0f} ms {ms(figures.select)} "
             f"{ms(figures.move)} {statistics.median(figures.peak_mb):6.0f} MB"
         )
-    print(f"load average {os.getloadavg()[0]:.1f} at the end; target: region painted ≤ floor + 400 ms")
+    print(
+        f"load average {os.getloadavg()[0]:.1f} at the end; target: region painted ≤ floor + 400 ms"
+    )
     return 0
 
 

@@ -186,6 +186,8 @@ def _database_choice(
         if value:
             return source, str(value)
     return "default", default_database_url()
+
+
 def ods_code(value: Any) -> str:
     """An organisation code as NHS England's returns take it: 3 to 5 letters and digits (a trust's
     ODS code such as RXX or R0A, or a site code such as RXX01)."""

@@ -33,7 +33,9 @@ def forbidden_imports(folder: str, forbidden: tuple[str, ...]) -> list[str]:
     problems = []
     for path in modules_under(folder):
         for name in imported_modules(path):
-            if name.split(".")[0] in forbidden or any(name.startswith(f"{f}.") or name == f for f in forbidden):
+            if name.split(".")[0] in forbidden or any(
+                name.startswith(f"{f}.") or name == f for f in forbidden
+            ):
                 problems.append(f"{path.relative_to(PACKAGE.parent)} imports {name}")
     return problems
 
@@ -45,7 +47,9 @@ def test_domain_imports_nothing_of_ours_outside_domain() -> None:
         for name in imported_modules(path)
         if name.startswith("d2a_tui.") and not name.startswith("d2a_tui.domain")
     ]
-    problems += forbidden_imports("domain", ("textual", "sqlalchemy", "sqlmodel", "httpx", "fastapi"))
+    problems += forbidden_imports(
+        "domain", ("textual", "sqlalchemy", "sqlmodel", "httpx", "fastapi")
+    )
     assert problems == []
 
 
@@ -53,14 +57,24 @@ def test_domain_imports_nothing_of_ours_outside_domain() -> None:
 def test_core_layers_never_import_textual(folder: str) -> None:
     if not (PACKAGE / folder).exists():
         pytest.skip(f"{folder} not present")
-    assert forbidden_imports(folder, ("textual", "d2a_tui.screens", "d2a_tui.widgets", "d2a_tui.app")) == []
+    assert (
+        forbidden_imports(folder, ("textual", "d2a_tui.screens", "d2a_tui.widgets", "d2a_tui.app"))
+        == []
+    )
 
 
 @pytest.mark.parametrize("folder", ["screens", "widgets"])
 def test_screens_and_widgets_never_touch_sql_or_http(folder: str) -> None:
     if not (PACKAGE / folder).exists():
         pytest.skip(f"{folder} not present")
-    forbidden = ("sqlalchemy", "sqlmodel", "httpx", "psycopg", "d2a_tui.storage", "d2a_tui.sync.client")
+    forbidden = (
+        "sqlalchemy",
+        "sqlmodel",
+        "httpx",
+        "psycopg",
+        "d2a_tui.storage",
+        "d2a_tui.sync.client",
+    )
     assert forbidden_imports(folder, forbidden) == []
 
 

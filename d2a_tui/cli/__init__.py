@@ -89,6 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
+    from d2a_tui.cli.board import cmd_board  # imported by the parser already
     from d2a_tui.cli.checks import one_line, unexpected
 
     parser = build_parser()

@@ -429,7 +429,9 @@ def register(sub: Any) -> None:
     logout = sub.add_parser(
         "logout", help="stop being a replica (refused while changes are pending)"
     )
-    database_options(logout, "the replica to stop (default: the one this machine is logged in with)")
+    database_options(
+        logout, "the replica to stop (default: the one this machine is logged in with)"
+    )
     logout.add_argument("--force", action="store_true")
     logout.set_defaults(handler=cmd_logout)
 

@@ -42,6 +42,7 @@ class ExportHub(HubContext, Protocol):
     def resolve(self, reference: str) -> str: ...
     def journey(self, journey_id: str, *, purpose: str | None = None) -> JourneyView: ...
 
+
 # A reserved, unresolvable domain (RFC 2606): a hub publishing these resources replaces it with
 # its own canonical base. Code systems and extensions below are described in the README.
 BASE = "https://d2a.invalid/fhir"

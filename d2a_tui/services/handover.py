@@ -43,6 +43,7 @@ class HandoverHub(HubContext, Protocol):
     def board(self) -> list[Card]: ...
     def stuck(self, card: Card, now: datetime | None = None) -> Stuck: ...
 
+
 SHIFT_STARTS = (time(8, 0), time(20, 0))
 GRACE = timedelta(hours=1)
 WIDTH = 80
@@ -294,7 +295,9 @@ def to_json(handover: Handover, flow: Flow) -> dict[str, Any]:
     }
 
 
-def for_hub(hub: HandoverHub, since: datetime | None = None, until: datetime | None = None) -> Handover:
+def for_hub(
+    hub: HandoverHub, since: datetime | None = None, until: datetime | None = None
+) -> Handover:
     """The handover on a hub (direct or replica) up to `until` (default: now)."""
     from d2a_tui.storage.handover import events_between
 

@@ -37,6 +37,7 @@ class BoardHub(HubContext, Protocol):
     def board(self) -> list[Card]: ...
     def stuck(self, card: Card, now: datetime | None = None) -> Stuck: ...
 
+
 FORMATS = ("text", "markdown", "html")
 SUFFIXES = {"text": ".txt", "markdown": ".md", "html": ".html"}
 SYMBOLS = {Level.OK: "○", Level.AMBER: "▲", Level.RED: "■"}

@@ -26,6 +26,7 @@ def assess_all(assess: Assess, cards: Iterable[Card], now: datetime) -> Assessed
     thousands of cards), kept apart so it can run in a thread."""
     return {card.journey_id: (card.change_position, assess(card, now).level) for card in cards}
 
+
 SORTS: tuple[tuple[str, str], ...] = (
     ("wait", "longest wait"),
     ("ready", "longest since discharge-ready"),

@@ -159,7 +159,9 @@ def test_enrol_device_finds_a_user_by_display_name_or_says_which_id(
     assert [device["user_id"] for device in json.loads(out)] == ["ann.co"]
 
     # A second Ann Co (a different id): the name no longer says who, so the ids are listed.
-    d2a(capsys, "server", "add-user", "--name", "Ann Co", "--role", "viewer", "--id", "ann.co2", *db)
+    d2a(
+        capsys, "server", "add-user", "--name", "Ann Co", "--role", "viewer", "--id", "ann.co2", *db
+    )
     code, out, err = d2a(capsys, "server", "enrol-device", "--user", "ann co", *db)
     assert code == 1 and one_line_error(err)
     assert "2 users are named 'ann co' (ann.co, ann.co2)" in err

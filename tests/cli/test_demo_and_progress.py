@@ -84,7 +84,11 @@ def test_a_report_saved_to_a_file_is_readable_by_its_owner_only(
     code, out, err = d2a(capsys, "report", "sitrep", "--format", "csv", "--output", str(target),
                          "--db", sqlite_url)  # fmt: skip
     # A folder the user typed and that is not there is a typo until they make it: nothing made.
-    assert code == 1 and out == "" and err == f"d2a: no folder {target.parent}: create it first; nothing was written\n"
+    assert (
+        code == 1
+        and out == ""
+        and err == f"d2a: no folder {target.parent}: create it first; nothing was written\n"
+    )
     assert not target.parent.exists()
     target.parent.mkdir()
     code, out, err = d2a(capsys, "report", "sitrep", "--format", "csv", "--output", str(target),

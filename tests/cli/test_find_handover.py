@@ -79,7 +79,10 @@ def test_find_by_journey_id_prefix_and_the_closed_one_says_how_it_ended(
     (card,) = hub.find(three["bea"][:8])
     assert card.journey_id == three["bea"]
     first, second = finding.lines(card, hub.flow, LONDON)
-    assert first == f"{three['bea'][:8]}  closed  Home, independent       Bea Beta                999 000 0026"
+    assert (
+        first
+        == f"{three['bea'][:8]}  closed  Home, independent       Bea Beta                999 000 0026"
+    )
     assert second == (
         "          Ward 7/B1 · referred 16 Nov 2026 · discharged and closed 16 Nov 2026"
     )

@@ -28,7 +28,9 @@ START, END = "<!-- need-to-know table: start -->", "<!-- need-to-know table: end
 
 def test_the_manuals_table_is_the_domains_table() -> None:
     text = MANUAL_PAGE.read_text(encoding="utf-8")
-    assert START in text and END in text, f"{MANUAL_PAGE.name} lost its need-to-know table's markers"
+    assert START in text and END in text, (
+        f"{MANUAL_PAGE.name} lost its need-to-know table's markers"
+    )
     shown = text.split(START, 1)[1].split(END, 1)[0].strip("\n") + "\n"
     assert shown == need_to_know.markdown_table(), (
         "docs/guide/need-to-know.md's table differs from domain/need_to_know.py: paste "

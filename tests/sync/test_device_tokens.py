@@ -36,7 +36,9 @@ def logged_in(env: SyncEnv, user: str) -> Hub:
     hub = env.replica(user, user)
     with env.engine.connect() as connection:
         expires = connection.execute(
-            select(device_table.c.token_expires_at).where(device_table.c.id == hub.sync.login.device_id)
+            select(device_table.c.token_expires_at).where(
+                device_table.c.id == hub.sync.login.device_id
+            )
         ).scalar_one()
     hub.sync.login = replace(hub.sync.login, token_expires_at=expires.isoformat())
     return hub

@@ -79,7 +79,9 @@ def test_an_unplanned_database_failure_names_no_one_in_logs_or_answers(
         said = str(error)
     # The driver's error quotes the failing row (PostgreSQL's DETAIL, SQLAlchemy's parameters):
     # none of it reaches a log, the answer to the device, or what the device shows.
-    shown = " ".join(f"{c.reason} {c.message}" for c in replica.sync.conflicts(include_resolved=True))
+    shown = " ".join(
+        f"{c.reason} {c.message}" for c in replica.sync.conflicts(include_resolved=True)
+    )
     assert identifiers_in(said + shown) == []
     assert all(r.exc_info is None and r.exc_text is None for r in caplog.records)
     assert identifiers_in(caplog.text) == []

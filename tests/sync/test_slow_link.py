@@ -147,15 +147,17 @@ def test_a_version_1_client_still_gets_whole_receipts_and_its_own_events(
     headers = {"Authorization": f"Bearer {night.sync.login.token}"}
     pushed = http.post(
         "/v1/sync/push",
-        json={"schema_version": 1, "device_id": night.sync.replica.device_id, "mutations": mutations},
+        json={
+            "schema_version": 1,
+            "device_id": night.sync.replica.device_id,
+            "mutations": mutations,
+        },
         headers=headers,
     ).json()
     assert [r["mutation_id"] for r in pushed["receipts"]] == [m["mutation_id"] for m in mutations]
     pulled = http.get("/v1/sync/pull", params={"since": 0}, headers=headers).json()
     assert [e["event_id"] for e in pulled["events"]] == [m["mutation_id"] for m in mutations]
-    skipped = http.get(
-        "/v1/sync/pull", params={"since": 0, "mine": "skip"}, headers=headers
-    ).json()
+    skipped = http.get("/v1/sync/pull", params={"since": 0, "mine": "skip"}, headers=headers).json()
     assert skipped["events"] == [] and skipped["next"] == pulled["head"]
 
 

@@ -74,7 +74,9 @@ def watch_loop(monkeypatch: pytest.MonkeyPatch) -> Iterator[LoopWatch]:
 
     original_call_from_thread = App.call_from_thread
 
-    def call_from_thread(self: App[Any], callback: Callable[..., Any], *args: Any, **kw: Any) -> Any:
+    def call_from_thread(
+        self: App[Any], callback: Callable[..., Any], *args: Any, **kw: Any
+    ) -> Any:
         name = getattr(callback, "__qualname__", None) or repr(getattr(callback, "func", callback))
 
         def labelled() -> Any:

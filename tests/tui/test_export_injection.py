@@ -61,7 +61,9 @@ def test_the_sitrep_submission_refuses_a_formula_for_an_organisation_code(
     out, err = capsys.readouterr()
     # An organisation code is an ODS code: a formula never reaches the file at all.
     assert (code, out) == (1, "") and err.startswith("d2a: ") and "ODS code" in err
-    code = main(["report", "sitrep", "--format", "submission", "--org", "RXX", "--db", database_url])
+    code = main(
+        ["report", "sitrep", "--format", "submission", "--org", "RXX", "--db", database_url]
+    )
     out, err = capsys.readouterr()
     assert code == 0, err
     rows = list(csv.reader(io.StringIO(out)))[1:]

@@ -94,7 +94,9 @@ async def test_the_handover_screen_shows_the_night_and_saves_it_privately(
         screen = app.screen
         assert await wait_for(pilot, lambda: bool(screen.lines))
         # 09:30 is in the first two hours of the day shift: since 08:00 (Ann's referral, note).
-        assert screen.lines[0] == "Handover from Mon 23 Nov 08:00 to Mon 23 Nov 09:30 (Europe/London)"
+        assert (
+            screen.lines[0] == "Handover from Mon 23 Nov 08:00 to Mon 23 Nov 09:30 (Europe/London)"
+        )
         assert screen.lines[1] == "1 person, 2 changes"
         await pilot.press("t", *"16/11/2026", "enter")  # since last Monday: Bea too
         assert await wait_for(pilot, lambda: screen.lines[1] == "2 people, 4 changes")
@@ -103,7 +105,9 @@ async def test_the_handover_screen_shows_the_night_and_saves_it_privately(
     saved = sorted((Path(os.environ["D2A_DATA_DIR"]) / "reports").glob("handover-*.txt"))
     assert len(saved) == 1
     assert stat.S_IMODE(saved[0].stat().st_mode) == 0o600
-    assert "Bea Beta" in saved[0].read_text() and "closed: Home, independent" in saved[0].read_text()
+    assert (
+        "Bea Beta" in saved[0].read_text() and "closed: Home, independent" in saved[0].read_text()
+    )
 
 
 async def _find_smith(pilot: Pilot[Any]) -> None:

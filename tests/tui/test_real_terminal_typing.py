@@ -44,9 +44,7 @@ class Terminal:
         # A server of our own on a socket of our own, removed with it.
         self.folder = Path(tempfile.mkdtemp(prefix="d2a-tmux-"))
         self.socket = str(self.folder / "s")
-        line = " ".join(
-            ["env", "-i", *(f"{k}={shlex_quote(v)}" for k, v in env.items()), *command]
-        )
+        line = " ".join(["env", "-i", *(f"{k}={shlex_quote(v)}" for k, v in env.items()), *command])
         self.tmux("new-session", "-d", "-x", str(WIDTH), "-y", str(HEIGHT), "-s", "t", line)
         self.tmux("set-option", "-t", "t", "remain-on-exit", "on")
 

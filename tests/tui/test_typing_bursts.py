@@ -187,14 +187,13 @@ async def test_the_lock_takes_a_pin_typed_at_once(
         assert await wait_for(pilot, unlocked_after(app, seen, 1), 10)
         # And a wrong PIN does not unlock, whatever the speed.
         burst(app, ["ctrl+l", *"4712", "enter"])
+
         def problem() -> str:  # (the lock may not be composed yet at the first look)
             found = app.screen.query("#lock-problem")
             return str(found.first(Static).render()) if found else ""
 
         assert await wait_for(pilot, lambda: app.locked and "Wrong" in problem(), 10)
         assert len(seen) == 2
-
-
 
 
 async def test_a_burst_of_filter_keys_filters_the_board_once(sqlite_hub: Hub) -> None:
