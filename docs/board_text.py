@@ -24,7 +24,7 @@ async def board_text(database: Path, width: int, height: int) -> str:
     from d2a_tui.app import D2AApp
     from d2a_tui.config import Settings
     from d2a_tui.domain.flow import load_flow
-    from d2a_tui.hub import Hub
+    from d2a_tui.services.hub import Hub
     from d2a_tui.storage.db import make_engine
     from d2a_tui.storage.journeys import Actor, JourneyStore
 
