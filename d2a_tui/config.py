@@ -62,7 +62,7 @@ LAST_OPENED_FILE = "last-database"
 
 def last_opened_database() -> str | None:
     """The database the board (or `d2a demo`, or `d2a login`) last opened on this machine: the
-    one a command without --db means, so the README's next command after `make demo` reads the
+    one a command without --db means, so the quick start's next command after `make demo` reads the
     demo hub the user just saw."""
     try:
         url = (data_dir() / LAST_OPENED_FILE).read_text(encoding="utf-8").strip()

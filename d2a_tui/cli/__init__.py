@@ -1,7 +1,7 @@
 """The `d2a` command: the board, scripting commands for the night team, seeding and the database.
 
 Every failure the user can act on is one line on stderr and a non-zero exit, never a traceback.
-`--json` output is a stable contract (see the README): keys are only ever added.
+`--json` output is a stable contract (docs/reference/json.md): keys are only ever added.
 
 This module is `main` and the table of sub-commands; each area's commands are in a module of
 this package (`journeys`, `board`, `reports`, `sync`, …), which imports what its commands need

@@ -176,7 +176,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.no_board:
         from d2a_tui.config import remember_opened_database
 
-        # `make demo` then `d2a list`: the README's next commands act on the demo hub.
+        # `make demo` then `d2a list`: the quick start's next commands act on the demo hub.
         remember_opened_database(url)
         print(url)
         return 0

@@ -8,7 +8,7 @@ Since 27 May 2024 NHS England publishes the delay reasons of patients with a len
 days under five headings (`GROUPS`). Each reason carries the heading d2a files it under. The
 headings, and the wordings in `aliases` and of the `acute-2024` reasons, are as NHS England's
 published monthly data files name their metrics; which heading each older reason falls under is
-d2a's reading of the wordings, not a published mapping (the README says so).
+d2a's reading of the wordings, not a published mapping (docs/guide/connecting.md says so).
 """
 
 from dataclasses import dataclass

@@ -13,7 +13,8 @@ of birth (`year`), replaced by a stable pseudonym of the patient (`pseudonym`), 
 for free text: the key stays so a replica's screens still find it), set to None (`null`) or to a
 dash (`dash`, a name a manager never sees). A mapping of rules is a nested object (the patient).
 
-README.md's "field by field" table is `markdown_table()`'s output; a test keeps the two equal.
+The manual's "field by field" table (docs/guide/need-to-know.md) is `markdown_table()`'s
+output; a test keeps the two equal.
 """
 
 from __future__ import annotations
@@ -357,7 +358,7 @@ def journey_values(view: str, values: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in values.items() if key in may}
 
 
-# --- the README's table ---------------------------------------------------------------------------
+# --- the manual's table ---------------------------------------------------------------------------
 
 _SHOWN = {
     "keep": "{key}",
@@ -381,7 +382,8 @@ def _describe(fields: Fields) -> str:
 
 
 def markdown_table() -> str:
-    """The allow-list as README.md shows it: a row per event kind, a column per view."""
+    """The allow-list as docs/guide/need-to-know.md shows it: a row per event kind, a column
+    per view."""
     roles = {
         view: ", ".join(role for role, v in VIEW_BY_ROLE.items() if v == view) for view in VIEWS
     }

@@ -2,11 +2,11 @@
 
 Per journey: the Patient (UK Core Patient: the NHS number under `https://fhir.nhs.uk/Id/nhs-number`
 with the UK Core verification-status extension), the hospital stay as an Encounter (UK Core
-Encounter: inpatient, admitted to the hospital's discharge, at its ward, with where the person
-went) and the D2A journey itself as an EpisodeOfCare (UK Core EpisodeOfCare) whose status history
-is read from the journey's events. The pathway, the delay reason and the discharge-ready date are
-coded against d2a's own code systems and extensions under `BASE` (documented in the README); the
-delay reason also carries the national acute sitrep's code. Every resource is checked with
+Encounter: inpatient, admitted to the hospital's discharge, at its ward, with where the person went)
+and the D2A journey itself as an EpisodeOfCare (UK Core EpisodeOfCare) whose status history is read
+from the journey's events. The pathway, the delay reason and the discharge-ready date are coded
+against d2a's own code systems and extensions under `BASE` (documented in docs/guide/connecting.md);
+the delay reason also carries the national acute sitrep's code. Every resource is checked with
 `fhir.resources` (R4B models, which match R4 for these three resources) and against the UK Core
 profile it claims (`fhir_profiles`: cardinalities, fixed values, empty elements, Must Support)
 before it is written.
@@ -44,7 +44,8 @@ class ExportHub(HubContext, Protocol):
 
 
 # A reserved, unresolvable domain (RFC 2606): a hub publishing these resources replaces it with
-# its own canonical base. Code systems and extensions below are described in the README.
+# its own canonical base. Code systems and extensions below are described in
+# docs/guide/connecting.md.
 BASE = "https://d2a.invalid/fhir"
 NHS_NUMBER = "https://fhir.nhs.uk/Id/nhs-number"
 UK_CORE = "https://fhir.hl7.org.uk/StructureDefinition"

@@ -6,7 +6,8 @@ with their additional bed days, delay reasons for patients with a length of stay
 (since 27 May 2024) of 7+ days under five headings, the monthly discharges by destination grouped
 by pathway, and (from August 2025) the month's delayed bed days, their daily average and their
 cost. The collection's template itself could not be consulted: the item numbers, the breakdown
-codes and the row layout are d2a's labels (the README lists what is and is not confirmed).
+codes and the row layout are d2a's labels (docs/guide/connecting.md lists what is and is not
+confirmed).
 
 Items: 1a/1b/1c daily by pathway; 2a/2b weekly cohorts; 3 LoS 14+ by the 18 reasons of the
 earlier list (01-18; d2a's other reasons under the one that covers them, else 99 "not mapped",

@@ -24,7 +24,7 @@ def test_after_the_demo_the_readmes_next_commands_act_on_the_demo_hub(machine: M
     assert listed, "d2a list after the demo read an empty hub"
     assert {card["nhs_number"][:3] for card in listed} == {"999"}  # the synthetic patients
     assert not (machine.data / "d2a.db").exists()  # no second, empty hub was made
-    # The README's other next commands read the same hub, without a word about which.
+    # The quick start's other next commands read the same hub, without a word about which.
     alerts = machine.ok("alerts", "--json")
     assert alerts.stderr == ""
 
@@ -94,7 +94,7 @@ def test_the_board_printed_to_a_folder_that_is_not_there_creates_nothing(
 
 
 def test_server_administration_never_acts_on_a_local_database(machine: Machine) -> None:
-    """The README's server steps typed on a terminal: refused, never done to the local file."""
+    """The manual's server steps typed on a terminal: refused, never done to the local file."""
     said = machine.refused("server", "add-locality", "Stockport")
     assert "which server?" in said and "D2A_SERVER_DATABASE_URL" in said
     hub = machine.home / "hub.db"

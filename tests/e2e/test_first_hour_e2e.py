@@ -1,4 +1,4 @@
-"""A new hub's server, a new partner and a new laptop, each from the README on machines where d2a
+"""A new hub's server, a new partner and a new laptop, each from the manual on machines where d2a
 never ran: a real `d2a serve` on a new SQLite file named once in D2A_SERVER_DATABASE_URL, the
 administrator's commands, and laptops logging in with the real CLI (issue 21)."""
 
@@ -82,7 +82,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 def test_the_readmes_server_steps_on_the_servers_database_named_once(served: Served) -> None:
     assert f"created a new database sqlite:///{served.database}" in served.started
     served.admin.ok("server", "add-locality", "Stockport")
-    # The README's `--org "Hub"`: an organisation nobody added is refused, with the command.
+    # The manual's `--org "Hub"`: an organisation nobody added is refused, with the command.
     said = served.admin.refused(
         "server", "add-user", "--name", "nina", "--org", "Hub", "--role", "night"
     )

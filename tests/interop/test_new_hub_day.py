@@ -1,4 +1,4 @@
-"""A new hub's first day, as the README tells it: a 300-row caseload imported (dry run first), then
+"""A new hub's first day, as the manual tells it: a 300-row caseload imported (dry run first), then
 the hospital's ADT feed replayed for the day; the board, the exceptions queue, the sitrep and the
 FHIR export all agree with the messages. Through the `d2a` command, on the real clock."""
 

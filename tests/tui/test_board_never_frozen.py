@@ -5,8 +5,8 @@ Every step of the app's event loop is timed (tests/tui/frozen.py: the thread's C
 `asyncio` handle, named by the message, timer or callback it ran) while a person uses a seeded
 board: moving the selection and cards, filtering, sorting, with the clock ticking and the live
 poll running fast. Measured on the locality seed the other TUI tests share (459 open journeys):
-a region's board (~5,000 open) takes half an hour to seed, too long for `make test`; the README
-gives the figures measured on one.
+a region's board (~5,000 open) takes half an hour to seed, too long for `make test`;
+docs/design/performance.md gives the figures measured on one.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ LIMIT = 0.050
 # Textual's own frame: drawing a screen in which every column shows other cards (a sort, a
 # filter, the first view) is ~150-200 ms of CPU at 160×50 on the test machine, whoever asked
 # for it; the footer's recompose after a change of focus likewise. Those are reported by the
-# loop watch but not held against the board's handlers here (README, "Never frozen").
+# loop watch but not held against the board's handlers here (docs/design/performance.md).
 TEXTUAL_OWN = ("timer Screen._on_timer_update", "Footer handling")
 
 
