@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable
 
 import pytest
+from sqlalchemy import event
 
 from d2a_tui.domain.errors import InvalidInput, NotAllowed, NotFound
 from d2a_tui.domain.events import EventKind, replay
@@ -115,6 +116,36 @@ def test_racing_writers_on_real_connections_exactly_one_move_lands(
     assert sorted(results) == ["conflict"] * 3 + ["ok"]
     assert [e.seq for e in hubs[0].store.events(journey_id)] == [1, 2]
     assert hubs[0].head_position() == 2  # positions are gap-free: refused attempts took none
+
+
+def test_a_move_checked_against_a_version_takes_the_counter_with_its_write_on_postgresql(
+    hub: Hub,
+) -> None:
+    """Writers queue on the event counter's row lock until they commit. On PostgreSQL a change
+    checked against a version reads and decides first and takes the counter in the statement
+    that writes its event, so nothing it reads waits there; on SQLite (one writer at a time)
+    the counter is taken before the journey is read, as every writer does."""
+    journey_id = refer_someone(hub)
+    engine = hub.store.engine
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        statements.append(" ".join(statement.lower().split()))
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        hub.move(journey_id, "triage", base_version=1)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    on_counter = [n for n, sql in enumerate(statements) if "update counter" in sql]
+    reads_journey = next(n for n, sql in enumerate(statements) if "from journey " in sql)
+    assert len(on_counter) == 1
+    if engine.dialect.name == "postgresql":
+        assert "insert into journey_event" in statements[on_counter[0]]
+        assert on_counter[0] > reads_journey
+    else:
+        assert on_counter[0] < reads_journey
+    assert hub.journey(journey_id).card.column == "triage"
 
 
 def test_notes_never_conflict(make_hub: Callable[..., Hub]) -> None:
